@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+// Conformance: statuses, addresses, registration, request rules, argument validation.
+#include "cases.h"
+
+namespace xt {
+
+using xwsk::AddressFamily;
+using xwsk::Protocol;
+using xwsk::SocketType;
+using xwsk::Status;
+
+namespace {
+bool str_eq(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+}  // namespace
+
+void core_status_names(Context& t) {
+  XT_CHECK(t, str_eq("STATUS_CONNECTION_REFUSED", xwsk::status_name(Status::ConnectionRefused)));
+  XT_CHECK(t, str_eq("STATUS_CANCELLED", xwsk::status_name(Status::Cancelled)));
+  XT_CHECK(t, str_eq("STATUS_PENDING", xwsk::status_name(Status::Pending)));
+  XT_CHECK_EQ(t, 0xC0000236u, xwsk::status_value(Status::ConnectionRefused));
+  XT_CHECK_EQ(t, 0xC0000238u, xwsk::status_value(Status::AddressAlreadyAssociated));
+  XT_CHECK(t, str_eq("STATUS_<unknown>", xwsk::status_name(static_cast<Status>(0x12345))));
+  XT_CHECK(t, xwsk::nt_success(Status::Pending));
+  XT_CHECK(t, !xwsk::nt_success(Status::Cancelled));
+}
+
+void core_address_parse_format(Context& t) {
+  xwsk::SockAddr a{};
+  char text[64];
+  XT_CHECK_STATUS(t, Status::Success, xwsk::parse_address("127.0.0.1:8080", &a));
+  XT_CHECK_EQ(t, 8080, a.port());
+  XT_CHECK(t, a.af() == AddressFamily::Inet);
+  XT_CHECK(t, xwsk::format_address(a, text, sizeof(text)) > 0);
+  XT_CHECK(t, str_eq("127.0.0.1:8080", text));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::parse_address("[::1]:443", &a));
+  XT_CHECK(t, a.af() == AddressFamily::Inet6);
+  XT_CHECK(t, xwsk::address_equal(a, xwsk::ipv6_loopback(443)));
+  XT_CHECK(t, xwsk::format_address(a, text, sizeof(text)) > 0);
+  XT_CHECK(t, str_eq("[::1]:443", text));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::parse_address("2001:db8::ff00:42:8329", &a));
+  XT_CHECK(t, xwsk::format_address(a, text, sizeof(text)) > 0);
+  XT_CHECK(t, str_eq("[2001:db8::ff00:42:8329]:0", text));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::parse_address("::ffff:10.1.2.3", &a));
+  XT_CHECK_EQ(t, 10, a.addr[12]);
+  XT_CHECK_EQ(t, 3, a.addr[15]);
+  const char* bad[] = {"",          "1.2.3",        "256.1.1.1", "1.2.3.4:",   "1.2.3.4:65536",
+                       "[::1",      "[::1]x",       "1:::2",     "1::2::3",    "12345::",
+                       "a.b.c.d",   "1.2.3.4:80x",  "::1:",      "1.2.3.4.5",  "[1.2.3.4]:1"};
+  for (const char* b : bad) {
+    if (xwsk::parse_address(b, &a) != Status::InvalidParameter) {
+      t.fail(__FILE__, __LINE__, "accepted a bad address: ");
+      t.add(b);
+      return;
+    }
+  }
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::parse_address(nullptr, &a));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::parse_address("1.2.3.4", nullptr));
+  char tiny[4];
+  XT_CHECK_EQ(t, 0, xwsk::format_address(xwsk::ipv4_loopback(1), tiny, sizeof(tiny)));
+}
+
+void core_registration_rules(Context& t) {
+  xwsk::Registration reg{};
+  static const xwsk::ClientDispatch kBadVersion = {0x0200, 0, nullptr};
+  static const xwsk::ClientDispatch kGood = {xwsk::kWskVersion, 0, nullptr};
+  xwsk::ClientNpi npi{nullptr, &kGood};
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::register_client(nullptr, &reg));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::register_client(&npi, nullptr));
+  xwsk::ClientNpi no_dispatch{nullptr, nullptr};
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::register_client(&no_dispatch, &reg));
+  xwsk::ClientNpi bad_version{nullptr, &kBadVersion};
+  XT_CHECK_STATUS(t, Status::NotSupported, xwsk::register_client(&bad_version, &reg));
+  xwsk::ProviderNpi provider{};
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::capture_provider(&reg, xwsk::kNoWait, &provider));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::register_client(&npi, &reg));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::capture_provider(&reg, xwsk::kNoWait, nullptr));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::capture_provider(&reg, xwsk::kNoWait, &provider));
+  XT_CHECK(t, provider.client != nullptr);
+  XT_CHECK_EQ(t, xwsk::kWskVersion, provider.version);
+  xwsk::release_provider(&reg);
+  xwsk::deregister_client(&reg);
+  // Deregistered: capture now fails, release and deregister are harmless.
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::capture_provider(&reg, xwsk::kNoWait, &provider));
+  xwsk::release_provider(&reg);
+  xwsk::deregister_client(&reg);
+  xwsk::release_provider(nullptr);
+  xwsk::deregister_client(nullptr);
+}
+
+void core_request_rules(Context& t) {
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::request_init(nullptr, nullptr, nullptr));
+  xwsk::Request req{};
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::request_init(&req, nullptr, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::request_free(nullptr));
+  XT_CHECK(t, !xwsk::request_pending(nullptr));
+
+  Env env;
+  XT_DO(t, env.open(t));
+  // A request that is in flight cannot be used again: DeviceBusy, and it still completes once.
+  xwsk::Socket* s = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                      xwsk::kConnectionSocket, nullptr, nullptr, &s));
+  xwsk::Socket* peer = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &peer, &srv));
+  Buffer* b = env.buffer(t, 16);
+  XT_CHECK(t, b != nullptr);
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::Buf buf = b->all();
+  Status r = xwsk::receive(srv, &buf, 0, &op->req);
+  XT_CHECK_STATUS(t, Status::Pending, r);
+  XT_CHECK(t, xwsk::request_pending(&op->req));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(srv, &buf, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::request_free(&op->req));
+  XT_CHECK_STATUS(t, Status::DeviceBusy,
+                  xwsk::request_set_completion(&op->req, op->req.routine, op->req.context));
+  Buffer* out = env.buffer(t, 4);
+  XT_CHECK(t, out != nullptr);
+  out->fill(7);
+  XT_DO(t, env.send_all(t, peer, out, 0, 4));
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_CHECK_EQ(t, 4, op->info());
+  XT_CHECK(t, b->matches(7, 0, 4));
+  // Reuse after completion.
+  op->rearm();
+  out->fill(8);
+  r = xwsk::receive(srv, &buf, 0, &op->req);
+  XT_DO(t, env.send_all(t, peer, out, 0, 4));
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_CHECK(t, b->matches(8, 0, 4));
+}
+
+void core_socket_invalid_parameters(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  // Null request: InvalidParameter. Null client: InvalidHandle, request untouched.
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::socket(env.client(), AddressFamily::Inet, SocketType::Stream,
+                               Protocol::Tcp, xwsk::kConnectionSocket, nullptr, nullptr, nullptr));
+  op->req.status = Status::Unsuccessful;
+  op->req.information = 77;
+  XT_CHECK_STATUS(t, Status::InvalidHandle,
+                  xwsk::socket(nullptr, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                               xwsk::kConnectionSocket, nullptr, nullptr, &op->req));
+  XT_CHECK(t, !op->completed());
+  XT_CHECK_STATUS(t, Status::Unsuccessful, op->req.status);
+  XT_CHECK_EQ(t, 77, op->req.information);
+  // Accepted, then completed with InvalidParameter: bad family, type/protocol, category.
+  struct Combo {
+    uint16_t family;
+    uint16_t type;
+    uint16_t protocol;
+    uint32_t category;
+  };
+  const Combo bad[] = {
+      {99, 1, 6, xwsk::kConnectionSocket},                 // unknown family
+      {2, 1, 17, xwsk::kConnectionSocket},                 // stream over UDP
+      {2, 2, 6, xwsk::kDatagramSocket},                    // datagram over TCP
+      {2, 2, 17, xwsk::kListenSocket},                     // listen category on UDP
+      {2, 1, 6, xwsk::kDatagramSocket},                    // datagram category on TCP
+      {2, 1, 6, 0x3},                                      // two categories
+      {23, 9, 6, xwsk::kConnectionSocket},                 // unknown type
+  };
+  for (const Combo& c : bad) {
+    op->rearm();
+    Status r = xwsk::socket(env.client(), static_cast<AddressFamily>(c.family),
+                            static_cast<SocketType>(c.type), static_cast<Protocol>(c.protocol),
+                            c.category, nullptr, nullptr, &op->req);
+    XT_DO(t, op->finish(t, r));
+    XT_CHECK_STATUS(t, Status::InvalidParameter, op->status());
+    XT_CHECK_EQ(t, 0, op->info());
+  }
+}
+
+void core_wrong_category(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  xwsk::Socket* conn = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                      xwsk::kConnectionSocket, nullptr, nullptr, &conn));
+  Buffer* b = env.buffer(t, 8);
+  XT_CHECK(t, b != nullptr);
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::Buf buf = b->all();
+  xwsk::SockAddr remote = addr;
+  // Connection operations on a listen socket, listen operations on a connection socket,
+  // datagram operations on both: InvalidDeviceRequest, request untouched.
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::send(lsn, &buf, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::receive(lsn, &buf, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::connect(lsn, &remote, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest,
+                  xwsk::accept(conn, 0, nullptr, nullptr, nullptr, nullptr, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest,
+                  xwsk::send_to(conn, &buf, 0, &remote, 0, nullptr, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest,
+                  xwsk::receive_from(lsn, &buf, 0, nullptr, nullptr, nullptr, nullptr, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::listen(conn, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::listen(lsn, &op->req));
+  XT_CHECK(t, !op->completed());
+  // Null socket and null request.
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::send(nullptr, &buf, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(conn, &buf, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::close_socket(nullptr, &op->req));
+  XT_CHECK(t, !op->completed());
+}
+
+void core_buffer_validation(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  Buffer* b = env.buffer(t, 16);
+  XT_CHECK(t, b != nullptr);
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::Buf too_long = b->buf(0, 17);
+  xwsk::Buf past_end = b->buf(10, 7);
+  xwsk::Buf no_segment{nullptr, 0, 4};
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &too_long, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &past_end, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(cli, &too_long, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &no_segment, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, nullptr, 0, &op->req));
+  xwsk::Buf ok = b->all();
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::receive(cli, &ok, xwsk::kFlagWaitAll | xwsk::kFlagDrain, &op->req));
+  XT_CHECK(t, !op->completed());
+  // segment_init argument checks.
+  xwsk::Segment seg{};
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::segment_init(nullptr, b->data, 1));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::segment_init(&seg, nullptr, 1));
+  xwsk::segment_free(nullptr);
+}
+
+}  // namespace xt

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+// Conformance: TCP over listen and connection sockets (IPv4 and IPv6): connect, accept, send,
+// receive, WAITALL, refused, bind conflicts, disconnects, cancel on close.
+#include "cases.h"
+
+namespace xt {
+
+using xwsk::AddressFamily;
+using xwsk::Protocol;
+using xwsk::SocketType;
+using xwsk::Status;
+
+namespace {
+
+bool require_family(Context& t, AddressFamily f) {
+  if (f == AddressFamily::Inet6 && (xwsk::backend_capabilities() & xwsk::kCapIpv6) == 0) {
+    t.skip("kCapIpv6: ");
+    t.add(xwsk::capability_reason(xwsk::kCapIpv6));
+    return false;
+  }
+  return true;
+}
+
+void tcp_echo(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  const size_t n = 100000;
+  Buffer* out = env.buffer(t, n);
+  Buffer* in = env.buffer(t, n);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(42);
+  // Receive posted first (pending), then the send; both ways.
+  Op* rop = env.op(t);
+  XT_CHECK(t, rop != nullptr);
+  xwsk::Buf rbuf = in->all();
+  Status rr = xwsk::receive(srv, &rbuf, xwsk::kFlagWaitAll, &rop->req);
+  XT_DO(t, env.send_all(t, cli, out, 0, n));
+  XT_DO(t, rop->finish(t, rr));
+  XT_CHECK_STATUS(t, Status::Success, rop->status());
+  XT_CHECK_EQ(t, n, rop->info());
+  XT_CHECK(t, in->matches(42, 0, n));
+  XT_DO(t, env.send_all(t, srv, in, 0, n));
+  Buffer* back = env.buffer(t, n);
+  XT_CHECK(t, back != nullptr);
+  XT_DO(t, env.receive_exact(t, cli, back, 0, n));
+  XT_CHECK(t, back->matches(42, 0, n));
+  // Addresses of both ends agree.
+  if ((xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0) {
+    xwsk::SockAddr cl{}, cr{}, sl{}, sr{};
+    Op* q = env.op(t);
+    XT_CHECK(t, q != nullptr);
+    XT_DO(t, q->finish(t, xwsk::get_local_address(cli, &cl, &q->req)));
+    q->rearm();
+    XT_DO(t, q->finish(t, xwsk::get_remote_address(cli, &cr, &q->req)));
+    q->rearm();
+    XT_DO(t, q->finish(t, xwsk::get_local_address(srv, &sl, &q->req)));
+    q->rearm();
+    XT_DO(t, q->finish(t, xwsk::get_remote_address(srv, &sr, &q->req)));
+    XT_CHECK_STATUS(t, Status::Success, q->status());
+    XT_CHECK(t, xwsk::address_equal(cl, sr));
+    XT_CHECK(t, xwsk::address_equal(cr, sl));
+    XT_CHECK(t, cl.af() == f);
+  }
+}
+
+void connect_refused(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  Env env;
+  XT_DO(t, env.open(t));
+  // Find a port nobody listens on: bind a listener, note its port, close it.
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  XT_DO(t, env.close(t, lsn));
+  xwsk::Socket* s = nullptr;
+  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kConnectionSocket, nullptr,
+                      nullptr, &s));
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::SockAddr any = f == AddressFamily::Inet6 ? xwsk::ipv6_any(0) : xwsk::ipv4_any(0);
+  XT_DO(t, op->finish(t, xwsk::bind(s, &any, 0, &op->req)));
+  XT_CHECK_STATUS(t, Status::Success, op->status());
+  op->rearm();
+  XT_DO(t, op->finish(t, xwsk::connect(s, &addr, 0, &op->req)));
+  XT_CHECK_STATUS(t, Status::ConnectionRefused, op->status());
+}
+
+void bind_conflict(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* a = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, f, &a, &addr));
+  // Exclusive address use is the default: a second bind of the same address fails, for
+  // listen and connection sockets alike.
+  const uint32_t categories[] = {xwsk::kListenSocket, xwsk::kConnectionSocket};
+  for (uint32_t category : categories) {
+    xwsk::Socket* b = nullptr;
+    XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, category, nullptr, nullptr, &b));
+    Op* op = env.op(t);
+    XT_CHECK(t, op != nullptr);
+    XT_DO(t, op->finish(t, xwsk::bind(b, &addr, 0, &op->req)));
+    XT_CHECK_STATUS(t, Status::AddressAlreadyAssociated, op->status());
+  }
+  // A wrong-family address is rejected before the request is accepted.
+  xwsk::Socket* c = nullptr;
+  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kListenSocket, nullptr,
+                      nullptr, &c));
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::SockAddr other = f == AddressFamily::Inet6 ? xwsk::ipv4_loopback(0) : xwsk::ipv6_loopback(0);
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::bind(c, &other, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::bind(c, nullptr, 0, &op->req));
+  XT_CHECK(t, !op->completed());
+}
+
+void cancel_on_close(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  Buffer* b = env.buffer(t, 64);
+  XT_CHECK(t, b != nullptr);
+  Op* r1 = env.op(t);
+  Op* r2 = env.op(t);
+  XT_CHECK(t, r1 != nullptr && r2 != nullptr);
+  xwsk::Buf buf1 = b->buf(0, 32);
+  xwsk::Buf buf2 = b->buf(32, 32);
+  Status s1 = xwsk::receive(srv, &buf1, 0, &r1->req);
+  Status s2 = xwsk::receive(srv, &buf2, 0, &r2->req);
+  XT_CHECK_STATUS(t, Status::Pending, s1);
+  XT_CHECK_STATUS(t, Status::Pending, s2);
+  XT_DO(t, env.close(t, srv));
+  // Both receives completed, cancelled, before the close did (Env::close waited for it).
+  XT_CHECK(t, r1->completed());
+  XT_CHECK(t, r2->completed());
+  XT_DO(t, r1->finish(t, s1));
+  XT_DO(t, r2->finish(t, s2));
+  XT_CHECK_STATUS(t, Status::Cancelled, r1->status());
+  XT_CHECK_STATUS(t, Status::Cancelled, r2->status());
+  // The listener's pending accept is cancelled the same way.
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  Op* acc = env.op(t);
+  XT_CHECK(t, acc != nullptr);
+  Status sa = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  XT_CHECK_STATUS(t, Status::Pending, sa);
+  XT_DO(t, env.close(t, lsn));
+  XT_DO(t, acc->finish(t, sa));
+  XT_CHECK_STATUS(t, Status::Cancelled, acc->status());
+  XT_CHECK_EQ(t, 0, acc->info());
+  // A closed socket's operations fail before acceptance until the close completes (here it
+  // has, so the handle is gone and must not be used: nothing more to check).
+}
+
+void disconnect_graceful(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  Buffer* b = env.buffer(t, 256);
+  XT_CHECK(t, b != nullptr);
+  b->fill(3);
+  Op* d = env.op(t);
+  XT_CHECK(t, d != nullptr);
+  xwsk::Buf final_data = b->buf(0, 100);
+  XT_DO(t, d->finish(t, xwsk::disconnect(cli, &final_data, 0, &d->req)));
+  XT_CHECK_STATUS(t, Status::Success, d->status());
+  // The peer sees the final data, then FIN: a receive completes with 0 bytes and Success.
+  Buffer* in = env.buffer(t, 256);
+  XT_CHECK(t, in != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, in, 0, 100));
+  XT_CHECK(t, in->matches(3, 0, 100));
+  Op* r = env.op(t);
+  XT_CHECK(t, r != nullptr);
+  xwsk::Buf rb = in->all();
+  XT_DO(t, r->finish(t, xwsk::receive(srv, &rb, 0, &r->req)));
+  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_CHECK_EQ(t, 0, r->info());
+  // The half-closed side can still send the other way.
+  XT_DO(t, env.send_all(t, srv, b, 0, 50));
+  XT_DO(t, env.receive_exact(t, cli, in, 0, 50));
+  XT_CHECK(t, in->matches(3, 0, 50));
+}
+
+void disconnect_abortive(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  Buffer* in = env.buffer(t, 64);
+  XT_CHECK(t, in != nullptr);
+  Op* r = env.op(t);
+  XT_CHECK(t, r != nullptr);
+  xwsk::Buf rb = in->all();
+  Status rs = xwsk::receive(srv, &rb, 0, &r->req);
+  XT_CHECK_STATUS(t, Status::Pending, rs);
+  Op* d = env.op(t);
+  XT_CHECK(t, d != nullptr);
+  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, xwsk::kFlagAbortive, &d->req)));
+  XT_CHECK_STATUS(t, Status::Success, d->status());
+  // The peer sees RST: its pending receive fails with ConnectionReset.
+  XT_DO(t, r->finish(t, rs));
+  XT_CHECK_STATUS(t, Status::ConnectionReset, r->status());
+}
+
+void receive_waitall(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  Buffer* out = env.buffer(t, 3000);
+  Buffer* in = env.buffer(t, 3000);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(9);
+  Op* r = env.op(t);
+  XT_CHECK(t, r != nullptr);
+  xwsk::Buf rb = in->all();
+  Status rs = xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  // Three sends with pauses: WAITALL must not complete on the first piece.
+  XT_DO(t, env.send_all(t, cli, out, 0, 1000));
+  sleep_ms(20);
+  XT_CHECK(t, !r->completed());
+  XT_DO(t, env.send_all(t, cli, out, 1000, 1000));
+  sleep_ms(20);
+  XT_CHECK(t, !r->completed());
+  XT_DO(t, env.send_all(t, cli, out, 2000, 1000));
+  XT_DO(t, r->finish(t, rs));
+  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_CHECK_EQ(t, 3000, r->info());
+  XT_CHECK(t, in->matches(9, 0, 3000));
+  // Without WAITALL a receive completes with what has arrived.
+  Op* r2 = env.op(t);
+  XT_CHECK(t, r2 != nullptr);
+  Status rs2 = xwsk::receive(srv, &rb, 0, &r2->req);
+  XT_DO(t, env.send_all(t, cli, out, 0, 10));
+  XT_DO(t, r2->finish(t, rs2));
+  XT_CHECK_STATUS(t, Status::Success, r2->status());
+  XT_CHECK(t, r2->info() >= 1 && r2->info() <= 10);
+}
+
+void udp_echo(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* a = nullptr;
+  xwsk::Socket* b = nullptr;
+  xwsk::SockAddr aa{}, ba{};
+  XT_DO(t, env.udp_socket(t, f, &a, &aa));
+  XT_DO(t, env.udp_socket(t, f, &b, &ba));
+  Buffer* out = env.buffer(t, 1200);
+  Buffer* in = env.buffer(t, 2000);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(5);
+  Op* r = env.op(t);
+  Op* s = env.op(t);
+  XT_CHECK(t, r != nullptr && s != nullptr);
+  xwsk::Buf rb = in->all();
+  xwsk::SockAddr from{};
+  uint32_t cflags = 0;
+  Status rs = xwsk::receive_from(b, &rb, 0, &from, nullptr, nullptr, &cflags, &r->req);
+  xwsk::Buf sb = out->all();
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  XT_CHECK_STATUS(t, Status::Success, s->status());
+  XT_CHECK_EQ(t, 1200, s->info());
+  XT_DO(t, r->finish(t, rs));
+  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_CHECK_EQ(t, 1200, r->info());
+  XT_CHECK(t, in->matches(5, 0, 1200));
+  XT_CHECK(t, xwsk::address_equal(from, aa));
+  // A datagram longer than the buffer: BufferOverflow, truncated, kMsgTrunc.
+  r->rearm();
+  s->rearm();
+  xwsk::Buf small = in->buf(0, 100);
+  rs = xwsk::receive_from(b, &small, 0, &from, nullptr, nullptr, &cflags, &r->req);
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, r->finish(t, rs));
+  XT_CHECK_STATUS(t, Status::BufferOverflow, r->status());
+  XT_CHECK_EQ(t, 100, r->info());
+  XT_CHECK(t, (cflags & xwsk::kMsgTrunc) != 0);
+}
+
+}  // namespace
+
+void tcp_echo_v4(Context& t) { tcp_echo(t, AddressFamily::Inet); }
+void tcp_echo_v6(Context& t) { tcp_echo(t, AddressFamily::Inet6); }
+void tcp_connect_refused_v4(Context& t) { connect_refused(t, AddressFamily::Inet); }
+void tcp_connect_refused_v6(Context& t) { connect_refused(t, AddressFamily::Inet6); }
+void tcp_bind_conflict_v4(Context& t) { bind_conflict(t, AddressFamily::Inet); }
+void tcp_bind_conflict_v6(Context& t) { bind_conflict(t, AddressFamily::Inet6); }
+void tcp_cancel_on_close_v4(Context& t) { cancel_on_close(t, AddressFamily::Inet); }
+void tcp_cancel_on_close_v6(Context& t) { cancel_on_close(t, AddressFamily::Inet6); }
+void tcp_disconnect_graceful_v4(Context& t) { disconnect_graceful(t, AddressFamily::Inet); }
+void tcp_disconnect_graceful_v6(Context& t) { disconnect_graceful(t, AddressFamily::Inet6); }
+void tcp_disconnect_abortive_v4(Context& t) { disconnect_abortive(t, AddressFamily::Inet); }
+void tcp_disconnect_abortive_v6(Context& t) { disconnect_abortive(t, AddressFamily::Inet6); }
+void tcp_receive_waitall_v4(Context& t) { receive_waitall(t, AddressFamily::Inet); }
+void tcp_receive_waitall_v6(Context& t) { receive_waitall(t, AddressFamily::Inet6); }
+void udp_echo_v4(Context& t) { udp_echo(t, AddressFamily::Inet); }
+void udp_echo_v6(Context& t) { udp_echo(t, AddressFamily::Inet6); }
+
+}  // namespace xt

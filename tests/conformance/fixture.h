@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// Helpers the conformance bodies share: a registered client with tracked sockets, requests and
+// buffers that are all torn down (and checked) at the end of the case. Kernel-compatible: the
+// big state lives on the heap (kernel stacks are small), nothing throws.
+#ifndef XWSK_TESTS_CONFORMANCE_FIXTURE_H_
+#define XWSK_TESTS_CONFORMANCE_FIXTURE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+
+#include "xt.h"
+#include "xwsk/xwsk.h"
+
+namespace xt {
+
+constexpr uint32_t kTimeoutMs = 10000;
+
+/// A request a body issues and waits on. Its completion routine counts completions (the
+/// contract says exactly one per accepted call) and signals an event.
+struct Op {
+  xwsk::Request req;
+  Event done;
+  std::atomic<uint32_t> completions{0};
+  bool initialized = false;
+
+  /// Waits for the completion of a call that returned @p ret. An inline result (not Pending)
+  /// must already have run the routine with the same status. Fails @p t on a timeout or on a
+  /// second completion. On success status()/info() are final.
+  bool finish(Context& t, xwsk::Status ret, uint32_t timeout_ms = kTimeoutMs);
+  /// True if the routine has run since the last rearm().
+  bool completed() const { return completions.load(std::memory_order_acquire) != 0; }
+  /// Prepares the request for its next call.
+  void rearm();
+  xwsk::Status status() const { return req.status; }
+  uintptr_t info() const { return req.information; }
+};
+
+/// A data buffer described by one segment (non-paged heap memory in the kernel).
+struct Buffer {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+  xwsk::Segment seg{};
+  xwsk::Buf buf(size_t offset, size_t length) { return xwsk::Buf{&seg, offset, length}; }
+  xwsk::Buf all() { return xwsk::Buf{&seg, 0, size}; }
+  /// Fills with a pattern that depends on @p seed and the byte index.
+  void fill(uint32_t seed);
+  /// True when bytes [0, n) hold the pattern fill(seed) wrote at [offset, offset + n).
+  bool matches(uint32_t seed, size_t offset, size_t n) const;
+};
+
+uint8_t pattern_byte(uint32_t seed, size_t index);
+
+/// The loopback address of @p family with @p port.
+xwsk::SockAddr loopback(xwsk::AddressFamily family, uint16_t port);
+
+/// Connection dispatch and context that record events, for the event cases.
+struct EventLog {
+  std::atomic<uint32_t> receive_calls{0};
+  std::atomic<uint32_t> disconnect_calls{0};
+  std::atomic<uint32_t> disconnect_flags{0};
+  std::atomic<uint32_t> accept_calls{0};
+  std::atomic<uint32_t> receive_from_calls{0};
+  std::atomic<uint32_t> backlog_calls{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint32_t> in_callback{0};   // serial delivery check
+  std::atomic<uint32_t> overlap{0};       // set if two callbacks of one socket overlapped
+  std::atomic<uint32_t> order_error{0};   // e.g. a receive after the disconnect
+  Event any;                              // set on every event
+  Event disconnected;                     // set on the disconnect event
+};
+
+/// The per-case environment: registration, provider capture, tracked sockets, ops, buffers.
+class Env {
+ public:
+  Env() = default;
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  /// Registers a client and captures the provider.
+  bool open(Context& t);
+  xwsk::Client* client() const { return client_; }
+
+  /// A fresh Op from the pool (64 per case); null (and @p t failed) when exhausted.
+  Op* op(Context& t);
+  /// A buffer of @p size bytes, tracked.
+  Buffer* buffer(Context& t, size_t size);
+
+  /// Creates a socket and tracks it (closed at teardown if the body does not close it).
+  bool socket(Context& t, xwsk::AddressFamily family, xwsk::SocketType type,
+              xwsk::Protocol protocol, uint32_t category, void* context, const void* dispatch,
+              xwsk::Socket** out);
+  /// Tracks a socket the body obtained another way (accept, socket_connect).
+  void adopt(xwsk::Socket* s);
+  /// Closes @p s now, waits, and untracks it.
+  bool close(Context& t, xwsk::Socket* s);
+  void untrack(xwsk::Socket* s);
+
+  /// Binds @p s to the loopback of @p family. Uses port 0 and get_local_address where the
+  /// backend has address queries, else tries ports from a private range. *bound gets the
+  /// address with its port.
+  bool bind_loopback(Context& t, xwsk::Socket* s, xwsk::AddressFamily family,
+                     xwsk::SockAddr* bound);
+  /// A listen-category socket bound to loopback (listening, WSK semantics).
+  bool listener(Context& t, xwsk::AddressFamily family, xwsk::Socket** out,
+                xwsk::SockAddr* addr, void* context = nullptr,
+                const xwsk::ListenDispatch* dispatch = nullptr);
+  /// A connected pair over loopback: @p cli (connection socket, connected) and @p srv
+  /// (accepted). The listener is closed before returning.
+  bool connected_pair(Context& t, xwsk::AddressFamily family, xwsk::Socket** cli,
+                      xwsk::Socket** srv, void* srv_context = nullptr,
+                      const xwsk::ConnectionDispatch* srv_dispatch = nullptr,
+                      void* cli_context = nullptr,
+                      const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
+  /// A datagram socket bound to loopback.
+  bool udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out,
+                  xwsk::SockAddr* addr, void* context = nullptr,
+                  const xwsk::DatagramDispatch* dispatch = nullptr);
+
+  /// Sends [offset, offset + n) of @p b and waits; checks all bytes went.
+  bool send_all(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, size_t n);
+  /// Receives exactly @p n bytes into @p b at @p offset (WAITALL) and waits.
+  bool receive_exact(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, size_t n);
+  /// Enables events (SO_WSK_EVENT_CALLBACK) on @p s.
+  bool enable_events(Context& t, xwsk::Socket* s, uint32_t mask);
+
+ private:
+  static constexpr int kMaxSockets = 64;
+  static constexpr int kMaxOps = 64;
+  static constexpr int kMaxBuffers = 32;
+  struct State;
+  Context* t_ = nullptr;
+  State* state_ = nullptr;
+  xwsk::Registration registration_{};
+  xwsk::Client* client_ = nullptr;
+  bool registered_ = false;
+  bool captured_ = false;
+};
+
+/// Event callbacks that log into an EventLog given as the socket context.
+extern const xwsk::ConnectionDispatch kLoggingConnectionDispatch;
+
+}  // namespace xt
+
+#endif  // XWSK_TESTS_CONFORMANCE_FIXTURE_H_

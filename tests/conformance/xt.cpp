@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// The platform-neutral part of the xt assertion layer (compiled in user space and in the kernel).
+#include "xt.h"
+
+namespace xt {
+
+void Context::put(char c) {
+  if (len_ + 1 < sizeof(message_)) {
+    message_[len_++] = c;
+    message_[len_] = '\0';
+  }
+}
+
+Context& Context::add(const char* text) {
+  if (text == nullptr) text = "(null)";
+  while (*text != '\0') put(*text++);
+  return *this;
+}
+
+Context& Context::add_u64(uint64_t v) {
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) put(tmp[--n]);
+  return *this;
+}
+
+Context& Context::add_status(xwsk::Status s) {
+  add(xwsk::status_name(s)).add(" (0x");
+  uint32_t v = xwsk::status_value(s);
+  for (int shift = 28; shift >= 0; shift -= 4) put("0123456789ABCDEF"[(v >> shift) & 0xf]);
+  return add(")");
+}
+
+void Context::fail(const char* file, int line, const char* what) {
+  if (result_ == Result::Fail) return;  // the first failure is the one reported
+  result_ = Result::Fail;
+  len_ = 0;
+  message_[0] = '\0';
+  // Only the file's base name: the kernel and user builds see different paths.
+  const char* base = file;
+  for (const char* p = file; *p != '\0'; ++p) {
+    if (*p == '/' || *p == '\\') base = p + 1;
+  }
+  add(base).add(":").add_u64(static_cast<uint64_t>(line)).add(": ").add(what);
+}
+
+void Context::skip(const char* reason) {
+  if (result_ != Result::Pass) return;
+  result_ = Result::Skip;
+  len_ = 0;
+  message_[0] = '\0';
+  add(reason);
+}
+
+void run_case(const Case& c, Context& t) {
+  xwsk::Counters before = xwsk::counters();
+  c.body(t);
+  // Teardown contract: nothing left open or pending. Close and deregistration complete before
+  // memory is released, so allow the backend a moment to finish freeing.
+  xwsk::Counters now = xwsk::counters();
+  for (int i = 0; i < 400; ++i) {
+    now = xwsk::counters();
+    if (now.sockets == before.sockets && now.requests_in_flight == before.requests_in_flight &&
+        now.registrations == before.registrations && now.allocations == before.allocations &&
+        now.retained_indications == before.retained_indications) {
+      return;
+    }
+    sleep_ms(5);
+  }
+  if (t.result() == Result::Fail) return;  // keep the first failure's message
+  t.fail(__FILE__, __LINE__, "teardown left objects behind:");
+  t.add(" sockets ").add_u64(now.sockets - before.sockets);
+  t.add(", requests in flight ").add_u64(now.requests_in_flight - before.requests_in_flight);
+  t.add(", registrations ").add_u64(now.registrations - before.registrations);
+  t.add(", allocations ").add_u64(now.allocations - before.allocations);
+  t.add(", retained indications ")
+      .add_u64(now.retained_indications - before.retained_indications);
+}
+
+}  // namespace xt

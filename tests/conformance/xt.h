@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// xt: the tiny assertion layer the conformance bodies are written against. It compiles in user
+// space (GoogleTest front end, xt_user.cpp) and inside a kernel driver (tests/kernel), so it uses
+// no exceptions, no RTTI, no C library formatting and no allocation. A failed check records a
+// message and returns from the body; a skip records its reason and returns.
+#ifndef XWSK_TESTS_CONFORMANCE_XT_H_
+#define XWSK_TESTS_CONFORMANCE_XT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xwsk/xwsk.h"
+
+namespace xt {
+
+enum class Result : uint32_t { Pass = 0, Fail = 1, Skip = 2 };
+
+/// The state of one running case.
+class Context {
+ public:
+  Result result() const { return result_; }
+  const char* message() const { return message_; }
+
+  /// Marks the case failed at file:line with @p what (first failure wins).
+  void fail(const char* file, int line, const char* what);
+  /// Marks the case skipped with @p reason (printed by every front end).
+  void skip(const char* reason);
+  /// Appends more detail to the message of a failure or skip.
+  Context& add(const char* text);
+  Context& add_u64(uint64_t v);
+  Context& add_status(xwsk::Status s);
+
+  bool failed() const { return result_ == Result::Fail; }
+
+ private:
+  void put(char c);
+  Result result_ = Result::Pass;
+  size_t len_ = 0;
+  char message_[512] = {};
+};
+
+/// A one-shot signal a completion routine sets and a test body waits on (PASSIVE_LEVEL in the
+/// kernel). Implemented per platform (xt_user.cpp, tests/kernel).
+class Event {
+ public:
+  Event();
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  void set();
+  void reset();
+  /// True if set within @p timeout_ms.
+  bool wait(uint32_t timeout_ms);
+
+ private:
+  alignas(16) unsigned char storage_[128];
+};
+
+/// Sleeps (PASSIVE_LEVEL). Used only to give a peer time to act, never to time a result.
+void sleep_ms(uint32_t ms);
+
+/// One registered conformance case.
+struct Case {
+  const char* name;
+  void (*body)(Context& t);
+};
+
+/// The table of every case (tests/conformance/registry.cpp), and its length.
+const Case* cases();
+size_t case_count();
+
+/// Runs one case and then checks that it left nothing open or pending (xwsk::counters() back to
+/// where they were). Front ends call this, never the body directly.
+void run_case(const Case& c, Context& t);
+
+}  // namespace xt
+
+#define XT_STR2_(x) #x
+#define XT_STR_(x) XT_STR2_(x)
+
+/// Fails and returns from a void body when @p cond is false.
+#define XT_CHECK(t, cond)                        \
+  do {                                           \
+    if (!(cond)) {                               \
+      (t).fail(__FILE__, __LINE__, #cond);       \
+      return;                                    \
+    }                                            \
+  } while (0)
+
+/// Like XT_CHECK, for helpers that return bool.
+#define XT_ENSURE(t, cond)                       \
+  do {                                           \
+    if (!(cond)) {                               \
+      (t).fail(__FILE__, __LINE__, #cond);       \
+      return false;                              \
+    }                                            \
+  } while (0)
+
+#define XT_STATUS_MISMATCH_(t, exp, act)                                                  \
+  (t).fail(__FILE__, __LINE__, "status");                                                 \
+  (t).add(": expected ").add_status(exp).add(", got ").add_status(act)
+
+/// Fails and returns when status @p act is not @p exp (prints both names).
+#define XT_CHECK_STATUS(t, exp, act)                       \
+  do {                                                     \
+    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act);           \
+    if (xt_e_ != xt_a_) {                                  \
+      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);                \
+      return;                                              \
+    }                                                      \
+  } while (0)
+
+#define XT_ENSURE_STATUS(t, exp, act)                      \
+  do {                                                     \
+    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act);           \
+    if (xt_e_ != xt_a_) {                                  \
+      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);                \
+      return false;                                        \
+    }                                                      \
+  } while (0)
+
+/// Fails and returns when integers differ (prints both).
+#define XT_CHECK_EQ(t, exp, act)                                                      \
+  do {                                                                                \
+    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act);  \
+    if (xt_e_ != xt_a_) {                                                             \
+      (t).fail(__FILE__, __LINE__, #act);                                             \
+      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);             \
+      return;                                                                         \
+    }                                                                                 \
+  } while (0)
+
+#define XT_ENSURE_EQ(t, exp, act)                                                     \
+  do {                                                                                \
+    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act);  \
+    if (xt_e_ != xt_a_) {                                                             \
+      (t).fail(__FILE__, __LINE__, #act);                                             \
+      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);             \
+      return false;                                                                   \
+    }                                                                                 \
+  } while (0)
+
+/// Skips the case (and returns) with @p reason.
+#define XT_SKIP(t, reason) \
+  do {                     \
+    (t).skip(reason);      \
+    return;                \
+  } while (0)
+
+/// Skips the case unless the backend has capability @p cap; the reason is the backend's.
+#define XT_REQUIRE_CAP(t, cap)                                               \
+  do {                                                                       \
+    if ((::xwsk::backend_capabilities() & (cap)) == 0) {                     \
+      (t).skip(#cap ": ");                                                   \
+      (t).add(::xwsk::capability_reason(cap));                               \
+      return;                                                                \
+    }                                                                        \
+  } while (0)
+
+/// Returns from the body if a helper already failed (helpers return bool).
+#define XT_DO(t, expr)     \
+  do {                     \
+    if (!(expr)) return;   \
+  } while (0)
+
+#endif  // XWSK_TESTS_CONFORMANCE_XT_H_
