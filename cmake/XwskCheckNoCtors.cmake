@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DNM=<mingw nm> -DIMAGE=<file.sys> -P XwskCheckNoCtors.cmake
 #
 # Fails if a kernel image has static constructors: DriverEntry is the raw

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for targets built with cmake/mingw-w64-wine-driver.cmake:
 #
 #   xwsk_kernel_compile_options(<target>)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # XwskWsk.cmake: build and test the WSK kernel backend from the host build.
 #
 #   include(cmake/XwskWsk.cmake)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CMake toolchain file: cross-compile Windows kernel drivers (.sys) and their
 # user-mode loaders (.exe) with mingw-w64, against Wine's DDK headers and Wine's
 # PE import libraries, so the result runs inside Wine's kernel emulation
