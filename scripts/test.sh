@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test: sets up (packages, configure, build of the default and the ASan/UBSan
+# presets), then runs
+#   1. ctest on the default build: the conformance suite on every backend (posix-epoll,
+#      posix-poll, uv, and wsk inside a driver under Wine), the echo sample against real peers,
+#      the benchmark smoke run;
+#   2. the conformance suite and the echo tests again under AddressSanitizer + UBSan;
+#   3. a clang-format check of the tree;
+# and prints one summary: counts per step, every skip with its reason, and a closing line
+# "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh full default asan || exit 1
+
+total_pass=0 total_fail=0 total_skip=0
+summary=()
+
+# run_ctest <preset> <label description> [ctest args...]
+run_ctest() {
+  local preset=$1 what=$2
+  shift 2
+  local dir=build
+  [ "$preset" = asan ] && dir=build-asan
+  echo
+  echo "==> ctest ($what)"
+  local log
+  log=$(mktemp)
+  ctest --preset "$preset" "$@" 2>&1 | tee "$log"
+  local pass fail skip
+  # "N% tests passed, M tests failed out of T" plus the list of skipped tests.
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  local failed_n total_n
+  failed_n=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total_n=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+  [ -n "$line" ] || { failed_n=1; total_n=0; echo "no ctest summary for $what"; }
+  skip=$(grep -c '\*\*\*Skipped' "$log" || true)
+  fail=$failed_n
+  pass=$((total_n - failed_n - skip))
+  [ "$pass" -ge 0 ] || pass=0
+  total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail)); total_skip=$((total_skip + skip))
+  summary+=("$(printf '%-34s %4d passed, %3d failed, %3d skipped' "$what" "$pass" "$fail" "$skip")")
+  # Skip reasons: each conformance skip prints one XWSK-SKIP line; the kernel run prints its own.
+  grep -hoE 'XWSK-SKIP .*|\[ SKIPPED \] .*' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null \
+    | sed 's/^/    /' | sort -u >>"$skips_file"
+  rm -f "$log"
+}
+
+skips_file=$(mktemp)
+run_ctest default "default build (all tests)"
+run_ctest asan "asan+ubsan (conformance, echo)" -L "conformance|echo"
+
+echo
+echo "==> clang-format check"
+fmt_bad=$(git ls-files '*.cpp' '*.h' | grep -vE '^(third_party)/' | xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+if [ "$fmt_bad" = 0 ]; then
+  total_pass=$((total_pass + 1)); summary+=("$(printf '%-34s %4d passed, %3d failed, %3d skipped' "clang-format" 1 0 0)")
+else
+  total_fail=$((total_fail + 1)); summary+=("$(printf '%-34s %4d passed, %3d failed, %3d skipped' "clang-format ($fmt_bad issues)" 0 1 0)")
+fi
+
+echo
+echo "================ xwsk test summary ================"
+printf '%s\n' "${summary[@]}"
+if [ -s "$skips_file" ]; then
+  echo "skipped, with reasons:"
+  cat "$skips_file"
+fi
+rm -f "$skips_file"
+echo "total: $total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" = 0 ]
