@@ -1,0 +1,844 @@
+#!/usr/bin/env python3
+"""Benchmark runner for xwsk and its peers (stdlib only).
+
+Runs every contender server against the same load client (bench-load), interleaved in
+rounds with the contender order shuffled, and reports per-round paired ratios against the
+baselines, server CPU-microseconds per message (getrusage, via the server's stats lines)
+and system calls per message (perf or strace in a separate short pass).
+
+  bench/run.py --smoke                 # CI: every contender x every case, ~0.2 s each
+  bench/run.py                         # full: 7 rounds, writes results + docs/benchmarks.*
+  bench/run.py --report results/X.json # regenerate docs from an existing result file
+
+See bench/README.md for the protocol and the JSON schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SCHEMA = "xwsk-bench/1"
+
+
+# ---------------------------------------------------------------------------------------
+# The contender table. Adding an xwsk server is one line: a binary that takes
+# `--port P --mode echo|sink` (plus the extra args here), prints "listening on HOST:PORT",
+# echoes TCP and UDP on that port, and prints a stats line on SIGUSR1 and on SIGTERM.
+# `binary` is looked up in --build-dir, its bin/ and bench/ folders, then anywhere below it.
+# `vs` lists the contenders this one gets paired ratios against.
+
+
+@dataclass
+class Contender:
+    name: str
+    binary: str
+    args: list[str] = field(default_factory=list)
+    vs: list[str] = field(default_factory=list)
+    label: str = ""
+
+
+CONTENDERS = [
+    Contender("E", "bench-server-epoll", [], [], "raw epoll (baseline)"),
+    Contender("U", "bench-server-libuv", [], ["E"], "libuv 1.44"),
+    Contender("A", "bench-server-asio", [], ["E", "U"], "asio 1.22"),
+    Contender("xwsk-posix-epoll", "bench-server-xwsk", ["--backend", "posix-epoll"],
+              ["E", "U", "A"], "xwsk, POSIX backend, epoll engine"),
+    Contender("xwsk-posix-poll", "bench-server-xwsk", ["--backend", "posix-poll"],
+              ["E", "U", "A"], "xwsk, POSIX backend, poll engine"),
+    Contender("xwsk-uv", "bench-server-xwsk", ["--backend", "uv"],
+              ["E", "U", "A"], "xwsk, libuv backend"),
+]
+
+# Cases run by default (bench-load --list has the full table, incl. the *_mmsg variants).
+DEFAULT_CASES = [
+    "tcp_pingpong_1",
+    "tcp_echo_c50_64",
+    "tcp_echo_c1000_64",
+    "tcp_echo_pipelined_c10_d16_64",
+    "tcp_block_pingpong_c100_16k",
+    "tcp_pump_1_64k",
+    "tcp_pump_100_8k",
+    "tcp_churn_c100",
+    "udp_pingpong_64",
+    "udp_blast_64_single",
+    "udp_blast_64_batched",
+    "udp_blast_1200_single",
+    "udp_blast_1200_batched",
+]
+
+RUN_OVERHEAD_S = 0.35  # server start, connection set-up, process teardown (measured)
+SYSCALL_MEASURE_S = 1.0
+SYSCALL_WARMUP_S = 0.2
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Machine state
+
+
+def read_proc_stat() -> list[int]:
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return [int(x) for x in fields[1:]]
+
+
+def cpu_delta(a: list[int], b: list[int]) -> dict:
+    d = [y - x for x, y in zip(a, b)]
+    total = sum(d[:8]) or 1  # user nice system idle iowait irq softirq steal
+    hz = os.sysconf("SC_CLK_TCK")
+    # Process time only: the loopback stack runs much of the traffic in softirq, which the
+    # kernel accounts to no process, so irq/softirq would look like someone else's load.
+    return {
+        "steal_frac": d[7] / total,
+        "busy_us": (d[0] + d[1] + d[2]) * 1_000_000 // hz,
+        "total_us": total * 1_000_000 // hz,
+    }
+
+
+def pin(cpu: int):
+    def fn():
+        try:
+            os.sched_setaffinity(0, {cpu})
+        except OSError:
+            pass
+    return fn
+
+
+def syscall_tool() -> str | None:
+    if shutil.which("perf"):
+        r = subprocess.run(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "true"],
+                           capture_output=True, text=True)
+        if r.returncode == 0 and "raw_syscalls" in r.stderr:
+            return "perf"
+    if shutil.which("strace"):
+        return "strace"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# One server process
+
+
+class Server:
+    def __init__(self, binary: str, args: list[str], mode: str, cpu: int):
+        self.proc = subprocess.Popen(
+            [binary, "--host", "127.0.0.1", "--port", "0", "--mode", mode, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=pin(cpu), start_new_session=True)
+        self.port = 0
+        self.lines: list[str] = []
+        deadline = time.monotonic() + 5
+        line = ""
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if r:
+                line = self.proc.stdout.readline()
+                break
+            if self.proc.poll() is not None:
+                break
+        m = re.match(r"listening on ([0-9.]+):(\d+)", line or "")
+        if not m:
+            self.stop()
+            raise RuntimeError(f"{binary}: no 'listening on' line (got {line!r}); "
+                               f"stderr: {self.stderr.strip()[:300]}")
+        self.port = int(m.group(2))
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> int:
+        self.stderr = ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        self.lines += out.splitlines()
+        self.stderr = err
+        return self.proc.returncode
+
+    def stats(self) -> list[dict]:
+        res = []
+        for ln in self.lines:
+            if ln.startswith("{"):
+                try:
+                    res.append(json.loads(ln)["stats"])
+                except (ValueError, KeyError):
+                    pass
+        return res
+
+
+STAT_KEYS = ["user_us", "sys_us", "tcp_accepts", "tcp_rx_bytes", "tcp_tx_bytes", "tcp_reads",
+             "udp_rx", "udp_tx", "udp_drops", "heap_fallbacks"]
+
+
+def stats_delta(a: dict, b: dict) -> dict:
+    return {k: b.get(k, 0) - a.get(k, 0) for k in STAT_KEYS if k in b}
+
+
+# ---------------------------------------------------------------------------------------
+# One measurement: a fresh server, one client run, the server's window stats.
+
+
+def run_one(load: str, cont: Contender, binary: str, case: dict, warmup: float,
+            measure: float, cfg, syscall_tool_name: str | None = None) -> dict:
+    rec: dict = {"case": case["case"], "contender": cont.name, "ok": False, "problems": []}
+    try:
+        srv = Server(binary, cont.args, case["server_mode"], cfg.server_cpu)
+    except (RuntimeError, OSError) as e:
+        rec["problems"].append(str(e))
+        return rec
+    tracer = None
+    trace_out = None
+    if syscall_tool_name:
+        trace_out = tempfile.NamedTemporaryFile("w+", suffix=".txt", delete=False)
+        trace_out.close()
+        if syscall_tool_name == "perf":
+            cmd = ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-o", trace_out.name,
+                   "-p", str(srv.pid)]
+        else:
+            cmd = ["strace", "-c", "-f", "-o", trace_out.name, "-p", str(srv.pid)]
+        tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  preexec_fn=pin(cfg.client_cpu))
+        time.sleep(0.3)
+    st0 = read_proc_stat()
+    t0 = time.monotonic()
+    cmd = [load, "--host", "127.0.0.1", "--port", str(srv.port), "--case", case["case"],
+           "--warmup", f"{warmup:g}", "--measure", f"{measure:g}", "--cpu", str(cfg.client_cpu),
+           "--server-pid", str(srv.pid)]
+    try:
+        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=warmup + measure + 30)
+        client_out, client_err, client_rc = cp.stdout, cp.stderr, cp.returncode
+    except subprocess.TimeoutExpired:
+        client_out, client_err, client_rc = "", "client timed out", -1
+    wall = time.monotonic() - t0
+    st1 = read_proc_stat()
+    if tracer:
+        tracer.send_signal(signal.SIGINT)
+        try:
+            tracer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            tracer.kill()
+            tracer.wait()
+    rc = srv.stop()
+    rec["wall_s"] = round(wall, 3)
+    client = None
+    for ln in client_out.splitlines():
+        if ln.startswith("{"):
+            client = json.loads(ln)
+    if client is None:
+        rec["problems"].append(f"client produced no result (rc={client_rc}): "
+                               f"{client_err.strip()[:300]}")
+        return rec
+    rec["client"] = client
+    if not client.get("ok"):
+        rec["problems"].append("client: " + "; ".join(client.get("error_detail", [])))
+    if rc != 0:
+        rec["problems"].append(f"server exit code {rc}: {srv.stderr.strip()[:300]}")
+    stats = srv.stats()
+    windows = [s for s in stats if s.get("reason") == "usr1"]
+    final = [s for s in stats if s.get("reason") == "exit"]
+    if len(windows) < 2:
+        rec["problems"].append(f"server printed {len(windows)} SIGUSR1 stats lines, expected 2")
+        return rec
+    win = stats_delta(windows[0], windows[1])
+    rec["server_window"] = win
+    if final:
+        rec["server_final"] = final[-1]
+    secs = client.get("measure_s") or measure
+    kind = client["kind"]
+    # Headline rate, and what one "message" is for the per-message costs.
+    if kind == "udp_blast":
+        msgs = win.get("udp_rx", 0)
+        rec["rate"] = msgs / secs
+        sent = client.get("messages", 0)
+        rec["loss"] = max(0.0, 1 - msgs / sent) if sent else None
+        total_msgs = final[-1].get("udp_rx", 0) if final else msgs
+        if msgs <= 0:
+            rec["problems"].append("server received no datagram in the window")
+        if final and final[-1].get("udp_rx", 0) > client.get("total_messages", 0):
+            rec["problems"].append("server counted more datagrams than were sent")
+    elif kind == "tcp_pump":
+        msgs = client.get("messages", 0)
+        rec["rate"] = win.get("tcp_rx_bytes", 0) * 8 / secs / 1e9
+        rec["client_gbit_per_s"] = client.get("gbit_per_s")
+        total_msgs = client.get("total_messages", 0)
+        if win.get("tcp_rx_bytes", 0) <= 0:
+            rec["problems"].append("sink received no byte in the window")
+        if final and final[-1].get("tcp_rx_bytes", 0) > client.get("total_bytes", 0):
+            rec["problems"].append("sink counted more bytes than were sent")
+    else:
+        msgs = client.get("messages", 0)
+        rec["rate"] = client.get("rate", 0.0)
+        total_msgs = client.get("total_messages", 0)
+    cpu_us = win.get("user_us", 0) + win.get("sys_us", 0)
+    rec["server_cpu_us"] = cpu_us
+    rec["messages"] = msgs
+    rec["cpu_us_per_msg"] = cpu_us / msgs if msgs else None
+    for k in ("p50_us", "p99_us"):
+        if k in client:
+            rec[k] = client[k]
+    if final and final[-1].get("heap_fallbacks", 0) > 0:
+        rec["warnings"] = [f"server made {final[-1]['heap_fallbacks']} per-operation heap "
+                           "allocations"]
+    d = cpu_delta(st0, st1)
+    rec["steal_frac"] = round(d["steal_frac"], 4)
+    own = client.get("client_cpu_us", 0) + ((final[-1]["user_us"] + final[-1]["sys_us"])
+                                            if final else cpu_us)
+    rec["foreign_cpu_frac"] = round(max(0, d["busy_us"] - own) / max(1, d["total_us"]), 4)
+    if tracer and trace_out:
+        rec["syscalls"] = parse_trace(syscall_tool_name, trace_out.name)
+        rec["syscall_messages"] = total_msgs
+        os.unlink(trace_out.name)
+    rec["ok"] = not rec["problems"]
+    return rec
+
+
+def parse_trace(tool: str, path: str) -> int | None:
+    try:
+        text = open(path).read()
+    except OSError:
+        return None
+    if tool == "perf":
+        for ln in text.splitlines():
+            parts = ln.split(",")
+            if len(parts) > 2 and "raw_syscalls:sys_enter" in ln:
+                try:
+                    return int(parts[0])
+                except ValueError:
+                    return None
+        return None
+    m = re.search(r"^\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?total\s*$", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------------------------------
+# Statistics and reporting
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def verdict(ratios: list[float]) -> str:
+    n = len(ratios)
+    if n < 7:
+        return f"n/a ({n} rounds < 7)"
+    need = n - n // 7  # 6 of 7, 12 of 14, ...
+    if sum(r >= 1 for r in ratios) >= need:
+        return "ahead"
+    if sum(r <= 1 for r in ratios) >= need:
+        return "behind"
+    return "even"
+
+
+def summarize(result: dict) -> dict:
+    dropped = {d["round"] for d in result.get("dropped_rounds", [])}
+    runs = [r for r in result["runs"] if r.get("ok") and r["round"] not in dropped]
+    by = {}
+    for r in runs:
+        by.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = r
+    table = {c.name: c for c in contenders_from(result)}
+    sys_by = {(s["case"], s["contender"]): s for s in result.get("syscalls", [])}
+    summary = {}
+    for case, per in by.items():
+        cs = {}
+        for name, rounds in per.items():
+            rates = [r["rate"] for r in rounds.values()]
+            cpu = [r["cpu_us_per_msg"] for r in rounds.values() if r.get("cpu_us_per_msg")]
+            e = {
+                "rounds": len(rates),
+                "rate_median": median(rates), "rate_min": min(rates), "rate_max": max(rates),
+                "cpu_us_per_msg_median": median(cpu),
+                "p50_us_median": median([r["p50_us"] for r in rounds.values() if "p50_us" in r]),
+                "p99_us_median": median([r["p99_us"] for r in rounds.values() if "p99_us" in r]),
+                "loss_median": median([r["loss"] for r in rounds.values()
+                                       if r.get("loss") is not None]),
+                "foreign_cpu_median": median([r.get("foreign_cpu_frac", 0)
+                                              for r in rounds.values()]),
+            }
+            s = sys_by.get((case, name))
+            if s and s.get("syscalls_per_msg") is not None:
+                e["syscalls_per_msg"] = s["syscalls_per_msg"]
+            ratios = {}
+            c = table.get(name)
+            for base in (c.vs if c else []):
+                if base not in per:
+                    continue
+                paired = [rounds[k]["rate"] / per[base][k]["rate"]
+                          for k in sorted(rounds) if k in per[base] and per[base][k]["rate"] > 0]
+                cpu_paired = [per[base][k]["cpu_us_per_msg"] / rounds[k]["cpu_us_per_msg"]
+                              for k in sorted(rounds)
+                              if k in per[base] and rounds[k].get("cpu_us_per_msg")
+                              and per[base][k].get("cpu_us_per_msg")]
+                if paired:
+                    ratios[base] = {
+                        "median": median(paired), "min": min(paired), "max": max(paired),
+                        "n": len(paired), "n_ge_1": sum(x >= 1 for x in paired),
+                        "verdict": verdict(paired), "per_round": paired,
+                        "cpu_efficiency_median": median(cpu_paired),
+                    }
+            e["ratios"] = ratios
+            cs[name] = e
+        summary[case] = cs
+    return summary
+
+
+def contenders_from(result: dict) -> list[Contender]:
+    return [Contender(c["name"], c["binary"], c.get("args", []), c.get("vs", []),
+                      c.get("label", "")) for c in result["config"]["contenders"]]
+
+
+def fmt_rate(x: float | None, metric: str) -> str:
+    if x is None:
+        return "—"
+    if metric == "Gbit/s":
+        return f"{x:.2f}"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if x >= 1e3:
+        return f"{x / 1e3:.1f}k"
+    return f"{x:.0f}"
+
+
+def fmt(x, spec=".2f") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def write_markdown(result: dict, path: str) -> None:
+    summary = result["summary"]
+    cfg = result["config"]
+    metrics = {c["case"]: c for c in result["cases"]}
+    names = [c.name for c in contenders_from(result)
+             if any(c.name in summary.get(k, {}) for k in summary)]
+    L = []
+    L.append("# Benchmarks: xwsk and its peers")
+    L.append("")
+    L.append("Generated by `bench/run.py` from "
+             f"`{os.path.relpath(result.get('path', ''), REPO)}`; do not edit by hand. "
+             "Method: `bench/README.md` (after the project's bench-method).")
+    L.append("")
+    L.append(f"- When: {result['started']}; machine: {result['host']['cpus']} CPUs, "
+             f"kernel {result['host']['kernel']}, {result['host']['cpu_model']}.")
+    L.append(f"- {cfg['rounds']} rounds, contender order shuffled per round and case; warm-up "
+             f"{cfg['warmup']} s, measurement {cfg['measure']} s per run; server pinned to CPU "
+             f"{cfg['server_cpu']}, client (`bench-load`) to CPU {cfg['client_cpu']}.")
+    dropped = result.get("dropped_rounds", [])
+    if dropped:
+        L.append("- Dropped for CPU steal > 5%: " + ", ".join(
+            f"round {d['round']} ({d['steal_frac'] * 100:.1f}%)" for d in dropped) + ".")
+    else:
+        L.append("- No round had more than 5% CPU steal; none dropped.")
+    fr = [r.get("foreign_cpu_frac", 0) for r in result["runs"] if r.get("ok")]
+    if fr:
+        L.append(f"- CPU used by other processes during runs (not steal, but just as "
+                 f"disturbing): median {median(fr) * 100:.1f}%, max {max(fr) * 100:.1f}% of "
+                 "the machine.")
+    bad = [r for r in result["runs"] if not r.get("ok")]
+    if bad:
+        L.append(f"- {len(bad)} run(s) failed and are left out: " + "; ".join(
+            f"{r['contender']}/{r['case']}: {'; '.join(r['problems'])[:120]}" for r in bad[:5]))
+    skipped = result.get("skipped_contenders", [])
+    if skipped:
+        L.append("- Not built, so not run: " + ", ".join(skipped) + ".")
+    L.append("")
+    L.append("Contenders: " + "; ".join(
+        f"**{c.name}** = {c.label}" for c in contenders_from(result) if c.name in names) + ".")
+    L.append("")
+    L.append("## Throughput (median, min–max over rounds)")
+    L.append("")
+    L.append("| case | unit | " + " | ".join(names) + " |")
+    L.append("|---|---|" + "---|" * len(names))
+    for case in [c for c in cfg["cases"] if c in summary]:
+        unit = metrics[case]["metric"]
+        if metrics[case]["kind"] == "udp_blast":
+            unit = "pkt/s received"
+        cells = []
+        for n in names:
+            e = summary[case].get(n)
+            cells.append("—" if not e else f"{fmt_rate(e['rate_median'], unit)} "
+                         f"({fmt_rate(e['rate_min'], unit)}–{fmt_rate(e['rate_max'], unit)})")
+        L.append(f"| {case} | {unit} | " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("## Paired ratios (throughput of the contender / the baseline, same round)")
+    L.append("")
+    L.append("\"ahead\" only when the ratio is ≥ 1 in at least 6 of 7 rounds (n − ⌊n/7⌋ of "
+             "n); \"behind\" when ≤ 1 as often; otherwise \"even\". The last column is the "
+             "CPU-efficiency ratio (baseline server CPU-µs per message / the contender's): "
+             "above 1 means the contender spends less CPU per message.")
+    L.append("")
+    L.append("| case | ratio | median | min–max | ≥ 1 in | verdict | CPU-efficiency |")
+    L.append("|---|---|---|---|---|---|---|")
+    for case in [c for c in cfg["cases"] if c in summary]:
+        for n in names:
+            e = summary[case].get(n)
+            if not e:
+                continue
+            for base, r in e["ratios"].items():
+                L.append(f"| {case} | {n}/{base} | {r['median']:.2f} | "
+                         f"{r['min']:.2f}–{r['max']:.2f} | {r['n_ge_1']}/{r['n']} | "
+                         f"{r['verdict']} | {fmt(r.get('cpu_efficiency_median'))} |")
+    L.append("")
+    L.append("## Server cost per message (median over rounds)")
+    L.append("")
+    L.append("CPU-µs: the server's user+sys time over the measurement window (getrusage) "
+             "divided by the messages completed in it. Syscalls: counted with "
+             f"{result.get('syscall_tool') or 'nothing (no perf/strace)'} in a separate short "
+             "run, divided by the messages of that run. A message is one echoed message, "
+             "one block, one write into the sink, one connection (churn) or one received "
+             "datagram (blast).")
+    L.append("")
+    L.append("| case | " + " | ".join(f"{n} CPU-µs" for n in names) + " | " +
+             " | ".join(f"{n} syscalls" for n in names) + " |")
+    L.append("|---|" + "---|" * (2 * len(names)))
+    for case in [c for c in cfg["cases"] if c in summary]:
+        cpu = [fmt(summary[case].get(n, {}).get("cpu_us_per_msg_median"), ".2f") for n in names]
+        sc = [fmt(summary[case].get(n, {}).get("syscalls_per_msg"), ".2f") for n in names]
+        L.append(f"| {case} | " + " | ".join(cpu) + " | " + " | ".join(sc) + " |")
+    L.append("")
+    lat_cases = [c for c in cfg["cases"] if c in summary and any(
+        summary[c][n].get("p50_us_median") is not None for n in summary[c])]
+    if lat_cases:
+        L.append("## Latency (median over rounds of each run's p50 / p99, µs)")
+        L.append("")
+        L.append("| case | " + " | ".join(names) + " |")
+        L.append("|---|" + "---|" * len(names))
+        for case in lat_cases:
+            cells = []
+            for n in names:
+                e = summary[case].get(n, {})
+                cells.append(f"{fmt(e.get('p50_us_median'), '.0f')} / "
+                             f"{fmt(e.get('p99_us_median'), '.0f')}")
+            L.append(f"| {case} | " + " | ".join(cells) + " |")
+        L.append("")
+    blast = [c for c in cfg["cases"] if c in summary and metrics[c]["kind"] == "udp_blast"]
+    if blast:
+        L.append("## UDP blast loss (median share of sent datagrams the server never read)")
+        L.append("")
+        L.append("| case | " + " | ".join(names) + " |")
+        L.append("|---|" + "---|" * len(names))
+        for case in blast:
+            cells = [fmt(None if summary[case].get(n, {}).get("loss_median") is None
+                         else summary[case][n]["loss_median"] * 100, ".1f") + "%"
+                     for n in names]
+            L.append(f"| {case} | " + " | ".join(cells) + " |")
+        L.append("")
+    L.append("![paired ratios vs E](benchmarks.svg)")
+    L.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def write_svg(result: dict, path: str) -> None:
+    """Horizontal bars: median paired ratio vs the first contender, min-max whiskers."""
+    summary = result["summary"]
+    cfg = result["config"]
+    conts = [c for c in contenders_from(result)]
+    base = conts[0].name
+    others = [c.name for c in conts[1:]
+              if any(base in summary.get(k, {}).get(c.name, {}).get("ratios", {})
+                     for k in summary)]
+    cases = [c for c in cfg["cases"] if c in summary]
+    colors = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d"]
+    bar_h, gap, label_w, plot_w, top = 11, 10, 250, 520, 56
+    rows = max(1, len(others))
+    height = top + len(cases) * (rows * bar_h + gap) + 40
+    hi = 2.0
+    for case in cases:
+        for n in others:
+            r = summary[case].get(n, {}).get("ratios", {}).get(base)
+            if r:
+                hi = max(hi, math.ceil(r["max"] * 2) / 2)
+    hi = min(hi, 6.0)
+
+    def x(v: float) -> float:
+        return label_w + min(v, hi) / hi * plot_w
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 30}" '
+           f'height="{height}" font-family="sans-serif" font-size="11">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="10" y="18" font-size="14" font-weight="bold">Throughput relative to '
+           f'{base} (median of paired per-round ratios; whiskers min–max)</text>']
+    for i, n in enumerate(others):
+        out.append(f'<rect x="{10 + i * 150}" y="28" width="10" height="10" '
+                   f'fill="{colors[i % len(colors)]}"/>'
+                   f'<text x="{24 + i * 150}" y="37">{n}/{base}</text>')
+    t = 0.0
+    while t <= hi + 1e-9:
+        out.append(f'<line x1="{x(t):.1f}" y1="{top - 6}" x2="{x(t):.1f}" y2="{height - 30}" '
+                   f'stroke="{"#333" if abs(t - 1) < 1e-9 else "#ddd"}" '
+                   f'stroke-width="{1.5 if abs(t - 1) < 1e-9 else 1}"/>'
+                   f'<text x="{x(t):.1f}" y="{height - 16}" text-anchor="middle">{t:g}</text>')
+        t += 0.5
+    y = top
+    for case in cases:
+        out.append(f'<text x="{label_w - 8}" y="{y + rows * bar_h / 2 + 4:.1f}" '
+                   f'text-anchor="end">{case}</text>')
+        for i, n in enumerate(others):
+            r = summary[case].get(n, {}).get("ratios", {}).get(base)
+            yy = y + i * bar_h
+            if r:
+                c = colors[i % len(colors)]
+                out.append(f'<rect x="{label_w}" y="{yy + 1}" '
+                           f'width="{x(r["median"]) - label_w:.1f}" height="{bar_h - 2}" '
+                           f'fill="{c}"><title>{n}/{base} {case}: median {r["median"]:.2f}, '
+                           f'{r["min"]:.2f}–{r["max"]:.2f}, {r["verdict"]}</title></rect>')
+                mid = yy + bar_h / 2
+                out.append(f'<line x1="{x(r["min"]):.1f}" y1="{mid:.1f}" x2="{x(r["max"]):.1f}" '
+                           f'y2="{mid:.1f}" stroke="#222"/>')
+        y += rows * bar_h + gap
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+# ---------------------------------------------------------------------------------------
+# Main
+
+
+def find_binary(build_dir: str, name: str) -> str | None:
+    if os.path.isabs(name):
+        return name if os.access(name, os.X_OK) else None
+    for cand in (os.path.join(build_dir, name), os.path.join(build_dir, "bin", name),
+                 os.path.join(build_dir, "bench", name)):
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    for root, dirs, files in os.walk(build_dir):
+        dirs[:] = [d for d in dirs if d not in ("CMakeFiles", ".git", "_deps")]
+        if name in files and os.access(os.path.join(root, name), os.X_OK):
+            return os.path.join(root, name)
+    return None
+
+
+def default_build_dir() -> str:
+    for cand in (os.path.join(REPO, "build"), "/tmp/bench-build"):
+        if os.path.isdir(cand) and find_binary(cand, "bench-load"):
+            return cand
+    return os.path.join(REPO, "build")
+
+
+def host_info() -> dict:
+    model = ""
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                model = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpus": os.cpu_count(), "cpu_model": model}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=None, help="where the binaries are (default: "
+                    "build/ at the repo root, else /tmp/bench-build)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="correctness only: every contender x every case, ~0.2 s each")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--warmup", type=float, default=None, help="seconds (default 0.5)")
+    ap.add_argument("--measure", type=float, default=None,
+                    help="seconds per run (default: fit --budget, 0.5-3 s)")
+    ap.add_argument("--budget", type=float, default=540,
+                    help="target wall seconds for a full run (default 540)")
+    ap.add_argument("--cases", default=None, help="comma-separated case names")
+    ap.add_argument("--contenders", default=None, help="comma-separated contender names")
+    ap.add_argument("--no-syscalls", action="store_true", help="skip the syscall pass")
+    ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.*")
+    ap.add_argument("--out", default=None, help="result JSON path")
+    ap.add_argument("--report", default=None, help="only regenerate docs from this JSON")
+    ap.add_argument("--server-cpu", type=int, default=1)
+    ap.add_argument("--client-cpu", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+
+    docs_md = os.path.join(REPO, "docs", "benchmarks.md")
+    docs_svg = os.path.join(REPO, "docs", "benchmarks.svg")
+    if args.report:
+        with open(args.report) as f:
+            result = json.load(f)
+        result["path"] = os.path.abspath(args.report)
+        result["summary"] = summarize(result)
+        write_markdown(result, docs_md)
+        write_svg(result, docs_svg)
+        log(f"wrote {docs_md} and {docs_svg}")
+        return 0
+
+    build_dir = os.path.abspath(args.build_dir or default_build_dir())
+    load = find_binary(build_dir, "bench-load")
+    if not load:
+        log(f"bench-load not found under {build_dir}; build it first "
+            "(cmake -S bench -B /tmp/bench-build && cmake --build /tmp/bench-build)")
+        return 2
+    listing = subprocess.run([load, "--list"], capture_output=True, text=True, check=True)
+    all_cases = {c["case"]: c for c in map(json.loads, listing.stdout.splitlines())}
+    if args.cases:
+        case_names = args.cases.split(",")
+    elif args.smoke:
+        case_names = list(all_cases)
+    else:
+        case_names = DEFAULT_CASES
+    unknown = [c for c in case_names if c not in all_cases]
+    if unknown:
+        log(f"unknown case(s): {', '.join(unknown)}")
+        return 2
+    cases = [all_cases[c] for c in case_names]
+
+    wanted = args.contenders.split(",") if args.contenders else None
+    contenders, binaries, skipped = [], {}, []
+    for c in CONTENDERS:
+        if wanted and c.name not in wanted:
+            continue
+        b = find_binary(build_dir, c.binary)
+        if not b:
+            log(f"skip {c.name}: {c.binary} not built under {build_dir}")
+            skipped.append(c.name)
+            continue
+        contenders.append(c)
+        binaries[c.name] = b
+    if not contenders:
+        log("no contender binary found")
+        return 2
+    if os.cpu_count() and os.cpu_count() < 2:
+        log("warning: fewer than 2 CPUs; client and server will share one")
+        args.server_cpu = args.client_cpu = 0
+
+    tool = None if (args.no_syscalls or args.smoke) else syscall_tool()
+    rng = random.Random(args.seed)
+    if args.smoke:
+        rounds, warmup, measure = 1, args.warmup or 0.1, args.measure or 0.2
+    else:
+        rounds = args.rounds
+        warmup = 0.5 if args.warmup is None else args.warmup
+        runs = rounds * len(cases) * len(contenders)
+        sys_time = (0 if not tool else
+                    len(cases) * len(contenders) *
+                    (SYSCALL_WARMUP_S + SYSCALL_MEASURE_S + RUN_OVERHEAD_S + 0.4))
+        if args.measure is not None:
+            measure = args.measure
+        else:
+            measure = (args.budget - sys_time) / runs - warmup - RUN_OVERHEAD_S
+            measure = max(0.5, min(3.0, round(measure, 2)))
+        est = runs * (warmup + measure + RUN_OVERHEAD_S) + sys_time
+        log(f"plan: {rounds} rounds x {len(cases)} cases x {len(contenders)} contenders = "
+            f"{runs} runs x ({warmup:g} s warm-up + {measure:g} s measure + "
+            f"~{RUN_OVERHEAD_S} s overhead) + syscall pass {sys_time:.0f} s "
+            f"= ~{est / 60:.1f} min")
+        if rounds < 7:
+            log("note: fewer than 7 rounds: no 'ahead' verdict is possible")
+
+    started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    result = {
+        "schema": SCHEMA,
+        "mode": "smoke" if args.smoke else "full",
+        "started": started,
+        "host": host_info(),
+        "config": {
+            "rounds": rounds, "warmup": warmup, "measure": measure,
+            "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
+            "cases": case_names, "seed": args.seed,
+            "contenders": [{"name": c.name, "binary": c.binary, "args": c.args, "vs": c.vs,
+                            "label": c.label} for c in contenders],
+        },
+        "cases": cases,
+        "skipped_contenders": skipped,
+        "syscall_tool": tool,
+        "runs": [],
+        "syscalls": [],
+        "dropped_rounds": [],
+    }
+
+    t_start = time.monotonic()
+    failures = 0
+    for rnd in range(rounds):
+        st0 = read_proc_stat()
+        for case in cases:
+            order = contenders[:]
+            rng.shuffle(order)
+            for c in order:
+                rec = run_one(load, c, binaries[c.name], case, warmup, measure, args)
+                rec["round"] = rnd
+                result["runs"].append(rec)
+                status = "ok " if rec["ok"] else "FAIL"
+                if not rec["ok"]:
+                    failures += 1
+                rate = rec.get("rate")
+                unit = case["metric"] if case["kind"] != "udp_blast" else "pkt/s rx"
+                extra = ""
+                if rec.get("cpu_us_per_msg"):
+                    extra += f"  {rec['cpu_us_per_msg']:.2f} CPU-us/msg"
+                if rec.get("p99_us") is not None:
+                    extra += f"  p50 {rec['p50_us']:.0f} us p99 {rec['p99_us']:.0f} us"
+                if rec.get("loss") is not None:
+                    extra += f"  loss {rec['loss'] * 100:.1f}%"
+                log(f"[{rnd + 1}/{rounds}] {status} {c.name:<18} {case['case']:<32} "
+                    f"{fmt_rate(rate, case['metric']) if rate is not None else '-':>8} "
+                    f"{unit}{extra}"
+                    + ("" if rec["ok"] else "  <- " + "; ".join(rec["problems"])))
+                for w in rec.get("warnings", []):
+                    log(f"    warning: {w}")
+        steal = cpu_delta(st0, read_proc_stat())["steal_frac"]
+        if steal > 0.05 and not args.smoke:
+            result["dropped_rounds"].append({"round": rnd, "steal_frac": round(steal, 4)})
+            log(f"round {rnd + 1}: CPU steal {steal * 100:.1f}% > 5%: dropped")
+
+    if tool:
+        log(f"syscall pass ({tool}, {SYSCALL_MEASURE_S:g} s per run)")
+        for case in cases:
+            for c in contenders:
+                rec = run_one(load, c, binaries[c.name], case, SYSCALL_WARMUP_S,
+                              SYSCALL_MEASURE_S, args, tool)
+                n, m = rec.get("syscalls"), rec.get("syscall_messages")
+                per = n / m if (n is not None and m) else None
+                result["syscalls"].append({"case": case["case"], "contender": c.name,
+                                           "tool": tool, "syscalls": n, "messages": m,
+                                           "syscalls_per_msg": per, "ok": rec["ok"]})
+                log(f"  {c.name:<18} {case['case']:<32} "
+                    f"{'-' if per is None else f'{per:.2f}'} syscalls/msg")
+
+    result["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    result["summary"] = summarize(result)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    stamp = started.replace(":", "").replace("-", "").replace("+0000", "Z")
+    out = args.out or os.path.join(
+        HERE, "results", "smoke.json" if args.smoke else f"full-{stamp}.json")
+    result["path"] = os.path.abspath(out)
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+    log(f"wrote {out} ({result['elapsed_s']} s)")
+    if not args.smoke and not args.no_docs:
+        write_markdown(result, docs_md)
+        write_svg(result, docs_svg)
+        log(f"wrote {docs_md} and {docs_svg}")
+    total = len(result["runs"])
+    log(f"{total - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
