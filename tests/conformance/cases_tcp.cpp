@@ -12,15 +12,6 @@ using xwsk::Status;
 
 namespace {
 
-bool require_family(Context& t, AddressFamily f) {
-  if (f == AddressFamily::Inet6 && (xwsk::backend_capabilities() & xwsk::kCapIpv6) == 0) {
-    t.skip("kCapIpv6: ");
-    t.add(xwsk::capability_reason(xwsk::kCapIpv6));
-    return false;
-  }
-  return true;
-}
-
 void tcp_echo(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
@@ -113,7 +104,8 @@ void bind_conflict(Context& t, AddressFamily f) {
                       nullptr, &c));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
-  xwsk::SockAddr other = f == AddressFamily::Inet6 ? xwsk::ipv4_loopback(0) : xwsk::ipv6_loopback(0);
+  xwsk::SockAddr other =
+      f == AddressFamily::Inet6 ? xwsk::ipv4_loopback(0) : xwsk::ipv6_loopback(0);
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::bind(c, &other, 0, &op->req));
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::bind(c, nullptr, 0, &op->req));
   XT_CHECK(t, !op->completed());
@@ -299,21 +291,53 @@ void udp_echo(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void tcp_echo_v4(Context& t) { tcp_echo(t, AddressFamily::Inet); }
-void tcp_echo_v6(Context& t) { tcp_echo(t, AddressFamily::Inet6); }
-void tcp_connect_refused_v4(Context& t) { connect_refused(t, AddressFamily::Inet); }
-void tcp_connect_refused_v6(Context& t) { connect_refused(t, AddressFamily::Inet6); }
-void tcp_bind_conflict_v4(Context& t) { bind_conflict(t, AddressFamily::Inet); }
-void tcp_bind_conflict_v6(Context& t) { bind_conflict(t, AddressFamily::Inet6); }
-void tcp_cancel_on_close_v4(Context& t) { cancel_on_close(t, AddressFamily::Inet); }
-void tcp_cancel_on_close_v6(Context& t) { cancel_on_close(t, AddressFamily::Inet6); }
-void tcp_disconnect_graceful_v4(Context& t) { disconnect_graceful(t, AddressFamily::Inet); }
-void tcp_disconnect_graceful_v6(Context& t) { disconnect_graceful(t, AddressFamily::Inet6); }
-void tcp_disconnect_abortive_v4(Context& t) { disconnect_abortive(t, AddressFamily::Inet); }
-void tcp_disconnect_abortive_v6(Context& t) { disconnect_abortive(t, AddressFamily::Inet6); }
-void tcp_receive_waitall_v4(Context& t) { receive_waitall(t, AddressFamily::Inet); }
-void tcp_receive_waitall_v6(Context& t) { receive_waitall(t, AddressFamily::Inet6); }
-void udp_echo_v4(Context& t) { udp_echo(t, AddressFamily::Inet); }
-void udp_echo_v6(Context& t) { udp_echo(t, AddressFamily::Inet6); }
+void tcp_echo_v4(Context& t) {
+  tcp_echo(t, AddressFamily::Inet);
+}
+void tcp_echo_v6(Context& t) {
+  tcp_echo(t, AddressFamily::Inet6);
+}
+void tcp_connect_refused_v4(Context& t) {
+  connect_refused(t, AddressFamily::Inet);
+}
+void tcp_connect_refused_v6(Context& t) {
+  connect_refused(t, AddressFamily::Inet6);
+}
+void tcp_bind_conflict_v4(Context& t) {
+  bind_conflict(t, AddressFamily::Inet);
+}
+void tcp_bind_conflict_v6(Context& t) {
+  bind_conflict(t, AddressFamily::Inet6);
+}
+void tcp_cancel_on_close_v4(Context& t) {
+  cancel_on_close(t, AddressFamily::Inet);
+}
+void tcp_cancel_on_close_v6(Context& t) {
+  cancel_on_close(t, AddressFamily::Inet6);
+}
+void tcp_disconnect_graceful_v4(Context& t) {
+  disconnect_graceful(t, AddressFamily::Inet);
+}
+void tcp_disconnect_graceful_v6(Context& t) {
+  disconnect_graceful(t, AddressFamily::Inet6);
+}
+void tcp_disconnect_abortive_v4(Context& t) {
+  disconnect_abortive(t, AddressFamily::Inet);
+}
+void tcp_disconnect_abortive_v6(Context& t) {
+  disconnect_abortive(t, AddressFamily::Inet6);
+}
+void tcp_receive_waitall_v4(Context& t) {
+  receive_waitall(t, AddressFamily::Inet);
+}
+void tcp_receive_waitall_v6(Context& t) {
+  receive_waitall(t, AddressFamily::Inet6);
+}
+void udp_echo_v4(Context& t) {
+  udp_echo(t, AddressFamily::Inet);
+}
+void udp_echo_v6(Context& t) {
+  udp_echo(t, AddressFamily::Inet6);
+}
 
 }  // namespace xt

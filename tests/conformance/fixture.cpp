@@ -50,7 +50,8 @@ uint8_t pattern_byte(uint32_t seed, size_t index) {
 }
 
 void Buffer::fill(uint32_t seed) {
-  for (size_t i = 0; i < size; ++i) data[i] = pattern_byte(seed, i);
+  for (size_t i = 0; i < size; ++i)
+    data[i] = pattern_byte(seed, i);
 }
 
 bool Buffer::matches(uint32_t seed, size_t offset, size_t n) const {
@@ -63,6 +64,77 @@ bool Buffer::matches(uint32_t seed, size_t offset, size_t n) const {
 
 xwsk::SockAddr loopback(AddressFamily family, uint16_t port) {
   return family == AddressFamily::Inet6 ? xwsk::ipv6_loopback(port) : xwsk::ipv4_loopback(port);
+}
+
+bool require_family(Context& t, AddressFamily f) {
+  if (f == AddressFamily::Inet6 && (xwsk::backend_capabilities() & xwsk::kCapIpv6) == 0) {
+    t.skip("kCapIpv6: ");
+    t.add(xwsk::capability_reason(xwsk::kCapIpv6));
+    return false;
+  }
+  return true;
+}
+
+xwsk::SockAddr any_address(AddressFamily family, uint16_t port) {
+  return family == AddressFamily::Inet6 ? xwsk::ipv6_any(port) : xwsk::ipv4_any(port);
+}
+
+size_t copy_from_buf(const xwsk::Buf& b, uint8_t* dst, size_t cap) {
+  size_t skip = b.offset;
+  size_t left = b.length < cap ? b.length : cap;
+  size_t done = 0;
+  for (const xwsk::Segment* seg = b.segment; seg != nullptr && left != 0; seg = seg->next) {
+    const uint8_t* p = static_cast<const uint8_t*>(seg->data);
+    size_t avail = seg->length;
+    if (skip != 0) {
+      if (skip >= avail) {
+        skip -= avail;
+        continue;
+      }
+      p += skip;
+      avail -= skip;
+      skip = 0;
+    }
+    size_t n = avail < left ? avail : left;
+    for (size_t i = 0; i < n; ++i)
+      dst[done + i] = p[i];
+    done += n;
+    left -= n;
+  }
+  return done;
+}
+
+size_t copy_to_buf(const xwsk::Buf& b, const uint8_t* src, size_t n) {
+  size_t skip = b.offset;
+  size_t left = b.length < n ? b.length : n;
+  size_t done = 0;
+  for (const xwsk::Segment* seg = b.segment; seg != nullptr && left != 0; seg = seg->next) {
+    uint8_t* p = static_cast<uint8_t*>(seg->data);
+    size_t avail = seg->length;
+    if (skip != 0) {
+      if (skip >= avail) {
+        skip -= avail;
+        continue;
+      }
+      p += skip;
+      avail -= skip;
+      skip = 0;
+    }
+    size_t k = avail < left ? avail : left;
+    for (size_t i = 0; i < k; ++i)
+      p[i] = src[done + i];
+    done += k;
+    left -= k;
+  }
+  return done;
+}
+
+bool wait_until(bool (*cond)(void* arg), void* arg, uint32_t timeout_ms) {
+  for (uint32_t waited = 0;; waited += 2) {
+    if (cond(arg)) return true;
+    if (waited >= timeout_ms) return false;
+    sleep_ms(2);
+  }
 }
 
 // ---- Env ----------------------------------------------------------------------------------------
@@ -156,7 +228,8 @@ Buffer* Env::buffer(Context& t, size_t size) {
     return nullptr;
   }
   b->size = size;
-  for (size_t i = 0; i < size; ++i) b->data[i] = 0;
+  for (size_t i = 0; i < size; ++i)
+    b->data[i] = 0;
   Status st = xwsk::segment_init(&b->seg, b->data, size);
   if (st != Status::Success) {
     delete[] b->data;
@@ -215,8 +288,7 @@ bool Env::close(Context& t, xwsk::Socket* s) {
   return true;
 }
 
-bool Env::bind_loopback(Context& t, xwsk::Socket* s, AddressFamily family,
-                        xwsk::SockAddr* bound) {
+bool Env::bind_loopback(Context& t, xwsk::Socket* s, AddressFamily family, xwsk::SockAddr* bound) {
   bool queries = (xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0;
   for (int attempt = 0; attempt < 50; ++attempt) {
     uint16_t port = 0;
@@ -324,10 +396,65 @@ bool Env::receive_exact(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, s
 
 bool Env::enable_events(Context& t, xwsk::Socket* s, uint32_t mask) {
   xwsk::EventCallbackControl ctl{nullptr, mask};
-  XT_ENSURE_STATUS(t, Status::Success,
-                   xwsk::control_socket(s, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
-                                        xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, nullptr,
-                                        nullptr));
+  XT_ENSURE_STATUS(
+      t, Status::Success,
+      xwsk::control_socket(s, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, nullptr, nullptr));
+  return true;
+}
+
+bool Env::disable_event(Context& t, xwsk::Socket* s, uint32_t event) {
+  xwsk::EventCallbackControl ctl{nullptr, event | xwsk::kEventDisable};
+  XT_ENSURE_STATUS(
+      t, Status::Success,
+      xwsk::control_socket(s, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, nullptr, nullptr));
+  return true;
+}
+
+bool Env::bound_socket(Context& t, AddressFamily family, uint32_t category, void* context,
+                       const void* dispatch, xwsk::Socket** out) {
+  if (!socket(t, family, xwsk::SocketType::Stream, xwsk::Protocol::Tcp, category, context, dispatch,
+              out)) {
+    return false;
+  }
+  Op* b = op(t);
+  if (b == nullptr) return false;
+  xwsk::SockAddr any = any_address(family, 0);
+  if (!b->finish(t, xwsk::bind(*out, &any, 0, &b->req))) return false;
+  XT_ENSURE_STATUS(t, Status::Success, b->status());
+  return true;
+}
+
+bool Env::set_ulong(Context& t, xwsk::Socket* s, uint32_t level, uint32_t option, uint32_t value) {
+  Op* o = op(t);
+  if (o == nullptr) return false;
+  size_t returned = 99;
+  Status r = xwsk::control_socket(s, xwsk::ControlType::SetOption, option, level, sizeof(value),
+                                  &value, 0, nullptr, &returned, &o->req);
+  if (!o->finish(t, r)) return false;
+  XT_ENSURE_STATUS(t, Status::Success, o->status());
+  return true;
+}
+
+bool Env::get_ulong(Context& t, xwsk::Socket* s, uint32_t level, uint32_t option, uint32_t* value) {
+  Op* o = op(t);
+  if (o == nullptr) return false;
+  size_t returned = 0;
+  *value = 0xdeadbeefu;
+  Status r = xwsk::control_socket(s, xwsk::ControlType::GetOption, option, level, 0, nullptr,
+                                  sizeof(*value), value, &returned, &o->req);
+  if (!o->finish(t, r)) return false;
+  XT_ENSURE_STATUS(t, Status::Success, o->status());
+  XT_ENSURE_EQ(t, sizeof(*value), returned);
+  return true;
+}
+
+bool Env::local_address(Context& t, xwsk::Socket* s, xwsk::SockAddr* out) {
+  Op* o = op(t);
+  if (o == nullptr) return false;
+  if (!o->finish(t, xwsk::get_local_address(s, out, &o->req))) return false;
+  XT_ENSURE_STATUS(t, Status::Success, o->status());
   return true;
 }
 

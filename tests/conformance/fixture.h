@@ -55,6 +55,23 @@ uint8_t pattern_byte(uint32_t seed, size_t index);
 /// The loopback address of @p family with @p port.
 xwsk::SockAddr loopback(xwsk::AddressFamily family, uint16_t port);
 
+/// Skips @p t (returns false) when @p f is IPv6 and the backend has no kCapIpv6.
+bool require_family(Context& t, xwsk::AddressFamily f);
+
+/// The wildcard address of @p family with @p port.
+xwsk::SockAddr any_address(xwsk::AddressFamily family, uint16_t port);
+
+/// Copies the bytes a Buf describes (segment chain, offset into the first segment) to @p dst,
+/// at most @p cap bytes. Returns the number copied.
+size_t copy_from_buf(const xwsk::Buf& b, uint8_t* dst, size_t cap);
+
+/// Copies @p n bytes from @p src into the bytes a Buf describes. Returns the number copied.
+size_t copy_to_buf(const xwsk::Buf& b, const uint8_t* src, size_t n);
+
+/// Waits until @p cond(arg) is true, polling every few milliseconds, for at most @p timeout_ms.
+/// For states a backend reaches asynchronously (bytes arriving, counters settling).
+bool wait_until(bool (*cond)(void* arg), void* arg, uint32_t timeout_ms = kTimeoutMs);
+
 /// Connection dispatch and context that record events, for the event cases.
 struct EventLog {
   std::atomic<uint32_t> receive_calls{0};
@@ -64,11 +81,11 @@ struct EventLog {
   std::atomic<uint32_t> receive_from_calls{0};
   std::atomic<uint32_t> backlog_calls{0};
   std::atomic<uint64_t> bytes{0};
-  std::atomic<uint32_t> in_callback{0};   // serial delivery check
-  std::atomic<uint32_t> overlap{0};       // set if two callbacks of one socket overlapped
-  std::atomic<uint32_t> order_error{0};   // e.g. a receive after the disconnect
-  Event any;                              // set on every event
-  Event disconnected;                     // set on the disconnect event
+  std::atomic<uint32_t> in_callback{0};  // serial delivery check
+  std::atomic<uint32_t> overlap{0};      // set if two callbacks of one socket overlapped
+  std::atomic<uint32_t> order_error{0};  // e.g. a receive after the disconnect
+  Event any;                             // set on every event
+  Event disconnected;                    // set on the disconnect event
 };
 
 /// The per-case environment: registration, provider capture, tracked sockets, ops, buffers.
@@ -104,9 +121,8 @@ class Env {
   bool bind_loopback(Context& t, xwsk::Socket* s, xwsk::AddressFamily family,
                      xwsk::SockAddr* bound);
   /// A listen-category socket bound to loopback (listening, WSK semantics).
-  bool listener(Context& t, xwsk::AddressFamily family, xwsk::Socket** out,
-                xwsk::SockAddr* addr, void* context = nullptr,
-                const xwsk::ListenDispatch* dispatch = nullptr);
+  bool listener(Context& t, xwsk::AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
+                void* context = nullptr, const xwsk::ListenDispatch* dispatch = nullptr);
   /// A connected pair over loopback: @p cli (connection socket, connected) and @p srv
   /// (accepted). The listener is closed before returning.
   bool connected_pair(Context& t, xwsk::AddressFamily family, xwsk::Socket** cli,
@@ -115,9 +131,8 @@ class Env {
                       void* cli_context = nullptr,
                       const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
   /// A datagram socket bound to loopback.
-  bool udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out,
-                  xwsk::SockAddr* addr, void* context = nullptr,
-                  const xwsk::DatagramDispatch* dispatch = nullptr);
+  bool udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
+                  void* context = nullptr, const xwsk::DatagramDispatch* dispatch = nullptr);
 
   /// Sends [offset, offset + n) of @p b and waits; checks all bytes went.
   bool send_all(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, size_t n);
@@ -125,6 +140,17 @@ class Env {
   bool receive_exact(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, size_t n);
   /// Enables events (SO_WSK_EVENT_CALLBACK) on @p s.
   bool enable_events(Context& t, xwsk::Socket* s, uint32_t mask);
+  /// Disables one event (SO_WSK_EVENT_CALLBACK with kEventDisable) on @p s.
+  bool disable_event(Context& t, xwsk::Socket* s, uint32_t event);
+  /// A socket bound to the wildcard address of @p family, port 0 (connection or stream).
+  bool bound_socket(Context& t, xwsk::AddressFamily family, uint32_t category, void* context,
+                    const void* dispatch, xwsk::Socket** out);
+  /// Sets a ULONG option (control_socket SetOption) and checks Success.
+  bool set_ulong(Context& t, xwsk::Socket* s, uint32_t level, uint32_t option, uint32_t value);
+  /// Gets a ULONG option (control_socket GetOption) and checks Success and the output size.
+  bool get_ulong(Context& t, xwsk::Socket* s, uint32_t level, uint32_t option, uint32_t* value);
+  /// The local address of @p s (get_local_address), checked for Success.
+  bool local_address(Context& t, xwsk::Socket* s, xwsk::SockAddr* out);
 
  private:
   static constexpr int kMaxSockets = 64;

@@ -1,0 +1,994 @@
+// SPDX-License-Identifier: MIT
+// Conformance: event callbacks (SO_WSK_EVENT_CALLBACK): enable/disable rules, the accept,
+// receive, disconnect, send backlog and receive_from events, serial delivery, event order, the
+// receive event's return values (Success, partial, DataNotAccepted, Pending + release) and
+// static event callbacks (WSK_SET_STATIC_EVENT_CALLBACKS).
+#include <new>
+
+#include "cases.h"
+
+namespace xt {
+
+using xwsk::AddressFamily;
+using xwsk::Protocol;
+using xwsk::SocketType;
+using xwsk::Status;
+
+namespace {
+
+// ---- a recording connection-socket context ------------------------------------------------------
+
+enum class RecvMode : uint32_t { AcceptAll = 0, Partial = 1, NotAccepted = 2, Retain = 3 };
+
+/// Receive/disconnect event state: copies every indicated byte it accepts into `data`.
+struct RecvState {
+  EventLog log;
+  uint8_t* data = nullptr;
+  size_t cap = 0;
+  std::atomic<size_t> got{0};
+  std::atomic<size_t> got_at_disconnect{0};
+  RecvMode mode = RecvMode::AcceptAll;
+  size_t partial = 0;  // bytes accepted by the first indication in Partial mode
+  std::atomic<uint32_t> first_done{0};
+  std::atomic<uint32_t> null_data_calls{0};
+  std::atomic<xwsk::DataIndication*> retained{nullptr};
+  std::atomic<uint32_t> retained_calls{0};
+  Event data_event;  // set on every receive event
+  ~RecvState() { delete[] data; }
+};
+
+RecvState* new_recv_state(Context& t, size_t cap) {
+  RecvState* s = new (std::nothrow) RecvState();
+  if (s == nullptr) {
+    t.fail(__FILE__, __LINE__, "out of memory");
+    return nullptr;
+  }
+  s->data = new (std::nothrow) uint8_t[cap];
+  if (s->data == nullptr) {
+    delete s;
+    t.fail(__FILE__, __LINE__, "out of memory");
+    return nullptr;
+  }
+  s->cap = cap;
+  return s;
+}
+
+/// Owns a heap object for the body's scope (kernel stacks are small).
+template <typename T>
+struct Owned {
+  T* p = nullptr;
+  explicit Owned(T* q) : p(q) {}
+  ~Owned() { delete p; }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  T* operator->() const { return p; }
+  explicit operator bool() const { return p != nullptr; }
+};
+
+struct Scope {
+  explicit Scope(EventLog* log) : log_(log) {
+    if (log_->in_callback.fetch_add(1, std::memory_order_acq_rel) != 0) {
+      log_->overlap.store(1, std::memory_order_release);
+    }
+  }
+  ~Scope() {
+    log_->in_callback.fetch_sub(1, std::memory_order_acq_rel);
+    log_->any.set();
+  }
+  EventLog* log_;
+};
+
+size_t copy_indications(RecvState* s, xwsk::DataIndication* list, size_t limit) {
+  size_t total = 0;
+  for (xwsk::DataIndication* d = list; d != nullptr && total < limit; d = d->next) {
+    size_t at = s->got.load(std::memory_order_acquire);
+    size_t room = s->cap > at ? s->cap - at : 0;
+    size_t want = limit - total;
+    if (want > room) want = room;
+    xwsk::Buf b = d->buffer;
+    if (b.length > want) b.length = want;
+    size_t n = copy_from_buf(b, s->data + at, room);
+    s->got.store(at + n, std::memory_order_release);
+    total += n;
+  }
+  return total;
+}
+
+Status rec_receive(void* ctx, uint32_t flags, xwsk::DataIndication* data, size_t indicated,
+                   size_t* accepted) {
+  (void)flags;
+  RecvState* s = static_cast<RecvState*>(ctx);
+  Scope scope(&s->log);
+  s->log.receive_calls.fetch_add(1, std::memory_order_acq_rel);
+  if (data == nullptr) {
+    s->null_data_calls.fetch_add(1, std::memory_order_acq_rel);
+    s->data_event.set();
+    return Status::Success;
+  }
+  if (s->log.disconnect_calls.load(std::memory_order_acquire) != 0) {
+    s->log.order_error.store(1, std::memory_order_release);
+  }
+  s->log.bytes.fetch_add(indicated, std::memory_order_acq_rel);
+  Status ret = Status::Success;
+  bool first = s->first_done.exchange(1, std::memory_order_acq_rel) == 0;
+  size_t take = indicated;
+  if (first) {
+    switch (s->mode) {
+      case RecvMode::Partial:
+        take = s->partial < indicated ? s->partial : indicated;
+        break;
+      case RecvMode::NotAccepted:
+        take = 0;
+        ret = Status::DataNotAccepted;
+        break;
+      case RecvMode::Retain:
+        s->retained.store(data, std::memory_order_release);
+        s->retained_calls.fetch_add(1, std::memory_order_acq_rel);
+        ret = Status::Pending;
+        break;
+      case RecvMode::AcceptAll:
+        break;
+    }
+  }
+  if (take != 0) copy_indications(s, data, take);
+  if (ret == Status::Success) *accepted = take;
+  s->data_event.set();
+  return ret;
+}
+
+Status rec_disconnect(void* ctx, uint32_t flags) {
+  RecvState* s = static_cast<RecvState*>(ctx);
+  Scope scope(&s->log);
+  s->got_at_disconnect.store(s->got.load(std::memory_order_acquire), std::memory_order_release);
+  s->log.disconnect_flags.store(flags, std::memory_order_release);
+  s->log.disconnect_calls.fetch_add(1, std::memory_order_acq_rel);
+  s->log.disconnected.set();
+  return Status::Success;
+}
+
+Status rec_backlog(void* ctx, size_t ideal) {
+  (void)ideal;
+  RecvState* s = static_cast<RecvState*>(ctx);
+  Scope scope(&s->log);
+  s->log.backlog_calls.fetch_add(1, std::memory_order_acq_rel);
+  return Status::Success;
+}
+
+const xwsk::ConnectionDispatch kRecDispatch = {rec_receive, rec_disconnect, rec_backlog};
+const xwsk::ConnectionDispatch kNoReceiveDispatch = {nullptr, rec_disconnect, nullptr};
+
+bool got_at_least(RecvState* s, size_t n) {
+  return s->got.load(std::memory_order_acquire) >= n;
+}
+
+struct GotArg {
+  RecvState* s;
+  size_t n;
+};
+bool got_cond(void* a) {
+  GotArg* g = static_cast<GotArg*>(a);
+  return got_at_least(g->s, g->n);
+}
+bool wait_got(RecvState* s, size_t n) {
+  GotArg g{s, n};
+  return wait_until(got_cond, &g);
+}
+
+bool data_matches(const RecvState* s, uint32_t seed, size_t n) {
+  if (s->got.load(std::memory_order_acquire) < n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (s->data[i] != pattern_byte(seed, i)) return false;
+  }
+  return true;
+}
+
+Status control_events(xwsk::Socket* s, uint32_t mask) {
+  xwsk::EventCallbackControl ctl{nullptr, mask};
+  return xwsk::control_socket(s, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                              xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, nullptr, nullptr);
+}
+
+// ---- listen-socket accept event
+// ------------------------------------------------------------------
+
+struct AcceptState {
+  EventLog log;
+  std::atomic<xwsk::Socket*> accepted{nullptr};
+  std::atomic<uint32_t> null_socket_calls{0};
+  xwsk::SockAddr local{};
+  xwsk::SockAddr remote{};
+  Status answer = Status::Success;
+  void* child_context = nullptr;
+  const xwsk::ConnectionDispatch* child_dispatch = nullptr;
+};
+
+Status acc_accept(void* ctx, uint32_t flags, const xwsk::SockAddr* local,
+                  const xwsk::SockAddr* remote, xwsk::Socket* accept_socket,
+                  void** accept_socket_context, const xwsk::ConnectionDispatch** accept_dispatch) {
+  (void)flags;
+  AcceptState* s = static_cast<AcceptState*>(ctx);
+  Scope scope(&s->log);
+  s->log.accept_calls.fetch_add(1, std::memory_order_acq_rel);
+  if (accept_socket == nullptr) {
+    s->null_socket_calls.fetch_add(1, std::memory_order_acq_rel);
+    return Status::Success;
+  }
+  if (s->answer != Status::Success) return s->answer;
+  if (local != nullptr) s->local = *local;
+  if (remote != nullptr) s->remote = *remote;
+  *accept_socket_context = s->child_context;
+  *accept_dispatch = s->child_dispatch;
+  s->accepted.store(accept_socket, std::memory_order_release);
+  return Status::Success;
+}
+
+const xwsk::ListenDispatch kAcceptDispatch = {acc_accept, nullptr, nullptr};
+
+// ---- datagram receive_from event ----------------------------------------------------------------
+
+struct DgramState {
+  EventLog log;
+  static constexpr int kMax = 16;
+  uint8_t* data[kMax] = {};
+  size_t len[kMax] = {};
+  xwsk::SockAddr from[kMax] = {};
+  std::atomic<uint32_t> count{0};
+  Status answer = Status::Success;  // for the first indication
+  std::atomic<uint32_t> first_done{0};
+  std::atomic<xwsk::DatagramIndication*> retained{nullptr};
+  Event got;
+  ~DgramState() {
+    for (uint8_t* p : data)
+      delete[] p;
+  }
+};
+
+Status dg_receive_from(void* ctx, uint32_t flags, xwsk::DatagramIndication* list) {
+  (void)flags;
+  DgramState* s = static_cast<DgramState*>(ctx);
+  Scope scope(&s->log);
+  s->log.receive_from_calls.fetch_add(1, std::memory_order_acq_rel);
+  if (list == nullptr) return Status::Success;
+  bool first = s->first_done.exchange(1, std::memory_order_acq_rel) == 0;
+  if (first && s->answer == Status::DataNotAccepted) {
+    s->got.set();
+    return Status::DataNotAccepted;
+  }
+  for (xwsk::DatagramIndication* d = list; d != nullptr; d = d->next) {
+    uint32_t i = s->count.load(std::memory_order_acquire);
+    if (i >= static_cast<uint32_t>(DgramState::kMax)) break;
+    s->len[i] = copy_from_buf(d->buffer, s->data[i], 2048);
+    if (d->remote_address != nullptr) s->from[i] = *d->remote_address;
+    s->count.store(i + 1, std::memory_order_release);
+  }
+  s->got.set();
+  if (first && s->answer == Status::Pending) {
+    s->retained.store(list, std::memory_order_release);
+    return Status::Pending;
+  }
+  return Status::Success;
+}
+
+const xwsk::DatagramDispatch kDgramDispatch = {dg_receive_from};
+const xwsk::DatagramDispatch kNullDgramDispatch = {nullptr};
+
+DgramState* new_dgram_state(Context& t) {
+  DgramState* s = new (std::nothrow) DgramState();
+  if (s == nullptr) {
+    t.fail(__FILE__, __LINE__, "out of memory");
+    return nullptr;
+  }
+  for (uint8_t*& p : s->data) {
+    p = new (std::nothrow) uint8_t[2048];
+    if (p == nullptr) {
+      delete s;
+      t.fail(__FILE__, __LINE__, "out of memory");
+      return nullptr;
+    }
+  }
+  return s;
+}
+
+struct CountArg {
+  std::atomic<uint32_t>* c;
+  uint32_t n;
+};
+bool count_cond(void* a) {
+  CountArg* c = static_cast<CountArg*>(a);
+  return c->c->load(std::memory_order_acquire) >= c->n;
+}
+bool wait_count(std::atomic<uint32_t>* c, uint32_t n) {
+  CountArg a{c, n};
+  return wait_until(count_cond, &a);
+}
+
+struct RetainedArg {
+  uint32_t baseline;
+};
+bool retained_back(void* a) {
+  return xwsk::counters().retained_indications == static_cast<RetainedArg*>(a)->baseline;
+}
+
+// ---- bodies
+// ---------------------------------------------------------------------------------------
+
+bool send_pattern(Context& t, Env& env, xwsk::Socket* s, uint32_t seed, size_t n) {
+  Buffer* out = env.buffer(t, n);
+  if (out == nullptr) return false;
+  out->fill(seed);
+  return env.send_all(t, s, out, 0, n);
+}
+
+void events_receive(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  Owned<RecvState> st(new_recv_state(t, 70000));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  const size_t n = 65536;
+  XT_DO(t, send_pattern(t, env, cli, 11, n));
+  XT_CHECK(t, wait_got(st.p, n));
+  XT_CHECK_EQ(t, n, st->got.load());
+  XT_CHECK(t, data_matches(st.p, 11, n));
+  XT_CHECK_EQ(t, 0, st->log.overlap.load());
+  XT_CHECK_EQ(t, 0, st->log.disconnect_calls.load());
+}
+
+}  // namespace
+
+void events_start_disabled(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  // A dispatch table alone enables nothing: events start disabled (WSK).
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, send_pattern(t, env, cli, 21, 40));
+  Buffer* in = env.buffer(t, 40);
+  XT_CHECK(t, in != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, in, 0, 40));
+  XT_CHECK(t, in->matches(21, 0, 40));
+  XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
+  XT_CHECK_EQ(t, 0, st->log.disconnect_calls.load());
+}
+
+void events_enable_rules(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kNoReceiveDispatch));
+  // An event the category does not have.
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventAccept));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventReceiveFrom));
+  // An event whose callback is null in the dispatch table.
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventReceive));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventSendBacklog));
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  control_events(srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  // No dispatch at all (cli was created with none).
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(cli, xwsk::kEventDisconnect));
+  // An empty mask, and disabling two events at once or none.
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, 0));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventDisable));
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      control_events(srv, xwsk::kEventDisable | xwsk::kEventDisconnect | xwsk::kEventReceive));
+  // Too short an input.
+  xwsk::EventCallbackControl ctl{nullptr, xwsk::kEventDisconnect};
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(ctl) - 1, &ctl, 0, nullptr, nullptr, nullptr));
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(ctl), nullptr, 0, nullptr, nullptr, nullptr));
+  // Null socket (no request): InvalidHandle.
+  XT_CHECK_STATUS(t, Status::InvalidHandle, control_events(nullptr, xwsk::kEventDisconnect));
+  // Valid: enable the one it has, disable it (exactly one), disable again (no-op), re-enable.
+  XT_CHECK_STATUS(t, Status::Success, control_events(srv, xwsk::kEventDisconnect));
+  XT_CHECK_STATUS(t, Status::Success,
+                  control_events(srv, xwsk::kEventDisconnect | xwsk::kEventDisable));
+  XT_CHECK_STATUS(t, Status::Success,
+                  control_events(srv, xwsk::kEventDisconnect | xwsk::kEventDisable));
+  // With a request the option completes through it.
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  size_t returned = 7;
+  Status r =
+      xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, &returned, &op->req);
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::Success, op->status());
+  op->rearm();
+  xwsk::EventCallbackControl bad{nullptr, xwsk::kEventAccept};
+  r = xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(bad), &bad, 0, nullptr, &returned, &op->req);
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, op->status());
+  // Listen socket: accept only, and only with a non-null accept callback.
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(lsn, xwsk::kEventAccept));
+  AcceptState acc;
+  xwsk::Socket* lsn2 = nullptr;
+  xwsk::SockAddr addr2{};
+  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn2, &addr2, &acc, &kAcceptDispatch));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(lsn2, xwsk::kEventReceive));
+  XT_CHECK_STATUS(t, Status::Success, control_events(lsn2, xwsk::kEventAccept));
+  XT_CHECK_STATUS(t, Status::Success,
+                  control_events(lsn2, xwsk::kEventAccept | xwsk::kEventDisable));
+  // Datagram socket: receive_from only, non-null callback.
+  if ((xwsk::backend_capabilities() & xwsk::kCapUdp) != 0) {
+    xwsk::Socket* u = nullptr;
+    xwsk::SockAddr ua{};
+    XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &u, &ua, nullptr, &kNullDgramDispatch));
+    XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(u, xwsk::kEventReceiveFrom));
+    XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(u, xwsk::kEventReceive));
+  }
+  // Basic socket: no events at all.
+  if ((xwsk::backend_capabilities() & xwsk::kCapBasicCategory) != 0) {
+    xwsk::Socket* b = nullptr;
+    XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                        xwsk::kBasicSocket, nullptr, nullptr, &b));
+    XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(b, xwsk::kEventReceive));
+  }
+  XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
+}
+
+void events_receive_v4(Context& t) {
+  events_receive(t, AddressFamily::Inet);
+}
+void events_receive_v6(Context& t) {
+  events_receive(t, AddressFamily::Inet6);
+}
+
+void events_disable_one(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
+  Owned<RecvState> st(new_recv_state(t, 4096));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  XT_DO(t, send_pattern(t, env, cli, 31, 100));
+  XT_CHECK(t, wait_got(st.p, 100));
+  XT_CHECK(t, data_matches(st.p, 31, 100));
+  // Disable only the receive event: data now waits for receive(), the disconnect event stays.
+  XT_DO(t, env.disable_event(t, srv, xwsk::kEventReceive));
+  uint32_t calls = st->log.receive_calls.load();
+  XT_DO(t, send_pattern(t, env, cli, 32, 50));
+  Buffer* in = env.buffer(t, 50);
+  XT_CHECK(t, in != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, in, 0, 50));
+  XT_CHECK(t, in->matches(32, 0, 50));
+  XT_CHECK_EQ(t, calls, st->log.receive_calls.load());
+  Op* d = env.op(t);
+  XT_CHECK(t, d != nullptr);
+  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, 0, &d->req)));
+  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
+  XT_CHECK_EQ(t, 0, st->log.disconnect_flags.load());
+  XT_CHECK_EQ(t, calls, st->log.receive_calls.load());
+  // Re-enabling the receive event works after it was disabled.
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+}
+
+void events_serial_and_order(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
+  const size_t n = 200000;
+  Owned<RecvState> st(new_recv_state(t, n));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  Buffer* out = env.buffer(t, n);
+  XT_CHECK(t, out != nullptr);
+  out->fill(41);
+  // Many small sends (each flushed at once), then a graceful disconnect right behind them:
+  // every byte must be indicated before the disconnect event, never concurrently with it.
+  Op* ops[8];
+  for (Op*& o : ops) {
+    o = env.op(t);
+    XT_CHECK(t, o != nullptr);
+  }
+  const size_t chunk = n / 8;
+  Status rs[8];
+  xwsk::Buf bufs[8];
+  for (int i = 0; i < 8; ++i) {
+    bufs[i] = out->buf(static_cast<size_t>(i) * chunk, chunk);
+    rs[i] = xwsk::send(cli, &bufs[i], xwsk::kFlagNoDelay, &ops[i]->req);
+  }
+  for (int i = 0; i < 8; ++i) {
+    XT_DO(t, ops[i]->finish(t, rs[i]));
+    XT_CHECK_STATUS(t, Status::Success, ops[i]->status());
+    XT_CHECK_EQ(t, chunk, ops[i]->info());
+  }
+  Op* d = env.op(t);
+  XT_CHECK(t, d != nullptr);
+  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, 0, &d->req)));
+  XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
+  XT_CHECK_EQ(t, n, st->got_at_disconnect.load());
+  XT_CHECK(t, data_matches(st.p, 41, n));
+  XT_CHECK_EQ(t, 0, st->log.overlap.load());
+  XT_CHECK_EQ(t, 0, st->log.order_error.load());
+  XT_CHECK_EQ(t, 1, st->log.disconnect_calls.load());
+  XT_CHECK_EQ(t, 0, st->log.disconnect_flags.load());
+}
+
+void events_disconnect_abortive(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventDisconnect));
+  Op* d = env.op(t);
+  XT_CHECK(t, d != nullptr);
+  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, xwsk::kFlagAbortive, &d->req)));
+  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
+  XT_CHECK((t), (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
+  XT_CHECK_EQ(t, 1, st->log.disconnect_calls.load());
+}
+
+void events_close_resets_peer(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventDisconnect));
+  // WskCloseSocket on a connected, not disconnected socket is abortive: the peer sees RST.
+  XT_DO(t, env.close(t, cli));
+  XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
+  XT_CHECK(t, (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
+}
+
+void events_receive_partial(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  const size_t n = 30000;
+  Owned<RecvState> st(new_recv_state(t, n));
+  XT_CHECK(t, st);
+  st->mode = RecvMode::Partial;
+  st->partial = 10;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, cli, 51, n));
+  XT_CHECK(t, st->data_event.wait(kTimeoutMs));
+  size_t took = st->got.load();
+  XT_CHECK(t, took >= 1 && took <= 10);
+  // After a partial accept no more receive events come until receive() is called.
+  sleep_ms(30);
+  XT_CHECK_EQ(t, 1, st->log.receive_calls.load());
+  XT_CHECK_EQ(t, took, st->got.load());
+  // The rest, in order, through receive().
+  Buffer* in = env.buffer(t, n);
+  XT_CHECK(t, in != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, in, 0, n - took));
+  XT_CHECK(t, data_matches(st.p, 51, took));
+  for (size_t i = 0; i < n - took; ++i) {
+    if (in->data[i] != pattern_byte(51, took + i)) {
+      t.fail(__FILE__, __LINE__, "receive() after a partial accept: wrong byte at ");
+      t.add_u64(i);
+      return;
+    }
+  }
+  // Events resumed: new data is indicated again.
+  XT_DO(t, send_pattern(t, env, cli, 52, 20));
+  XT_CHECK(t, wait_got(st.p, took + 20));
+}
+
+void events_receive_not_accepted(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  const size_t n = 5000;
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  st->mode = RecvMode::NotAccepted;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, cli, 61, n));
+  XT_CHECK(t, st->data_event.wait(kTimeoutMs));
+  sleep_ms(30);
+  XT_CHECK_EQ(t, 1, st->log.receive_calls.load());
+  XT_CHECK_EQ(t, 0, st->got.load());
+  // Nothing was consumed: receive() gets every byte from the first.
+  Buffer* in = env.buffer(t, n);
+  XT_CHECK(t, in != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, in, 0, n));
+  XT_CHECK(t, in->matches(61, 0, n));
+  // A zero-length receive is the documented way to resume events without taking data.
+  XT_DO(t, send_pattern(t, env, cli, 62, 8));
+  sleep_ms(10);
+  Op* z = env.op(t);
+  XT_CHECK(t, z != nullptr);
+  xwsk::Buf empty = in->buf(0, 0);
+  XT_DO(t, z->finish(t, xwsk::receive(srv, &empty, 0, &z->req)));
+  XT_CHECK_STATUS(t, Status::Success, z->status());
+  XT_CHECK_EQ(t, 0, z->info());
+  XT_CHECK(t, wait_got(st.p, 8));
+  for (size_t i = 0; i < 8; ++i)
+    XT_CHECK_EQ(t, pattern_byte(62, i), st->data[i]);
+}
+
+void events_receive_retained(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  const size_t n = 20000;
+  Owned<RecvState> st(new_recv_state(t, n));
+  XT_CHECK(t, st);
+  st->mode = RecvMode::Retain;
+  uint32_t baseline = xwsk::counters().retained_indications;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, cli, 71, n));
+  // Pending keeps the indication; later data may still be indicated meanwhile (WSK).
+  XT_CHECK(t, wait_got(st.p, n));
+  XT_CHECK(t, data_matches(st.p, 71, n));
+  xwsk::DataIndication* kept = st->retained.load();
+  XT_CHECK(t, kept != nullptr);
+  XT_CHECK(t, xwsk::counters().retained_indications > baseline);
+  // Wrong arguments to release leave it retained.
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::release_data_indications(srv, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::release_data_indications(nullptr, kept));
+  XT_CHECK(t, xwsk::counters().retained_indications > baseline);
+  XT_CHECK_STATUS(t, Status::Success, xwsk::release_data_indications(srv, kept));
+  RetainedArg a{baseline};
+  XT_CHECK(t, wait_until(retained_back, &a));
+}
+
+void events_send_backlog(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, nullptr, nullptr, st.p,
+                              &kRecDispatch));
+  // The event's timing is the transport's (ideal backlog changes); what is pinned: it can be
+  // enabled and disabled on its own, and any call returns Success and is serial.
+  XT_DO(t, env.enable_events(t, cli, xwsk::kEventSendBacklog));
+  const size_t n = 1 << 20;
+  Buffer* out = env.buffer(t, n);
+  Buffer* in = env.buffer(t, n);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(81);
+  Op* r = env.op(t);
+  XT_CHECK(t, r != nullptr);
+  xwsk::Buf rb = in->all();
+  Status rr = xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  XT_DO(t, env.send_all(t, cli, out, 0, n));
+  XT_DO(t, r->finish(t, rr));
+  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_CHECK(t, in->matches(81, 0, n));
+  XT_DO(t, env.disable_event(t, cli, xwsk::kEventSendBacklog));
+  XT_CHECK_EQ(t, 0, st->log.overlap.load());
+  XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
+}
+
+void events_accept(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  Owned<RecvState> child(new_recv_state(t, 64));
+  XT_CHECK(t, child);
+  AcceptState* acc = new (std::nothrow) AcceptState();
+  Owned<AcceptState> own(acc);
+  XT_CHECK(t, acc != nullptr);
+  acc->child_context = child.p;
+  acc->child_dispatch = &kRecDispatch;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, f, &lsn, &addr, acc, &kAcceptDispatch));
+  XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
+  xwsk::Socket* cli = nullptr;
+  XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
+  Op* c = env.op(t);
+  XT_CHECK(t, c != nullptr);
+  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
+  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
+  xwsk::Socket* srv = acc->accepted.load();
+  XT_CHECK(t, srv != nullptr);
+  env.adopt(srv);
+  XT_CHECK(t, xwsk::address_equal(acc->local, addr));
+  XT_CHECK(t, acc->remote.af() == f);
+  XT_CHECK(t, acc->remote.port() != 0);
+  // The accepted socket carries the context and dispatch the event returned.
+  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, cli, 91, 33));
+  XT_CHECK(t, wait_got(child.p, 33));
+  XT_CHECK(t, data_matches(child.p, 91, 33));
+  // With the accept event disabled, the next connection waits for accept().
+  XT_DO(t, env.disable_event(t, lsn, xwsk::kEventAccept));
+  Op* a = env.op(t);
+  XT_CHECK(t, a != nullptr);
+  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &a->req);
+  xwsk::Socket* cli2 = nullptr;
+  XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli2));
+  Op* c2 = env.op(t);
+  XT_CHECK(t, c2 != nullptr);
+  XT_DO(t, c2->finish(t, xwsk::connect(cli2, &addr, 0, &c2->req)));
+  XT_CHECK_STATUS(t, Status::Success, c2->status());
+  XT_DO(t, a->finish(t, ra));
+  XT_CHECK_STATUS(t, Status::Success, a->status());
+  XT_CHECK(t, a->info() != 0);
+  env.adopt(reinterpret_cast<xwsk::Socket*>(a->info()));
+  XT_CHECK_EQ(t, 1, acc->log.accept_calls.load());
+  XT_CHECK_EQ(t, 0, acc->log.overlap.load());
+}
+
+void events_accept_v4(Context& t) {
+  events_accept(t, AddressFamily::Inet);
+}
+void events_accept_v6(Context& t) {
+  events_accept(t, AddressFamily::Inet6);
+}
+
+void events_accept_not_accepted(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  AcceptState* acc = new (std::nothrow) AcceptState();
+  Owned<AcceptState> own(acc);
+  XT_CHECK(t, acc != nullptr);
+  acc->answer = Status::RequestNotAccepted;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr, acc, &kAcceptDispatch));
+  XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
+  xwsk::Socket* cli = nullptr;
+  XT_DO(t,
+        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
+  Op* c = env.op(t);
+  XT_CHECK(t, c != nullptr);
+  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
+  XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
+  // The provider closes a connection the client did not accept: the connecting side sees the
+  // connection end (refused, reset, aborted, or a graceful 0-byte end), never data.
+  if (c->status() == Status::Success) {
+    Buffer* in = env.buffer(t, 16);
+    XT_CHECK(t, in != nullptr);
+    Op* r = env.op(t);
+    XT_CHECK(t, r != nullptr);
+    xwsk::Buf rb = in->all();
+    XT_DO(t, r->finish(t, xwsk::receive(cli, &rb, 0, &r->req)));
+    bool ended = r->status() == Status::ConnectionReset ||
+                 r->status() == Status::ConnectionAborted ||
+                 r->status() == Status::ConnectionDisconnected ||
+                 (r->status() == Status::Success && r->info() == 0);
+    if (!ended) {
+      t.fail(__FILE__, __LINE__, "rejected connection still usable: ");
+      t.add_status(r->status()).add(", bytes ").add_u64(r->info());
+      return;
+    }
+  } else {
+    XT_CHECK_STATUS(t, Status::ConnectionRefused, c->status());
+  }
+  XT_CHECK(t, acc->accepted.load() == nullptr);
+}
+
+void events_receive_from(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  DgramState* st = new_dgram_state(t);
+  Owned<DgramState> own(st);
+  XT_CHECK(t, st != nullptr);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* a = nullptr;
+  xwsk::Socket* b = nullptr;
+  xwsk::SockAddr aa{}, ba{};
+  XT_DO(t, env.udp_socket(t, f, &a, &aa));
+  XT_DO(t, env.udp_socket(t, f, &b, &ba, st, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  Buffer* out = env.buffer(t, 1000);
+  XT_CHECK(t, out != nullptr);
+  out->fill(101);
+  const size_t sizes[3] = {1, 500, 1000};
+  for (size_t sz : sizes) {
+    Op* s = env.op(t);
+    XT_CHECK(t, s != nullptr);
+    xwsk::Buf sb = out->buf(0, sz);
+    XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+    XT_CHECK_STATUS(t, Status::Success, s->status());
+  }
+  XT_CHECK(t, wait_count(&st->count, 3));
+  for (int i = 0; i < 3; ++i) {
+    XT_CHECK_EQ(t, sizes[i], st->len[i]);
+    for (size_t k = 0; k < sizes[i]; ++k)
+      XT_CHECK_EQ(t, pattern_byte(101, k), st->data[i][k]);
+    XT_CHECK(t, xwsk::address_equal(st->from[i], aa));
+  }
+  XT_CHECK_EQ(t, 0, st->log.overlap.load());
+  // Disabled: datagrams go to receive_from() again.
+  XT_DO(t, env.disable_event(t, b, xwsk::kEventReceiveFrom));
+  Op* s = env.op(t);
+  Op* r = env.op(t);
+  XT_CHECK(t, s != nullptr && r != nullptr);
+  Buffer* in = env.buffer(t, 2000);
+  XT_CHECK(t, in != nullptr);
+  xwsk::Buf rb = in->all();
+  Status rs = xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
+  xwsk::Buf sb = out->buf(0, 77);
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, r->finish(t, rs));
+  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_CHECK_EQ(t, 77, r->info());
+  XT_CHECK(t, in->matches(101, 0, 77));
+  XT_CHECK_EQ(t, 3, st->count.load());
+}
+
+void events_receive_from_v4(Context& t) {
+  events_receive_from(t, AddressFamily::Inet);
+}
+void events_receive_from_v6(Context& t) {
+  events_receive_from(t, AddressFamily::Inet6);
+}
+
+void events_receive_from_retained(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  DgramState* st = new_dgram_state(t);
+  Owned<DgramState> own(st);
+  XT_CHECK(t, st != nullptr);
+  st->answer = Status::Pending;
+  uint32_t baseline = xwsk::counters().retained_indications;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* a = nullptr;
+  xwsk::Socket* b = nullptr;
+  xwsk::SockAddr aa{}, ba{};
+  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
+  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba, st, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  Buffer* out = env.buffer(t, 300);
+  XT_CHECK(t, out != nullptr);
+  out->fill(111);
+  Op* s = env.op(t);
+  XT_CHECK(t, s != nullptr);
+  xwsk::Buf sb = out->all();
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  XT_CHECK(t, wait_count(&st->count, 1));
+  xwsk::DatagramIndication* kept = st->retained.load();
+  XT_CHECK(t, kept != nullptr);
+  // The retained indication stays readable until it is released.
+  uint8_t probe[8];
+  XT_CHECK_EQ(t, 8, copy_from_buf(kept->buffer, probe, sizeof(probe)));
+  for (size_t i = 0; i < 8; ++i)
+    XT_CHECK_EQ(t, pattern_byte(111, i), probe[i]);
+  XT_CHECK(t, xwsk::counters().retained_indications > baseline);
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::release_datagram_indications(b, nullptr));
+  // The stream flavour of WskRelease does not apply to a datagram socket.
+  xwsk::DataIndication dummy{};
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::release_data_indications(b, &dummy));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::release_datagram_indications(b, kept));
+  RetainedArg arg{baseline};
+  XT_CHECK(t, wait_until(retained_back, &arg));
+}
+
+void events_receive_from_not_accepted(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  DgramState* st = new_dgram_state(t);
+  Owned<DgramState> own(st);
+  XT_CHECK(t, st != nullptr);
+  st->answer = Status::DataNotAccepted;
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* a = nullptr;
+  xwsk::Socket* b = nullptr;
+  xwsk::SockAddr aa{}, ba{};
+  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
+  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba, st, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  Buffer* out = env.buffer(t, 64);
+  XT_CHECK(t, out != nullptr);
+  out->fill(121);
+  Op* s = env.op(t);
+  XT_CHECK(t, s != nullptr);
+  xwsk::Buf first = out->buf(0, 10);
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &first, 0, &ba, 0, nullptr, &s->req)));
+  XT_CHECK(t, wait_count(&st->log.receive_from_calls, 1));
+  // WSK: after DataNotAccepted the event is disabled until re-enabled with
+  // SO_WSK_EVENT_CALLBACK; the next datagram is left for receive_from(). (The refused one may
+  // have been buffered by the transport or dropped: either is allowed for UDP.)
+  s->rearm();
+  xwsk::Buf second = out->buf(0, 20);
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &second, 0, &ba, 0, nullptr, &s->req)));
+  Buffer* in = env.buffer(t, 64);
+  XT_CHECK(t, in != nullptr);
+  Op* r = env.op(t);
+  XT_CHECK(t, r != nullptr);
+  xwsk::Buf rb = in->all();
+  XT_DO(t,
+        r->finish(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req)));
+  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_CHECK(t, r->info() == 10 || r->info() == 20);
+  if (r->info() == 10) {
+    r->rearm();
+    XT_DO(t,
+          r->finish(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req)));
+    XT_CHECK_STATUS(t, Status::Success, r->status());
+    XT_CHECK_EQ(t, 20, r->info());
+  }
+  XT_CHECK(t, in->matches(121, 0, 20));
+  XT_CHECK_EQ(t, 1, st->log.receive_from_calls.load());
+  // Re-enabled: indications resume.
+  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  s->rearm();
+  xwsk::Buf third = out->buf(0, 30);
+  XT_DO(t, s->finish(t, xwsk::send_to(a, &third, 0, &ba, 0, nullptr, &s->req)));
+  XT_CHECK(t, wait_count(&st->count, 1));
+  XT_CHECK_EQ(t, 30, st->len[0]);
+}
+
+void events_static_callbacks(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapControlClient);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  // Before the first socket: allowed. Receive + disconnect become enabled on every socket
+  // whose dispatch has them.
+  xwsk::EventCallbackControl ctl{nullptr, xwsk::kEventReceive | xwsk::kEventDisconnect};
+  size_t returned = 0;
+  XT_CHECK_STATUS(t, Status::Success,
+                  xwsk::control_client(env.client(), xwsk::kSetStaticEventCallbacks, sizeof(ctl),
+                                       &ctl, 0, nullptr, &returned, nullptr));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, send_pattern(t, env, cli, 131, 40));
+  XT_CHECK(t, wait_got(st.p, 40));
+  XT_CHECK(t, data_matches(st.p, 131, 40));
+  // After the first socket: InvalidDeviceState.
+  XT_CHECK_STATUS(t, Status::InvalidDeviceState,
+                  xwsk::control_client(env.client(), xwsk::kSetStaticEventCallbacks, sizeof(ctl),
+                                       &ctl, 0, nullptr, &returned, nullptr));
+}
+
+}  // namespace xt
