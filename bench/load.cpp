@@ -190,6 +190,13 @@ class Window {
     }
     return phase_ == 2;
   }
+  // Ends the window early (the case stopped before it was over): both edges still happen,
+  // so the server still prints its two stats lines.
+  void Finish() {
+    if (phase_ == 0) t_start_ = 0;
+    t_end_ = 0;
+    Tick(NowNs());
+  }
   int TimeoutMs(uint64_t now) const {
     uint64_t next = phase_ == 0 ? t_start_ : t_end_;
     if (now >= next) return 0;
@@ -395,7 +402,7 @@ json RunEcho(const Options& o, const CaseDef& c, Errors& err) {
       }
     }
   }
-  if (!win.done()) t1 = tally;
+  win.Finish();
   for (auto& k : conns) {
     if (k.fd >= 0) close(k.fd);
   }
@@ -454,7 +461,7 @@ json RunPump(const Options& o, const CaseDef& c, Errors& err) {
       }
     }
   }
-  if (!win.done()) t1 = tally;
+  win.Finish();
   for (int fd : fds)
     close(fd);
   close(ep);
@@ -559,7 +566,7 @@ json RunChurn(const Options& o, const CaseDef& c, Errors& err) {
       if (!open_slot(i)) failed = true;
     }
   }
-  if (!win.done()) t1 = tally;
+  win.Finish();
   for (auto& s : slots) {
     if (s.fd >= 0) close(s.fd);
   }
@@ -659,7 +666,7 @@ json RunUdpPingPong(const Options& o, const CaseDef& c, Errors& err) {
       break;
     }
   }
-  if (!win.done()) t1 = tally;
+  win.Finish();
   close(fd);
   close(ep);
   Finish(out, win, t0, t1, c.metric, c.size);
@@ -729,7 +736,7 @@ json RunUdpBlast(const Options& o, const CaseDef& c, Errors& err) {
       failed = true;
     }
   }
-  if (!win.done()) t1 = tally;
+  win.Finish();
   tally.bytes = tally.msgs * c.size;
   t0.bytes = t0.msgs * c.size;
   t1.bytes = t1.msgs * c.size;

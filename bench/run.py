@@ -16,6 +16,7 @@ See bench/README.md for the protocol and the JSON schema.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime as dt
 import json
 import math
@@ -117,10 +118,15 @@ def cpu_delta(a: list[int], b: list[int]) -> dict:
 
 
 def pin(cpu: int):
+    """preexec_fn: pin to one CPU, and die with the runner (PR_SET_PDEATHSIG = SIGTERM)."""
     def fn():
         try:
             os.sched_setaffinity(0, {cpu})
         except OSError:
+            pass
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
             pass
     return fn
 
