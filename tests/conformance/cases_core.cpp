@@ -49,9 +49,9 @@ void core_address_parse_format(Context& t) {
   XT_CHECK_STATUS(t, Status::Success, xwsk::parse_address("::ffff:10.1.2.3", &a));
   XT_CHECK_EQ(t, 10, a.addr[12]);
   XT_CHECK_EQ(t, 3, a.addr[15]);
-  const char* bad[] = {"",          "1.2.3",        "256.1.1.1", "1.2.3.4:",   "1.2.3.4:65536",
-                       "[::1",      "[::1]x",       "1:::2",     "1::2::3",    "12345::",
-                       "a.b.c.d",   "1.2.3.4:80x",  "::1:",      "1.2.3.4.5",  "[1.2.3.4]:1"};
+  const char* bad[] = {"",        "1.2.3",       "256.1.1.1", "1.2.3.4:",  "1.2.3.4:65536",
+                       "[::1",    "[::1]x",      "1:::2",     "1::2::3",   "12345::",
+                       "a.b.c.d", "1.2.3.4:80x", "::1:",      "1.2.3.4.5", "[1.2.3.4]:1"};
   for (const char* b : bad) {
     if (xwsk::parse_address(b, &a) != Status::InvalidParameter) {
       t.fail(__FILE__, __LINE__, "accepted a bad address: ");
@@ -80,7 +80,8 @@ void core_registration_rules(Context& t) {
   XT_CHECK_STATUS(t, Status::InvalidParameter,
                   xwsk::capture_provider(&reg, xwsk::kNoWait, &provider));
   XT_CHECK_STATUS(t, Status::Success, xwsk::register_client(&npi, &reg));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::capture_provider(&reg, xwsk::kNoWait, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::capture_provider(&reg, xwsk::kNoWait, nullptr));
   XT_CHECK_STATUS(t, Status::Success, xwsk::capture_provider(&reg, xwsk::kNoWait, &provider));
   XT_CHECK(t, provider.client != nullptr);
   XT_CHECK_EQ(t, xwsk::kWskVersion, provider.version);
@@ -148,8 +149,8 @@ void core_socket_invalid_parameters(Context& t) {
   XT_CHECK(t, op != nullptr);
   // Null request: InvalidParameter. Null client: InvalidHandle, request untouched.
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::socket(env.client(), AddressFamily::Inet, SocketType::Stream,
-                               Protocol::Tcp, xwsk::kConnectionSocket, nullptr, nullptr, nullptr));
+                  xwsk::socket(env.client(), AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                               xwsk::kConnectionSocket, nullptr, nullptr, nullptr));
   op->req.status = Status::Unsuccessful;
   op->req.information = 77;
   XT_CHECK_STATUS(t, Status::InvalidHandle,
@@ -166,13 +167,13 @@ void core_socket_invalid_parameters(Context& t) {
     uint32_t category;
   };
   const Combo bad[] = {
-      {99, 1, 6, xwsk::kConnectionSocket},                 // unknown family
-      {2, 1, 17, xwsk::kConnectionSocket},                 // stream over UDP
-      {2, 2, 6, xwsk::kDatagramSocket},                    // datagram over TCP
-      {2, 2, 17, xwsk::kListenSocket},                     // listen category on UDP
-      {2, 1, 6, xwsk::kDatagramSocket},                    // datagram category on TCP
-      {2, 1, 6, 0x3},                                      // two categories
-      {23, 9, 6, xwsk::kConnectionSocket},                 // unknown type
+      {99, 1, 6, xwsk::kConnectionSocket},  // unknown family
+      {2, 1, 17, xwsk::kConnectionSocket},  // stream over UDP
+      {2, 2, 6, xwsk::kDatagramSocket},     // datagram over TCP
+      {2, 2, 17, xwsk::kListenSocket},      // listen category on UDP
+      {2, 1, 6, xwsk::kDatagramSocket},     // datagram category on TCP
+      {2, 1, 6, 0x3},                       // two categories
+      {23, 9, 6, xwsk::kConnectionSocket},  // unknown type
   };
   for (const Combo& c : bad) {
     op->rearm();

@@ -37,7 +37,6 @@ std::string CaseName(const ::testing::TestParamInfo<size_t>& info) {
   return xt::cases()[info.param].name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Wsk, Conformance, ::testing::Range<size_t>(0, xt::case_count()),
-                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Wsk, Conformance, ::testing::Range<size_t>(0, xt::case_count()), CaseName);
 
 }  // namespace

@@ -12,7 +12,11 @@ const Case kCases[] = {
 };
 }  // namespace
 
-const Case* cases() { return kCases; }
-size_t case_count() { return sizeof(kCases) / sizeof(kCases[0]); }
+const Case* cases() {
+  return kCases;
+}
+size_t case_count() {
+  return sizeof(kCases) / sizeof(kCases[0]);
+}
 
 }  // namespace xt

@@ -13,7 +13,8 @@ void Context::put(char c) {
 
 Context& Context::add(const char* text) {
   if (text == nullptr) text = "(null)";
-  while (*text != '\0') put(*text++);
+  while (*text != '\0')
+    put(*text++);
   return *this;
 }
 
@@ -24,14 +25,16 @@ Context& Context::add_u64(uint64_t v) {
     tmp[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  while (n > 0) put(tmp[--n]);
+  while (n > 0)
+    put(tmp[--n]);
   return *this;
 }
 
 Context& Context::add_status(xwsk::Status s) {
   add(xwsk::status_name(s)).add(" (0x");
   uint32_t v = xwsk::status_value(s);
-  for (int shift = 28; shift >= 0; shift -= 4) put("0123456789ABCDEF"[(v >> shift) & 0xf]);
+  for (int shift = 28; shift >= 0; shift -= 4)
+    put("0123456789ABCDEF"[(v >> shift) & 0xf]);
   return add(")");
 }
 
@@ -77,8 +80,7 @@ void run_case(const Case& c, Context& t) {
   t.add(", requests in flight ").add_u64(now.requests_in_flight - before.requests_in_flight);
   t.add(", registrations ").add_u64(now.registrations - before.registrations);
   t.add(", allocations ").add_u64(now.allocations - before.allocations);
-  t.add(", retained indications ")
-      .add_u64(now.retained_indications - before.retained_indications);
+  t.add(", retained indications ").add_u64(now.retained_indications - before.retained_indications);
 }
 
 }  // namespace xt

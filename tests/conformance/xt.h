@@ -79,65 +79,65 @@ void run_case(const Case& c, Context& t);
 #define XT_STR_(x) XT_STR2_(x)
 
 /// Fails and returns from a void body when @p cond is false.
-#define XT_CHECK(t, cond)                        \
+#define XT_CHECK(t, cond)                  \
+  do {                                     \
+    if (!(cond)) {                         \
+      (t).fail(__FILE__, __LINE__, #cond); \
+      return;                              \
+    }                                      \
+  } while (0)
+
+/// Like XT_CHECK, for helpers that return bool.
+#define XT_ENSURE(t, cond)                 \
+  do {                                     \
+    if (!(cond)) {                         \
+      (t).fail(__FILE__, __LINE__, #cond); \
+      return false;                        \
+    }                                      \
+  } while (0)
+
+#define XT_STATUS_MISMATCH_(t, exp, act)  \
+  (t).fail(__FILE__, __LINE__, "status"); \
+  (t).add(": expected ").add_status(exp).add(", got ").add_status(act)
+
+/// Fails and returns when status @p act is not @p exp (prints both names).
+#define XT_CHECK_STATUS(t, exp, act)             \
   do {                                           \
-    if (!(cond)) {                               \
-      (t).fail(__FILE__, __LINE__, #cond);       \
+    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act); \
+    if (xt_e_ != xt_a_) {                        \
+      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);      \
       return;                                    \
     }                                            \
   } while (0)
 
-/// Like XT_CHECK, for helpers that return bool.
-#define XT_ENSURE(t, cond)                       \
+#define XT_ENSURE_STATUS(t, exp, act)            \
   do {                                           \
-    if (!(cond)) {                               \
-      (t).fail(__FILE__, __LINE__, #cond);       \
+    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act); \
+    if (xt_e_ != xt_a_) {                        \
+      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);      \
       return false;                              \
     }                                            \
   } while (0)
 
-#define XT_STATUS_MISMATCH_(t, exp, act)                                                  \
-  (t).fail(__FILE__, __LINE__, "status");                                                 \
-  (t).add(": expected ").add_status(exp).add(", got ").add_status(act)
-
-/// Fails and returns when status @p act is not @p exp (prints both names).
-#define XT_CHECK_STATUS(t, exp, act)                       \
-  do {                                                     \
-    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act);           \
-    if (xt_e_ != xt_a_) {                                  \
-      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);                \
-      return;                                              \
-    }                                                      \
-  } while (0)
-
-#define XT_ENSURE_STATUS(t, exp, act)                      \
-  do {                                                     \
-    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act);           \
-    if (xt_e_ != xt_a_) {                                  \
-      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);                \
-      return false;                                        \
-    }                                                      \
-  } while (0)
-
 /// Fails and returns when integers differ (prints both).
-#define XT_CHECK_EQ(t, exp, act)                                                      \
-  do {                                                                                \
-    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act);  \
-    if (xt_e_ != xt_a_) {                                                             \
-      (t).fail(__FILE__, __LINE__, #act);                                             \
-      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);             \
-      return;                                                                         \
-    }                                                                                 \
+#define XT_CHECK_EQ(t, exp, act)                                                     \
+  do {                                                                               \
+    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
+    if (xt_e_ != xt_a_) {                                                            \
+      (t).fail(__FILE__, __LINE__, #act);                                            \
+      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
+      return;                                                                        \
+    }                                                                                \
   } while (0)
 
-#define XT_ENSURE_EQ(t, exp, act)                                                     \
-  do {                                                                                \
-    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act);  \
-    if (xt_e_ != xt_a_) {                                                             \
-      (t).fail(__FILE__, __LINE__, #act);                                             \
-      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);             \
-      return false;                                                                   \
-    }                                                                                 \
+#define XT_ENSURE_EQ(t, exp, act)                                                    \
+  do {                                                                               \
+    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
+    if (xt_e_ != xt_a_) {                                                            \
+      (t).fail(__FILE__, __LINE__, #act);                                            \
+      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
+      return false;                                                                  \
+    }                                                                                \
   } while (0)
 
 /// Skips the case (and returns) with @p reason.
@@ -148,19 +148,19 @@ void run_case(const Case& c, Context& t);
   } while (0)
 
 /// Skips the case unless the backend has capability @p cap; the reason is the backend's.
-#define XT_REQUIRE_CAP(t, cap)                                               \
-  do {                                                                       \
-    if ((::xwsk::backend_capabilities() & (cap)) == 0) {                     \
-      (t).skip(#cap ": ");                                                   \
-      (t).add(::xwsk::capability_reason(cap));                               \
-      return;                                                                \
-    }                                                                        \
+#define XT_REQUIRE_CAP(t, cap)                           \
+  do {                                                   \
+    if ((::xwsk::backend_capabilities() & (cap)) == 0) { \
+      (t).skip(#cap ": ");                               \
+      (t).add(::xwsk::capability_reason(cap));           \
+      return;                                            \
+    }                                                    \
   } while (0)
 
 /// Returns from the body if a helper already failed (helpers return bool).
-#define XT_DO(t, expr)     \
-  do {                     \
-    if (!(expr)) return;   \
+#define XT_DO(t, expr)   \
+  do {                   \
+    if (!(expr)) return; \
   } while (0)
 
 #endif  // XWSK_TESTS_CONFORMANCE_XT_H_

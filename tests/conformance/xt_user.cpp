@@ -16,11 +16,17 @@ struct EventImpl {
   bool signaled = false;
 };
 static_assert(sizeof(EventImpl) <= 128, "xt::Event storage too small");
-EventImpl* impl(unsigned char* storage) { return std::launder(reinterpret_cast<EventImpl*>(storage)); }
+EventImpl* impl(unsigned char* storage) {
+  return std::launder(reinterpret_cast<EventImpl*>(storage));
+}
 }  // namespace
 
-Event::Event() { new (storage_) EventImpl(); }
-Event::~Event() { impl(storage_)->~EventImpl(); }
+Event::Event() {
+  new (storage_) EventImpl();
+}
+Event::~Event() {
+  impl(storage_)->~EventImpl();
+}
 
 void Event::set() {
   EventImpl* e = impl(storage_);
@@ -41,6 +47,8 @@ bool Event::wait(uint32_t timeout_ms) {
   return e->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [e] { return e->signaled; });
 }
 
-void sleep_ms(uint32_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(uint32_t ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 }  // namespace xt

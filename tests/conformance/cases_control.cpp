@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+// Conformance: WskControlSocket (options, ioctls) and WskControlClient (transport list, codes).
+#include "cases.h"
+
+namespace xt {
+
+using xwsk::AddressFamily;
+using xwsk::Protocol;
+using xwsk::SocketType;
+using xwsk::Status;
+
+namespace {
+
+struct FionreadArg {
+  Context* t;
+  Op* op;
+  xwsk::Socket* s;
+  uint32_t want;
+  bool error;
+};
+
+bool fionread_reaches(void* a) {
+  FionreadArg* f = static_cast<FionreadArg*>(a);
+  Op* op = f->op;
+  op->rearm();
+  uint32_t v = 0;
+  size_t returned = 0;
+  Status r = xwsk::control_socket(f->s, xwsk::ControlType::Ioctl, xwsk::kFionRead, 0, 0, nullptr,
+                                  sizeof(v), &v, &returned, &op->req);
+  if (!op->finish(*f->t, r) || op->status() != Status::Success || returned != sizeof(v)) {
+    f->error = true;
+    return true;
+  }
+  return v >= f->want;
+}
+
+}  // namespace
+
+void control_socket_options(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  uint32_t v = 0;
+  // SO_RCVBUF: what is set is at least what is read back (hosts may round up, Linux doubles).
+  XT_DO(t, env.set_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoRcvBuf, 65536));
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoRcvBuf, &v));
+  XT_CHECK(t, v >= 65536);
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &v));
+  XT_CHECK(t, v > 0);
+  // TCP_NODELAY and SO_KEEPALIVE: booleans, read back non-zero once set, zero once cleared.
+  XT_DO(t, env.set_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1));
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_CHECK(t, v != 0);
+  XT_DO(t, env.set_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 0));
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_CHECK_EQ(t, 0, v);
+  XT_DO(t, env.set_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoKeepAlive, 1));
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoKeepAlive, &v));
+  XT_CHECK(t, v != 0);
+  // SO_TYPE reads the socket type (Windows numbering).
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoType, &v));
+  XT_CHECK_EQ(t, static_cast<uint32_t>(SocketType::Stream), v);
+  // An unknown option: NotSupported (accepted, completed).
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  uint32_t in = 1;
+  size_t returned = 0;
+  Status r = xwsk::control_socket(cli, xwsk::ControlType::SetOption, 0x7777, xwsk::kSolSocket,
+                                  sizeof(in), &in, 0, nullptr, &returned, &op->req);
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::NotSupported, op->status());
+  op->rearm();
+  r = xwsk::control_socket(cli, xwsk::ControlType::GetOption, 0x7777, 0x7777, 0, nullptr, sizeof(v),
+                           &v, &returned, &op->req);
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::NotSupported, op->status());
+  // Output too small for a ULONG option: BufferTooSmall.
+  op->rearm();
+  uint16_t small = 0;
+  r = xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
+                           nullptr, sizeof(small), &small, &returned, &op->req);
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK_STATUS(t, Status::BufferTooSmall, op->status());
+  // Input too small for a ULONG option: not Success.
+  op->rearm();
+  r = xwsk::control_socket(cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           sizeof(small), &small, 0, nullptr, &returned, &op->req);
+  XT_DO(t, op->finish(t, r));
+  XT_CHECK(t, !xwsk::nt_success(op->status()));
+  // Argument checks before acceptance.
+  op->rearm();
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      xwsk::control_socket(cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 4,
+                           nullptr, 0, nullptr, &returned, &op->req));
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
+                           nullptr, 4, nullptr, &returned, &op->req));
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      xwsk::control_socket(cli, static_cast<xwsk::ControlType>(9), xwsk::kSoRcvBuf,
+                           xwsk::kSolSocket, 0, nullptr, 0, nullptr, &returned, &op->req));
+  XT_CHECK_STATUS(
+      t, Status::InvalidParameter,
+      xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
+                           nullptr, sizeof(v), &v, &returned, nullptr));
+  XT_CHECK_STATUS(
+      t, Status::InvalidHandle,
+      xwsk::control_socket(nullptr, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           0, nullptr, sizeof(v), &v, &returned, &op->req));
+  XT_CHECK(t, !op->completed());
+  // FIONREAD: bytes readable now. 0 before, 10 once the peer's 10 bytes arrived.
+  Buffer* b = env.buffer(t, 10);
+  XT_CHECK(t, b != nullptr);
+  b->fill(401);
+  XT_DO(t, env.send_all(t, cli, b, 0, 10));
+  Op* fop = env.op(t);
+  XT_CHECK(t, fop != nullptr);
+  FionreadArg arg{&t, fop, srv, 10, false};
+  XT_CHECK(t, wait_until(fionread_reaches, &arg, 5000));
+  XT_CHECK(t, !arg.error);
+  XT_CHECK(t, !t.failed());
+  Buffer* rb = env.buffer(t, 10);
+  XT_CHECK(t, rb != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, rb, 0, 10));
+  XT_CHECK(t, rb->matches(401, 0, 10));
+}
+
+void control_socket_udp_options(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* u = nullptr;
+  xwsk::SockAddr ua{};
+  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &u, &ua));
+  uint32_t v = 0;
+  XT_DO(t, env.set_ulong(t, u, xwsk::kSolSocket, xwsk::kSoBroadcast, 1));
+  XT_DO(t, env.get_ulong(t, u, xwsk::kSolSocket, xwsk::kSoBroadcast, &v));
+  XT_CHECK(t, v != 0);
+  XT_DO(t, env.get_ulong(t, u, xwsk::kSolSocket, xwsk::kSoType, &v));
+  XT_CHECK_EQ(t, static_cast<uint32_t>(SocketType::Datagram), v);
+  XT_DO(t, env.set_ulong(t, u, xwsk::kIpProtoIp, xwsk::kIpTtl, 17));
+  XT_DO(t, env.get_ulong(t, u, xwsk::kIpProtoIp, xwsk::kIpTtl, &v));
+  XT_CHECK_EQ(t, 17, v);
+}
+
+void control_client_transports(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapControlClient);
+  Env env;
+  XT_DO(t, env.open(t));
+  // WSK_TRANSPORT_LIST_QUERY takes no IRP. A zero-size output asks for the size:
+  // BufferOverflow and the required size.
+  size_t need = 0;
+  XT_CHECK_STATUS(t, Status::BufferOverflow,
+                  xwsk::control_client(env.client(), xwsk::kTransportListQuery, 0, nullptr, 0,
+                                       nullptr, &need, nullptr));
+  XT_CHECK(t, need >= sizeof(xwsk::Transport));
+  XT_CHECK_EQ(t, 0, need % sizeof(xwsk::Transport));
+  xwsk::Transport list[32] = {};
+  XT_CHECK(t, need <= sizeof(list));
+  size_t got = 0;
+  XT_CHECK_STATUS(t, Status::Success,
+                  xwsk::control_client(env.client(), xwsk::kTransportListQuery, 0, nullptr,
+                                       sizeof(list), list, &got, nullptr));
+  XT_CHECK_EQ(t, need, got);
+  bool tcp4 = false;
+  bool udp4 = false;
+  for (size_t i = 0; i < got / sizeof(xwsk::Transport); ++i) {
+    const xwsk::Transport& tr = list[i];
+    if (tr.address_family == static_cast<uint16_t>(AddressFamily::Inet) &&
+        tr.socket_type == static_cast<uint16_t>(SocketType::Stream) &&
+        tr.protocol == static_cast<uint32_t>(Protocol::Tcp)) {
+      tcp4 = true;
+    }
+    if (tr.address_family == static_cast<uint16_t>(AddressFamily::Inet) &&
+        tr.socket_type == static_cast<uint16_t>(SocketType::Datagram) &&
+        tr.protocol == static_cast<uint32_t>(Protocol::Udp)) {
+      udp4 = true;
+    }
+  }
+  XT_CHECK(t, tcp4);
+  XT_CHECK(t, udp4 || (xwsk::backend_capabilities() & xwsk::kCapUdp) == 0);
+  // Unknown code: NotSupported. Null client: InvalidHandle. Size without buffer:
+  // InvalidParameter. WSK_TRANSPORT_LIST_CHANGE needs an IRP.
+  XT_CHECK_STATUS(
+      t, Status::NotSupported,
+      xwsk::control_client(env.client(), 0x7777, 0, nullptr, 0, nullptr, &got, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidHandle,
+                  xwsk::control_client(nullptr, xwsk::kTransportListQuery, 0, nullptr, sizeof(list),
+                                       list, &got, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::control_client(env.client(), xwsk::kTransportListQuery, 0, nullptr,
+                                       sizeof(list), nullptr, &got, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::control_client(env.client(), xwsk::kTransportListChange, 0, nullptr, 0,
+                                       nullptr, &got, nullptr));
+  // Static event callbacks with a bad input size.
+  uint32_t tiny = 0;
+  XT_CHECK(t,
+           !xwsk::nt_success(xwsk::control_client(env.client(), xwsk::kSetStaticEventCallbacks,
+                                                  sizeof(tiny), &tiny, 0, nullptr, &got, nullptr)));
+}
+
+}  // namespace xt

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+// Conformance: argument validation on every entry (null socket, null request, null address or
+// buffer, wrong family), DeviceBusy for a request in flight on every entry, FileClosed once a
+// close has begun, and deregistration waiting for the client's sockets.
+#include <new>
+
+#include "cases.h"
+
+namespace xt {
+
+using xwsk::AddressFamily;
+using xwsk::Protocol;
+using xwsk::SocketType;
+using xwsk::Status;
+
+void params_null_socket_and_request(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* s = nullptr;
+  XT_DO(t, env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &s));
+  Buffer* b = env.buffer(t, 8);
+  XT_CHECK(t, b != nullptr);
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  op->req.status = Status::Unsuccessful;
+  op->req.information = 55;
+  xwsk::Buf buf = b->all();
+  xwsk::SockAddr a = xwsk::ipv4_loopback(9);
+  xwsk::InspectId id{};
+  xwsk::BufList one{nullptr, buf};
+  xwsk::Request* r = &op->req;
+  xwsk::Socket* n = nullptr;
+  // Null socket: InvalidHandle.
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::bind(n, &a, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::listen(n, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle,
+                  xwsk::accept(n, 0, nullptr, nullptr, nullptr, nullptr, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::connect(n, &a, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::connect_ex(n, &a, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::send(n, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::receive(n, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::disconnect(n, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::send_to(n, &buf, 0, &a, 0, nullptr, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle,
+                  xwsk::receive_from(n, &buf, 0, nullptr, nullptr, nullptr, nullptr, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::send_messages(n, &one, 0, &a, 0, nullptr, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::get_local_address(n, &a, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::get_remote_address(n, &a, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle,
+                  xwsk::inspect_complete(n, &id, xwsk::InspectAction::Accept, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle,
+                  xwsk::control_socket(n, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf,
+                                       xwsk::kSolSocket, 0, nullptr, 0, nullptr, nullptr, r));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::close_socket(n, r));
+  xwsk::DataIndication di{};
+  xwsk::DatagramIndication dgi{};
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::release_data_indications(n, &di));
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::release_datagram_indications(n, &dgi));
+  // Null request: InvalidParameter.
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::bind(s, &a, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect(s, &a, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect_ex(s, &a, nullptr, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(s, &buf, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(s, &buf, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::disconnect(s, nullptr, 0, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::get_local_address(s, &a, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::get_remote_address(s, &a, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::close_socket(s, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter,
+                  xwsk::socket(env.client(), AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                               xwsk::kConnectionSocket, nullptr, nullptr, nullptr));
+  // Null or wrong-family address, null buffer.
+  xwsk::SockAddr v6 = xwsk::ipv6_loopback(9);
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::bind(s, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect(s, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect(s, &v6, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect_ex(s, nullptr, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(s, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(s, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::get_local_address(s, nullptr, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::get_remote_address(s, nullptr, r));
+  xwsk::Buf long_final = b->buf(4, 5);
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::disconnect(s, &long_final, 0, r));
+  // None of those touched the request.
+  XT_CHECK(t, !op->completed());
+  XT_CHECK_STATUS(t, Status::Unsuccessful, op->req.status);
+  XT_CHECK_EQ(t, 55, op->req.information);
+}
+
+void params_device_busy(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  Buffer* b = env.buffer(t, 16);
+  XT_CHECK(t, b != nullptr);
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::Buf buf = b->all();
+  Status rs = xwsk::receive(srv, &buf, 0, &op->req);
+  XT_CHECK_STATUS(t, Status::Pending, rs);
+  xwsk::Request* r = &op->req;
+  xwsk::SockAddr a{};
+  // The in-flight request cannot be handed to any other call, on any socket.
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::send(cli, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(cli, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::disconnect(cli, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_remote_address(cli, &a, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_local_address(cli, &a, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy,
+                  xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf,
+                                       xwsk::kSolSocket, 0, nullptr, 0, nullptr, nullptr, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::close_socket(cli, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy,
+                  xwsk::socket(env.client(), AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                               xwsk::kConnectionSocket, nullptr, nullptr, r));
+  xwsk::AddrInfo* list = nullptr;
+  XT_CHECK_STATUS(t, Status::DeviceBusy,
+                  xwsk::get_address_info(env.client(), "localhost", nullptr, 0, nullptr, &list, r));
+  xwsk::SockAddr lo = xwsk::ipv4_loopback(1);
+  XT_CHECK_STATUS(t, Status::DeviceBusy,
+                  xwsk::socket_connect(env.client(), SocketType::Stream, Protocol::Tcp, &lo, &lo, 0,
+                                       nullptr, nullptr, r));
+  char node[32];
+  XT_CHECK_STATUS(t, Status::DeviceBusy,
+                  xwsk::get_name_info(env.client(), &lo, node, sizeof(node), nullptr, 0, 0, r));
+  // Still exactly one completion, for the receive.
+  XT_CHECK(t, !op->completed());
+  Buffer* out = env.buffer(t, 3);
+  XT_CHECK(t, out != nullptr);
+  out->fill(601);
+  XT_DO(t, env.send_all(t, cli, out, 0, 3));
+  XT_DO(t, op->finish(t, rs));
+  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_CHECK(t, b->matches(601, 0, op->info()));
+}
+
+namespace {
+
+// A receive whose completion routine (run because close cancels it, before the close itself
+// completes) probes the socket: the close has begun, the handle is still valid.
+struct Probe {
+  xwsk::Socket* s = nullptr;
+  xwsk::Request other{};
+  Buffer* b = nullptr;
+  Status send_status = Status::Success;
+  Status close_status = Status::Success;
+  Status events_status = Status::Success;
+  Status local_status = Status::Success;
+  Status receive_final = Status::Success;
+  std::atomic<uint32_t> ran{0};
+  Event done;
+};
+
+void probe_done(xwsk::Request* req, void* ctx) {
+  Probe* p = static_cast<Probe*>(ctx);
+  p->receive_final = req->status;
+  xwsk::Buf buf = p->b->all();
+  p->send_status = xwsk::send(p->s, &buf, 0, &p->other);
+  p->close_status = xwsk::close_socket(p->s, &p->other);
+  xwsk::SockAddr a{};
+  p->local_status = xwsk::get_local_address(p->s, &a, &p->other);
+  xwsk::EventCallbackControl ctl{nullptr, xwsk::kEventDisconnect};
+  p->events_status =
+      xwsk::control_socket(p->s, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                           xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, nullptr, nullptr);
+  p->ran.fetch_add(1, std::memory_order_acq_rel);
+  p->done.set();
+}
+
+void other_done(xwsk::Request* req, void* ctx) {
+  (void)req;
+  static_cast<std::atomic<uint32_t>*>(ctx)->fetch_add(1, std::memory_order_acq_rel);
+}
+
+}  // namespace
+
+void lifecycle_file_closed(Context& t) {
+  Probe* p = new (std::nothrow) Probe();
+  XT_CHECK(t, p != nullptr);
+  std::atomic<uint32_t> other_completions{0};
+  xwsk::Request rq{};
+  struct Free {
+    Probe* p;
+    xwsk::Request* rq;
+    bool rq_init = false;
+    bool other_init = false;
+    ~Free() {
+      if (rq_init && !xwsk::request_pending(rq)) xwsk::request_free(rq);
+      if (other_init && !xwsk::request_pending(&p->other)) xwsk::request_free(&p->other);
+      delete p;
+    }
+  } guard{p, &rq};
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  p->s = srv;
+  p->b = env.buffer(t, 8);
+  XT_CHECK(t, p->b != nullptr);
+  XT_CHECK_STATUS(t, Status::Success, xwsk::request_init(&rq, probe_done, p));
+  guard.rq_init = true;
+  XT_CHECK_STATUS(t, Status::Success,
+                  xwsk::request_init(&p->other, other_done, &other_completions));
+  guard.other_init = true;
+  xwsk::Buf buf = p->b->all();
+  Status rs = xwsk::receive(srv, &buf, 0, &rq);
+  XT_CHECK_STATUS(t, Status::Pending, rs);
+  // Close: the pending receive completes (Cancelled) before the close does, and while it runs
+  // every call on the closing socket is refused with FileClosed, before acceptance.
+  XT_DO(t, env.close(t, srv));
+  XT_CHECK_EQ(t, 1, p->ran.load());
+  XT_CHECK_STATUS(t, Status::Cancelled, p->receive_final);
+  XT_CHECK_STATUS(t, Status::FileClosed, p->send_status);
+  XT_CHECK_STATUS(t, Status::FileClosed, p->close_status);
+  XT_CHECK_STATUS(t, Status::FileClosed, p->local_status);
+  XT_CHECK_STATUS(t, Status::FileClosed, p->events_status);
+  XT_CHECK_EQ(t, 0, other_completions.load());
+}
+
+namespace {
+
+struct Dereg {
+  xwsk::Socket* a = nullptr;
+  xwsk::Request recv{};
+  xwsk::Request close{};
+  Buffer* b = nullptr;
+  Status recv_status = Status::Success;
+  Status close_call = Status::Success;
+  std::atomic<uint32_t> closed{0};
+};
+
+void dereg_closed(xwsk::Request* req, void* ctx) {
+  (void)req;
+  static_cast<Dereg*>(ctx)->closed.fetch_add(1, std::memory_order_acq_rel);
+}
+
+// The receive ends when the peer resets; its routine closes the socket (the completion path).
+void dereg_received(xwsk::Request* req, void* ctx) {
+  Dereg* d = static_cast<Dereg*>(ctx);
+  d->recv_status = req->status;
+  d->close_call = xwsk::close_socket(d->a, &d->close);
+}
+
+}  // namespace
+
+void lifecycle_deregister_waits(Context& t) {
+  Dereg* d = new (std::nothrow) Dereg();
+  XT_CHECK(t, d != nullptr);
+  struct Free {
+    Dereg* d;
+    ~Free() {
+      if (!xwsk::request_pending(&d->recv)) xwsk::request_free(&d->recv);
+      if (!xwsk::request_pending(&d->close)) xwsk::request_free(&d->close);
+      delete d;
+    }
+  } guard{d};
+  XT_CHECK_STATUS(t, Status::Success, xwsk::request_init(&d->recv, dereg_received, d));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::request_init(&d->close, dereg_closed, d));
+  Env env;
+  XT_DO(t, env.open(t));
+  // A second client owns socket A, connected to a peer P of the first client.
+  static const xwsk::ClientDispatch kDispatch = {xwsk::kWskVersion, 0, nullptr};
+  xwsk::ClientNpi npi{nullptr, &kDispatch};
+  xwsk::Registration reg{};
+  XT_CHECK_STATUS(t, Status::Success, xwsk::register_client(&npi, &reg));
+  xwsk::ProviderNpi prov{};
+  Status cs = xwsk::capture_provider(&reg, xwsk::kInfiniteWait, &prov);
+  if (cs != Status::Success) {
+    xwsk::deregister_client(&reg);
+    XT_CHECK_STATUS(t, Status::Success, cs);
+  }
+  bool ok = false;
+  do {
+    xwsk::Socket* lsn = nullptr;
+    xwsk::SockAddr addr{};
+    if (!env.listener(t, AddressFamily::Inet, &lsn, &addr)) break;
+    Op* acc = env.op(t);
+    Op* op = env.op(t);
+    if (acc == nullptr || op == nullptr) break;
+    Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+    Status r = xwsk::socket(prov.client, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                            xwsk::kConnectionSocket, nullptr, nullptr, &op->req);
+    if (!op->finish(t, r) || op->status() != Status::Success) break;
+    d->a = reinterpret_cast<xwsk::Socket*>(op->info());
+    op->rearm();
+    xwsk::SockAddr any = xwsk::ipv4_any(0);
+    if (!op->finish(t, xwsk::bind(d->a, &any, 0, &op->req)) || op->status() != Status::Success) {
+      break;
+    }
+    op->rearm();
+    if (!op->finish(t, xwsk::connect(d->a, &addr, 0, &op->req)) ||
+        op->status() != Status::Success) {
+      break;
+    }
+    if (!acc->finish(t, ra) || acc->status() != Status::Success) break;
+    xwsk::Socket* peer = reinterpret_cast<xwsk::Socket*>(acc->info());
+    env.adopt(peer);
+    d->b = env.buffer(t, 8);
+    if (d->b == nullptr) break;
+    xwsk::Buf buf = d->b->all();
+    if (xwsk::receive(d->a, &buf, 0, &d->recv) != Status::Pending) break;
+    // Reset the connection; A's receive completes on the backend's own time and closes A.
+    if (!env.close(t, peer)) break;
+    ok = true;
+  } while (false);
+  xwsk::release_provider(&reg);
+  if (!ok) {
+    if (d->a != nullptr && !xwsk::request_pending(&d->recv) && d->closed.load() == 0 &&
+        !xwsk::request_pending(&d->close)) {
+      Op* c = env.op(t);
+      if (c != nullptr) c->finish(t, xwsk::close_socket(d->a, &c->req));
+    }
+    xwsk::deregister_client(&reg);
+    if (!t.failed()) t.fail(__FILE__, __LINE__, "setup failed");
+    return;
+  }
+  // Waits until A is closed (by its own completion path), then returns.
+  xwsk::deregister_client(&reg);
+  XT_CHECK_EQ(t, 1, d->closed.load());
+  XT_CHECK_STATUS(t, Status::ConnectionReset, d->recv_status);
+  XT_CHECK(t, d->close_call == Status::Pending || d->close_call == Status::Success);
+}
+
+}  // namespace xt
