@@ -1,0 +1,839 @@
+// SPDX-License-Identifier: MIT
+/// @file tcp.cpp
+/// @brief TCP sockets over uv_tcp_t: bind, listen, accept (with conditional accept), connect,
+/// send (uv_try_write, then uv_write over the request's own segments), receive (read straight
+/// into the first pending receive's buffer), events, disconnect and close.
+///
+/// Every function here runs on the client's loop thread.
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "uv_backend.h"
+
+namespace xwsk {
+namespace uvb {
+
+namespace {
+
+constexpr unsigned kMaxTryBufs = 16;   ///< uv_buf_t per uv_try_write (stack array)
+constexpr unsigned kMaxWriteBufs = 4;  ///< uv_write copies up to 4 bufs without allocating
+
+Socket* sock_of(const uv_handle_t* h) {
+  return static_cast<Socket*>(h->data);
+}
+Socket* sock_of(const uv_stream_t* h) {
+  return static_cast<Socket*>(h->data);
+}
+
+bool event_on(const Socket* s, uint32_t ev) {
+  return (s->base.event_mask.load(std::memory_order_acquire) & ev) != 0;
+}
+
+void on_close(uv_handle_t* h) {
+  Socket* s = sock_of(h);
+  s->handle_closed = true;
+  if (Request* r = s->abort_req) {
+    s->abort_req = nullptr;
+    detail::complete(r, Status::Success, 0);
+  }
+  if (Request* r = s->close_req) {
+    s->close_req = nullptr;
+    detail::complete(r, Status::Success, 0);
+    s->close_done = true;
+  }
+  socket_maybe_free(s);
+}
+
+/// Closes the handle; with @p reset an established connection is reset (RST) rather than
+/// closed gracefully.
+void close_handle(Socket* s, bool reset) {
+  if (!s->handle_open) return;
+  s->handle_open = false;
+  s->reading = false;
+  if (reset && uv_tcp_close_reset(&s->h.tcp, on_close) == 0) return;
+  uv_close(&s->h.handle, on_close);
+}
+
+/// Internal close of a socket no client holds (rejected or never handed out).
+void close_internal(Socket* s) {
+  s->close_started = true;
+  s->close_done = true;
+  close_handle(s, true);
+}
+
+void start_sends(Socket* s);
+
+// ---- receive side ------------------------------------------------------------------------------
+
+void complete_receive(Socket* s, Status st) {
+  Request* r = s->receives.pop();
+  detail::complete(r, st, op_of(r)->io.cur.done);
+}
+
+/// Hands buffered indication data to the receive event while the client takes it.
+void indicate_buffered(Socket* s) {
+  const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
+  while (s->ind_len != 0 && s->receives.empty() && !s->ev_paused && !s->in_event &&
+         !s->close_started && !s->retained.load(std::memory_order_acquire) &&
+         event_on(s, kEventReceive) && cd != nullptr && cd->receive != nullptr) {
+    s->data_ind.next = nullptr;
+    s->data_ind.buffer = Buf{&s->ind_seg, s->ind_off, s->ind_len};
+    size_t n = s->ind_len;
+    size_t accepted = n;
+    s->in_event = true;
+    Status st = cd->receive(s->base.context, 0, &s->data_ind, n, &accepted);
+    s->in_event = false;
+    if (st == Status::Pending) {
+      s->ind_len = 0;
+      s->retained.store(true, std::memory_order_release);
+      detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+    } else if (st == Status::DataNotAccepted) {
+      s->ev_paused = true;
+    } else if (accepted < n) {
+      s->ind_off += accepted;
+      s->ind_len -= accepted;
+      s->ev_paused = true;
+    } else {
+      s->ind_len = 0;
+    }
+  }
+}
+
+void indicate_disconnect(Socket* s, uint32_t flags) {
+  if (s->disconnect_indicated || s->close_started) return;
+  const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
+  if (!event_on(s, kEventDisconnect) || cd == nullptr || cd->disconnect == nullptr) return;
+  s->disconnect_indicated = true;
+  s->in_event = true;
+  cd->disconnect(s->base.context, flags);
+  s->in_event = false;
+}
+
+void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  (void)suggested;
+  Socket* s = sock_of(h);
+  Request* head = s->receives.head;
+  if (head != nullptr && (op_of(head)->io.flags & kFlagDrain) == 0) {
+    size_t len = 0;
+    char* p = op_of(head)->io.cur.chunk(&len);
+    *buf = uv_buf_init(p, static_cast<unsigned>(len));
+    return;
+  }
+  if (head != nullptr || event_on(s, kEventReceive)) {
+    char* p = indication_buffer(s);
+    *buf = uv_buf_init(p, p != nullptr ? static_cast<unsigned>(s->ind_size) : 0);
+    return;
+  }
+  *buf = uv_buf_init(nullptr, 0);
+}
+
+void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  Socket* s = sock_of(stream);
+  if (s->close_started) return;
+  if (nread > 0) {
+    Request* head = s->receives.head;
+    if (head == nullptr) {
+      // Data for the receive event.
+      s->ind_off = 0;
+      s->ind_len = static_cast<size_t>(nread);
+      indicate_buffered(s);
+    } else if (buf->base == s->ind_data && (op_of(head)->io.flags & kFlagDrain) != 0) {
+      op_of(head)->io.cur.done += static_cast<size_t>(nread);  // drained, discarded
+    } else {
+      OpState* op = op_of(head);
+      op->io.cur.advance(static_cast<size_t>(nread));
+      if ((op->io.flags & kFlagWaitAll) == 0 || op->io.cur.left == 0) {
+        complete_receive(s, Status::Success);
+      }
+    }
+  } else if (nread == UV_EOF) {
+    s->peer_fin = true;
+    while (!s->receives.empty() && !s->close_started)
+      complete_receive(s, Status::Success);
+  } else if (nread < 0 && nread != UV_ENOBUFS) {
+    s->error = from_uv(static_cast<int>(nread));
+    while (!s->receives.empty() && !s->close_started)
+      complete_receive(s, s->error);
+    if (!s->close_started) indicate_disconnect(s, kFlagAbortive);
+  }
+  if (!s->close_started) tcp_update(s);
+}
+
+// ---- send side ---------------------------------------------------------------------------------
+
+void finish_send_head(Socket* s, Status st) {
+  Request* r = s->sends.pop();
+  detail::complete(r, st, op_of(r)->io.cur.done);
+}
+
+void on_shutdown(uv_shutdown_t* req, int status) {
+  Socket* s = sock_of(req->handle);
+  s->write_active = false;
+  s->shut_wr = true;
+  Status st = status == 0 ? Status::Success
+              : status == UV_ECANCELED
+                  ? (s->close_started ? Status::Cancelled : Status::ConnectionAborted)
+                  : from_uv(status);
+  finish_send_head(s, st);
+  if (!s->close_started) start_sends(s);
+}
+
+void on_write(uv_write_t* req, int status) {
+  Socket* s = sock_of(req->handle);
+  s->write_active = false;
+  Request* head = s->sends.head;
+  if (status < 0) {
+    Status st = status == UV_ECANCELED
+                    ? (s->close_started ? Status::Cancelled : Status::ConnectionAborted)
+                    : from_uv(status);
+    finish_send_head(s, st);
+  } else {
+    op_of(head)->io.cur.advance(s->write_bytes);
+  }
+  if (!s->close_started && s->handle_open) start_sends(s);
+}
+
+/// Status for a send that cannot proceed, or Success when the socket can send.
+Status send_state(const Socket* s) {
+  if (s->state == TcpState::Reset) return Status::ConnectionAborted;
+  if (s->error != Status::Success) return s->error;
+  if (s->shut_wr) return Status::InvalidDeviceState;
+  if (s->state != TcpState::Connected) return Status::InvalidDeviceState;
+  return Status::Success;
+}
+
+/// Progresses the send queue: uv_try_write first, then one uv_write at a time.
+void start_sends(Socket* s) {
+  while (!s->write_active && !s->sends.empty() && !s->close_started) {
+    Request* head = s->sends.head;
+    OpState* op = op_of(head);
+    Status ok = send_state(s);
+    if (ok != Status::Success) {
+      finish_send_head(s, ok);
+      continue;
+    }
+    Cursor& cur = op->io.cur;
+    while (cur.left != 0) {
+      uv_buf_t bufs[kMaxTryBufs];
+      unsigned n = cur.fill(bufs, kMaxTryBufs);
+      int r = uv_try_write(&s->h.stream, bufs, n);
+      if (r > 0) {
+        cur.advance(static_cast<size_t>(r));
+        continue;
+      }
+      if (r != UV_EAGAIN) {
+        finish_send_head(s, from_uv(r));
+        head = nullptr;
+        break;
+      }
+      // Backpressure: hand the request's own segments to libuv (zero copy).
+      if (n > kMaxWriteBufs) n = kMaxWriteBufs;
+      size_t bytes = 0;
+      for (unsigned i = 0; i < n; ++i)
+        bytes += bufs[i].len;
+      s->write_bytes = bytes;
+      s->write_active = true;
+      int w = uv_write(&s->w, &s->h.stream, bufs, n, on_write);
+      if (w != 0) {
+        s->write_active = false;
+        finish_send_head(s, from_uv(w));
+        head = nullptr;
+      }
+      break;
+    }
+    if (head == nullptr || s->write_active) continue;
+    if (head->priv.op == kOpDisconnect) {
+      s->write_active = true;
+      int r = uv_shutdown(&s->sd, &s->h.stream, on_shutdown);
+      if (r != 0) {
+        s->write_active = false;
+        finish_send_head(s, from_uv(r));
+      }
+      continue;
+    }
+    finish_send_head(s, Status::Success);
+  }
+}
+
+// ---- accept side -------------------------------------------------------------------------------
+
+/// Creates the connection socket for the connection libuv holds on @p lsn; null on failure.
+Socket* take_connection(Socket* lsn, void* context, const void* dispatch) {
+  Client* c = lsn->base.client;
+  Socket* conn = socket_alloc(c);
+  if (conn == nullptr) return nullptr;
+  conn->kind = HandleKind::Tcp;
+  uv_tcp_init(&c->loop, &conn->h.tcp);
+  conn->h.handle.data = conn;
+  conn->handle_open = true;
+  int r = uv_accept(&lsn->h.stream, &conn->h.stream);
+  lsn->accept_ready = false;
+  detail::init_socket_base(&conn->base, c, lsn->base.family, SocketType::Stream, Protocol::Tcp,
+                           kConnectionSocket, context, dispatch);
+  conn->next = c->sockets;
+  if (c->sockets != nullptr) c->sockets->prev = conn;
+  c->sockets = conn;
+  if (r != 0) {
+    close_internal(conn);
+    return nullptr;
+  }
+  conn->state = TcpState::Connected;
+  return conn;
+}
+
+void fill_addresses(Socket* conn, SockAddr* local, SockAddr* remote) {
+  sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (local != nullptr) {
+    memset(local, 0, sizeof(*local));
+    if (uv_tcp_getsockname(&conn->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      from_native(reinterpret_cast<sockaddr*>(&ss), local);
+    }
+  }
+  len = sizeof(ss);
+  if (remote != nullptr) {
+    memset(remote, 0, sizeof(*remote));
+    if (uv_tcp_getpeername(&conn->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      from_native(reinterpret_cast<sockaddr*>(&ss), remote);
+    }
+  }
+}
+
+/// Applies the static event callbacks to an accepted socket once its dispatch is known.
+void apply_static_events(Socket* conn) {
+  uint32_t mask =
+      detail::base_of(conn->base.client)->static_event_mask.load(std::memory_order_acquire);
+  const ConnectionDispatch* cd = detail::connection_dispatch(&conn->base);
+  uint32_t enabled = 0;
+  if (cd != nullptr) {
+    if ((mask & kEventReceive) != 0 && cd->receive != nullptr) enabled |= kEventReceive;
+    if ((mask & kEventDisconnect) != 0 && cd->disconnect != nullptr) enabled |= kEventDisconnect;
+    if ((mask & kEventSendBacklog) != 0 && cd->send_backlog != nullptr) {
+      enabled |= kEventSendBacklog;
+    }
+  }
+  conn->base.event_mask.store(enabled, std::memory_order_release);
+}
+
+/// Hands one ready connection to a conditional-accept decision, an accept request, or the
+/// accept event.
+bool serve_one(Socket* lsn, Socket* ready) {
+  if (!lsn->accepts.empty()) {
+    Request* r = lsn->accepts.pop();
+    OpState* op = op_of(r);
+    Socket* conn = ready;
+    if (conn == nullptr) {
+      conn = take_connection(lsn, op->accept.context, op->accept.dispatch);
+      if (conn == nullptr) {
+        detail::complete(r, Status::InsufficientResources, 0);
+        return true;
+      }
+    } else {
+      conn->base.context = op->accept.context;
+      conn->base.dispatch = op->accept.dispatch;
+      apply_static_events(conn);
+    }
+    fill_addresses(conn, op->accept.local, op->accept.remote);
+    detail::complete(r, Status::Success, reinterpret_cast<uintptr_t>(conn));
+    if (!conn->close_started) tcp_update(conn);
+    return true;
+  }
+  const ListenDispatch* ld = detail::listen_dispatch(&lsn->base);
+  if (!event_on(lsn, kEventAccept) || ld == nullptr || ld->accept == nullptr) return false;
+  Socket* conn = ready != nullptr ? ready : take_connection(lsn, nullptr, nullptr);
+  if (conn == nullptr) return true;
+  SockAddr local{}, remote{};
+  fill_addresses(conn, &local, &remote);
+  void* ctx = nullptr;
+  const ConnectionDispatch* disp = nullptr;
+  lsn->in_event = true;
+  Status st = ld->accept(lsn->base.context, 0, &local, &remote, conn, &ctx, &disp);
+  lsn->in_event = false;
+  if (st == Status::Success) {
+    conn->base.context = ctx;
+    conn->base.dispatch = disp;
+    apply_static_events(conn);
+    tcp_update(conn);
+  } else {
+    close_internal(conn);
+  }
+  return true;
+}
+
+void serve_accepts(Socket* lsn) {
+  while (!lsn->close_started) {
+    // Connections decided Accept by conditional accept come first, in arrival order.
+    Pended** pp = &lsn->pended;
+    while (*pp != nullptr && !(*pp)->accepted)
+      pp = &(*pp)->next;
+    if (*pp != nullptr) {
+      Pended* p = *pp;
+      Socket* conn = p->conn;
+      if (!lsn->accepts.empty() || event_on(lsn, kEventAccept)) {
+        *pp = p->next;
+        detail::release(p, detail::kTagMisc);
+        conn->listener = nullptr;
+        if (!serve_one(lsn, conn)) close_internal(conn);
+        continue;
+      }
+      return;
+    }
+    if (!lsn->accept_ready || lsn->conditional) return;
+    if (!serve_one(lsn, nullptr)) return;
+  }
+}
+
+void abort_pended(Socket* lsn, Pended* p);
+
+/// Conditional accept: a pended connection is not read before the decision, so a peer that
+/// leaves is noticed by peeking at the pended connections every kPendPollMs (the abort event).
+constexpr uint64_t kPendPollMs = 20;
+
+void on_pend_timer(uv_timer_t* t) {
+  Client* c = static_cast<Client*>(t->data);
+  bool any = false;
+  for (Socket* lsn = c->sockets; lsn != nullptr; lsn = lsn->next) {
+    Pended* p = lsn->pended;
+    while (p != nullptr && !lsn->close_started) {
+      Pended* next = p->next;
+      if (!p->accepted) {
+        char byte;
+        ssize_t n = ::recv(socket_fd(p->conn), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+          abort_pended(lsn, p);
+        } else {
+          any = true;
+        }
+      }
+      p = next;
+    }
+  }
+  if (!any) uv_timer_stop(t);
+}
+
+void pended_watch(Client* c) {
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&c->pend_timer))) {
+    uv_timer_start(&c->pend_timer, on_pend_timer, kPendPollMs, kPendPollMs);
+  }
+}
+
+/// Conditional accept: the connection is accepted at the OS level and inspected.
+void inspect_connection(Socket* lsn) {
+  Socket* conn = take_connection(lsn, nullptr, nullptr);
+  if (conn == nullptr) return;
+  const ListenDispatch* ld = detail::listen_dispatch(&lsn->base);
+  SockAddr local{}, remote{};
+  fill_addresses(conn, &local, &remote);
+  InspectAction action = InspectAction::Accept;
+  InspectId id{reinterpret_cast<uintptr_t>(lsn), ++lsn->next_serial};
+  if (ld != nullptr && ld->inspect != nullptr) {
+    lsn->in_event = true;
+    action = ld->inspect(lsn->base.context, &local, &remote, &id);
+    lsn->in_event = false;
+  }
+  if (action == InspectAction::Reject) {
+    close_internal(conn);
+    return;
+  }
+  auto* p = static_cast<Pended*>(detail::alloc(sizeof(Pended), detail::kTagMisc));
+  if (p == nullptr) {
+    close_internal(conn);
+    return;
+  }
+  p->next = nullptr;
+  p->conn = conn;
+  p->serial = id.serial_number;
+  p->accepted = action == InspectAction::Accept;
+  conn->listener = lsn;
+  Pended** tail = &lsn->pended;
+  while (*tail != nullptr)
+    tail = &(*tail)->next;
+  *tail = p;
+  if (!p->accepted) pended_watch(lsn->base.client);
+}
+
+void on_connection(uv_stream_t* server, int status) {
+  Socket* lsn = sock_of(server);
+  if (status < 0 || lsn->close_started) return;
+  lsn->accept_ready = true;
+  if (lsn->conditional) {
+    inspect_connection(lsn);
+  }
+  serve_accepts(lsn);
+}
+
+void abort_pended(Socket* lsn, Pended* p) {
+  Pended** pp = &lsn->pended;
+  while (*pp != nullptr && *pp != p)
+    pp = &(*pp)->next;
+  if (*pp == nullptr) return;
+  *pp = p->next;
+  InspectId id{reinterpret_cast<uintptr_t>(lsn), p->serial};
+  Socket* conn = p->conn;
+  detail::release(p, detail::kTagMisc);
+  close_internal(conn);
+  const ListenDispatch* ld = detail::listen_dispatch(&lsn->base);
+  if (ld != nullptr && ld->abort != nullptr && !lsn->close_started) {
+    lsn->in_event = true;
+    ld->abort(lsn->base.context, &id);
+    lsn->in_event = false;
+  }
+}
+
+// ---- connect -----------------------------------------------------------------------------------
+
+void on_connect(uv_connect_t* req, int status) {
+  Socket* s = sock_of(req->handle);
+  Request* r = s->connect_req;
+  s->connect_req = nullptr;
+  if (status < 0) {
+    s->state = TcpState::Bound;
+    detail::complete(r, status == UV_ECANCELED ? Status::Cancelled : from_uv(status), 0);
+    return;
+  }
+  s->state = TcpState::Connected;
+  OpState* op = op_of(r);
+  if (op->connect.has_data) {
+    // connect_ex: the request becomes a send of its data; it completes with the bytes sent.
+    Cursor data = op->connect.data;
+    r->priv.op = kOpSend;
+    op->io.cur = data;
+    op->io.flags = 0;
+    op->io.shutdown_issued = false;
+    s->sends.push(r);
+    start_sends(s);
+  } else {
+    detail::complete(r, Status::Success, 0);
+  }
+  if (!s->close_started) tcp_update(s);
+}
+
+int set_int(int fd, int level, int name, int v) {
+  return setsockopt(fd, level, name, &v, sizeof(v)) == 0 ? 0 : -errno;
+}
+
+}  // namespace
+
+// ---- public (backend-internal) entry points -----------------------------------------------------
+
+Status tcp_open(Socket* s) {
+  int af = native_family(s->base.family);
+  int fd = ::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return from_errno(errno);
+  if (af == AF_INET6) set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+  Client* c = s->base.client;
+  uv_tcp_init(&c->loop, &s->h.tcp);
+  s->h.handle.data = s;
+  int r = uv_tcp_open(&s->h.tcp, fd);
+  if (r != 0) {
+    // Not expected for a fresh socket. The handle is initialized, so it must be closed; the
+    // memory is released in its close callback, not by the caller.
+    ::close(fd);
+    s->free_on_close = true;
+    uv_close(&s->h.handle, [](uv_handle_t* h) { detail::release(h->data, detail::kTagSocket); });
+    return from_uv(r);
+  }
+  s->handle_open = true;
+  s->state = TcpState::Idle;
+  return Status::Success;
+}
+
+Status tcp_bind(Socket* s, Request* req) {
+  if (s->state != TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
+  sockaddr_storage ss;
+  socklen_t len = to_native(op_of(req)->bind.addr, &ss);
+  int fd = socket_fd(s);
+  // Exclusive address use (WSK's default) unless the client set SO_REUSEADDR: the fd was
+  // created without SO_REUSEADDR (uv_tcp_bind would set it, and defer EADDRINUSE to listen or
+  // connect), so a conflict is reported by this BIND request.
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    return detail::complete(req, from_errno(errno), 0);
+  }
+  s->state = TcpState::Bound;
+  if (s->base.category == kListenSocket) {
+    int r = uv_listen(&s->h.stream, SOMAXCONN, on_connection);
+    if (r != 0) return detail::complete(req, from_uv(r), 0);
+    s->state = TcpState::Listening;
+  }
+  return detail::complete(req, Status::Success, 0);
+}
+
+Status tcp_listen(Socket* s, Request* req) {
+  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  int r = uv_listen(&s->h.stream, SOMAXCONN, on_connection);
+  if (r != 0) return detail::complete(req, from_uv(r), 0);
+  s->state = TcpState::Listening;
+  s->base.listening = true;
+  return detail::complete(req, Status::Success, 0);
+}
+
+Status tcp_accept(Socket* s, Request* req) {
+  if (s->state != TcpState::Listening) {
+    return detail::complete(req, Status::InvalidDeviceState, 0);
+  }
+  // Pending even if it completes below: the completion routine may already have reused it.
+  s->accepts.push(req);
+  serve_accepts(s);
+  return Status::Pending;
+}
+
+Status tcp_connect(Socket* s, Request* req) {
+  if (s->state != TcpState::Bound) {
+    Status st = s->state == TcpState::Connected || s->state == TcpState::Connecting
+                    ? Status::ConnectionActive
+                    : Status::InvalidDeviceState;
+    return detail::complete(req, st, 0);
+  }
+  sockaddr_storage ss;
+  to_native(op_of(req)->connect.remote, &ss);
+  s->connect_req = req;
+  s->state = TcpState::Connecting;
+  int r = uv_tcp_connect(&s->c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss), on_connect);
+  if (r != 0) {
+    s->connect_req = nullptr;
+    s->state = TcpState::Bound;
+    return detail::complete(req, from_uv(r), 0);
+  }
+  return Status::Pending;
+}
+
+Status tcp_send(Socket* s, Request* req) {
+  Status ok = send_state(s);
+  if (ok != Status::Success) return detail::complete(req, ok, 0);
+  if (s->sends.empty() && !s->write_active) {
+    // Fast path: write at once; complete inline if the kernel took everything.
+    Cursor& cur = op_of(req)->io.cur;
+    while (cur.left != 0) {
+      uv_buf_t bufs[kMaxTryBufs];
+      unsigned n = cur.fill(bufs, kMaxTryBufs);
+      int r = uv_try_write(&s->h.stream, bufs, n);
+      if (r > 0) {
+        cur.advance(static_cast<size_t>(r));
+        continue;
+      }
+      if (r != UV_EAGAIN) return detail::complete(req, from_uv(r), cur.done);
+      break;
+    }
+    if (cur.left == 0) return detail::complete(req, Status::Success, cur.done);
+  }
+  s->sends.push(req);
+  start_sends(s);
+  return Status::Pending;
+}
+
+Status tcp_receive(Socket* s, Request* req) {
+  OpState* op = op_of(req);
+  s->ev_paused = false;  // a receive resumes the receive event (WskReceiveEvent contract)
+  if (s->receives.empty() && s->ind_len != 0) {
+    // Data buffered from a partial or refused indication is received first.
+    size_t take = 0;
+    if ((op->io.flags & kFlagDrain) != 0) {
+      take = s->ind_len;
+      op->io.cur.done += take;
+    } else {
+      while (op->io.cur.left != 0 && s->ind_len != 0) {
+        size_t len = 0;
+        char* p = op->io.cur.chunk(&len);
+        size_t n = len < s->ind_len ? len : s->ind_len;
+        memcpy(p, s->ind_data + s->ind_off, n);
+        op->io.cur.advance(n);
+        s->ind_off += n;
+        s->ind_len -= n;
+        take += n;
+      }
+    }
+    if ((op->io.flags & kFlagDrain) != 0) {
+      s->ind_len = 0;
+    }
+    if (take != 0 && (op->io.flags & (kFlagWaitAll | kFlagDrain)) == 0) {
+      Status st = detail::complete(req, Status::Success, op->io.cur.done);
+      tcp_update(s);
+      return st;
+    }
+  }
+  if (op->io.cur.left == 0 && (op->io.flags & kFlagDrain) == 0) {
+    Status st = detail::complete(req, Status::Success, op->io.cur.done);
+    tcp_update(s);
+    return st;
+  }
+  if (s->error != Status::Success) return detail::complete(req, s->error, op->io.cur.done);
+  if (s->state == TcpState::Reset) return detail::complete(req, Status::ConnectionAborted, 0);
+  if (s->peer_fin) return detail::complete(req, Status::Success, op->io.cur.done);
+  if (s->state != TcpState::Connected) {
+    return detail::complete(req, Status::InvalidDeviceState, 0);
+  }
+  s->receives.push(req);
+  tcp_update(s);
+  return Status::Pending;
+}
+
+Status tcp_disconnect(Socket* s, Request* req) {
+  if (s->state != TcpState::Connected) {
+    return detail::complete(req, Status::InvalidDeviceState, 0);
+  }
+  if ((op_of(req)->io.flags & kFlagAbortive) != 0) {
+    // Abortive: reset now. Queued sends and receives fail with ConnectionAborted; a write
+    // already given to libuv is cancelled by the close and reported the same way.
+    s->state = TcpState::Reset;
+    Request* inflight = s->write_active ? s->sends.pop() : nullptr;
+    fail_queue(&s->sends, Status::ConnectionAborted);
+    if (inflight != nullptr) s->sends.push(inflight);
+    fail_queue(&s->receives, Status::ConnectionAborted);
+    s->abort_req = req;
+    close_handle(s, true);
+    return Status::Pending;
+  }
+  if (s->shut_wr) return detail::complete(req, Status::InvalidDeviceState, 0);
+  s->sends.push(req);
+  start_sends(s);
+  return Status::Pending;
+}
+
+Status tcp_inspect_complete(Socket* s, Request* req) {
+  OpState* op = op_of(req);
+  Pended* p = s->pended;
+  while (p != nullptr && (p->serial != op->inspect.id.serial_number || p->accepted ||
+                          op->inspect.id.key != reinterpret_cast<uintptr_t>(s))) {
+    p = p->next;
+  }
+  if (p == nullptr) return detail::complete(req, Status::InvalidParameter, 0);
+  if (op->inspect.action == InspectAction::Accept) {
+    p->accepted = true;
+  } else {
+    Pended** pp = &s->pended;
+    while (*pp != p)
+      pp = &(*pp)->next;
+    *pp = p->next;
+    Socket* conn = p->conn;
+    detail::release(p, detail::kTagMisc);
+    close_internal(conn);
+  }
+  Status st = detail::complete(req, Status::Success, 0);
+  if (!s->close_started) serve_accepts(s);
+  return st;
+}
+
+void tcp_update(Socket* s) {
+  if (s->close_started || !s->handle_open) return;
+  if (s->listener != nullptr) return;  // pended by conditional accept: not read yet
+  if (s->state == TcpState::Listening) {
+    serve_accepts(s);
+    return;
+  }
+  indicate_buffered(s);
+  if (s->close_started) return;
+  bool retained = s->retained.load(std::memory_order_acquire);
+  if (s->peer_fin && s->ind_len == 0 && !retained) indicate_disconnect(s, 0);
+  if (s->close_started) return;
+  bool want = s->state == TcpState::Connected && !s->peer_fin && s->error == Status::Success &&
+              (!s->receives.empty() ||
+               (event_on(s, kEventReceive) && !s->ev_paused && !retained && s->ind_len == 0));
+  if (want && !s->reading) {
+    if (uv_read_start(&s->h.stream, on_alloc, on_read) == 0) s->reading = true;
+  } else if (!want && s->reading) {
+    uv_read_stop(&s->h.stream);
+    s->reading = false;
+  }
+}
+
+void tcp_release(Socket* s) {
+  tcp_update(s);
+}
+
+Status tcp_close(Socket* s, Request* req) {
+  s->close_started = true;
+  s->close_req = req;
+  // Every pending request completes with Cancelled first; requests libuv holds (an in-flight
+  // write, shutdown or connect) are cancelled by uv_close before the close callback runs.
+  Request* inflight = s->write_active ? s->sends.pop() : nullptr;
+  fail_queue(&s->sends, Status::Cancelled);
+  if (inflight != nullptr) s->sends.push(inflight);
+  fail_queue(&s->receives, Status::Cancelled);
+  fail_queue(&s->accepts, Status::Cancelled);
+  while (Pended* p = s->pended) {
+    s->pended = p->next;
+    Socket* conn = p->conn;
+    detail::release(p, detail::kTagMisc);
+    close_internal(conn);
+  }
+  const ListenDispatch* ld = detail::listen_dispatch(&s->base);
+  if (s->state == TcpState::Listening && event_on(s, kEventAccept) && ld != nullptr &&
+      ld->accept != nullptr) {
+    // WskAcceptEvent with a null socket: the listening socket is closing.
+    void* ctx = nullptr;
+    const ConnectionDispatch* disp = nullptr;
+    ld->accept(s->base.context, 0, nullptr, nullptr, nullptr, &ctx, &disp);
+  }
+  if (s->handle_open) {
+    // A connection closed without a disconnect is reset, as in WSK.
+    close_handle(s, s->state == TcpState::Connected && !s->shut_wr);
+    return Status::Pending;
+  }
+  if (!s->handle_closed) return Status::Pending;  // the abortive reset's close is under way
+  s->close_req = nullptr;
+  Status st = detail::complete(req, Status::Success, 0);
+  s->close_done = true;
+  socket_maybe_free(s);
+  return st;
+}
+
+Status socket_connect_run(Client* c, Request* req) {
+  // WskSocketConnect: socket + bind + connect as one request.
+  OpState* op = op_of(req);
+  auto a = op->sock_connect;
+  Socket* s = socket_alloc(c);
+  if (s == nullptr) return detail::complete(req, Status::InsufficientResources, 0);
+  s->kind = HandleKind::Tcp;
+  s->base.family = a.local.af();
+  Status st = tcp_open(s);
+  if (st != Status::Success) {
+    if (!s->free_on_close) detail::release(s, detail::kTagSocket);
+    return detail::complete(req, st, 0);
+  }
+  detail::init_socket_base(&s->base, c, a.local.af(), SocketType::Stream, Protocol::Tcp,
+                           kConnectionSocket, a.context, a.dispatch);
+  s->next = c->sockets;
+  if (c->sockets != nullptr) c->sockets->prev = s;
+  c->sockets = s;
+  sockaddr_storage ss;
+  socklen_t len = to_native(a.local, &ss);
+  int err = 0;
+  if (::bind(socket_fd(s), reinterpret_cast<sockaddr*>(&ss), len) != 0) err = errno;
+  if (err == 0) {
+    s->state = TcpState::Bound;
+    to_native(a.remote, &ss);
+    s->connect_req = req;
+    s->state = TcpState::Connecting;
+    // The request completes from the connect callback with the Socket* as information.
+    int r = uv_tcp_connect(&s->c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss),
+                           [](uv_connect_t* cr, int status) {
+                             Socket* so = sock_of(cr->handle);
+                             Request* rq = so->connect_req;
+                             so->connect_req = nullptr;
+                             if (status < 0) {
+                               so->state = TcpState::Bound;
+                               so->close_started = true;
+                               so->close_done = true;
+                               close_handle(so, false);
+                               detail::complete(rq, from_uv(status), 0);
+                               return;
+                             }
+                             so->state = TcpState::Connected;
+                             detail::complete(rq, Status::Success, reinterpret_cast<uintptr_t>(so));
+                             if (!so->close_started) tcp_update(so);
+                           });
+    if (r == 0) return Status::Pending;
+    s->connect_req = nullptr;
+    err = -r;
+  }
+  s->close_started = true;
+  s->close_done = true;
+  close_handle(s, false);
+  return detail::complete(req, from_errno(err), 0);
+}
+
+}  // namespace uvb
+}  // namespace xwsk

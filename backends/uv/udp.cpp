@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/// @file udp.cpp
+/// @brief Datagram sockets over uv_udp_t: bind, send_to (uv_udp_try_send, then uv_udp_send),
+/// send_messages (sendmmsg on the native fd: libuv 1.44 has no batched send), receive_from
+/// (straight into the request's buffer when it is contiguous), the receive_from event, close.
+///
+/// Every function here runs on the client's loop thread.
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "uv_backend.h"
+
+namespace xwsk {
+namespace uvb {
+
+namespace {
+
+constexpr unsigned kMaxBufs = 16;   ///< uv_buf_t per datagram on the fast paths
+constexpr unsigned kBatch = 32;     ///< datagrams per sendmmsg call
+constexpr unsigned kIovPerMsg = 8;  ///< segments per datagram in a sendmmsg batch
+
+Socket* sock_of(const uv_handle_t* h) {
+  return static_cast<Socket*>(h->data);
+}
+
+bool event_on(const Socket* s, uint32_t ev) {
+  return (s->base.event_mask.load(std::memory_order_acquire) & ev) != 0;
+}
+
+void on_close(uv_handle_t* h) {
+  Socket* s = sock_of(h);
+  s->handle_closed = true;
+  if (Request* r = s->close_req) {
+    s->close_req = nullptr;
+    detail::complete(r, Status::Success, 0);
+    s->close_done = true;
+  }
+  socket_maybe_free(s);
+}
+
+void start_sends(Socket* s);
+
+void finish_head(Socket* s, Status st) {
+  Request* r = s->sends.pop();
+  OpState* op = op_of(r);
+  detail::complete(r, st, op->send_to.total);
+}
+
+void on_send(uv_udp_send_t* req, int status) {
+  Socket* s = sock_of(reinterpret_cast<uv_handle_t*>(req->handle));
+  s->write_active = false;
+  Request* head = s->sends.head;
+  OpState* op = op_of(head);
+  if (status < 0) {
+    finish_head(s, status == UV_ECANCELED ? Status::Cancelled : from_uv(status));
+  } else {
+    op->send_to.total += op->send_to.cur.left;
+    op->send_to.started = false;
+    if (head->priv.op == kOpSendMessages) {
+      op->send_to.list = op->send_to.list->next;
+    } else {
+      finish_head(s, Status::Success);
+    }
+  }
+  if (!s->close_started && s->handle_open) start_sends(s);
+}
+
+/// The slow path: one uv_udp_send at a time, in request order.
+void start_sends(Socket* s) {
+  while (!s->write_active && !s->sends.empty() && !s->close_started) {
+    Request* head = s->sends.head;
+    OpState* op = op_of(head);
+    auto& a = op->send_to;
+    if (head->priv.op == kOpSendMessages && !a.started) {
+      if (a.list == nullptr) {
+        finish_head(s, Status::Success);
+        continue;
+      }
+      a.cur.init(a.list->buffer);
+      a.started = true;
+    }
+    uv_buf_t bufs[kMaxBufs];
+    unsigned n = a.cur.fill(bufs, kMaxBufs);
+    sockaddr_storage ss;
+    to_native(a.remote, &ss);
+    s->write_active = true;
+    int r = uv_udp_send(&s->us, &s->h.udp, bufs, n, reinterpret_cast<sockaddr*>(&ss), on_send);
+    if (r != 0) {
+      s->write_active = false;
+      finish_head(s, from_uv(r));
+    }
+  }
+}
+
+/// send_messages fast path: as many datagrams per sendmmsg as the kernel takes. Returns false
+/// when the socket would block (the rest goes through the slow path), true when done (the
+/// request completed, with *st).
+bool send_batch(Socket* s, Request* req, Status* st) {
+  auto& a = op_of(req)->send_to;
+  int fd = socket_fd(s);
+  sockaddr_storage ss;
+  socklen_t slen = to_native(a.remote, &ss);
+  while (a.list != nullptr) {
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch * kIovPerMsg];
+    size_t lens[kBatch];
+    unsigned k = 0;
+    BufList* e = a.list;
+    for (; e != nullptr && k < kBatch; e = e->next) {
+      Cursor c;
+      c.init(e->buffer);
+      uv_buf_t bufs[kIovPerMsg + 1];
+      unsigned n = c.fill(bufs, kIovPerMsg + 1);
+      if (n > kIovPerMsg) break;  // a long chain: the slow path sends it
+      for (unsigned i = 0; i < n; ++i) {
+        iov[k * kIovPerMsg + i] = iovec{bufs[i].base, bufs[i].len};
+      }
+      memset(&msgs[k], 0, sizeof(msgs[k]));
+      msgs[k].msg_hdr.msg_name = &ss;
+      msgs[k].msg_hdr.msg_namelen = slen;
+      msgs[k].msg_hdr.msg_iov = &iov[k * kIovPerMsg];
+      msgs[k].msg_hdr.msg_iovlen = n;
+      lens[k] = c.left;
+      ++k;
+    }
+    if (k == 0) return false;
+    int sent;
+    do {
+      sent = ::sendmmsg(fd, msgs, k, 0);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      *st = detail::complete(req, from_errno(errno), a.total);
+      return true;
+    }
+    for (int i = 0; i < sent; ++i) {
+      a.total += lens[i];
+      a.list = a.list->next;
+    }
+    if (static_cast<unsigned>(sent) < k) return false;
+  }
+  *st = detail::complete(req, Status::Success, a.total);
+  return true;
+}
+
+void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  (void)suggested;
+  Socket* s = sock_of(h);
+  Request* head = s->receives.head;
+  if (head != nullptr) {
+    const Cursor& cur = op_of(head)->recv_from.cur;
+    size_t len = 0;
+    char* p = cur.chunk(&len);
+    if (len != 0 && len == cur.left) {
+      *buf = uv_buf_init(p, static_cast<unsigned>(len));  // zero copy
+      return;
+    }
+  } else if (!event_on(s, kEventReceiveFrom)) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  char* p = s->retained.load(std::memory_order_acquire) ? nullptr : indication_buffer(s);
+  *buf = uv_buf_init(p, p != nullptr ? static_cast<unsigned>(s->ind_size) : 0);
+}
+
+void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+             unsigned flags) {
+  Socket* s = sock_of(reinterpret_cast<uv_handle_t*>(h));
+  if (s->close_started) return;
+  if (nread == 0 && addr == nullptr) return;  // nothing more to read now
+  if (nread < 0) {
+    if (nread != UV_ENOBUFS && !s->receives.empty()) {
+      Request* r = s->receives.pop();
+      detail::complete(r, from_uv(static_cast<int>(nread)), 0);
+    }
+    if (!s->close_started) udp_update(s);
+    return;
+  }
+  size_t n = static_cast<size_t>(nread);
+  if (Request* head = s->receives.head) {
+    auto& a = op_of(head)->recv_from;
+    bool trunc = (flags & UV_UDP_PARTIAL) != 0;
+    if (buf->base == s->ind_data) {
+      size_t copied = 0;
+      while (copied < n && a.cur.left != 0) {
+        size_t len = 0;
+        char* p = a.cur.chunk(&len);
+        size_t k = n - copied < len ? n - copied : len;
+        memcpy(p, buf->base + copied, k);
+        a.cur.advance(k);
+        copied += k;
+      }
+      if (copied < n) trunc = true;
+    } else {
+      a.cur.advance(n);
+    }
+    if (a.remote != nullptr) from_native(addr, a.remote);
+    if (a.control_length != nullptr) *a.control_length = 0;
+    if (a.control_flags != nullptr) *a.control_flags = trunc ? kMsgTrunc : 0;
+    s->receives.pop();
+    detail::complete(head, trunc ? Status::BufferOverflow : Status::Success, a.cur.done);
+  } else {
+    const auto* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
+    if (dd != nullptr && dd->receive_from != nullptr && event_on(s, kEventReceiveFrom)) {
+      from_native(addr, &s->dgram_from);
+      s->dgram_ind.next = nullptr;
+      s->dgram_ind.buffer = Buf{&s->ind_seg, 0, n};
+      s->dgram_ind.control_info = nullptr;
+      s->dgram_ind.control_info_length = 0;
+      s->dgram_ind.remote_address = &s->dgram_from;
+      s->in_event = true;
+      Status st = dd->receive_from(s->base.context, 0, &s->dgram_ind);
+      s->in_event = false;
+      if (st == Status::Pending) {
+        s->retained.store(true, std::memory_order_release);
+        detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  if (!s->close_started) udp_update(s);
+}
+
+}  // namespace
+
+Status udp_open(Socket* s) {
+  Client* c = s->base.client;
+  int r = uv_udp_init_ex(&c->loop, &s->h.udp, static_cast<unsigned>(native_family(s->base.family)));
+  if (r != 0) return from_uv(r);
+  s->h.handle.data = s;
+  s->handle_open = true;
+  s->state = TcpState::Idle;
+  return Status::Success;
+}
+
+Status udp_bind(Socket* s, Request* req) {
+  if (s->state != TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
+  sockaddr_storage ss;
+  to_native(op_of(req)->bind.addr, &ss);
+  unsigned flags = 0;
+  if (s->base.family == AddressFamily::Inet6) flags |= UV_UDP_IPV6ONLY;
+  if (s->reuse_addr) flags |= UV_UDP_REUSEADDR;  // else exclusive, as in WSK
+  int r = uv_udp_bind(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), flags);
+  if (r != 0) return detail::complete(req, from_uv(r), 0);
+  s->state = TcpState::Bound;
+  udp_update(s);
+  return detail::complete(req, Status::Success, 0);
+}
+
+Status udp_send(Socket* s, Request* req) {
+  auto& a = op_of(req)->send_to;
+  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  // No fixed remote address (SIO_WSK_SET_REMOTE_ADDRESS) in this backend.
+  if (!a.has_remote) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->sends.empty() && !s->write_active) {
+    if (req->priv.op == kOpSendMessages) {
+      Status st;
+      if (send_batch(s, req, &st)) return st;
+    } else {
+      uv_buf_t bufs[kMaxBufs];
+      unsigned n = a.cur.fill(bufs, kMaxBufs);
+      sockaddr_storage ss;
+      to_native(a.remote, &ss);
+      size_t len = 0;
+      for (unsigned i = 0; i < n; ++i)
+        len += bufs[i].len;
+      if (len == a.cur.left) {
+        int r = uv_udp_try_send(&s->h.udp, bufs, n, reinterpret_cast<sockaddr*>(&ss));
+        if (r >= 0) return detail::complete(req, Status::Success, static_cast<uintptr_t>(r));
+        if (r != UV_EAGAIN) return detail::complete(req, from_uv(r), 0);
+      }
+    }
+  }
+  s->sends.push(req);
+  start_sends(s);
+  return Status::Pending;
+}
+
+Status udp_receive(Socket* s, Request* req) {
+  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  s->receives.push(req);
+  udp_update(s);
+  return Status::Pending;
+}
+
+void udp_update(Socket* s) {
+  if (s->close_started || !s->handle_open || s->state != TcpState::Bound) return;
+  bool want = !s->receives.empty() ||
+              (event_on(s, kEventReceiveFrom) && !s->retained.load(std::memory_order_acquire));
+  if (want && !s->reading) {
+    if (uv_udp_recv_start(&s->h.udp, on_alloc, on_recv) == 0) s->reading = true;
+  } else if (!want && s->reading) {
+    uv_udp_recv_stop(&s->h.udp);
+    s->reading = false;
+  }
+}
+
+void udp_release(Socket* s) {
+  udp_update(s);
+}
+
+Status udp_close(Socket* s, Request* req) {
+  s->close_started = true;
+  s->close_req = req;
+  // Queued requests complete Cancelled now; a send libuv holds is cancelled by uv_close.
+  Request* inflight = s->write_active ? s->sends.pop() : nullptr;
+  fail_queue(&s->sends, Status::Cancelled);
+  if (inflight != nullptr) s->sends.push(inflight);
+  fail_queue(&s->receives, Status::Cancelled);
+  s->handle_open = false;
+  s->reading = false;
+  uv_close(&s->h.handle, on_close);
+  return Status::Pending;
+}
+
+}  // namespace uvb
+}  // namespace xwsk

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: MIT
+/// @file uv_backend.h
+/// @brief Internal declarations of the libuv backend (backends/uv): the Client and Socket
+/// objects, the per-request operation state, and the functions the backend's files share.
+///
+/// Model: every registered client owns one libuv loop running on its own thread. Calls made on
+/// that thread (from completion routines and event callbacks) run at once and may complete
+/// inline; calls from any other thread are queued (an intrusive MPSC list through
+/// Request::priv.next, guarded by a small mutex) and the loop is woken with uv_async_send.
+/// Completion routines and event callbacks run on the loop thread with no lock held.
+#ifndef XWSK_BACKENDS_UV_UV_BACKEND_H_
+#define XWSK_BACKENDS_UV_UV_BACKEND_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+
+#include "core.h"
+#include "xwsk/xwsk.h"
+
+namespace xwsk {
+namespace uvb {
+
+/// Operation codes stored in Request::priv.op while a request is queued or pending.
+enum Op : uint32_t {
+  kOpNone = 0,
+  kOpSocket,
+  kOpSocketConnect,
+  kOpControlClient,
+  kOpGetAddrInfo,
+  kOpGetNameInfo,
+  kOpBind,
+  kOpListen,
+  kOpAccept,
+  kOpConnect,
+  kOpSend,
+  kOpReceive,
+  kOpDisconnect,
+  kOpSendTo,
+  kOpReceiveFrom,
+  kOpSendMessages,
+  kOpGetLocal,
+  kOpGetRemote,
+  kOpInspectComplete,
+  kOpControlSocket,
+  kOpClose,
+};
+
+/// A position in a Buf's segment chain: the bytes still to transfer.
+struct Cursor {
+  Segment* seg;  ///< current segment
+  size_t off;    ///< offset in the current segment
+  size_t left;   ///< bytes still to transfer
+  size_t done;   ///< bytes transferred so far
+
+  /// Starts at the beginning of @p buf (the offset applies to the first segment only).
+  void init(const Buf& buf);
+  /// The next contiguous piece (null/0 when done).
+  char* chunk(size_t* len) const;
+  /// Marks @p n bytes transferred.
+  void advance(size_t n);
+  /// Fills up to @p max uv_buf_t from the cursor without moving it; returns the count.
+  unsigned fill(uv_buf_t* bufs, unsigned max) const;
+};
+
+/// Operation state held in Request::priv.backend while the request is queued or pending.
+/// One struct with a union of per-operation arguments: no allocation per operation.
+struct OpState {
+  union {
+    struct {
+      AddressFamily family;
+      SocketType type;
+      Protocol protocol;
+      uint32_t category;
+      void* context;
+      const void* dispatch;
+    } sock;
+    struct {
+      SockAddr local;
+      SockAddr remote;
+      uint32_t flags;
+      void* context;
+      const ConnectionDispatch* dispatch;
+    } sock_connect;
+    struct {
+      uint32_t code;
+      size_t input_size;
+      const void* input;
+      size_t output_size;
+      void* output;
+      size_t* output_size_returned;
+    } control_client;
+    struct {
+      const char* node;
+      const char* service;
+      uint32_t name_space;
+      const AddrInfo* hints;
+      AddrInfo** result;
+    } gai;
+    struct {
+      SockAddr address;
+      char* node;
+      size_t node_size;
+      char* service;
+      size_t service_size;
+      uint32_t flags;
+    } gni;
+    struct {
+      SockAddr addr;
+      uint32_t flags;
+    } bind;
+    struct {
+      uint32_t flags;
+      void* context;
+      const ConnectionDispatch* dispatch;
+      SockAddr* local;
+      SockAddr* remote;
+    } accept;
+    struct {
+      SockAddr remote;
+      Cursor data;  ///< connect_ex: data to send once connected
+      bool has_data;
+    } connect;
+    struct {
+      Cursor cur;  ///< send / receive / disconnect final data
+      uint32_t flags;
+      bool shutdown_issued;
+    } io;
+    struct {
+      Cursor cur;
+      SockAddr* remote;
+      size_t* control_length;
+      uint32_t* control_flags;
+    } recv_from;
+    struct {
+      BufList* list;  ///< send_messages: the next element to send (null for send_to)
+      Cursor cur;     ///< the datagram being sent
+      SockAddr remote;
+      size_t total;  ///< bytes of the datagrams already sent
+      bool has_remote;
+      bool started;  ///< cur holds the current datagram
+    } send_to;
+    struct {
+      InspectId id;
+      InspectAction action;
+    } inspect;
+    struct {
+      ControlType type;
+      uint32_t code;
+      uint32_t level;
+      size_t input_size;
+      const void* input;
+      size_t output_size;
+      void* output;
+      size_t* output_size_returned;
+    } control;
+    struct {
+      SockAddr* addr;
+    } query;
+  };
+};
+
+inline OpState* op_of(Request* req) {
+  return detail::op_state<OpState>(req);
+}
+
+/// A FIFO of requests linked through Request::priv.next.
+struct ReqQueue {
+  Request* head = nullptr;
+  Request* tail = nullptr;
+  bool empty() const { return head == nullptr; }
+  void push(Request* r) {
+    r->priv.next = nullptr;
+    if (tail != nullptr) {
+      tail->priv.next = r;
+    } else {
+      head = r;
+    }
+    tail = r;
+  }
+  Request* pop() {
+    Request* r = head;
+    if (r != nullptr) {
+      head = r->priv.next;
+      if (head == nullptr) tail = nullptr;
+      r->priv.next = nullptr;
+    }
+    return r;
+  }
+  /// Removes @p r wherever it is (linear; queues are short).
+  bool remove(Request* r);
+};
+
+/// What kind of libuv handle a socket owns.
+enum class HandleKind : uint8_t { Tcp, Udp };
+
+/// Connection-state of a TCP socket (loop thread only).
+enum class TcpState : uint8_t { Idle, Bound, Listening, Connecting, Connected, Reset };
+
+/// A connection kept back by conditional accept (SO_CONDITIONAL_ACCEPT) while the inspect
+/// decision is pending.
+struct Pended {
+  Pended* next;
+  Socket* conn;  ///< the accepted-at-OS-level connection (not yet handed out)
+  uint32_t serial;
+  bool accepted;  ///< Accept decided; waits for an accept request or event
+};
+
+}  // namespace uvb
+
+/// The client: one libuv loop on its own thread.
+struct Client {
+  detail::ClientBase base;  // must stay first
+  uv_loop_t loop;
+  uv_async_t wakeup;
+  uv_timer_t pend_timer;  ///< watches connections pended by conditional accept
+  std::thread thread;
+  std::mutex mu;              ///< guards the submission and kick queues
+  uvb::ReqQueue submissions;  ///< requests handed over from other threads
+  Socket* kicks;              ///< sockets whose state changed from another thread
+  bool stopping;              ///< (mu) client_destroy asked the loop to stop
+  std::mutex idle_mu;         ///< with idle_cv: client_destroy waits for sockets and ops
+  std::condition_variable idle_cv;
+  std::atomic<uint32_t> client_ops;  ///< resolver operations in flight
+  Socket* sockets;                   ///< every live socket (loop thread)
+};
+
+/// A socket: one libuv handle (TCP or UDP) plus the queues of its pending requests.
+struct Socket {
+  detail::SocketBase base;  // must stay first
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_udp_t udp;
+  } h;
+  uvb::HandleKind kind;
+  uvb::TcpState state;
+  bool handle_open;    ///< the uv handle has not been closed yet
+  bool handle_closed;  ///< its close callback ran
+  bool close_started;  ///< close_socket is being processed
+  bool close_done;     ///< the close request has completed (or there is none)
+  bool free_on_close;  ///< creation failed after the handle was initialized
+  bool peer_fin;       ///< EOF seen
+  bool reading;        ///< uv_read_start / uv_udp_recv_start active
+  bool disconnect_indicated;
+  bool ev_paused;              ///< receive event paused after a partial / not-accepted indication
+  std::atomic<bool> retained;  ///< the indication buffer is held by the client (Pending)
+  bool in_event;               ///< an event callback of this socket is running
+  bool conditional;            ///< SO_CONDITIONAL_ACCEPT
+  bool reuse_addr;             ///< SO_REUSEADDR was set by the client
+  bool shut_wr;                ///< graceful disconnect done
+  Status error;                ///< sticky error (reset) for new receives, Success if none
+  Request* close_req;
+  Request* abort_req;  ///< abortive disconnect waiting for the handle's close callback
+  bool accept_ready;   ///< libuv holds an incoming connection for uv_accept
+  Socket* next;        ///< Client::sockets
+  Socket* prev;
+  Socket* kick_next;                 ///< Client::kicks
+  std::atomic<uint32_t> kick_flags;  ///< kKick* bits set from other threads
+  bool kicked;                       ///< (Client::mu) on the kick list
+  Socket* listener;                  ///< accepted but not yet handed out: the listening socket
+
+  // Queues (loop thread only).
+  uvb::ReqQueue sends;     ///< send / disconnect / send_to / send_messages, in order
+  uvb::ReqQueue receives;  ///< receive / receive_from
+  uvb::ReqQueue accepts;
+  Request* connect_req;
+  bool write_active;     ///< w / udp_send in use
+  unsigned write_nbufs;  ///< bytes of w's buffers are the head send's next bytes
+  size_t write_bytes;
+  uv_write_t w;
+  uv_connect_t c;
+  uv_shutdown_t sd;
+  uv_udp_send_t us;
+  sockaddr_storage peer;  ///< udp send destination being sent
+
+  // Indications (receive event / receive_from event): one buffer per socket.
+  char* ind_data;
+  size_t ind_size;
+  size_t ind_off;  ///< buffered (not yet accepted) bytes start
+  size_t ind_len;  ///< buffered bytes
+  Segment ind_seg;
+  DataIndication data_ind;
+  DatagramIndication dgram_ind;
+  SockAddr dgram_from;
+
+  // Conditional accept.
+  uvb::Pended* pended;
+  uint32_t next_serial;
+};
+
+static_assert(std::is_standard_layout_v<Client>, "Client must be standard layout");
+static_assert(std::is_standard_layout_v<Socket>, "Socket must be standard layout");
+static_assert(offsetof(Client, base) == 0, "ClientBase must be first");
+static_assert(offsetof(Socket, base) == 0, "SocketBase must be first");
+
+namespace uvb {
+
+constexpr uint32_t kKickEvents = 1;   ///< event mask changed
+constexpr uint32_t kKickRelease = 2;  ///< retained indications released
+
+constexpr size_t kIndicationSize = 64 * 1024;
+
+// ---- errors.cpp / address conversion ----------------------------------------------------------
+
+/// The one translation table: a libuv error code (negative errno on Unix) to a Status.
+Status from_uv(int uv_error);
+/// errno to Status (through libuv's own translation).
+Status from_errno(int err);
+/// SockAddr -> native; returns the native length (0 for an unknown family).
+socklen_t to_native(const SockAddr& in, sockaddr_storage* out);
+/// Native -> SockAddr; false for an unknown family.
+bool from_native(const sockaddr* in, SockAddr* out);
+/// AddressFamily -> AF_*.
+int native_family(AddressFamily f);
+
+// ---- loop.cpp ---------------------------------------------------------------------------------
+
+/// The loop thread's body and the wake-up handler (submission queue and kicks).
+void loop_entry(Client* c);
+void on_wakeup_entry(uv_async_t* async);
+/// True when the calling thread is @p c's loop thread.
+bool on_loop(const Client* c);
+/// Hands @p req (its OpState already filled, priv.op set) to the loop thread; returns Pending.
+Status submit(Client* c, Request* req);
+/// Asks the loop to re-examine @p s (kKick* bits), from any thread.
+void kick(Socket* s, uint32_t flags);
+/// Runs a request on the loop thread (from the submission queue or directly).
+Status dispatch(Client* c, Request* req);
+/// Allocates a zeroed socket object of @p kind and links it into @p c's list (loop thread).
+Socket* socket_alloc(Client* c);
+/// Frees @p s when its close has completed and its handle is closed (loop thread).
+void socket_maybe_free(Socket* s);
+/// Completes every request of @p s's queues with @p st.
+void fail_queue(ReqQueue* q, Status st);
+/// The socket's indication buffer (allocated on first use); null when out of memory.
+char* indication_buffer(Socket* s);
+
+// ---- tcp.cpp ----------------------------------------------------------------------------------
+
+Status tcp_open(Socket* s);
+Status tcp_bind(Socket* s, Request* req);
+Status tcp_listen(Socket* s, Request* req);
+Status tcp_accept(Socket* s, Request* req);
+Status tcp_connect(Socket* s, Request* req);
+Status tcp_send(Socket* s, Request* req);
+Status tcp_receive(Socket* s, Request* req);
+Status tcp_disconnect(Socket* s, Request* req);
+Status tcp_inspect_complete(Socket* s, Request* req);
+Status tcp_close(Socket* s, Request* req);
+/// Re-evaluates whether @p s should be reading and delivers buffered indications.
+void tcp_update(Socket* s);
+void tcp_release(Socket* s);
+Status socket_connect_run(Client* c, Request* req);
+
+// ---- udp.cpp ----------------------------------------------------------------------------------
+
+Status udp_open(Socket* s);
+Status udp_bind(Socket* s, Request* req);
+Status udp_send(Socket* s, Request* req);
+Status udp_receive(Socket* s, Request* req);
+Status udp_close(Socket* s, Request* req);
+void udp_update(Socket* s);
+void udp_release(Socket* s);
+
+// ---- control.cpp ------------------------------------------------------------------------------
+
+Status control_socket_run(Socket* s, Request* req);
+Status control_client_run(Client* c, uint32_t code, size_t input_size, const void* input,
+                          size_t output_size, void* output, size_t* output_size_returned,
+                          Request* req);
+Status address_query_run(Socket* s, Request* req, bool local);
+/// Applies the client's pre-bind socket options (fd level) after the fd exists.
+int socket_fd(Socket* s);
+
+// ---- resolve.cpp ------------------------------------------------------------------------------
+
+Status get_address_info_run(Client* c, Request* req);
+Status get_name_info_run(Client* c, Request* req);
+
+}  // namespace uvb
+}  // namespace xwsk
+
+#endif  // XWSK_BACKENDS_UV_UV_BACKEND_H_
