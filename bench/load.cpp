@@ -499,6 +499,8 @@ json RunChurn(const Options& o, const CaseDef& c, Errors& err) {
     EpollMod(ep, slots[i].fd, EPOLLIN, i);
     return true;
   };
+  const bool spread_sources = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+  uint64_t next_source = 0;
   auto open_slot = [&](size_t i) -> bool {
     Slot& s = slots[i];
     s.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -507,6 +509,23 @@ json RunChurn(const Options& o, const CaseDef& c, Errors& err) {
       return false;
     }
     s.t0 = NowNs();
+    if (spread_sources) {
+      // Rotate the source over 127.0.0.2-17 so that each source address recycles its
+      // ephemeral ports slowly: with one address, ~15k active closes/s keep most of the
+      // 28k-port range in TIME_WAIT, and connect() then depends on reusing TIME_WAIT ports
+      // (tcp_tw_reuse, >= 1 s old) or fails with EADDRNOTAVAIL.
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      src.sin_addr.s_addr = htonl(0x7f000002u + static_cast<uint32_t>(next_source++ % 16));
+      int one = 1;
+      setsockopt(s.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      if (bind(s.fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0) {
+        err.AddErrno("bind");
+        close(s.fd);
+        s.fd = -1;
+        return false;
+      }
+    }
     int r = connect(s.fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
     if (r != 0 && errno != EINPROGRESS) {
       err.AddErrno("connect");
