@@ -236,7 +236,7 @@ Status control_client_run(Client* c, uint32_t code, size_t input_size, const voi
     };
     reported = sizeof(kList);
     if (output_size < sizeof(kList)) {
-      st = Status::BufferTooSmall;
+      st = Status::BufferOverflow;  // WSK: the size needed is returned with this status
     } else {
       memcpy(output, kList, sizeof(kList));
       st = Status::Success;

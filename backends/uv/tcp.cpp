@@ -122,8 +122,10 @@ void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
     *buf = uv_buf_init(p, static_cast<unsigned>(len));
     return;
   }
-  if (head != nullptr || event_on(s, kEventReceive)) {
-    char* p = indication_buffer(s);
+  if (head != nullptr || event_on(s, kEventReceive) || event_on(s, kEventDisconnect)) {
+    // The receive event's data, a DRAIN's discarded bytes, or data read ahead (and kept
+    // for the next receive) to notice the disconnect the disconnect event reports.
+    char* p = s->retained.load(std::memory_order_acquire) ? nullptr : indication_buffer(s);
     *buf = uv_buf_init(p, p != nullptr ? static_cast<unsigned>(s->ind_size) : 0);
     return;
   }
@@ -141,7 +143,7 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       s->ind_len = static_cast<size_t>(nread);
       indicate_buffered(s);
     } else if (buf->base == s->ind_data && (op_of(head)->io.flags & kFlagDrain) != 0) {
-      op_of(head)->io.cur.done += static_cast<size_t>(nread);  // drained, discarded
+      // Drained: discarded (a DRAIN receive completes with 0 bytes at the peer's FIN).
     } else {
       OpState* op = op_of(head);
       op->io.cur.advance(static_cast<size_t>(nread));
@@ -491,7 +493,12 @@ void on_connect(uv_connect_t* req, int status) {
   s->connect_req = nullptr;
   if (status < 0) {
     s->state = TcpState::Bound;
-    detail::complete(r, status == UV_ECANCELED ? Status::Cancelled : from_uv(status), 0);
+    // A reset before the connect completed: the listener refused the connection (for
+    // example its accept event returned RequestNotAccepted).
+    Status st = status == UV_ECANCELED    ? Status::Cancelled
+                : status == UV_ECONNRESET ? Status::ConnectionRefused
+                                          : from_uv(status);
+    detail::complete(r, st, 0);
     return;
   }
   s->state = TcpState::Connected;
@@ -632,7 +639,6 @@ Status tcp_receive(Socket* s, Request* req) {
     size_t take = 0;
     if ((op->io.flags & kFlagDrain) != 0) {
       take = s->ind_len;
-      op->io.cur.done += take;
     } else {
       while (op->io.cur.left != 0 && s->ind_len != 0) {
         size_t len = 0;
@@ -730,7 +736,8 @@ void tcp_update(Socket* s) {
   if (s->close_started) return;
   bool want = s->state == TcpState::Connected && !s->peer_fin && s->error == Status::Success &&
               (!s->receives.empty() ||
-               (event_on(s, kEventReceive) && !s->ev_paused && !retained && s->ind_len == 0));
+               (event_on(s, kEventReceive) && !s->ev_paused && !retained && s->ind_len == 0) ||
+               (event_on(s, kEventDisconnect) && !retained && s->ind_len == 0));
   if (want && !s->reading) {
     if (uv_read_start(&s->h.stream, on_alloc, on_read) == 0) s->reading = true;
   } else if (!want && s->reading) {

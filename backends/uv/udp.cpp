@@ -83,6 +83,7 @@ void start_sends(Socket* s) {
     }
     uv_buf_t bufs[kMaxBufs];
     unsigned n = a.cur.fill(bufs, kMaxBufs);
+    if (n == 0) bufs[n++] = uv_buf_init(nullptr, 0);  // an empty datagram: one empty buf
     sockaddr_storage ss;
     to_native(a.remote, &ss);
     s->write_active = true;
@@ -216,6 +217,10 @@ void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* ad
       if (st == Status::Pending) {
         s->retained.store(true, std::memory_order_release);
         detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+      } else if (st == Status::DataNotAccepted) {
+        // WSK: the event stays disabled until SO_WSK_EVENT_CALLBACK enables it again; the
+        // refused datagram is dropped and later ones wait for receive_from().
+        s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
       }
     }
   }
@@ -265,7 +270,15 @@ Status udp_send(Socket* s, Request* req) {
       size_t len = 0;
       for (unsigned i = 0; i < n; ++i)
         len += bufs[i].len;
-      if (len == a.cur.left) {
+      if (n == 0) {
+        // An empty datagram: libuv asserts nbufs > 0, so it goes out on the native fd.
+        ssize_t r = ::sendto(socket_fd(s), nullptr, 0, 0, reinterpret_cast<sockaddr*>(&ss),
+                             to_native(a.remote, &ss));
+        if (r == 0) return detail::complete(req, Status::Success, 0);
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          return detail::complete(req, from_errno(errno), 0);
+        }
+      } else if (len == a.cur.left) {
         int r = uv_udp_try_send(&s->h.udp, bufs, n, reinterpret_cast<sockaddr*>(&ss));
         if (r >= 0) return detail::complete(req, Status::Success, static_cast<uintptr_t>(r));
         if (r != UV_EAGAIN) return detail::complete(req, from_uv(r), 0);
