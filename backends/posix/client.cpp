@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+/// @file client.cpp
+/// @brief Clients: the event-loop thread, the submission queue, client-level control,
+/// backend facts (name, capabilities) and the allocator/request/segment hooks.
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <new>
+
+#include "internal.h"
+
+namespace xwsk {
+namespace posix {
+namespace {
+
+/// The client whose loop runs on this thread (null on every other thread).
+thread_local Client* t_loop = nullptr;
+
+/// Takes everything queued for the loop and runs it. Returns the stop flag seen.
+bool drain(Client* c) {
+  pthread_mutex_lock(&c->mu);
+  Request* list = c->submissions.head;
+  c->submissions = ReqQueue{};
+  Socket* kicks = c->kicks;
+  c->kicks = nullptr;
+  c->wake_pending = false;
+  bool stop = c->stop;
+  pthread_mutex_unlock(&c->mu);
+  while (list != nullptr) {
+    Request* next = list->priv.next;
+    list->priv.next = nullptr;
+    execute(list);
+    list = next;
+  }
+  while (kicks != nullptr) {
+    Socket* next = kicks->kick_next;
+    kicks->kick_next = nullptr;
+    kicks->kick_queued.store(false, std::memory_order_release);
+    socket_process(kicks);
+    kicks = next;
+  }
+  return stop;
+}
+
+void* loop_main(void* arg) {
+  Client* c = static_cast<Client*>(arg);
+  t_loop = c;
+  for (;;) {
+    bool stop = drain(c);
+    free_zombies(c);
+    if (stop) break;
+    engine_wait(c);
+    free_zombies(c);
+  }
+  t_loop = nullptr;
+  return nullptr;
+}
+
+void wake(Client* c, bool needed) {
+  if (needed) engine_wake(c);
+}
+
+}  // namespace
+
+bool on_loop(const Client* c) {
+  return t_loop == c;
+}
+
+Status submit(Client* c, Request* req) {
+  if (t_loop == c) return execute(req);
+  pthread_mutex_lock(&c->mu);
+  c->submissions.push(req);
+  bool need = !c->wake_pending;
+  c->wake_pending = true;
+  pthread_mutex_unlock(&c->mu);
+  wake(c, need);
+  return Status::Pending;
+}
+
+void kick(Socket* s) {
+  Client* c = s->client;
+  if (t_loop == c) {
+    socket_process(s);
+    return;
+  }
+  if (s->kick_queued.exchange(true, std::memory_order_acq_rel)) return;
+  pthread_mutex_lock(&c->mu);
+  s->kick_next = c->kicks;
+  c->kicks = s;
+  bool need = !c->wake_pending;
+  c->wake_pending = true;
+  pthread_mutex_unlock(&c->mu);
+  wake(c, need);
+}
+
+void bury(Socket* s) {
+  Client* c = s->client;
+  s->zombie_next = c->zombies;
+  c->zombies = s;
+}
+
+void free_zombies(Client* c) {
+  Socket* z = c->zombies;
+  if (z == nullptr) return;
+  c->zombies = nullptr;
+  pthread_mutex_lock(&c->mu);
+  // A socket may still be on the kick list (a release raced with its close): unlink it.
+  for (Socket* s = z; s != nullptr; s = s->zombie_next) {
+    if (!s->kick_queued.load(std::memory_order_acquire)) continue;
+    for (Socket** link = &c->kicks; *link != nullptr; link = &(*link)->kick_next) {
+      if (*link == s) {
+        *link = s->kick_next;
+        break;
+      }
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
+  while (z != nullptr) {
+    Socket* next = z->zombie_next;
+    if (z->ind_buf != nullptr) detail::release(z->ind_buf, detail::kTagBuffer);
+    udp_free_slots(z);
+    detail::fini_socket_base(&z->base);
+    z->~Socket();
+    detail::release(z, detail::kTagSocket);
+    z = next;
+  }
+  pthread_mutex_lock(&c->mu);
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+}
+
+Status execute(Request* req) {
+  switch (req->priv.op) {
+    case kOpSocket:
+      return op_socket(req);
+    case kOpSocketConnect:
+      return op_socket_connect(req);
+    case kOpDeferred: {
+      ResolveState* st = detail::op_state<ResolveState>(req);
+      return detail::complete(req, st->status, st->information);
+    }
+    default:
+      break;
+  }
+  Socket* s = req->priv.socket;
+  switch (req->priv.op) {
+    case kOpBind:
+      return op_bind(s, req);
+    case kOpListen:
+      return op_listen(s, req);
+    case kOpAccept:
+      return op_accept(s, req);
+    case kOpConnect:
+    case kOpConnectEx:
+      return op_connect(s, req);
+    case kOpSend:
+      return op_send(s, req);
+    case kOpReceive:
+      return op_receive(s, req);
+    case kOpDisconnect:
+      return op_disconnect(s, req);
+    case kOpSendTo:
+      return op_send_to(s, req);
+    case kOpReceiveFrom:
+      return op_receive_from(s, req);
+    case kOpSendMessages:
+      return op_send_messages(s, req);
+    case kOpLocalAddress:
+      return op_local_address(s, req);
+    case kOpRemoteAddress:
+      return op_remote_address(s, req);
+    case kOpInspectComplete:
+      return op_inspect_complete(s, req);
+    case kOpControlSocket:
+      return op_control_socket(s, req);
+    case kOpClose:
+      return op_close(s, req);
+    default:
+      return detail::complete(req, Status::InvalidDeviceRequest, 0);
+  }
+}
+
+namespace {
+
+/// Probes, once, what the host allows: IPv6 loopback, raw sockets.
+struct HostFacts {
+  bool ipv6;
+  bool raw;
+};
+
+HostFacts probe_host() {
+  HostFacts f{false, false};
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    f.ipv6 = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+  }
+  fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+  if (fd >= 0) {
+    f.raw = true;
+    ::close(fd);
+  }
+  return f;
+}
+
+const HostFacts& host() {
+  static const HostFacts facts = probe_host();
+  return facts;
+}
+
+void* default_allocate(size_t size, uint32_t tag, void* context) {
+  (void)tag;
+  (void)context;
+  return malloc(size);
+}
+
+void default_release(void* memory, uint32_t tag, void* context) {
+  (void)tag;
+  (void)context;
+  free(memory);
+}
+
+}  // namespace
+}  // namespace posix
+
+namespace backend {
+
+using namespace posix;
+
+const Allocator kDefaultAllocator = {default_allocate, default_release, nullptr};
+
+const char* name() {
+  return engine_name();
+}
+
+uint32_t capabilities() {
+  uint32_t caps = kCapUdp | kCapEvents | kCapStreamCategory | kCapBasicCategory | kCapDisconnect |
+                  kCapAddressQueries | kCapSocketConnect | kCapConnectEx | kCapControlClient |
+                  kCapNameInfo | kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers |
+                  kCapSendMessages;
+  if (host().ipv6) caps |= kCapIpv6;
+  if (host().raw) caps |= kCapRaw;
+  return caps;
+}
+
+const char* capability_reason(Capability cap) {
+  switch (cap) {
+    case kCapIpv6:
+      return "the host has no IPv6 loopback (::1 cannot be bound)";
+    case kCapRaw:
+      return "raw sockets need CAP_NET_RAW, which this process does not have";
+    case kCapConditionalAccept:
+      return "";
+    default:
+      return "not supported by the POSIX backend";
+  }
+}
+
+Status request_init(Request* req) {
+  (void)req;  // nothing to allocate in user space
+  return Status::Success;
+}
+
+void request_free(Request* req) {
+  (void)req;
+}
+
+Status segment_init(Segment* seg, void* data, size_t length) {
+  (void)seg;  // the core filled the fields; no MDL in user space
+  (void)data;
+  (void)length;
+  return Status::Success;
+}
+
+void segment_free(Segment* seg) {
+  (void)seg;
+}
+
+Status client_create(const ClientNpi* npi, Client** out) {
+  (void)npi;
+  void* mem = detail::alloc(sizeof(Client), detail::kTagClient);
+  if (mem == nullptr) return Status::InsufficientResources;
+  memset(mem, 0, sizeof(Client));
+  Client* c = new (mem) Client;
+  pthread_mutex_init(&c->mu, nullptr);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&c->cv, &ca);
+  pthread_cond_init(&c->resolver_cv, nullptr);
+  pthread_condattr_destroy(&ca);
+  Status st = engine_create(c);
+  if (st == Status::Success) {
+    if (pthread_create(&c->thread, nullptr, loop_main, c) == 0) {
+      c->thread_started = true;
+      *out = c;
+      return Status::Success;
+    }
+    engine_destroy(c);
+    st = Status::InsufficientResources;
+  }
+  pthread_cond_destroy(&c->resolver_cv);
+  pthread_cond_destroy(&c->cv);
+  pthread_mutex_destroy(&c->mu);
+  c->~Client();
+  detail::release(c, detail::kTagClient);
+  return st;
+}
+
+void client_destroy(Client* c) {
+  // WskDeregister semantics: wait until every capture is released and every socket closed.
+  pthread_mutex_lock(&c->mu);
+  while (c->base.sockets.load(std::memory_order_acquire) != 0 ||
+         c->base.captures.load(std::memory_order_acquire) != 0) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 20 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec += 1;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+  }
+  pthread_mutex_unlock(&c->mu);
+  resolver_stop(c);  // finishes queued lookups; their completions go through the loop
+  pthread_mutex_lock(&c->mu);
+  c->stop = true;
+  bool need = !c->wake_pending;
+  c->wake_pending = true;
+  pthread_mutex_unlock(&c->mu);
+  if (need) engine_wake(c);
+  pthread_join(c->thread, nullptr);
+  engine_destroy(c);
+  pthread_cond_destroy(&c->resolver_cv);
+  pthread_cond_destroy(&c->cv);
+  pthread_mutex_destroy(&c->mu);
+  c->base.magic = detail::kDeadMagic;
+  c->~Client();
+  detail::release(c, detail::kTagClient);
+}
+
+Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
+                      size_t output_size, void* output, size_t* output_size_returned,
+                      Request* req) {
+  Status st = Status::NotSupported;
+  size_t info = 0;
+  switch (control_code) {
+    case kTransportListQuery: {
+      const bool v6 = host().ipv6;
+      const size_t count = v6 ? 6 : 3;
+      const size_t need = count * sizeof(Transport);
+      info = need;
+      if (output_size < need) {
+        st = Status::BufferTooSmall;
+        break;
+      }
+      Transport* t = static_cast<Transport*>(output);
+      const SocketType types[3] = {SocketType::Stream, SocketType::Datagram, SocketType::Raw};
+      const Protocol protos[3] = {Protocol::Tcp, Protocol::Udp, Protocol::Default};
+      const AddressFamily fams[2] = {AddressFamily::Inet, AddressFamily::Inet6};
+      size_t i = 0;
+      for (size_t f = 0; f < (v6 ? 2u : 1u); ++f) {
+        for (size_t k = 0; k < 3; ++k) {
+          memset(&t[i], 0, sizeof(Transport));
+          t[i].version = kWskVersion;
+          t[i].socket_type = static_cast<uint16_t>(types[k]);
+          t[i].protocol = static_cast<uint32_t>(protos[k]);
+          t[i].address_family = static_cast<uint16_t>(fams[f]);
+          ++i;
+        }
+      }
+      st = Status::Success;
+      break;
+    }
+    case kSetStaticEventCallbacks: {
+      if (input == nullptr || input_size < sizeof(EventCallbackControl)) {
+        st = Status::InvalidParameter;
+        break;
+      }
+      if (client->base.any_socket_created.load(std::memory_order_acquire)) {
+        st = Status::InvalidDeviceState;
+        break;
+      }
+      uint32_t mask = static_cast<const EventCallbackControl*>(input)->event_mask;
+      const uint32_t known =
+          kEventReceiveFrom | kEventAccept | kEventSendBacklog | kEventReceive | kEventDisconnect;
+      if ((mask & kEventDisable) != 0 || (mask & ~known) != 0) {
+        st = Status::InvalidParameter;
+        break;
+      }
+      client->base.static_event_mask.store(mask, std::memory_order_release);
+      st = Status::Success;
+      break;
+    }
+    default:
+      st = Status::NotSupported;
+      break;
+  }
+  if (output_size_returned != nullptr) *output_size_returned = info;
+  if (req == nullptr) return st;
+  return detail::complete(req, st, info);
+}
+
+}  // namespace backend
+}  // namespace xwsk

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT
+/// @file internal.h
+/// @brief The POSIX backend's internal interface: the Client and Socket objects, the operation
+/// codes and per-request state, and the event-loop engine contract.
+///
+/// ## Threading model
+/// Every registered client owns one event-loop thread. All socket state is read and written on
+/// that thread only, so sockets need no mutex. A call made on the loop thread runs at once (the
+/// system call is tried and the request completed inline when it finishes); a call from any
+/// other thread is handed over through the client's submission queue and the loop is woken.
+/// Completion routines and event callbacks run on the loop thread with no backend lock held.
+///
+/// ## Engines
+/// The readiness engine is chosen by which file is compiled (loop_epoll.cpp or loop_poll.cpp),
+/// libuv-style. Both define the engine_* functions declared below; the rest of the backend is
+/// shared.
+///
+/// ## Re-entrancy
+/// A socket being dispatched (Socket::busy != 0) never runs an operation recursively: an I/O
+/// operation issued on it from one of its own completion routines or callbacks is queued and
+/// picked up by the dispatch loop that is already running (Socket::again). Memory of a closed
+/// socket is freed only at the end of the loop iteration (Client::zombies), after every
+/// routine that could still reference it has returned.
+#ifndef XWSK_BACKENDS_POSIX_INTERNAL_H_
+#define XWSK_BACKENDS_POSIX_INTERNAL_H_
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstddef>
+#include <type_traits>
+
+#include "core.h"
+#include "xwsk/xwsk.h"
+
+namespace xwsk {
+namespace posix {
+
+struct Engine;  // defined by the engine file compiled in (loop_epoll.cpp / loop_poll.cpp)
+
+/// Operation codes stored in Request::priv.op.
+enum OpCode : uint32_t {
+  kOpNone = 0,
+  // client level
+  kOpSocket,
+  kOpSocketConnect,
+  kOpAddressInfo,
+  kOpNameInfo,
+  kOpDeferred,  ///< completes with the status/information stored in DeferredState
+  // socket level
+  kOpBind,
+  kOpListen,
+  kOpAccept,
+  kOpConnect,
+  kOpConnectEx,
+  kOpSend,
+  kOpReceive,
+  kOpDisconnect,
+  kOpSendTo,
+  kOpReceiveFrom,
+  kOpSendMessages,
+  kOpLocalAddress,
+  kOpRemoteAddress,
+  kOpInspectComplete,
+  kOpControlSocket,
+  kOpClose,
+};
+
+// ---- per-request operation state (lives in Request::priv.backend) -------------------------
+
+/// Stream I/O: send, receive, connect, connect_ex, disconnect; socket_connect reuses it.
+struct StreamIo {
+  Buf buf;      ///< copy of the caller's Buf (its segments must stay valid)
+  size_t done;  ///< bytes transferred so far
+  uint32_t flags;
+  bool has_data;  ///< connect_ex / disconnect carry data
+  SockAddr addr;  ///< connect target
+};
+
+/// accept.
+struct AcceptState {
+  void* context;
+  const ConnectionDispatch* dispatch;
+  SockAddr* local;
+  SockAddr* remote;
+};
+
+/// socket / socket_connect.
+struct SocketState {
+  Client* client;
+  AddressFamily family;
+  SocketType type;
+  Protocol protocol;
+  uint32_t category;
+  void* context;
+  const void* dispatch;
+  SockAddr local;
+  SockAddr remote;
+  Socket* created;  ///< socket_connect: the socket being connected
+};
+
+/// send_to / receive_from / send_messages.
+struct DatagramIo {
+  Buf buf;
+  BufList* list;  ///< send_messages: next element to send
+  size_t done;    ///< send_messages: bytes sent so far
+  SockAddr addr;  ///< send_to / send_messages target
+  bool has_addr;
+  SockAddr* remote_out;
+  size_t* control_length;
+  uint32_t* control_flags;
+};
+
+/// bind / get_local_address / get_remote_address / inspect_complete.
+struct SimpleState {
+  SockAddr addr;
+  SockAddr* out;
+  InspectId inspect_id;
+  InspectAction action;
+};
+
+/// control_socket.
+struct ControlState {
+  ControlType type;
+  uint32_t code;
+  uint32_t level;
+  size_t input_size;
+  const void* input;
+  size_t output_size;
+  void* output;
+  size_t* output_size_returned;
+};
+
+/// get_address_info / get_name_info (run on the resolver thread).
+struct ResolveState {
+  Client* client;
+  const char* node;
+  const char* service;
+  AddrInfo** result;
+  int32_t hint_flags, hint_family, hint_socktype, hint_protocol;
+  bool has_hints;
+  SockAddr address;  ///< get_name_info
+  char* node_out;
+  size_t node_size;
+  char* service_out;
+  size_t service_size;
+  uint32_t ni_flags;
+  Status status;  ///< result, when handed back to the loop (kOpDeferred)
+  uintptr_t information;
+};
+
+// ---- intrusive request FIFO ----------------------------------------------------------------
+
+/// A FIFO of requests linked through Request::priv.next.
+struct ReqQueue {
+  Request* head;
+  Request* tail;
+  bool empty() const { return head == nullptr; }
+  void push(Request* r) {
+    r->priv.next = nullptr;
+    if (tail != nullptr) {
+      tail->priv.next = r;
+    } else {
+      head = r;
+    }
+    tail = r;
+  }
+  void push_front(Request* r) {
+    r->priv.next = head;
+    head = r;
+    if (tail == nullptr) tail = r;
+  }
+  Request* pop() {
+    Request* r = head;
+    if (r != nullptr) {
+      head = r->priv.next;
+      if (head == nullptr) tail = nullptr;
+      r->priv.next = nullptr;
+    }
+    return r;
+  }
+};
+
+// ---- readiness flags reported by engines ----------------------------------------------------
+
+constexpr uint32_t kReadyRead = 1;
+constexpr uint32_t kReadyWrite = 2;
+constexpr uint32_t kReadyRdHup = 4;  ///< peer shut down its sending side (FIN seen)
+constexpr uint32_t kReadyError = 8;  ///< error or hang-up
+
+/// Receive-event buffer size (one per stream socket, allocated when events are first enabled).
+constexpr size_t kIndicationBufferSize = 64 * 1024;
+/// Datagram indication slots (allocated when the receive_from event is first enabled).
+constexpr uint32_t kDatagramSlots = 8;
+constexpr size_t kDatagramSlotSize = 64 * 1024;
+/// Bounded iovec arrays on the stack (a longer chain is transferred in several calls).
+constexpr int kMaxIov = 64;
+
+struct DatagramSlots;  // udp.cpp
+
+}  // namespace posix
+
+/// The backend's client object. ClientBase first: the core casts between them.
+struct Client {
+  detail::ClientBase base;
+  posix::Engine* engine;
+  pthread_t thread;
+  bool thread_started;
+
+  // Submission queue (any thread -> loop thread), guarded by mu.
+  pthread_mutex_t mu;
+  pthread_cond_t cv;  ///< signalled when a socket is freed (client_destroy waits on it)
+  posix::ReqQueue submissions;
+  Socket* kicks;      ///< sockets with pending cross-thread notifications
+  bool wake_pending;  ///< a wake-up is in flight; no need to signal again
+  bool stop;
+
+  // Loop-thread state.
+  Socket* zombies;  ///< closed sockets whose memory is freed at the end of the iteration
+
+  // Resolver thread (started lazily), guarded by mu.
+  pthread_t resolver;
+  bool resolver_started;
+  bool resolver_stop;
+  pthread_cond_t resolver_cv;
+  posix::ReqQueue resolves;
+};
+
+/// The backend's socket object. SocketBase first: the core casts between them.
+struct Socket {
+  detail::SocketBase base;
+  Client* client;
+  int fd;
+
+  // State (loop thread only).
+  bool bound;
+  bool connected;
+  bool connecting;
+  bool shut_wr;      ///< graceful disconnect done (FIN sent)
+  bool aborted;      ///< abortive disconnect done (RST sent)
+  bool eof;          ///< peer FIN read
+  bool closed;       ///< close executed; memory freed at the end of the iteration
+  bool readable;     ///< engine said readable and no EAGAIN since
+  bool writable;     ///< engine said writable and no EAGAIN since
+  bool rdhup;        ///< peer half-close seen by the engine
+  bool hup;          ///< error / hang-up seen by the engine
+  bool conditional;  ///< SO_CONDITIONAL_ACCEPT (listen sockets)
+  bool disconnect_indicated;
+  bool backlog_indicated;
+  bool in_use;    ///< accepted socket handed to the client
+  Status error;   ///< sticky transport error (Success when none)
+  uint32_t busy;  ///< dispatch depth (re-entrancy guard)
+  bool again;     ///< work arrived during dispatch: run another pass
+
+  posix::ReqQueue recv_q;  ///< receive / receive_from / accept requests
+  posix::ReqQueue send_q;  ///< send / connect_ex data / disconnect / send_to / send_messages
+  Request* connect_req;    ///< connect, connect_ex or socket_connect in progress
+
+  // Receive event (stream).
+  uint8_t* ind_buf;
+  size_t ind_off;  ///< remainder not accepted by the event: [ind_off, ind_off+ind_len)
+  size_t ind_len;
+  std::atomic<bool> retained;  ///< the client holds the indication (returned Pending)
+  Segment ind_seg;
+  DataIndication ind;
+
+  // Receive-from event (datagram).
+  posix::DatagramSlots* dgram;
+  std::atomic<uint32_t> dgram_retained;  ///< datagrams the client holds (returned Pending)
+
+  // Conditional accept / accepted connections not yet handed out (listen sockets).
+  Socket* ready_head;  ///< accepted (inspected: Accept) connections waiting for a taker
+  Socket* ready_tail;
+  Socket* pended;  ///< connections whose inspect returned Pend
+  uint32_t inspect_serial;
+  Socket* listener;      ///< for an accepted connection not yet handed out
+  bool pending_inspect;  ///< on the listener's pended list (inspect returned Pend)
+  Socket* conn_next;     ///< link in the listener's ready / pended list
+  InspectId inspect_id;
+  SockAddr local_addr;  ///< accepted connection: addresses reported to inspect/accept
+  SockAddr remote_addr;
+
+  // Cross-thread notifications (guarded by Client::mu for the list link).
+  Socket* kick_next;
+  std::atomic<bool> kick_queued;
+
+  // Engine bookkeeping.
+  int engine_index;
+  uint32_t interest;
+
+  Socket* zombie_next;
+};
+
+static_assert(std::is_standard_layout_v<Client>, "Client must be standard layout");
+static_assert(std::is_standard_layout_v<Socket>, "Socket must be standard layout");
+static_assert(offsetof(Client, base) == 0, "ClientBase must come first");
+static_assert(offsetof(Socket, base) == 0, "SocketBase must come first");
+
+namespace posix {
+
+// ---- errno_map.cpp ---------------------------------------------------------------------------
+
+/// The one translation of errno values to Status.
+Status status_from_errno(int err);
+/// getaddrinfo/getnameinfo EAI_* codes to Status.
+Status status_from_eai(int eai, int saved_errno);
+
+// ---- sockaddr.cpp ----------------------------------------------------------------------------
+
+/// SockAddr -> native sockaddr_in / sockaddr_in6. Returns the length, 0 for an unknown family.
+socklen_t to_native(const SockAddr& in, sockaddr_storage* out);
+/// Native -> SockAddr. Returns false for an unknown family.
+bool from_native(const sockaddr* in, socklen_t len, SockAddr* out);
+/// AddressFamily -> AF_INET / AF_INET6 (or AF_UNSPEC).
+int native_family(AddressFamily f);
+/// AF_INET / AF_INET6 -> AddressFamily value (0 when unknown).
+int32_t xwsk_family(int af);
+
+// ---- iovec helpers (socket.cpp) ------------------------------------------------------------
+
+/// Describes bytes [skip, buf.length) of @p buf in @p iov (at most @p max entries). Returns the
+/// number of entries; *bytes receives the bytes they cover.
+int build_iov(const Buf& buf, size_t skip, iovec* iov, int max, size_t* bytes);
+
+// ---- client.cpp: the loop ----------------------------------------------------------------
+
+/// True on the loop thread of @p c.
+bool on_loop(const Client* c);
+/// Hands @p req (priv.op set, state filled) to the loop of @p c: executes it at once on the
+/// loop thread, else queues it and wakes the loop. Returns the final status or Pending.
+Status submit(Client* c, Request* req);
+/// Runs one request on the loop thread (dispatch by priv.op).
+Status execute(Request* req);
+/// Schedules a pass over @p s on its loop (any thread): used after event-mask changes and
+/// releases of retained indications.
+void kick(Socket* s);
+/// Queues a closed socket for release at the end of the loop iteration.
+void bury(Socket* s);
+/// Frees the buried sockets (loop thread).
+void free_zombies(Client* c);
+
+// ---- socket.cpp: socket objects and the per-socket state machine ------------------------
+
+/// Creates a socket object around @p fd (takes ownership of @p fd on success) and registers
+/// it with the engine. Returns null (fd left open) when out of memory.
+Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Protocol protocol,
+                   uint32_t category, void* context, const void* dispatch);
+/// Closes the fd (abortively when @p abortive) and buries the socket, without completing any
+/// request. Used for connections the client never received and failed socket_connect.
+void socket_destroy(Socket* s, bool abortive);
+/// Runs the state machine of @p s until no more progress (loop thread). Safe to call while
+/// the socket is being dispatched: the running pass repeats instead.
+void socket_process(Socket* s);
+/// The engine calls this with kReady* flags.
+void socket_ready(Socket* s, uint32_t flags);
+/// Read/write interest of @p s (kReadyRead | kReadyWrite) for level-triggered engines.
+uint32_t socket_interest(const Socket* s);
+/// Marks the start / end of an operation executed inline on the loop thread.
+void socket_enter(Socket* s);
+void socket_leave(Socket* s);
+
+/// Applies the client's static event callbacks to a connection handed to the client.
+void apply_static_events(Socket* s);
+/// Ensures the indication storage needed by @p mask exists. Returns false when out of memory.
+bool ensure_event_buffers(Socket* s, uint32_t mask);
+
+// ---- per-concept operations (loop thread) --------------------------------------------------
+
+Status op_socket(Request* req);
+Status op_socket_connect(Request* req);
+Status op_bind(Socket* s, Request* req);
+Status op_listen(Socket* s, Request* req);
+Status op_close(Socket* s, Request* req);
+Status op_local_address(Socket* s, Request* req);
+Status op_remote_address(Socket* s, Request* req);
+Status op_control_socket(Socket* s, Request* req);
+
+// tcp.cpp
+Status op_accept(Socket* s, Request* req);
+Status op_connect(Socket* s, Request* req);
+Status op_send(Socket* s, Request* req);
+Status op_receive(Socket* s, Request* req);
+Status op_disconnect(Socket* s, Request* req);
+Status op_inspect_complete(Socket* s, Request* req);
+void tcp_finish_connect(Socket* s);
+void tcp_process_sends(Socket* s);
+void tcp_process_receives(Socket* s);
+void tcp_process_accepts(Socket* s);
+void tcp_process_pended(Socket* s);
+void tcp_cancel_all(Socket* s, Status status);
+void tcp_deliver_backlog(Socket* s);
+/// Hands back memory and counters of indications still retained at close.
+void tcp_reclaim(Socket* s);
+
+// udp.cpp
+Status op_send_to(Socket* s, Request* req);
+Status op_receive_from(Socket* s, Request* req);
+Status op_send_messages(Socket* s, Request* req);
+void udp_process_sends(Socket* s);
+void udp_process_receives(Socket* s);
+void udp_free_slots(Socket* s);
+bool udp_alloc_slots(Socket* s);
+void udp_reclaim(Socket* s);
+
+// resolve.cpp
+Status resolver_submit(Client* c, Request* req);
+void resolver_stop(Client* c);
+
+// ---- engine (loop_epoll.cpp or loop_poll.cpp) -------------------------------------------
+
+/// Creates the engine of @p c (c->engine). Any thread, before the loop starts.
+Status engine_create(Client* c);
+/// Destroys it after the loop stopped.
+void engine_destroy(Client* c);
+/// Wakes the loop (any thread).
+void engine_wake(Client* c);
+/// Registers / unregisters a socket's fd (loop thread). engine_remove is called before the fd
+/// is closed.
+Status engine_add(Client* c, Socket* s);
+void engine_remove(Client* c, Socket* s);
+/// The socket's interest may have changed (level-triggered engines re-read socket_interest).
+void engine_update(Client* c, Socket* s);
+/// Blocks until readiness or a wake-up and dispatches socket_ready() (loop thread).
+void engine_wait(Client* c);
+/// "posix-epoll" / "posix-poll".
+const char* engine_name();
+
+}  // namespace posix
+}  // namespace xwsk
+
+#endif  // XWSK_BACKENDS_POSIX_INTERNAL_H_

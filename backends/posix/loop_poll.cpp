@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/// @file loop_poll.cpp
+/// @brief The poll engine (portable fallback): one poll() over a pollfd array that is rebuilt
+/// only when the socket set or a socket's interest changes. Level-triggered, so a socket asks
+/// only for what it is waiting on (socket_interest) and sockets with no interest are left out.
+/// An eventfd wakes the loop for cross-thread submissions.
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <new>
+
+#include "internal.h"
+
+namespace xwsk {
+namespace posix {
+
+struct Engine {
+  int wakefd;
+  // The live socket set (engine_index is the position in it).
+  Socket** sockets;
+  size_t count;
+  size_t capacity;
+  // The snapshot poll() runs on: slot 0 is the wake fd, slot i + 1 is snap[i].
+  pollfd* pfds;
+  Socket** snap;
+  size_t snap_count;
+  size_t snap_capacity;
+  bool dirty;
+};
+
+namespace {
+
+bool grow(void** array, size_t* capacity, size_t need, size_t elem) {
+  if (need <= *capacity) return true;
+  size_t cap = *capacity == 0 ? 16 : *capacity;
+  while (cap < need)
+    cap *= 2;
+  void* mem = detail::alloc(cap * elem, detail::kTagMisc);
+  if (mem == nullptr) return false;
+  if (*array != nullptr) {
+    memcpy(mem, *array, *capacity * elem);
+    detail::release(*array, detail::kTagMisc);
+  }
+  *array = mem;
+  *capacity = cap;
+  return true;
+}
+
+/// Rebuilds the pollfd snapshot from the live set.
+bool rebuild(Engine* e) {
+  size_t need = e->count + 1;
+  size_t pcap = e->snap_capacity;
+  if (need > pcap) {
+    void* p = e->pfds;
+    size_t c1 = pcap;
+    if (!grow(&p, &c1, need, sizeof(pollfd))) return false;
+    void* q = e->snap;
+    size_t c2 = pcap;
+    if (!grow(&q, &c2, need, sizeof(Socket*))) {
+      // keep the bigger pollfd array; capacity stays the old one for both
+      e->pfds = static_cast<pollfd*>(p);
+      return false;
+    }
+    e->pfds = static_cast<pollfd*>(p);
+    e->snap = static_cast<Socket**>(q);
+    e->snap_capacity = c1 < c2 ? c1 : c2;
+  }
+  e->pfds[0] = pollfd{e->wakefd, POLLIN, 0};
+  size_t n = 1;
+  for (size_t i = 0; i < e->count; ++i) {
+    Socket* s = e->sockets[i];
+    uint32_t want = s->interest;
+    if (want == 0) continue;
+    short ev = 0;
+    if ((want & kReadyRead) != 0) ev |= POLLIN | POLLRDHUP;
+    if ((want & kReadyWrite) != 0) ev |= POLLOUT;
+    e->pfds[n] = pollfd{s->fd, ev, 0};
+    e->snap[n - 1] = s;
+    ++n;
+  }
+  e->snap_count = n - 1;
+  e->dirty = false;
+  return true;
+}
+
+}  // namespace
+
+const char* engine_name() {
+  return "posix-poll";
+}
+
+Status engine_create(Client* c) {
+  void* mem = detail::alloc(sizeof(Engine), detail::kTagMisc);
+  if (mem == nullptr) return Status::InsufficientResources;
+  memset(mem, 0, sizeof(Engine));
+  Engine* e = new (mem) Engine;
+  e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (e->wakefd < 0) {
+    Status st = status_from_errno(errno);
+    detail::release(e, detail::kTagMisc);
+    return st;
+  }
+  e->dirty = true;
+  c->engine = e;
+  return Status::Success;
+}
+
+void engine_destroy(Client* c) {
+  Engine* e = c->engine;
+  if (e == nullptr) return;
+  close(e->wakefd);
+  if (e->sockets != nullptr) detail::release(e->sockets, detail::kTagMisc);
+  if (e->pfds != nullptr) detail::release(e->pfds, detail::kTagMisc);
+  if (e->snap != nullptr) detail::release(e->snap, detail::kTagMisc);
+  detail::release(e, detail::kTagMisc);
+  c->engine = nullptr;
+}
+
+void engine_wake(Client* c) {
+  uint64_t one = 1;
+  ssize_t r;
+  do {
+    r = write(c->engine->wakefd, &one, sizeof(one));
+  } while (r < 0 && errno == EINTR);
+}
+
+Status engine_add(Client* c, Socket* s) {
+  Engine* e = c->engine;
+  void* arr = e->sockets;
+  if (!grow(&arr, &e->capacity, e->count + 1, sizeof(Socket*))) {
+    return Status::InsufficientResources;
+  }
+  e->sockets = static_cast<Socket**>(arr);
+  s->engine_index = static_cast<int>(e->count);
+  e->sockets[e->count++] = s;
+  s->interest = socket_interest(s);
+  e->dirty = true;
+  return Status::Success;
+}
+
+void engine_remove(Client* c, Socket* s) {
+  Engine* e = c->engine;
+  if (s->engine_index < 0) return;
+  size_t i = static_cast<size_t>(s->engine_index);
+  Socket* last = e->sockets[--e->count];
+  e->sockets[i] = last;
+  last->engine_index = static_cast<int>(i);
+  s->engine_index = -1;
+  s->interest = 0;
+  e->dirty = true;
+}
+
+void engine_update(Client* c, Socket* s) {
+  uint32_t want = socket_interest(s);
+  if (want != s->interest) {
+    s->interest = want;
+    c->engine->dirty = true;
+  }
+}
+
+void engine_wait(Client* c) {
+  Engine* e = c->engine;
+  if (e->dirty && !rebuild(e)) {
+    // Out of memory for the snapshot: poll the wake fd only, retry on the next turn.
+    pollfd wake{e->wakefd, POLLIN, 0};
+    poll(&wake, 1, 10);
+    return;
+  }
+  int n = poll(e->pfds, static_cast<nfds_t>(e->snap_count + 1), -1);
+  if (n <= 0) return;
+  if ((e->pfds[0].revents & POLLIN) != 0) {
+    uint64_t v;
+    while (read(e->wakefd, &v, sizeof(v)) < 0 && errno == EINTR) {
+    }
+    --n;
+  }
+  size_t count = e->snap_count;  // sockets added while dispatching are not in this snapshot
+  for (size_t i = 0; i < count && n > 0; ++i) {
+    short rev = e->pfds[i + 1].revents;
+    if (rev == 0) continue;
+    --n;
+    Socket* s = e->snap[i];
+    uint32_t flags = 0;
+    if ((rev & POLLIN) != 0) flags |= kReadyRead;
+    if ((rev & POLLOUT) != 0) flags |= kReadyWrite;
+    if ((rev & POLLRDHUP) != 0) flags |= kReadyRdHup;
+    if ((rev & (POLLERR | POLLHUP | POLLNVAL)) != 0) flags |= kReadyError;
+    socket_ready(s, flags);
+  }
+}
+
+}  // namespace posix
+}  // namespace xwsk

@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: MIT
+/// @file tcp.cpp
+/// @brief Stream sockets: connect, accept (with emulated conditional accept), send, receive,
+/// disconnect, socket_connect, and the receive / disconnect / send-backlog / accept events.
+///
+/// Conditional accept is emulated: user space cannot look at a connection request before the
+/// handshake completes, so with SO_CONDITIONAL_ACCEPT the connection is accepted at the OS
+/// level, then the inspect event decides: Accept hands it to an accept request or the accept
+/// event, Reject resets it, Pend holds it until inspect_complete(). A held connection the peer
+/// drops (FIN or RST) raises the abort event.
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+namespace xwsk {
+namespace posix {
+
+using detail::complete;
+using detail::op_state;
+
+namespace {
+
+/// The result of one attempt at an operation: finished (with status and information) or
+/// waiting for readiness.
+struct Outcome {
+  bool done;
+  Status status;
+  uintptr_t info;
+};
+
+constexpr Outcome kWait{false, Status::Pending, 0};
+
+Outcome finished(Status st, uintptr_t info) {
+  return Outcome{true, st, info};
+}
+
+/// Queues @p req behind the requests already waiting (the dispatch pass will run it).
+Status enqueue(Socket* s, ReqQueue* q, Request* req) {
+  q->push(req);
+  if (s->busy != 0) {
+    s->again = true;
+  } else {
+    engine_update(s->client, s);
+  }
+  return Status::Pending;
+}
+
+/// Runs @p attempt for @p req now if nothing is queued before it and the socket is not being
+/// dispatched; completes it inline when it finishes, else queues it.
+template <typename Attempt>
+Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
+  if (s->busy != 0 || !q->empty()) return enqueue(s, q, req);
+  socket_enter(s);
+  Outcome o = attempt(s, req);
+  Status ret = Status::Pending;
+  if (o.done) {
+    ret = complete(req, o.status, o.info);
+  } else {
+    q->push(req);
+  }
+  socket_leave(s);
+  return ret;
+}
+
+/// Copies up to @p n bytes from @p src into @p buf starting @p skip bytes in.
+size_t copy_into(const Buf& buf, size_t skip, const uint8_t* src, size_t n) {
+  iovec iov[kMaxIov];
+  size_t copied = 0;
+  while (copied < n && skip < buf.length) {
+    size_t bytes = 0;
+    int cnt = build_iov(buf, skip, iov, kMaxIov, &bytes);
+    if (cnt == 0) break;
+    for (int i = 0; i < cnt && copied < n; ++i) {
+      size_t len = iov[i].iov_len;
+      if (len > n - copied) len = n - copied;
+      memcpy(iov[i].iov_base, src + copied, len);
+      copied += len;
+      skip += len;
+    }
+  }
+  return copied;
+}
+
+const ConnectionDispatch* conn_dispatch(const Socket* s) {
+  return detail::connection_dispatch(&s->base);
+}
+
+bool event_on(const Socket* s, uint32_t bit) {
+  return (s->base.event_mask.load(std::memory_order_acquire) & bit) != 0;
+}
+
+// ---- receive ------------------------------------------------------------------------------
+
+Outcome receive_attempt(Socket* s, Request* r) {
+  StreamIo* io = op_state<StreamIo>(r);
+  const bool drain = (io->flags & kFlagDrain) != 0;
+  const bool waitall = (io->flags & kFlagWaitAll) != 0;
+  if (s->aborted) return finished(Status::ConnectionAborted, 0);
+  // Data an event left behind comes first.
+  if (s->ind_len > 0) {
+    if (drain) {
+      s->ind_len = 0;
+    } else {
+      size_t n = copy_into(io->buf, io->done, s->ind_buf + s->ind_off, s->ind_len);
+      io->done += n;
+      s->ind_off += n;
+      s->ind_len -= n;
+      if (n > 0 && (!waitall || io->done == io->buf.length)) {
+        return finished(Status::Success, io->done);
+      }
+    }
+  }
+  if (!drain && io->buf.length == 0) return finished(Status::Success, 0);
+  for (;;) {
+    if (s->eof) return finished(Status::Success, drain ? 0 : io->done);
+    if (s->error != Status::Success) {
+      if (!drain && io->done > 0) return finished(Status::Success, io->done);
+      return finished(s->error, 0);
+    }
+    if (!s->readable) return kWait;
+    ssize_t n;
+    size_t asked;
+    if (drain) {
+      static thread_local uint8_t scratch[16 * 1024];
+      asked = sizeof(scratch);
+      n = ::recv(s->fd, scratch, sizeof(scratch), 0);
+    } else {
+      iovec iov[kMaxIov];
+      int cnt = build_iov(io->buf, io->done, iov, kMaxIov, &asked);
+      n = ::readv(s->fd, iov, cnt);
+    }
+    if (n > 0) {
+      // A short read drained the socket: any later arrival raises a new readiness event.
+      if (static_cast<size_t>(n) < asked) s->readable = false;
+      if (drain) continue;
+      io->done += static_cast<size_t>(n);
+      if (!waitall || io->done == io->buf.length) return finished(Status::Success, io->done);
+      continue;
+    }
+    if (n == 0) {
+      s->eof = true;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->readable = false;
+      return kWait;
+    }
+    s->error = status_from_errno(errno);
+  }
+}
+
+// ---- send ---------------------------------------------------------------------------------
+
+Outcome send_attempt(Socket* s, Request* r) {
+  StreamIo* io = op_state<StreamIo>(r);
+  const uint32_t op = r->priv.op;
+  if (s->aborted) return finished(Status::ConnectionAborted, 0);
+  if (s->error != Status::Success) return finished(s->error, 0);
+  if (s->shut_wr) return finished(Status::InvalidDeviceState, 0);
+  const size_t len = (op == kOpSend || io->has_data) ? io->buf.length : 0;
+  while (io->done < len) {
+    if (!s->writable) return kWait;
+    iovec iov[kMaxIov];
+    size_t bytes = 0;
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, io->done, iov, kMaxIov, &bytes));
+    ssize_t n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    if (n >= 0) {
+      io->done += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->writable = false;
+      return kWait;
+    }
+    s->error = status_from_errno(errno);
+    return finished(s->error, 0);
+  }
+  if (op == kOpDisconnect) {
+    if (::shutdown(s->fd, SHUT_WR) != 0) return finished(status_from_errno(errno), 0);
+    s->shut_wr = true;
+    return finished(Status::Success, 0);
+  }
+  return finished(Status::Success, io->done);
+}
+
+// ---- events -------------------------------------------------------------------------------
+
+/// The disconnect event, once, after every byte was handed over.
+void maybe_indicate_disconnect(Socket* s) {
+  if (s->disconnect_indicated || !event_on(s, kEventDisconnect)) return;
+  const ConnectionDispatch* cd = conn_dispatch(s);
+  if (cd == nullptr || cd->disconnect == nullptr) return;
+  if (s->ind_len != 0 || s->retained.load(std::memory_order_acquire)) return;
+  bool graceful = s->eof;
+  bool reset = s->error != Status::Success;
+  if (!graceful && !reset && !event_on(s, kEventReceive) && (s->rdhup || s->hup)) {
+    // Nobody reads the data: learn how the peer left without consuming it.
+    if (s->hup) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+        s->error = status_from_errno(err);
+        reset = true;
+      }
+    }
+    graceful = !reset && s->rdhup;
+  }
+  if (!graceful && !reset) return;
+  s->disconnect_indicated = true;
+  cd->disconnect(s->base.context, reset ? kFlagAbortive : 0);
+}
+
+/// Reads into the indication buffer and offers the data to the receive event while no
+/// receive request is waiting.
+void indicate_receives(Socket* s) {
+  const ConnectionDispatch* cd = conn_dispatch(s);
+  if (cd == nullptr || cd->receive == nullptr || s->ind_buf == nullptr) return;
+  while (!s->closed && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
+         !s->retained.load(std::memory_order_acquire) && !s->eof && s->error == Status::Success &&
+         s->readable) {
+    ssize_t n = ::recv(s->fd, s->ind_buf, kIndicationBufferSize, 0);
+    if (n > 0) {
+      if (static_cast<size_t>(n) < kIndicationBufferSize) s->readable = false;
+      size_t len = static_cast<size_t>(n);
+      s->ind_seg = Segment{nullptr, s->ind_buf, len, nullptr};
+      s->ind = DataIndication{nullptr, Buf{&s->ind_seg, 0, len}};
+      size_t accepted = len;
+      Status r = cd->receive(s->base.context, 0, &s->ind, len, &accepted);
+      if (s->closed) return;
+      if (r == Status::Pending) {
+        s->retained.store(true, std::memory_order_release);
+        detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+      } else if (r == Status::DataNotAccepted) {
+        s->ind_off = 0;
+        s->ind_len = len;
+      } else if (accepted < len) {
+        s->ind_off = accepted;
+        s->ind_len = len - accepted;
+      }
+      continue;
+    }
+    if (n == 0) {
+      s->eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->readable = false;
+      break;
+    }
+    s->error = status_from_errno(errno);
+  }
+}
+
+void cancel_queue(ReqQueue* q, Status status) {
+  while (Request* r = q->pop())
+    complete(r, status, 0);
+}
+
+// ---- connect ------------------------------------------------------------------------------
+
+/// Ends the connect phase of @p r with @p st.
+void connect_done(Socket* s, Request* r, Status st) {
+  s->connecting = false;
+  if (st != Status::Success) {
+    // Requests queued behind the connect fail with it.
+    cancel_queue(&s->send_q, st);
+    cancel_queue(&s->recv_q, st);
+    if (r->priv.op == kOpSocketConnect) {
+      // WskSocketConnect: the socket never reached the client; destroy it, then complete.
+      socket_destroy(s, false);
+    }
+    complete(r, st, 0);
+    return;
+  }
+  s->connected = true;
+  s->writable = true;
+  s->hup = false;  // the hang-up an unconnected socket reports is stale now
+  s->rdhup = false;
+  if (r->priv.op == kOpConnectEx) {
+    StreamIo* io = op_state<StreamIo>(r);
+    if (io->has_data && io->buf.length > 0) {
+      // The data goes out before anything queued after the connect.
+      s->send_q.push_front(r);
+      s->again = true;
+      return;
+    }
+  }
+  uintptr_t info = r->priv.op == kOpSocketConnect ? reinterpret_cast<uintptr_t>(s) : 0;
+  complete(r, Status::Success, info);
+  s->again = true;  // sends queued while connecting, send backlog event
+}
+
+/// Starts a nonblocking connect of @p s to @p remote for @p r (already validated).
+void start_connect(Socket* s, Request* r, const SockAddr& remote) {
+  sockaddr_storage ss;
+  socklen_t len = to_native(remote, &ss);
+  for (;;) {
+    if (::connect(s->fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+      connect_done(s, r, Status::Success);
+      return;
+    }
+    if (errno == EINTR) continue;
+    break;
+  }
+  if (errno == EINPROGRESS) {
+    s->connecting = true;
+    s->writable = false;
+    s->connect_req = r;
+    return;
+  }
+  connect_done(s, r, status_from_errno(errno));
+}
+
+// ---- accept -------------------------------------------------------------------------------
+
+const ListenDispatch* lsn_dispatch(const Socket* s) {
+  return detail::listen_dispatch(&s->base);
+}
+
+/// Gives @p conn to the client: its context and dispatch, static events.
+void hand_over(Socket* conn, void* context, const ConnectionDispatch* dispatch) {
+  conn->listener = nullptr;
+  conn->pending_inspect = false;
+  conn->in_use = true;
+  conn->base.context = context;
+  conn->base.dispatch = dispatch;
+  apply_static_events(conn);
+}
+
+/// A connection the listener @p s may hand out: to the oldest accept request, else to the
+/// accept event, else it waits on the ready list (conditional accept only).
+void deliver(Socket* s, Socket* conn) {
+  if (Request* r = s->recv_q.pop()) {
+    AcceptState* st = op_state<AcceptState>(r);
+    hand_over(conn, st->context, st->dispatch);
+    if (st->local != nullptr) *st->local = conn->local_addr;
+    if (st->remote != nullptr) *st->remote = conn->remote_addr;
+    complete(r, Status::Success, reinterpret_cast<uintptr_t>(conn));
+    socket_process(conn);
+    return;
+  }
+  const ListenDispatch* ld = lsn_dispatch(s);
+  if (event_on(s, kEventAccept) && ld != nullptr && ld->accept != nullptr) {
+    hand_over(conn, nullptr, nullptr);
+    void* ctx = nullptr;
+    const ConnectionDispatch* cd = nullptr;
+    Status r =
+        ld->accept(s->base.context, 0, &conn->local_addr, &conn->remote_addr, conn, &ctx, &cd);
+    if (conn->closed) return;  // the client closed it from the callback
+    if (r == Status::Success) {
+      conn->base.context = ctx;
+      conn->base.dispatch = cd;
+      apply_static_events(conn);
+      socket_process(conn);
+    } else {
+      socket_destroy(conn, true);
+    }
+    return;
+  }
+  conn->listener = s;
+  conn->conn_next = nullptr;
+  if (s->ready_tail != nullptr) {
+    s->ready_tail->conn_next = conn;
+  } else {
+    s->ready_head = conn;
+  }
+  s->ready_tail = conn;
+}
+
+bool wants_connections(const Socket* s) {
+  return !s->recv_q.empty() || event_on(s, kEventAccept) || s->conditional;
+}
+
+/// Accepts one connection at the OS level. Returns null when none (readable cleared) or on a
+/// transient error (*retry set).
+Socket* accept_one(Socket* s, bool* retry) {
+  *retry = false;
+  sockaddr_storage ra;
+  socklen_t rl = sizeof(ra);
+  int fd = ::accept4(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) {
+    switch (errno) {
+      case EINTR:
+      case ECONNABORTED:
+      case EPROTO:
+        *retry = true;
+        return nullptr;
+      case EAGAIN:
+        s->readable = false;
+        return nullptr;
+      default: {
+        // Out of descriptors or memory: fail the oldest accept request rather than spin.
+        Status st = status_from_errno(errno);
+        s->readable = false;
+        if (Request* r = s->recv_q.pop()) complete(r, st, 0);
+        return nullptr;
+      }
+    }
+  }
+  Socket* conn = socket_new(s->client, fd, s->base.family, SocketType::Stream, Protocol::Tcp,
+                            kConnectionSocket, nullptr, nullptr);
+  if (conn == nullptr) {
+    linger l{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    ::close(fd);
+    *retry = true;
+    return nullptr;
+  }
+  conn->bound = true;
+  conn->connected = true;
+  conn->writable = true;
+  from_native(reinterpret_cast<sockaddr*>(&ra), rl, &conn->remote_addr);
+  sockaddr_storage la;
+  socklen_t ll = sizeof(la);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&la), &ll) == 0) {
+    from_native(reinterpret_cast<sockaddr*>(&la), ll, &conn->local_addr);
+  }
+  return conn;
+}
+
+void unlink_pended(Socket* s, Socket* conn) {
+  for (Socket** link = &s->pended; *link != nullptr; link = &(*link)->conn_next) {
+    if (*link == conn) {
+      *link = conn->conn_next;
+      conn->conn_next = nullptr;
+      conn->pending_inspect = false;
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+// ---- the state machine's stream steps -------------------------------------------------------
+
+void tcp_finish_connect(Socket* s) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == 0) {
+    sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getpeername(s->fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) {
+      if (errno == ENOTCONN) {
+        s->writable = false;  // not yet: wait for the next writability
+        return;
+      }
+      err = errno;
+    }
+  }
+  if (err == EINPROGRESS || err == EALREADY) {
+    s->writable = false;
+    return;
+  }
+  Request* r = s->connect_req;
+  s->connect_req = nullptr;
+  if (r == nullptr) {
+    s->connecting = false;
+    return;
+  }
+  connect_done(s, r, err == 0 ? Status::Success : status_from_errno(err));
+}
+
+void tcp_process_sends(Socket* s) {
+  while (!s->closed) {
+    Request* r = s->send_q.head;
+    if (r == nullptr) break;
+    Outcome o = send_attempt(s, r);
+    if (!o.done) break;
+    s->send_q.pop();
+    complete(r, o.status, o.info);
+  }
+}
+
+void tcp_process_receives(Socket* s) {
+  while (!s->closed) {
+    Request* r = s->recv_q.head;
+    if (r == nullptr) break;
+    Outcome o = receive_attempt(s, r);
+    if (!o.done) break;
+    s->recv_q.pop();
+    complete(r, o.status, o.info);
+  }
+  if (s->closed || !s->recv_q.empty()) return;
+  if (event_on(s, kEventReceive)) indicate_receives(s);
+  if (!s->closed) maybe_indicate_disconnect(s);
+}
+
+void tcp_deliver_backlog(Socket* s) {
+  if (!s->connected || s->backlog_indicated || !event_on(s, kEventSendBacklog)) return;
+  const ConnectionDispatch* cd = conn_dispatch(s);
+  if (cd == nullptr || cd->send_backlog == nullptr) return;
+  s->backlog_indicated = true;
+  int sndbuf = 0;
+  socklen_t len = sizeof(sndbuf);
+  if (getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) sndbuf = 0;
+  // The ideal backlog we report is the socket's send buffer size (SO_SNDBUF).
+  cd->send_backlog(s->base.context, static_cast<size_t>(sndbuf > 0 ? sndbuf : 0));
+}
+
+void tcp_process_accepts(Socket* s) {
+  const ListenDispatch* ld = lsn_dispatch(s);
+  // Connections already accepted (conditional accept) go first.
+  while (!s->closed && s->ready_head != nullptr &&
+         (!s->recv_q.empty() ||
+          (event_on(s, kEventAccept) && ld != nullptr && ld->accept != nullptr))) {
+    Socket* conn = s->ready_head;
+    s->ready_head = conn->conn_next;
+    if (s->ready_head == nullptr) s->ready_tail = nullptr;
+    conn->conn_next = nullptr;
+    deliver(s, conn);
+  }
+  while (!s->closed && s->readable && wants_connections(s)) {
+    if (s->conditional && s->ready_head != nullptr && s->recv_q.empty() &&
+        !event_on(s, kEventAccept)) {
+      break;  // keep the backlog in the kernel until someone takes the waiting ones
+    }
+    bool retry = false;
+    Socket* conn = accept_one(s, &retry);
+    if (conn == nullptr) {
+      if (retry) continue;
+      break;
+    }
+    if (s->conditional && ld != nullptr && ld->inspect != nullptr) {
+      conn->listener = s;
+      conn->inspect_id = InspectId{reinterpret_cast<uintptr_t>(conn), ++s->inspect_serial};
+      InspectAction a =
+          ld->inspect(s->base.context, &conn->local_addr, &conn->remote_addr, &conn->inspect_id);
+      if (s->closed) {
+        socket_destroy(conn, true);
+        return;
+      }
+      if (a == InspectAction::Accept) {
+        conn->listener = nullptr;
+        deliver(s, conn);
+      } else if (a == InspectAction::Pend) {
+        conn->pending_inspect = true;
+        conn->conn_next = s->pended;
+        s->pended = conn;
+      } else {
+        socket_destroy(conn, true);
+      }
+      continue;
+    }
+    deliver(s, conn);
+  }
+}
+
+void tcp_process_pended(Socket* conn) {
+  if (!conn->pending_inspect || !(conn->rdhup || conn->hup)) return;
+  Socket* s = conn->listener;
+  unlink_pended(s, conn);
+  InspectId id = conn->inspect_id;
+  socket_destroy(conn, true);
+  const ListenDispatch* ld = lsn_dispatch(s);
+  if (ld != nullptr && ld->abort != nullptr) ld->abort(s->base.context, &id);
+}
+
+void tcp_cancel_all(Socket* s, Status status) {
+  if (Request* r = s->connect_req) {
+    s->connect_req = nullptr;
+    s->connecting = false;
+    complete(r, status, 0);
+  }
+  cancel_queue(&s->recv_q, status);
+  cancel_queue(&s->send_q, status);
+  while (Socket* conn = s->ready_head) {
+    s->ready_head = conn->conn_next;
+    socket_destroy(conn, true);
+  }
+  s->ready_tail = nullptr;
+  while (Socket* conn = s->pended) {
+    s->pended = conn->conn_next;
+    socket_destroy(conn, true);
+  }
+}
+
+void tcp_reclaim(Socket* s) {
+  if (s->retained.exchange(false, std::memory_order_acq_rel)) {
+    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+  }
+  s->ind_len = 0;
+}
+
+// ---- operations (loop thread) ---------------------------------------------------------------
+
+Status op_accept(Socket* s, Request* req) {
+  if (s->busy != 0) return enqueue(s, &s->recv_q, req);
+  socket_enter(s);
+  s->recv_q.push(req);
+  s->again = true;  // the pass below hands out a waiting connection or accepts one
+  socket_leave(s);
+  return Status::Pending;
+}
+
+Status op_connect(Socket* s, Request* req) {
+  StreamIo* io = op_state<StreamIo>(req);
+  if (s->connected || s->connecting || s->base.listening) {
+    return complete(req, Status::InvalidDeviceState, 0);
+  }
+  if (!s->bound) return complete(req, Status::InvalidDeviceState, 0);  // as in WSK
+  socket_enter(s);
+  start_connect(s, req, io->addr);
+  socket_leave(s);
+  return Status::Pending;  // completion (possibly already run) reports the result
+}
+
+Status op_send(Socket* s, Request* req) {
+  if (!s->connected && !s->connecting) return complete(req, Status::InvalidDeviceState, 0);
+  if (s->connecting) return enqueue(s, &s->send_q, req);
+  return run_or_queue(s, &s->send_q, req, send_attempt);
+}
+
+Status op_receive(Socket* s, Request* req) {
+  if (!s->connected && !s->connecting) return complete(req, Status::InvalidDeviceState, 0);
+  if (s->connecting) return enqueue(s, &s->recv_q, req);
+  return run_or_queue(s, &s->recv_q, req, receive_attempt);
+}
+
+Status op_disconnect(Socket* s, Request* req) {
+  StreamIo* io = op_state<StreamIo>(req);
+  if (!s->connected || s->aborted) return complete(req, Status::InvalidDeviceState, 0);
+  if ((io->flags & kFlagAbortive) == 0) {
+    if (s->shut_wr) return complete(req, Status::Success, 0);
+    return run_or_queue(s, &s->send_q, req, send_attempt);
+  }
+  // Abortive: RST now. connect(AF_UNSPEC) resets a TCP connection and keeps the fd.
+  socket_enter(s);
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  if (::connect(s->fd, &unspec, sizeof(unspec)) != 0) {
+    // Fallback: close abortively and keep the descriptor number with a fresh socket.
+    int fresh = -1;
+    int native_type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    fresh = ::socket(native_family(s->base.family), native_type, 0);
+    linger l{1, 0};
+    setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    engine_remove(s->client, s);
+    if (fresh >= 0) {
+      ::dup3(fresh, s->fd, O_CLOEXEC);
+      ::close(fresh);
+    } else {
+      ::shutdown(s->fd, SHUT_RDWR);
+    }
+    engine_add(s->client, s);
+  }
+  s->aborted = true;
+  cancel_queue(&s->send_q, Status::ConnectionAborted);
+  cancel_queue(&s->recv_q, Status::ConnectionAborted);
+  Status r = complete(req, Status::Success, 0);
+  socket_leave(s);
+  return r;
+}
+
+Status op_inspect_complete(Socket* s, Request* req) {
+  SimpleState* st = op_state<SimpleState>(req);
+  Socket* found = nullptr;
+  for (Socket* c = s->pended; c != nullptr; c = c->conn_next) {
+    if (reinterpret_cast<uintptr_t>(c) == st->inspect_id.key &&
+        c->inspect_id.serial_number == st->inspect_id.serial_number) {
+      found = c;
+      break;
+    }
+  }
+  if (found == nullptr) return complete(req, Status::InvalidParameter, 0);
+  socket_enter(s);
+  unlink_pended(s, found);
+  if (st->action == InspectAction::Accept) {
+    found->listener = nullptr;
+    deliver(s, found);
+  } else {
+    socket_destroy(found, true);
+  }
+  Status r = complete(req, Status::Success, 0);
+  socket_leave(s);
+  return r;
+}
+
+Status op_socket_connect(Request* req) {
+  SocketState* st = op_state<SocketState>(req);
+  int native_type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+  AddressFamily family = st->local.af();
+  int fd = ::socket(native_family(family), native_type, IPPROTO_TCP);
+  if (fd < 0) return complete(req, status_from_errno(errno), 0);
+  if (family == AddressFamily::Inet6) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  sockaddr_storage ls;
+  socklen_t ll = to_native(st->local, &ls);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ls), ll) != 0) {
+    Status e = status_from_errno(errno);
+    ::close(fd);
+    return complete(req, e, 0);
+  }
+  Socket* s = socket_new(st->client, fd, family, SocketType::Stream, Protocol::Tcp,
+                         kConnectionSocket, st->context, st->dispatch);
+  if (s == nullptr) {
+    ::close(fd);
+    return complete(req, Status::InsufficientResources, 0);
+  }
+  s->bound = true;
+  st->created = s;
+  SockAddr remote = st->remote;
+  socket_enter(s);
+  start_connect(s, req, remote);
+  socket_leave(s);
+  return Status::Pending;
+}
+
+}  // namespace posix
+
+// ---- entry points (any thread) --------------------------------------------------------------
+
+namespace backend {
+
+using namespace posix;
+
+namespace {
+StreamIo* stream_io(Request* req, const Buf* buf, uint32_t flags) {
+  StreamIo* io = detail::op_state<StreamIo>(req);
+  io->buf = buf != nullptr ? *buf : Buf{nullptr, 0, 0};
+  io->has_data = buf != nullptr;
+  io->done = 0;
+  io->flags = flags;
+  return io;
+}
+}  // namespace
+
+Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
+              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
+  (void)flags;
+  *detail::op_state<AcceptState>(req) = AcceptState{accept_socket_context, dispatch, local, remote};
+  req->priv.op = kOpAccept;
+  return submit(s->client, req);
+}
+
+Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) {
+  stream_io(req, nullptr, flags)->addr = *remote;
+  req->priv.op = kOpConnect;
+  return submit(s->client, req);
+}
+
+Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
+                  Request* req) {
+  stream_io(req, data, flags)->addr = *remote;
+  req->priv.op = kOpConnectEx;
+  return submit(s->client, req);
+}
+
+Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
+  stream_io(req, buf, flags);
+  req->priv.op = kOpSend;
+  return submit(s->client, req);
+}
+
+Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
+  stream_io(req, buf, flags);
+  req->priv.op = kOpReceive;
+  return submit(s->client, req);
+}
+
+Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req) {
+  stream_io(req, final_data, flags);
+  req->priv.op = kOpDisconnect;
+  return submit(s->client, req);
+}
+
+Status socket_connect(Client* client, SocketType type, Protocol protocol, const SockAddr* local,
+                      const SockAddr* remote, uint32_t flags, void* socket_context,
+                      const ConnectionDispatch* dispatch, Request* req) {
+  (void)type;
+  (void)protocol;
+  (void)flags;
+  SocketState* st = detail::op_state<SocketState>(req);
+  st->client = client;
+  st->family = local->af();
+  st->type = SocketType::Stream;
+  st->protocol = Protocol::Tcp;
+  st->category = kConnectionSocket;
+  st->context = socket_context;
+  st->dispatch = dispatch;
+  st->local = *local;
+  st->remote = *remote;
+  st->created = nullptr;
+  req->priv.op = kOpSocketConnect;
+  return submit(client, req);
+}
+
+Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action,
+                        Request* req) {
+  SimpleState* st = detail::op_state<SimpleState>(req);
+  st->inspect_id = *inspect_id;
+  st->action = action;
+  req->priv.op = kOpInspectComplete;
+  return submit(s->client, req);
+}
+
+Status release_data_indications(Socket* s, DataIndication* list) {
+  (void)list;  // one indication per socket is ever outstanding: the socket's own
+  if (s->retained.exchange(false, std::memory_order_acq_rel)) {
+    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+    kick(s);
+  }
+  return Status::Success;
+}
+
+}  // namespace backend
+}  // namespace xwsk

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/// @file udp.cpp
+/// @brief Datagram sockets: send_to, receive_from, send_messages (sendmmsg) and the
+/// receive_from event (recvmmsg into per-socket slots, retained until released).
+#include <errno.h>
+#include <string.h>
+
+#include <new>
+
+#include "internal.h"
+
+namespace xwsk {
+namespace posix {
+
+using detail::complete;
+using detail::op_state;
+
+/// Storage for the receive_from event: one datagram per slot, indicated as a chain.
+struct DatagramSlots {
+  uint8_t data[kDatagramSlots][kDatagramSlotSize];
+  Segment seg[kDatagramSlots];
+  DatagramIndication ind[kDatagramSlots];
+  SockAddr addr[kDatagramSlots];
+  sockaddr_storage native[kDatagramSlots];
+  iovec iov[kDatagramSlots];
+  mmsghdr msgs[kDatagramSlots];
+};
+
+namespace {
+
+struct Outcome {
+  bool done;
+  Status status;
+  uintptr_t info;
+};
+
+constexpr Outcome kWait{false, Status::Pending, 0};
+
+Outcome finished(Status st, uintptr_t info) {
+  return Outcome{true, st, info};
+}
+
+/// Messages per sendmmsg call and iovecs shared by them.
+constexpr int kBatch = 64;
+constexpr int kBatchIov = 256;
+
+Outcome send_to_attempt(Socket* s, Request* r) {
+  DatagramIo* io = op_state<DatagramIo>(r);
+  for (;;) {
+    if (!s->writable) return kWait;
+    iovec iov[kMaxIov];
+    size_t bytes = 0;
+    msghdr m{};
+    sockaddr_storage ss;
+    if (io->has_addr) {
+      m.msg_name = &ss;
+      m.msg_namelen = to_native(io->addr, &ss);
+    }
+    m.msg_iov = iov;
+    m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, 0, iov, kMaxIov, &bytes));
+    if (bytes < io->buf.length) return finished(Status::InvalidParameter, 0);  // > kMaxIov
+    ssize_t n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    if (n >= 0) return finished(Status::Success, static_cast<uintptr_t>(n));
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->writable = false;
+      return kWait;
+    }
+    return finished(status_from_errno(errno), 0);
+  }
+}
+
+Outcome send_messages_attempt(Socket* s, Request* r) {
+  DatagramIo* io = op_state<DatagramIo>(r);
+  sockaddr_storage ss;
+  socklen_t sl = io->has_addr ? to_native(io->addr, &ss) : 0;
+  while (io->list != nullptr) {
+    if (!s->writable) return kWait;
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatchIov];
+    int count = 0;
+    int used = 0;
+    for (BufList* e = io->list; e != nullptr && count < kBatch; e = e->next) {
+      size_t bytes = 0;
+      int n = build_iov(e->buffer, 0, iov + used, kBatchIov - used, &bytes);
+      if (bytes < e->buffer.length) {
+        if (count == 0) return finished(Status::InvalidParameter, io->done);  // chain too long
+        break;  // the next call takes it
+      }
+      memset(&msgs[count], 0, sizeof(msgs[count]));
+      msgs[count].msg_hdr.msg_iov = iov + used;
+      msgs[count].msg_hdr.msg_iovlen = static_cast<size_t>(n);
+      if (io->has_addr) {
+        msgs[count].msg_hdr.msg_name = &ss;
+        msgs[count].msg_hdr.msg_namelen = sl;
+      }
+      used += n;
+      ++count;
+    }
+    int sent = ::sendmmsg(s->fd, msgs, static_cast<unsigned>(count), MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s->writable = false;
+        return kWait;
+      }
+      return finished(status_from_errno(errno), io->done);
+    }
+    for (int i = 0; i < sent; ++i) {
+      io->done += msgs[i].msg_len;
+      io->list = io->list->next;
+    }
+  }
+  return finished(Status::Success, io->done);
+}
+
+Outcome receive_from_attempt(Socket* s, Request* r) {
+  DatagramIo* io = op_state<DatagramIo>(r);
+  for (;;) {
+    if (!s->readable) return kWait;
+    iovec iov[kMaxIov];
+    size_t bytes = 0;
+    msghdr m{};
+    sockaddr_storage ss;
+    m.msg_name = &ss;
+    m.msg_namelen = sizeof(ss);
+    m.msg_iov = iov;
+    m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, 0, iov, kMaxIov, &bytes));
+    ssize_t n = ::recvmsg(s->fd, &m, 0);
+    if (n >= 0) {
+      if (io->remote_out != nullptr)
+        from_native(reinterpret_cast<sockaddr*>(&ss), m.msg_namelen, io->remote_out);
+      if (io->control_length != nullptr) *io->control_length = 0;
+      bool trunc = (m.msg_flags & MSG_TRUNC) != 0;
+      if (io->control_flags != nullptr) *io->control_flags = trunc ? kMsgTrunc : 0;
+      return finished(trunc ? Status::BufferOverflow : Status::Success, static_cast<uintptr_t>(n));
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->readable = false;
+      return kWait;
+    }
+    return finished(status_from_errno(errno), 0);
+  }
+}
+
+Status enqueue(Socket* s, ReqQueue* q, Request* req) {
+  q->push(req);
+  if (s->busy != 0) {
+    s->again = true;
+  } else {
+    engine_update(s->client, s);
+  }
+  return Status::Pending;
+}
+
+template <typename Attempt>
+Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
+  if (s->busy != 0 || !q->empty()) return enqueue(s, q, req);
+  socket_enter(s);
+  Outcome o = attempt(s, req);
+  Status ret = Status::Pending;
+  if (o.done) {
+    ret = complete(req, o.status, o.info);
+  } else {
+    q->push(req);
+  }
+  socket_leave(s);
+  return ret;
+}
+
+Outcome send_attempt(Socket* s, Request* r) {
+  return r->priv.op == kOpSendMessages ? send_messages_attempt(s, r) : send_to_attempt(s, r);
+}
+
+/// Reads a batch of datagrams and offers them to the receive_from event.
+void indicate_datagrams(Socket* s) {
+  const DatagramDispatch* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
+  if (dd == nullptr || dd->receive_from == nullptr || s->dgram == nullptr) return;
+  DatagramSlots* d = s->dgram;
+  while (!s->closed && s->recv_q.empty() &&
+         (s->base.event_mask.load(std::memory_order_acquire) & kEventReceiveFrom) != 0 &&
+         s->dgram_retained.load(std::memory_order_acquire) == 0 && s->readable) {
+    for (uint32_t i = 0; i < kDatagramSlots; ++i) {
+      d->iov[i] = iovec{d->data[i], kDatagramSlotSize};
+      memset(&d->msgs[i], 0, sizeof(d->msgs[i]));
+      d->msgs[i].msg_hdr.msg_name = &d->native[i];
+      d->msgs[i].msg_hdr.msg_namelen = sizeof(d->native[i]);
+      d->msgs[i].msg_hdr.msg_iov = &d->iov[i];
+      d->msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = ::recvmmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s->readable = false;
+        break;
+      }
+      continue;  // a pending ICMP error was consumed; try again
+    }
+    if (n == 0) break;
+    // Fewer than asked: the queue was empty at that moment; new datagrams raise a new event.
+    if (static_cast<uint32_t>(n) < kDatagramSlots) s->readable = false;
+    for (int i = 0; i < n; ++i) {
+      size_t len = d->msgs[i].msg_len;
+      d->seg[i] = Segment{nullptr, d->data[i], len, nullptr};
+      from_native(reinterpret_cast<sockaddr*>(&d->native[i]), d->msgs[i].msg_hdr.msg_namelen,
+                  &d->addr[i]);
+      d->ind[i] = DatagramIndication{i + 1 < n ? &d->ind[i + 1] : nullptr, Buf{&d->seg[i], 0, len},
+                                     nullptr, 0, &d->addr[i]};
+    }
+    Status r = dd->receive_from(s->base.context, 0, &d->ind[0]);
+    if (s->closed) return;
+    if (r == Status::Pending) {
+      s->dgram_retained.fetch_add(static_cast<uint32_t>(n), std::memory_order_acq_rel);
+      detail::g_counters.retained_indications.fetch_add(static_cast<uint32_t>(n),
+                                                        std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace
+
+void udp_process_sends(Socket* s) {
+  while (!s->closed) {
+    Request* r = s->send_q.head;
+    if (r == nullptr) break;
+    Outcome o = send_attempt(s, r);
+    if (!o.done) break;
+    s->send_q.pop();
+    complete(r, o.status, o.info);
+  }
+}
+
+void udp_process_receives(Socket* s) {
+  while (!s->closed) {
+    Request* r = s->recv_q.head;
+    if (r == nullptr) break;
+    Outcome o = receive_from_attempt(s, r);
+    if (!o.done) break;
+    s->recv_q.pop();
+    complete(r, o.status, o.info);
+  }
+  if (!s->closed && s->recv_q.empty()) indicate_datagrams(s);
+}
+
+bool udp_alloc_slots(Socket* s) {
+  if (s->dgram != nullptr) return true;
+  void* mem = detail::alloc(sizeof(DatagramSlots), detail::kTagBuffer);
+  if (mem == nullptr) return false;
+  s->dgram = new (mem) DatagramSlots;
+  return true;
+}
+
+void udp_free_slots(Socket* s) {
+  if (s->dgram == nullptr) return;
+  s->dgram->~DatagramSlots();
+  detail::release(s->dgram, detail::kTagBuffer);
+  s->dgram = nullptr;
+}
+
+void udp_reclaim(Socket* s) {
+  uint32_t n = s->dgram_retained.exchange(0, std::memory_order_acq_rel);
+  if (n != 0) detail::g_counters.retained_indications.fetch_sub(n, std::memory_order_relaxed);
+}
+
+Status op_send_to(Socket* s, Request* req) {
+  return run_or_queue(s, &s->send_q, req, send_attempt);
+}
+
+Status op_send_messages(Socket* s, Request* req) {
+  return run_or_queue(s, &s->send_q, req, send_attempt);
+}
+
+Status op_receive_from(Socket* s, Request* req) {
+  return run_or_queue(s, &s->recv_q, req, receive_from_attempt);
+}
+
+}  // namespace posix
+
+namespace backend {
+
+using namespace posix;
+
+namespace {
+DatagramIo* datagram_io(Request* req, const Buf* buf, const SockAddr* remote) {
+  DatagramIo* io = detail::op_state<DatagramIo>(req);
+  memset(io, 0, sizeof(*io));
+  if (buf != nullptr) io->buf = *buf;
+  if (remote != nullptr) {
+    io->addr = *remote;
+    io->has_addr = true;
+  }
+  return io;
+}
+}  // namespace
+
+Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote,
+               size_t control_length, const void* control, Request* req) {
+  (void)flags;
+  (void)control_length;  // ancillary data is not passed to the host stack
+  (void)control;
+  datagram_io(req, buf, remote);
+  req->priv.op = kOpSendTo;
+  return submit(s->client, req);
+}
+
+Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
+                    size_t* control_length, void* control, uint32_t* control_flags, Request* req) {
+  (void)flags;
+  (void)control;
+  DatagramIo* io = datagram_io(req, buf, nullptr);
+  io->remote_out = remote;
+  io->control_length = control_length;
+  io->control_flags = control_flags;
+  req->priv.op = kOpReceiveFrom;
+  return submit(s->client, req);
+}
+
+Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
+                     size_t control_length, const void* control, Request* req) {
+  (void)flags;
+  (void)control_length;
+  (void)control;
+  DatagramIo* io = datagram_io(req, nullptr, remote);
+  io->list = list;
+  req->priv.op = kOpSendMessages;
+  return submit(s->client, req);
+}
+
+Status release_datagram_indications(Socket* s, DatagramIndication* list) {
+  uint32_t n = 0;
+  for (DatagramIndication* d = list; d != nullptr; d = d->next)
+    ++n;
+  uint32_t cur = s->dgram_retained.load(std::memory_order_acquire);
+  uint32_t take = 0;
+  do {
+    take = n < cur ? n : cur;
+  } while (!s->dgram_retained.compare_exchange_weak(cur, cur - take, std::memory_order_acq_rel));
+  if (take != 0) {
+    detail::g_counters.retained_indications.fetch_sub(take, std::memory_order_relaxed);
+  }
+  if (cur - take == 0) kick(s);
+  return Status::Success;
+}
+
+}  // namespace backend
+}  // namespace xwsk
