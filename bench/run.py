@@ -262,6 +262,10 @@ def run_one(load: str, cont: Contender, binary: str, case: dict, warmup: float,
                                f"{client_err.strip()[:300]}")
         return rec
     rec["client"] = client
+    if client.get("skipped"):
+        rec["skipped"] = client["skipped"]
+        rec["ok"] = True
+        return rec
     if not client.get("ok"):
         rec["problems"].append("client: " + "; ".join(client.get("error_detail", [])))
     if rc != 0:
@@ -365,7 +369,8 @@ def verdict(ratios: list[float]) -> str:
 
 def summarize(result: dict) -> dict:
     dropped = {d["round"] for d in result.get("dropped_rounds", [])}
-    runs = [r for r in result["runs"] if r.get("ok") and r["round"] not in dropped]
+    runs = [r for r in result["runs"]
+            if r.get("ok") and not r.get("skipped") and r["round"] not in dropped]
     by = {}
     for r in runs:
         by.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = r
@@ -472,6 +477,10 @@ def write_markdown(result: dict, path: str) -> None:
     if bad:
         L.append(f"- {len(bad)} run(s) failed and are left out: " + "; ".join(
             f"{r['contender']}/{r['case']}: {'; '.join(r['problems'])[:120]}" for r in bad[:5]))
+    skipped_runs = sorted({f"{r['case']} ({r['skipped']})" for r in result["runs"]
+                           if r.get("skipped")})
+    if skipped_runs:
+        L.append("- Cases skipped on this machine: " + "; ".join(skipped_runs) + ".")
     skipped = result.get("skipped_contenders", [])
     if skipped:
         L.append("- Not built, so not run: " + ", ".join(skipped) + ".")
@@ -792,6 +801,7 @@ def main() -> int:
 
     t_start = time.monotonic()
     failures = 0
+    skips = 0
     retries_left = (rounds * len(cases) * len(contenders)) // 5
     for rnd in range(rounds):
         st0 = read_proc_stat()
@@ -816,6 +826,11 @@ def main() -> int:
                 rec["round"] = rnd
                 result["runs"].append(rec)
                 status = "ok " if rec["ok"] else "FAIL"
+                if rec.get("skipped"):
+                    skips += 1
+                    log(f"[{rnd + 1}/{rounds}] skip {c.name:<18} {case['case']:<32} "
+                        f"{rec['skipped']}")
+                    continue
                 if not rec["ok"]:
                     failures += 1
                 rate = rec.get("rate")
@@ -870,7 +885,7 @@ def main() -> int:
         write_svg(result, docs_svg)
         log(f"wrote {docs_md} and {docs_svg}")
     total = len(result["runs"])
-    log(f"{total - failures} passed, {failures} failed")
+    log(f"{total - failures - skips} passed, {failures} failed, {skips} skipped")
     return 1 if failures else 0
 
 
