@@ -82,20 +82,27 @@ void accept_request(Request* req, Socket* s) {
   g_counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
-// The events each category may enable, and whether its dispatch has the callback.
+constexpr uint32_t kConnectionEvents = kEventReceive | kEventDisconnect | kEventSendBacklog;
+
+// The events each category may enable. A listening socket may also enable the connection events:
+// they are not raised on it but inherited by the sockets its accept event takes (WSK,
+// SO_WSK_EVENT_CALLBACK).
 uint32_t events_for(const SocketBase* b) {
   switch (b->category) {
     case kListenSocket:
-      return kEventAccept;
+    case kStreamSocket:
+      return kEventAccept | kConnectionEvents;
     case kDatagramSocket:
       return kEventReceiveFrom;
     case kConnectionSocket:
-      return kEventReceive | kEventDisconnect | kEventSendBacklog;
-    case kStreamSocket:
-      return kEventAccept | kEventReceive | kEventDisconnect | kEventSendBacklog;
+      return kConnectionEvents;
     default:
       return 0;
   }
+}
+
+bool accepts_connections(const SocketBase* b) {
+  return b->category == kListenSocket || (b->category == kStreamSocket && b->listening);
 }
 
 bool has_callback(const SocketBase* b, uint32_t event) {
@@ -213,6 +220,16 @@ void fini_socket_base(SocketBase* b) {
   b->magic = kDeadMagic;
   base_of(b->client)->sockets.fetch_sub(1, std::memory_order_acq_rel);
   g_counters.sockets.fetch_sub(1, std::memory_order_relaxed);
+}
+
+uint32_t inherited_event_mask(const SocketBase* listener, const SocketBase* accepted) {
+  uint32_t mask = accepted->event_mask.load(std::memory_order_acquire);
+  if (!accepts_connections(listener)) return mask;
+  uint32_t inherit = listener->event_mask.load(std::memory_order_acquire) & kConnectionEvents;
+  for (uint32_t bit = 1; bit != 0 && bit <= inherit; bit <<= 1) {
+    if ((inherit & bit) != 0 && has_callback(accepted, bit)) mask |= bit;
+  }
+  return mask;
 }
 
 }  // namespace detail
@@ -599,14 +616,25 @@ Status change_events(Socket* s, size_t input_size, const void* input) {
   uint32_t events = mask & ~kEventDisable;
   uint32_t allowed = events_for(b);
   if (events == 0 || (events & ~allowed) != 0) return Status::InvalidParameter;
+  uint32_t static_events =
+      base_of(b->client)->static_event_mask.load(std::memory_order_acquire) & allowed;
   uint32_t old_mask = b->event_mask.load(std::memory_order_acquire);
   uint32_t new_mask;
   if ((mask & kEventDisable) != 0) {
     if (!single_bit(events)) return Status::InvalidParameter;  // disable one event at a time
+    // Static events, and connection events enabled on a listening socket, stay enabled.
+    if ((events & static_events) != 0) return Status::InvalidParameter;
+    if (b->category == kListenSocket && (events & kConnectionEvents) != 0) {
+      return Status::InvalidParameter;
+    }
     new_mask = old_mask & ~events;
   } else {
     for (uint32_t bit = 1; bit != 0 && bit <= events; bit <<= 1) {
-      if ((events & bit) != 0 && !has_callback(b, bit)) return Status::InvalidParameter;
+      if ((events & bit) == 0) continue;
+      // Connection events on a listening socket are checked against the dispatch the accept
+      // event hands out, when it does.
+      bool inherited = (bit & kConnectionEvents) != 0 && b->category == kListenSocket;
+      if (!inherited && !has_callback(b, bit)) return Status::InvalidParameter;
     }
     new_mask = old_mask | events;
   }

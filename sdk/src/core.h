@@ -35,6 +35,10 @@ constexpr uint32_t kTagSocket = make_tag('x', 'w', 'S', 'k');
 constexpr uint32_t kTagBuffer = make_tag('x', 'w', 'B', 'f');
 constexpr uint32_t kTagAddrInfo = make_tag('x', 'w', 'A', 'i');
 constexpr uint32_t kTagMisc = make_tag('x', 'w', 'M', 's');
+// Kernel-only tags (backends/wsk, tests/kernel; re-exported by backends/wsk/pool_tags.h).
+constexpr uint32_t kTagNew = make_tag('x', 'w', 'N', 'w');         // global operator new
+constexpr uint32_t kTagNewAligned = make_tag('x', 'w', 'N', 'a');  // over-aligned operator new
+constexpr uint32_t kTagTest = make_tag('x', 'w', 'T', 's');        // kernel test driver
 
 constexpr uint32_t kClientMagic = 0x436b5778;  // "xWkC"
 constexpr uint32_t kSocketMagic = 0x536b5778;  // "xWkS"
@@ -111,6 +115,13 @@ const ConnectionDispatch* connection_dispatch(const SocketBase* b);
 void init_socket_base(SocketBase* b, Client* client, AddressFamily family, SocketType type,
                       Protocol protocol, uint32_t category, void* context, const void* dispatch);
 void fini_socket_base(SocketBase* b);
+
+/// The event mask a socket taken by the accept event of @p listener starts with: its own
+/// (static events) plus the connection events enabled on the listener that @p accepted's
+/// dispatch can serve (WSK: SO_WSK_EVENT_CALLBACK on a listening socket). Backends store it in
+/// accepted->event_mask after the accept event returned Success and set context and dispatch.
+/// Sockets accepted through accept() requests inherit nothing.
+uint32_t inherited_event_mask(const SocketBase* listener, const SocketBase* accepted);
 
 /// Sums the bytes a Buf can address: true when offset + length fits in its segment chain.
 bool buf_fits(const Buf* buf);
