@@ -63,8 +63,7 @@ Status check_client(Client* c, Request* req) {
 }
 
 bool address_ok(const SockAddr* a) {
-  return a != nullptr &&
-         (a->af() == AddressFamily::Inet || a->af() == AddressFamily::Inet6);
+  return a != nullptr && (a->af() == AddressFamily::Inet || a->af() == AddressFamily::Inet6);
 }
 
 bool address_fits_socket(const SockAddr* a, const SocketBase* b) {
@@ -125,7 +124,9 @@ bool has_callback(const SocketBase* b, uint32_t event) {
   }
 }
 
-bool single_bit(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool single_bit(uint32_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 }  // namespace
 
@@ -190,8 +191,7 @@ const ConnectionDispatch* connection_dispatch(const SocketBase* b) {
 }
 
 void init_socket_base(SocketBase* b, Client* client, AddressFamily family, SocketType type,
-                      Protocol protocol, uint32_t category, void* context,
-                      const void* dispatch) {
+                      Protocol protocol, uint32_t category, void* context, const void* dispatch) {
   b->magic = kSocketMagic;
   b->category = category;
   b->family = family;
@@ -223,11 +223,17 @@ void fini_socket_base(SocketBase* b) {
 }
 
 uint32_t inherited_event_mask(const SocketBase* listener, const SocketBase* accepted) {
+  // Static events apply to the accepted socket now that its dispatch is known; connection events
+  // enabled on the listener are inherited when the accept event took the socket.
+  uint32_t candidates =
+      base_of(accepted->client)->static_event_mask.load(std::memory_order_acquire) &
+      events_for(accepted);
+  if (accepts_connections(listener)) {
+    candidates |= listener->event_mask.load(std::memory_order_acquire) & kConnectionEvents;
+  }
   uint32_t mask = accepted->event_mask.load(std::memory_order_acquire);
-  if (!accepts_connections(listener)) return mask;
-  uint32_t inherit = listener->event_mask.load(std::memory_order_acquire) & kConnectionEvents;
-  for (uint32_t bit = 1; bit != 0 && bit <= inherit; bit <<= 1) {
-    if ((inherit & bit) != 0 && has_callback(accepted, bit)) mask |= bit;
+  for (uint32_t bit = 1; bit != 0 && bit <= candidates; bit <<= 1) {
+    if ((candidates & bit) != 0 && has_callback(accepted, bit)) mask |= bit;
   }
   return mask;
 }
@@ -304,7 +310,8 @@ Status register_client(const ClientNpi* npi, Registration* registration) {
   cb->sockets.store(0, std::memory_order_relaxed);
   cb->static_event_mask.store(0, std::memory_order_relaxed);
   cb->any_socket_created.store(false, std::memory_order_relaxed);
-  for (void*& r : registration->reserved) r = nullptr;
+  for (void*& r : registration->reserved)
+    r = nullptr;
   registration->reserved[0] = c;
   g_counters.registrations.fetch_add(1, std::memory_order_relaxed);
   return Status::Success;
@@ -375,7 +382,7 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
     return complete(req, Status::InvalidParameter, 0);
   }
   if (protocol == Protocol::Default) {
-    protocol = type == SocketType::Stream ? Protocol::Tcp
+    protocol = type == SocketType::Stream     ? Protocol::Tcp
                : type == SocketType::Datagram ? Protocol::Udp
                                               : protocol;
   }
@@ -394,13 +401,13 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
     return Status::InvalidParameter;
   }
   accept_request(req, nullptr);
-  return backend::socket_connect(client, type, Protocol::Tcp, local, remote, flags,
-                                 socket_context, dispatch, req);
+  return backend::socket_connect(client, type, Protocol::Tcp, local, remote, flags, socket_context,
+                                 dispatch, req);
 }
 
-Status control_client(Client* client, uint32_t control_code, size_t input_size,
-                      const void* input, size_t output_size, void* output,
-                      size_t* output_size_returned, Request* req) {
+Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
+                      size_t output_size, void* output, size_t* output_size_returned,
+                      Request* req) {
   if (client == nullptr || base_of(client)->magic != kClientMagic) return Status::InvalidHandle;
   if ((input_size != 0 && input == nullptr) || (output_size != 0 && output == nullptr)) {
     return Status::InvalidParameter;
@@ -417,9 +424,8 @@ Status control_client(Client* client, uint32_t control_code, size_t input_size,
                                  output_size_returned, req);
 }
 
-Status get_address_info(Client* client, const char* node, const char* service,
-                        uint32_t name_space, const AddrInfo* hints, AddrInfo** result,
-                        Request* req) {
+Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
+                        const AddrInfo* hints, AddrInfo** result, Request* req) {
   Status st = check_client(client, req);
   if (st != Status::Success) return st;
   if (result == nullptr || (node == nullptr && service == nullptr)) {
@@ -471,8 +477,7 @@ Status listen(Socket* s, Request* req) {
 }
 
 Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
-              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote,
-              Request* req) {
+              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
   Status st = check_socket(s, kLsn, req);
   if (st != Status::Success) return st;
   accept_request(req, s);
@@ -536,16 +541,14 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
 }
 
 Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
-                    size_t* control_length, void* control, uint32_t* control_flags,
-                    Request* req) {
+                    size_t* control_length, void* control, uint32_t* control_flags, Request* req) {
   Status st = check_socket(s, kCatDatagram, req);
   if (st != Status::Success) return st;
   if (!buf_fits(buf) || (control_length != nullptr && *control_length != 0 && control == nullptr)) {
     return Status::InvalidParameter;
   }
   accept_request(req, s);
-  return backend::receive_from(s, buf, flags, remote, control_length, control, control_flags,
-                               req);
+  return backend::receive_from(s, buf, flags, remote, control_length, control, control_flags, req);
 }
 
 Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
@@ -647,8 +650,8 @@ Status change_events(Socket* s, size_t input_size, const void* input) {
 Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,
                       size_t input_size, const void* input, size_t output_size, void* output,
                       size_t* output_size_returned, Request* req) {
-  bool events = type == ControlType::SetOption && level == kSolSocket &&
-                control_code == kSoWskEventCallback;
+  bool events =
+      type == ControlType::SetOption && level == kSolSocket && control_code == kSoWskEventCallback;
   if (events && req == nullptr) {
     // WSK completes SO_WSK_EVENT_CALLBACK without an IRP.
     if (s == nullptr || base_of(s)->magic != kSocketMagic) return Status::InvalidHandle;
@@ -689,8 +692,12 @@ Status close_socket(Socket* s, Request* req) {
 
 // ---- facts, allocator, counters -----------------------------------------------------------------
 
-const char* backend_name() { return backend::name(); }
-uint32_t backend_capabilities() { return backend::capabilities(); }
+const char* backend_name() {
+  return backend::name();
+}
+uint32_t backend_capabilities() {
+  return backend::capabilities();
+}
 const char* capability_reason(Capability cap) {
   if ((backend::capabilities() & cap) != 0) return "";
   const char* r = backend::capability_reason(cap);

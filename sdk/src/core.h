@@ -116,11 +116,12 @@ void init_socket_base(SocketBase* b, Client* client, AddressFamily family, Socke
                       Protocol protocol, uint32_t category, void* context, const void* dispatch);
 void fini_socket_base(SocketBase* b);
 
-/// The event mask a socket taken by the accept event of @p listener starts with: its own
-/// (static events) plus the connection events enabled on the listener that @p accepted's
-/// dispatch can serve (WSK: SO_WSK_EVENT_CALLBACK on a listening socket). Backends store it in
-/// accepted->event_mask after the accept event returned Success and set context and dispatch.
-/// Sockets accepted through accept() requests inherit nothing.
+/// The event mask a socket taken by the accept event of @p listener starts with, once the
+/// event returned Success and set its context and dispatch: the client's static events plus the
+/// connection events enabled on the listener (WSK: SO_WSK_EVENT_CALLBACK on a listening socket),
+/// each only if @p accepted's dispatch has the callback. Backends store it in
+/// accepted->event_mask. Sockets accepted through accept() requests inherit nothing from the
+/// listener (their static events were applied at creation, with the dispatch given to accept).
 uint32_t inherited_event_mask(const SocketBase* listener, const SocketBase* accepted);
 
 /// Sums the bytes a Buf can address: true when offset + length fits in its segment chain.
