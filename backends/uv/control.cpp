@@ -64,7 +64,7 @@ constexpr IntOption kIntOptions[] = {
 
 Result int_option(Socket* s, const IntOption& o, bool set, const void* input, size_t input_size,
                   void* output, size_t output_size) {
-  if ((o.tcp_only && s->kind != HandleKind::Tcp) || (o.udp_only && s->kind != HandleKind::Udp)) {
+  if ((o.tcp_only && s->kind != HandleKind::Tcp) || (o.udp_only && s->kind == HandleKind::Tcp)) {
     return fail(Status::InvalidParameter);
   }
   if (o.native_level == IPPROTO_IPV6 && s->base.family != AddressFamily::Inet6) {
@@ -82,7 +82,7 @@ Result int_option(Socket* s, const IntOption& o, bool set, const void* input, si
       int r = uv_tcp_nodelay(&s->h.tcp, iv != 0);
       return r == 0 ? ok() : fail(from_uv(r));
     }
-    if (o.native_name == SO_BROADCAST) {
+    if (o.native_name == SO_BROADCAST && s->kind == HandleKind::Udp) {
       int r = uv_udp_set_broadcast(&s->h.udp, iv != 0);
       return r == 0 ? ok() : fail(from_uv(r));
     }
@@ -274,9 +274,16 @@ Status address_query_run(Socket* s, Request* req, bool local) {
   if (!s->handle_open) return detail::complete(req, Status::InvalidDeviceState, 0);
   if (local) {
     if (s->state == TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
-    r = s->kind == HandleKind::Tcp
-            ? uv_tcp_getsockname(&s->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len)
-            : uv_udp_getsockname(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (s->kind == HandleKind::Raw) {
+      socklen_t slen = sizeof(ss);
+      r = getsockname(s->raw_fd, reinterpret_cast<sockaddr*>(&ss), &slen) == 0
+              ? 0
+              : uv_translate_sys_error(errno);
+    } else {
+      r = s->kind == HandleKind::Tcp
+              ? uv_tcp_getsockname(&s->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len)
+              : uv_udp_getsockname(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), &len);
+    }
   } else {
     if (s->kind != HandleKind::Tcp || s->state != TcpState::Connected) {
       return detail::complete(req, Status::InvalidDeviceState, 0);

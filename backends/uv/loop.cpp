@@ -17,6 +17,21 @@ namespace {
 /// The client whose loop runs on this thread (null elsewhere).
 thread_local const Client* t_loop_client = nullptr;
 
+/// Re-evaluates what @p s watches after its event mask changed or indications came back.
+void update(Socket* s) {
+  switch (s->kind) {
+    case HandleKind::Tcp:
+      tcp_update(s);
+      break;
+    case HandleKind::Udp:
+      udp_update(s);
+      break;
+    case HandleKind::Raw:
+      raw_update(s);
+      break;
+  }
+}
+
 void run_kicks(Client* c, Socket* list) {
   while (list != nullptr) {
     Socket* s = list;
@@ -24,12 +39,7 @@ void run_kicks(Client* c, Socket* list) {
     s->kick_next = nullptr;
     uint32_t flags = s->kick_flags.exchange(0, std::memory_order_acq_rel);
     if (s->close_started || !s->handle_open) continue;
-    bool tcp = s->kind == HandleKind::Tcp;
-    if ((flags & kKickRelease) != 0) {
-      tcp ? tcp_release(s) : udp_release(s);
-    } else if ((flags & kKickEvents) != 0) {
-      tcp ? tcp_update(s) : udp_update(s);
-    }
+    if ((flags & (kKickRelease | kKickEvents)) != 0) update(s);
   }
   (void)c;
 }
@@ -79,14 +89,16 @@ void notify_idle(Client* c) {
 Status socket_run(Client* c, Request* req) {
   OpState* op = op_of(req);
   auto a = op->sock;
-  if (a.type == SocketType::Raw) {
-    return detail::complete(req, Status::NotSupported, 0);
-  }
   Socket* s = socket_alloc(c);
   if (s == nullptr) return detail::complete(req, Status::InsufficientResources, 0);
-  s->kind = a.type == SocketType::Stream ? HandleKind::Tcp : HandleKind::Udp;
+  s->kind = a.type == SocketType::Stream     ? HandleKind::Tcp
+            : a.type == SocketType::Datagram ? HandleKind::Udp
+                                             : HandleKind::Raw;
   s->base.family = a.family;
-  Status st = s->kind == HandleKind::Tcp ? tcp_open(s) : udp_open(s);
+  s->base.protocol = a.protocol;
+  Status st = s->kind == HandleKind::Tcp   ? tcp_open(s)
+              : s->kind == HandleKind::Udp ? udp_open(s)
+                                           : raw_open(s);
   if (st != Status::Success) {
     if (!s->free_on_close) detail::release(s, detail::kTagSocket);
     return detail::complete(req, st, 0);
@@ -214,12 +226,7 @@ void kick(Socket* s, uint32_t flags) {
   if (on_loop(c)) {
     uint32_t f = s->kick_flags.exchange(0, std::memory_order_acq_rel);
     if (s->close_started || !s->handle_open) return;
-    bool tcp = s->kind == HandleKind::Tcp;
-    if ((f & kKickRelease) != 0) {
-      tcp ? tcp_release(s) : udp_release(s);
-    } else if (f != 0) {
-      tcp ? tcp_update(s) : udp_update(s);
-    }
+    if (f != 0) update(s);
     return;
   }
   {
@@ -250,9 +257,10 @@ Status dispatch(Client* c, Request* req) {
   if (s == nullptr) return detail::complete(req, Status::InvalidParameter, 0);
   if (s->close_started) return detail::complete(req, Status::Cancelled, 0);
   bool tcp = s->kind == HandleKind::Tcp;
+  bool raw = s->kind == HandleKind::Raw;
   switch (req->priv.op) {
     case kOpBind:
-      return tcp ? tcp_bind(s, req) : udp_bind(s, req);
+      return tcp ? tcp_bind(s, req) : raw ? raw_bind(s, req) : udp_bind(s, req);
     case kOpListen:
       return tcp_listen(s, req);
     case kOpAccept:
@@ -267,9 +275,9 @@ Status dispatch(Client* c, Request* req) {
       return tcp_disconnect(s, req);
     case kOpSendTo:
     case kOpSendMessages:
-      return udp_send(s, req);
+      return raw ? raw_send(s, req) : udp_send(s, req);
     case kOpReceiveFrom:
-      return udp_receive(s, req);
+      return raw ? raw_receive(s, req) : udp_receive(s, req);
     case kOpGetLocal:
       return address_query_run(s, req, true);
     case kOpGetRemote:
@@ -279,7 +287,7 @@ Status dispatch(Client* c, Request* req) {
     case kOpControlSocket:
       return control_socket_run(s, req);
     case kOpClose:
-      return tcp ? tcp_close(s, req) : udp_close(s, req);
+      return tcp ? tcp_close(s, req) : raw ? raw_close(s, req) : udp_close(s, req);
     default:
       return detail::complete(req, Status::InvalidDeviceRequest, 0);
   }
@@ -363,7 +371,7 @@ void default_release(void* p, uint32_t, void*) {
 constexpr uint32_t kCaps =
     kCapIpv6 | kCapUdp | kCapEvents | kCapStreamCategory | kCapBasicCategory | kCapDisconnect |
     kCapAddressQueries | kCapSocketConnect | kCapConnectEx | kCapControlClient | kCapNameInfo |
-    kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers | kCapSendMessages;
+    kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers | kCapSendMessages | kCapRaw;
 
 Status run_or_submit(Client* c, Request* req, uint32_t op) {
   req->priv.op = op;
@@ -385,10 +393,7 @@ uint32_t capabilities() {
   return kCaps;
 }
 const char* capability_reason(Capability cap) {
-  if (cap == kCapRaw) {
-    return "libuv has no raw-socket handle (uv_tcp_t/uv_udp_t only); the uv backend does not "
-           "drive native raw fds through uv_poll yet";
-  }
+  (void)cap;  // every capability is present
   return "not supported by the uv backend";
 }
 

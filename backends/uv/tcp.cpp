@@ -358,6 +358,9 @@ bool serve_one(Socket* lsn, Socket* ready) {
     conn->base.context = ctx;
     conn->base.dispatch = disp;
     apply_static_events(conn);
+    // Connection events enabled on the listening socket are inherited (WSK).
+    conn->base.event_mask.store(detail::inherited_event_mask(&lsn->base, &conn->base),
+                                std::memory_order_release);
     tcp_update(conn);
   } else {
     close_internal(conn);
@@ -744,10 +747,6 @@ void tcp_update(Socket* s) {
     uv_read_stop(&s->h.stream);
     s->reading = false;
   }
-}
-
-void tcp_release(Socket* s) {
-  tcp_update(s);
 }
 
 Status tcp_close(Socket* s, Request* req) {

@@ -309,10 +309,6 @@ void udp_update(Socket* s) {
   }
 }
 
-void udp_release(Socket* s) {
-  udp_update(s);
-}
-
 Status udp_close(Socket* s, Request* req) {
   s->close_started = true;
   s->close_req = req;

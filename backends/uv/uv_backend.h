@@ -198,8 +198,9 @@ struct ReqQueue {
   bool remove(Request* r);
 };
 
-/// What kind of libuv handle a socket owns.
-enum class HandleKind : uint8_t { Tcp, Udp };
+/// What kind of libuv handle a socket owns: uv_tcp_t, uv_udp_t, or (raw sockets, which libuv
+/// has no handle for) uv_poll_t over a native fd.
+enum class HandleKind : uint8_t { Tcp, Udp, Raw };
 
 /// Connection-state of a TCP socket (loop thread only).
 enum class TcpState : uint8_t { Idle, Bound, Listening, Connecting, Connected, Reset };
@@ -240,7 +241,10 @@ struct Socket {
     uv_stream_t stream;
     uv_tcp_t tcp;
     uv_udp_t udp;
+    uv_poll_t poll;  ///< raw sockets: a native fd watched by uv_poll
   } h;
+  int raw_fd;       ///< raw sockets: the native fd (uv_poll does not own it)
+  int poll_events;  ///< raw sockets: the UV_READABLE / UV_WRITABLE being watched
   uvb::HandleKind kind;
   uvb::TcpState state;
   bool handle_open;    ///< the uv handle has not been closed yet
@@ -358,7 +362,6 @@ Status tcp_inspect_complete(Socket* s, Request* req);
 Status tcp_close(Socket* s, Request* req);
 /// Re-evaluates whether @p s should be reading and delivers buffered indications.
 void tcp_update(Socket* s);
-void tcp_release(Socket* s);
 Status socket_connect_run(Client* c, Request* req);
 
 // ---- udp.cpp ----------------------------------------------------------------------------------
@@ -369,7 +372,15 @@ Status udp_send(Socket* s, Request* req);
 Status udp_receive(Socket* s, Request* req);
 Status udp_close(Socket* s, Request* req);
 void udp_update(Socket* s);
-void udp_release(Socket* s);
+
+// ---- raw.cpp ----------------------------------------------------------------------------------
+
+Status raw_open(Socket* s);
+Status raw_bind(Socket* s, Request* req);
+Status raw_send(Socket* s, Request* req);
+Status raw_receive(Socket* s, Request* req);
+Status raw_close(Socket* s, Request* req);
+void raw_update(Socket* s);
 
 // ---- control.cpp ------------------------------------------------------------------------------
 
