@@ -118,6 +118,19 @@ def cpu_delta(a: list[int], b: list[int]) -> dict:
     }
 
 
+def wait_idle(limit_s: float, busy_max: float = 0.10) -> float:
+    """Waits (at most limit_s) until other processes use < busy_max of the machine for a
+    1 s sample; returns the busy share of the last sample."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        a = read_proc_stat()
+        time.sleep(1.0)
+        d = cpu_delta(a, read_proc_stat())
+        busy = d["busy_us"] / max(1, d["total_us"])
+        if busy < busy_max or time.monotonic() >= deadline:
+            return busy
+
+
 def pin(cpu: int):
     """preexec_fn: pin to one CPU, and die with the runner (PR_SET_PDEATHSIG = SIGTERM)."""
     def fn():
@@ -698,6 +711,9 @@ def main() -> int:
     ap.add_argument("--server-cpu", type=int, default=1)
     ap.add_argument("--client-cpu", type=int, default=0)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--wait-idle", type=float, default=20,
+                    help="before each round, wait up to this many seconds for the machine to "
+                    "be idle (full mode; default 20)")
     ap.add_argument("--max-foreign", type=float, default=0.10,
                     help="retry a run when other processes used more than this share of the "
                     "machine's CPU during it (default 0.10)")
@@ -774,7 +790,8 @@ def main() -> int:
         log(f"plan: {rounds} rounds x {len(cases)} cases x {len(contenders)} contenders = "
             f"{runs} runs x ({warmup:g} s warm-up + {measure:g} s measure + "
             f"~{RUN_OVERHEAD_S} s overhead) + syscall pass {sys_time:.0f} s "
-            f"= ~{est / 60:.1f} min")
+            f"= ~{est / 60:.1f} min (+ 1-{args.wait_idle:g} s per round waiting for an idle "
+            "machine)")
         if rounds < 7:
             log("note: fewer than 7 rounds: no 'ahead' verdict is possible")
 
@@ -804,6 +821,11 @@ def main() -> int:
     skips = 0
     retries_left = (rounds * len(cases) * len(contenders)) // 5
     for rnd in range(rounds):
+        if args.wait_idle > 0 and not args.smoke:
+            busy = wait_idle(args.wait_idle, args.max_foreign)
+            if busy >= args.max_foreign:
+                log(f"round {rnd + 1}: the machine is still {busy * 100:.0f}% busy with other "
+                    f"work after {args.wait_idle:g} s; measuring anyway")
         st0 = read_proc_stat()
         for case in cases:
             order = contenders[:]
