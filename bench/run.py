@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -906,8 +907,19 @@ def main() -> int:
         write_markdown(result, docs_md)
         write_svg(result, docs_svg)
         log(f"wrote {docs_md} and {docs_svg}")
-    total = len(result["runs"])
-    log(f"{total - failures - skips} passed, {failures} failed, {skips} skipped")
+    elif args.smoke:
+        # Exercise the report code too, next to the result file (not into docs/).
+        base = os.path.splitext(out)[0]
+        try:
+            write_markdown(result, base + ".md")
+            write_svg(result, base + ".svg")
+            xml.etree.ElementTree.parse(base + ".svg")
+            log(f"wrote {base}.md and {base}.svg")
+        except Exception as e:  # noqa: BLE001 - any report bug is a smoke failure
+            log(f"FAIL report generation: {e!r}")
+            failures += 1
+    passed = sum(1 for r in result["runs"] if r.get("ok") and not r.get("skipped"))
+    log(f"{passed} passed, {failures} failed, {skips} skipped")
     return 1 if failures else 0
 
 
