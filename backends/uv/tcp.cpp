@@ -112,6 +112,20 @@ void indicate_disconnect(Socket* s, uint32_t flags) {
   s->in_event = false;
 }
 
+/// The send backlog event, once per connection: the ideal backlog is the socket's send
+/// buffer size (SO_SNDBUF), as in the POSIX backend.
+void indicate_backlog(Socket* s) {
+  if (s->backlog_indicated || s->state != TcpState::Connected || s->in_event) return;
+  const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
+  if (!event_on(s, kEventSendBacklog) || cd == nullptr || cd->send_backlog == nullptr) return;
+  s->backlog_indicated = true;
+  int sndbuf = 0;
+  if (uv_send_buffer_size(&s->h.handle, &sndbuf) != 0) sndbuf = 0;
+  s->in_event = true;
+  cd->send_backlog(s->base.context, static_cast<size_t>(sndbuf > 0 ? sndbuf : 0));
+  s->in_event = false;
+}
+
 void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
   (void)suggested;
   Socket* s = sock_of(h);
@@ -157,8 +171,11 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       complete_receive(s, Status::Success);
   } else if (nread < 0 && nread != UV_ENOBUFS) {
     s->error = from_uv(static_cast<int>(nread));
-    while (!s->receives.empty() && !s->close_started)
-      complete_receive(s, s->error);
+    // A receive that already holds data completes with it; the error goes to the others.
+    while (!s->receives.empty() && !s->close_started) {
+      bool has_data = op_of(s->receives.head)->io.cur.done != 0;
+      complete_receive(s, has_data ? Status::Success : s->error);
+    }
     if (!s->close_started) indicate_disconnect(s, kFlagAbortive);
   }
   if (!s->close_started) tcp_update(s);
@@ -209,6 +226,7 @@ Status send_state(const Socket* s) {
 
 /// Progresses the send queue: uv_try_write first, then one uv_write at a time.
 void start_sends(Socket* s) {
+  if (s->state == TcpState::Connecting) return;  // queued behind the connect
   while (!s->write_active && !s->sends.empty() && !s->close_started) {
     Request* head = s->sends.head;
     OpState* op = op_of(head);
@@ -502,6 +520,11 @@ void on_connect(uv_connect_t* req, int status) {
                 : status == UV_ECONNRESET ? Status::ConnectionRefused
                                           : from_uv(status);
     detail::complete(r, st, 0);
+    // Requests queued behind the connect fail with it.
+    if (!s->close_started) {
+      fail_queue(&s->sends, st);
+      fail_queue(&s->receives, st);
+    }
     return;
   }
   s->state = TcpState::Connected;
@@ -513,10 +536,13 @@ void on_connect(uv_connect_t* req, int status) {
     op->io.cur = data;
     op->io.flags = 0;
     op->io.shutdown_issued = false;
-    s->sends.push(r);
+    r->priv.next = s->sends.head;  // before anything queued behind the connect
+    s->sends.head = r;
+    if (s->sends.tail == nullptr) s->sends.tail = r;
     start_sends(s);
   } else {
     detail::complete(r, Status::Success, 0);
+    if (!s->close_started) start_sends(s);
   }
   if (!s->close_started) tcp_update(s);
 }
@@ -592,10 +618,7 @@ Status tcp_accept(Socket* s, Request* req) {
 
 Status tcp_connect(Socket* s, Request* req) {
   if (s->state != TcpState::Bound) {
-    Status st = s->state == TcpState::Connected || s->state == TcpState::Connecting
-                    ? Status::ConnectionActive
-                    : Status::InvalidDeviceState;
-    return detail::complete(req, st, 0);
+    return detail::complete(req, Status::InvalidDeviceState, 0);  // unbound, or not idle
   }
   sockaddr_storage ss;
   to_native(op_of(req)->connect.remote, &ss);
@@ -611,6 +634,10 @@ Status tcp_connect(Socket* s, Request* req) {
 }
 
 Status tcp_send(Socket* s, Request* req) {
+  if (s->state == TcpState::Connecting) {
+    s->sends.push(req);  // sent once connected, or failed with the connect's status
+    return Status::Pending;
+  }
   Status ok = send_state(s);
   if (ok != Status::Success) return detail::complete(req, ok, 0);
   if (s->sends.empty() && !s->write_active) {
@@ -637,7 +664,7 @@ Status tcp_send(Socket* s, Request* req) {
 Status tcp_receive(Socket* s, Request* req) {
   OpState* op = op_of(req);
   s->ev_paused = false;  // a receive resumes the receive event (WskReceiveEvent contract)
-  if (s->receives.empty() && s->ind_len != 0) {
+  if (s->receives.empty() && s->ind_len != 0 && !s->in_event) {
     // Data buffered from a partial or refused indication is received first.
     size_t take = 0;
     if ((op->io.flags & kFlagDrain) != 0) {
@@ -671,7 +698,7 @@ Status tcp_receive(Socket* s, Request* req) {
   if (s->error != Status::Success) return detail::complete(req, s->error, op->io.cur.done);
   if (s->state == TcpState::Reset) return detail::complete(req, Status::ConnectionAborted, 0);
   if (s->peer_fin) return detail::complete(req, Status::Success, op->io.cur.done);
-  if (s->state != TcpState::Connected) {
+  if (s->state != TcpState::Connected && s->state != TcpState::Connecting) {
     return detail::complete(req, Status::InvalidDeviceState, 0);
   }
   s->receives.push(req);
@@ -695,7 +722,7 @@ Status tcp_disconnect(Socket* s, Request* req) {
     close_handle(s, true);
     return Status::Pending;
   }
-  if (s->shut_wr) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->shut_wr) return detail::complete(req, Status::Success, 0);  // FIN already sent
   s->sends.push(req);
   start_sends(s);
   return Status::Pending;
@@ -732,6 +759,8 @@ void tcp_update(Socket* s) {
     serve_accepts(s);
     return;
   }
+  indicate_backlog(s);
+  if (s->close_started) return;
   indicate_buffered(s);
   if (s->close_started) return;
   bool retained = s->retained.load(std::memory_order_acquire);

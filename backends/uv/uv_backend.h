@@ -255,6 +255,7 @@ struct Socket {
   bool peer_fin;       ///< EOF seen
   bool reading;        ///< uv_read_start / uv_udp_recv_start active
   bool disconnect_indicated;
+  bool backlog_indicated;
   bool ev_paused;              ///< receive event paused after a partial / not-accepted indication
   std::atomic<bool> retained;  ///< the indication buffer is held by the client (Pending)
   bool in_event;               ///< an event callback of this socket is running
