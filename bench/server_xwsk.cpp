@@ -42,7 +42,9 @@ struct Stats {
 Stats g_stats;
 bool g_echo = true;
 
-void add(std::atomic<uint64_t>& c, uint64_t n) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+void add(std::atomic<uint64_t>& c, uint64_t n) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
 
 // ---- connections --------------------------------------------------------------------------------
 
@@ -50,11 +52,11 @@ struct Connection {
   xwsk::Socket* socket = nullptr;
   xwsk::Request send_req{};
   xwsk::Request close_req{};
-  xwsk::Request opt_req{};  // TCP_NODELAY at accept; its result only counts errors
+  xwsk::Request opt_req{};               // TCP_NODELAY at accept; its result only counts errors
   xwsk::DataIndication* held = nullptr;  // retained indication being echoed
   xwsk::Buf out{};
-  bool in_event = false;    // inside the receive event (an inline send must not release)
-  bool send_done = false;   // the send completed while in_event
+  bool in_event = false;   // inside the receive event (an inline send must not release)
+  bool send_done = false;  // the send completed while in_event
   bool closing = false;
   Connection* next_free = nullptr;
 };
@@ -85,7 +87,9 @@ void conn_close(Connection* c) {
   xwsk::close_socket(c->socket, &c->close_req);  // completion returns c to the pool
 }
 
-void on_close(xwsk::Request*, void* ctx) { conn_put(static_cast<Connection*>(ctx)); }
+void on_close(xwsk::Request*, void* ctx) {
+  conn_put(static_cast<Connection*>(ctx));
+}
 
 void on_option(xwsk::Request* req, void*) {
   if (req->status != Status::Success) add(g_stats.errors, 1);
@@ -93,8 +97,10 @@ void on_option(xwsk::Request* req, void*) {
 
 void on_send(xwsk::Request* req, void* ctx) {
   Connection* c = static_cast<Connection*>(ctx);
-  if (req->status != Status::Success) add(g_stats.errors, 1);
-  else add(g_stats.tcp_tx_bytes, req->information);
+  if (req->status != Status::Success)
+    add(g_stats.errors, 1);
+  else
+    add(g_stats.tcp_tx_bytes, req->information);
   if (c->in_event) {
     c->send_done = true;  // the receive event returns Success instead of retaining
     return;
@@ -136,7 +142,8 @@ Status on_disconnect(void* ctx, uint32_t) {
 
 const xwsk::ConnectionDispatch kConnectionDispatch = {on_receive, on_disconnect, nullptr};
 
-// ---- accepting ------------------------------------------------------------------------------------
+// ---- accepting
+// ------------------------------------------------------------------------------------
 
 struct Acceptor {
   xwsk::Request req{};
@@ -198,8 +205,10 @@ int g_udp_outstanding = 0;
 bool g_udp_in_event = false;
 
 void on_udp_send(xwsk::Request* req, void*) {
-  if (req->status == Status::Success) add(g_stats.udp_tx, 1);
-  else add(g_stats.udp_drops, 1);
+  if (req->status == Status::Success)
+    add(g_stats.udp_tx, 1);
+  else
+    add(g_stats.udp_drops, 1);
   if (--g_udp_outstanding == 0 && !g_udp_in_event && g_udp_held != nullptr) {
     xwsk::DatagramIndication* held = g_udp_held;
     g_udp_held = nullptr;
@@ -210,7 +219,8 @@ void on_udp_send(xwsk::Request* req, void*) {
 Status on_receive_from(void*, uint32_t, xwsk::DatagramIndication* list) {
   if (list == nullptr) return Status::Success;
   int n = 0;
-  for (xwsk::DatagramIndication* d = list; d != nullptr; d = d->next) ++n;
+  for (xwsk::DatagramIndication* d = list; d != nullptr; d = d->next)
+    ++n;
   add(g_stats.udp_rx, static_cast<uint64_t>(n));
   if (!g_echo) return Status::Success;
   g_udp_in_event = true;
@@ -234,7 +244,8 @@ Status on_receive_from(void*, uint32_t, xwsk::DatagramIndication* list) {
 
 const xwsk::DatagramDispatch kDatagramDispatch = {on_receive_from};
 
-// ---- plumbing -------------------------------------------------------------------------------------
+// ---- plumbing
+// -------------------------------------------------------------------------------------
 
 struct Waiter {
   std::mutex mu;
@@ -284,7 +295,7 @@ int fail(const char* what, Status st) {
 }
 
 void print_stats(const char* reason, int seq) {
-  struct rusage ru{};
+  struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   long long user_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
   long long sys_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
@@ -393,7 +404,8 @@ int main(int argc, char** argv) {
   g_udp = reinterpret_cast<xwsk::Socket*>(info);
   st = run_sync([&](xwsk::Request* r) { return xwsk::bind(g_udp, &bound, 0, r); });
   if (st != Status::Success) return fail("udp bind", st);
-  for (UdpSend& s : g_udp_sends) xwsk::request_init(&s.req, on_udp_send, &s);
+  for (UdpSend& s : g_udp_sends)
+    xwsk::request_init(&s.req, on_udp_send, &s);
   uint32_t big = 4u << 20;
   run_sync([&](xwsk::Request* r) {
     return xwsk::control_socket(g_udp, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf,
@@ -401,8 +413,8 @@ int main(int argc, char** argv) {
   });
   xwsk::EventCallbackControl udp_events{nullptr, xwsk::kEventReceiveFrom};
   if (xwsk::control_socket(g_udp, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
-                           xwsk::kSolSocket, sizeof(udp_events), &udp_events, 0, nullptr,
-                           nullptr, nullptr) != Status::Success) {
+                           xwsk::kSolSocket, sizeof(udp_events), &udp_events, 0, nullptr, nullptr,
+                           nullptr) != Status::Success) {
     std::fprintf(stderr, "bench-server-xwsk: cannot enable receive_from events\n");
     return 1;
   }
