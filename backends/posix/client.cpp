@@ -358,7 +358,7 @@ Status control_client(Client* client, uint32_t control_code, size_t input_size, 
       const size_t need = count * sizeof(Transport);
       info = need;
       if (output_size < need) {
-        st = Status::BufferTooSmall;
+        st = Status::BufferOverflow;  // WSK: OutputSizeReturned holds the size needed
         break;
       }
       Transport* t = static_cast<Transport*>(output);

@@ -251,10 +251,11 @@ struct Socket {
   bool conditional;  ///< SO_CONDITIONAL_ACCEPT (listen sockets)
   bool disconnect_indicated;
   bool backlog_indicated;
-  bool in_use;    ///< accepted socket handed to the client
-  Status error;   ///< sticky transport error (Success when none)
-  uint32_t busy;  ///< dispatch depth (re-entrancy guard)
-  bool again;     ///< work arrived during dispatch: run another pass
+  bool in_use;             ///< accepted socket handed to the client
+  uint32_t static_events;  ///< events enabled by WSK_SET_STATIC_EVENT_CALLBACKS
+  Status error;            ///< sticky transport error (Success when none)
+  uint32_t busy;           ///< dispatch depth (re-entrancy guard)
+  bool again;              ///< work arrived during dispatch: run another pass
 
   posix::ReqQueue recv_q;  ///< receive / receive_from / accept requests
   posix::ReqQueue send_q;  ///< send / connect_ex data / disconnect / send_to / send_messages
@@ -357,7 +358,7 @@ void socket_destroy(Socket* s, bool abortive);
 void socket_process(Socket* s);
 /// The engine calls this with kReady* flags.
 void socket_ready(Socket* s, uint32_t flags);
-/// Read/write interest of @p s (kReadyRead | kReadyWrite) for level-triggered engines.
+/// Interest of @p s (kReadyRead, kReadyWrite, kReadyRdHup) for level-triggered engines.
 uint32_t socket_interest(const Socket* s);
 /// Marks the start / end of an operation executed inline on the loop thread.
 void socket_enter(Socket* s);

@@ -78,6 +78,7 @@ bool rebuild(Engine* e) {
     short ev = 0;
     if ((want & kReadyRead) != 0) ev |= POLLIN | POLLRDHUP;
     if ((want & kReadyWrite) != 0) ev |= POLLOUT;
+    if ((want & kReadyRdHup) != 0) ev |= POLLRDHUP;
     e->pfds[n] = pollfd{s->fd, ev, 0};
     e->snap[n - 1] = s;
     ++n;

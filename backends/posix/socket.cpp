@@ -116,6 +116,7 @@ Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Pro
   s->error = Status::Success;
   s->engine_index = -1;
   detail::init_socket_base(&s->base, c, family, type, protocol, category, context, dispatch);
+  s->static_events = s->base.event_mask.load(std::memory_order_acquire);
   if (!ensure_event_buffers(s, s->base.event_mask.load(std::memory_order_acquire)) ||
       engine_add(c, s) != Status::Success) {
     if (s->ind_buf != nullptr) detail::release(s->ind_buf, detail::kTagBuffer);
@@ -165,6 +166,7 @@ void apply_static_events(Socket* s) {
   }
   if (!ensure_event_buffers(s, enabled)) enabled &= ~kEventReceive;
   s->base.event_mask.store(enabled, std::memory_order_release);
+  s->static_events = enabled;
 }
 
 // ---- dispatch -----------------------------------------------------------------------------
@@ -238,6 +240,12 @@ uint32_t socket_interest(const Socket* s) {
     want_write = !s->send_q.empty();
   }
   uint32_t m = 0;
+  // The disconnect event without a reader: watch for the peer's FIN alone (level-triggered
+  // engines), even while unread data keeps the socket readable.
+  if (s->connected && !s->aborted && !s->rdhup && !s->hup && s->listener == nullptr &&
+      (mask & kEventDisconnect) != 0 && !s->disconnect_indicated) {
+    m |= kReadyRdHup;
+  }
   if (want_read && !s->readable) m |= kReadyRead;
   if (want_write && !s->writable) m |= kReadyWrite;
   return m;
@@ -588,10 +596,10 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
 }
 
 Status set_event_mask(Socket* s, uint32_t old_mask, uint32_t new_mask) {
-  (void)old_mask;
   // Buffers are allocated before the bits that use them become visible to the loop.
   if (!ensure_event_buffers(s, new_mask)) return Status::InsufficientResources;
   s->base.event_mask.store(new_mask, std::memory_order_release);
+  s->static_events &= ~(old_mask ^ new_mask);  // changed through the socket option now
   kick(s);  // start (or stop) reading on the loop; deliver the send backlog event
   return Status::Success;
 }

@@ -95,6 +95,13 @@ bool event_on(const Socket* s, uint32_t bit) {
 
 // ---- receive ------------------------------------------------------------------------------
 
+/// A short read emptied the receive queue: any later arrival raises a new readiness event, so
+/// the next read can wait for it. Not when the engine already reported the peer's FIN or an
+/// error: that edge is consumed, and the end of stream is still to be read.
+void drained(Socket* s) {
+  if (!s->rdhup && !s->hup) s->readable = false;
+}
+
 Outcome receive_attempt(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const bool drain = (io->flags & kFlagDrain) != 0;
@@ -134,8 +141,7 @@ Outcome receive_attempt(Socket* s, Request* r) {
       n = ::readv(s->fd, iov, cnt);
     }
     if (n > 0) {
-      // A short read drained the socket: any later arrival raises a new readiness event.
-      if (static_cast<size_t>(n) < asked) s->readable = false;
+      if (static_cast<size_t>(n) < asked) drained(s);
       if (drain) continue;
       io->done += static_cast<size_t>(n);
       if (!waitall || io->done == io->buf.length) return finished(Status::Success, io->done);
@@ -228,7 +234,7 @@ void indicate_receives(Socket* s) {
          s->readable) {
     ssize_t n = ::recv(s->fd, s->ind_buf, kIndicationBufferSize, 0);
     if (n > 0) {
-      if (static_cast<size_t>(n) < kIndicationBufferSize) s->readable = false;
+      if (static_cast<size_t>(n) < kIndicationBufferSize) drained(s);
       size_t len = static_cast<size_t>(n);
       s->ind_seg = Segment{nullptr, s->ind_buf, len, nullptr};
       s->ind = DataIndication{nullptr, Buf{&s->ind_seg, 0, len}};
@@ -359,7 +365,11 @@ void deliver(Socket* s, Socket* conn) {
     if (r == Status::Success) {
       conn->base.context = ctx;
       conn->base.dispatch = cd;
-      apply_static_events(conn);
+      // Static events, plus the connection events enabled on the listener (WSK).
+      uint32_t mask = detail::inherited_event_mask(&s->base, &conn->base);
+      if (!ensure_event_buffers(conn, mask)) mask &= ~kEventReceive;
+      conn->base.event_mask.store(mask, std::memory_order_release);
+      conn->static_events = mask;
       socket_process(conn);
     } else {
       socket_destroy(conn, true);
@@ -467,7 +477,12 @@ void tcp_finish_connect(Socket* s) {
     s->connecting = false;
     return;
   }
-  connect_done(s, r, err == 0 ? Status::Success : status_from_errno(err));
+  // A reset seen while connecting means the peer refused the connection (a listener that
+  // rejected it, possibly after the host completed the handshake): report it as refused.
+  Status st = err == 0            ? Status::Success
+              : err == ECONNRESET ? Status::ConnectionRefused
+                                  : status_from_errno(err);
+  connect_done(s, r, st);
 }
 
 void tcp_process_sends(Socket* s) {
@@ -546,6 +561,7 @@ void tcp_process_accepts(Socket* s) {
         conn->pending_inspect = true;
         conn->conn_next = s->pended;
         s->pended = conn;
+        engine_update(conn->client, conn);  // watch it for the peer going away
       } else {
         socket_destroy(conn, true);
       }

@@ -211,6 +211,14 @@ void indicate_datagrams(Socket* s) {
     }
     Status r = dd->receive_from(s->base.context, 0, &d->ind[0]);
     if (s->closed) return;
+    if (r == Status::DataNotAccepted) {
+      // WSK: an event enabled with SO_WSK_EVENT_CALLBACK is disabled until re-enabled; a
+      // static one stays. The datagrams were already read from the host stack: dropped.
+      if ((s->static_events & kEventReceiveFrom) == 0) {
+        s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
+      }
+      continue;
+    }
     if (r == Status::Pending) {
       s->dgram_retained.fetch_add(static_cast<uint32_t>(n), std::memory_order_acq_rel);
       detail::g_counters.retained_indications.fetch_add(static_cast<uint32_t>(n),
