@@ -144,6 +144,19 @@ sockaddr_in Target(const Options& o) {
   return sa;
 }
 
+// Runs a cleanup when the scope ends, however the case returns.
+template <typename F>
+class ScopeExit {
+ public:
+  explicit ScopeExit(F f) : f_(std::move(f)) {}
+  ~ScopeExit() { f_(); }
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+
+ private:
+  F f_;
+};
+
 void SetNonBlocking(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -270,8 +283,7 @@ void EpollMod(int ep, int fd, uint32_t events, uint64_t data) {
   epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
 }
 
-void Finish(json& out, const Window& w, const Tally& a, const Tally& b, const char* metric,
-            size_t size) {
+void Finish(json& out, const Window& w, const Tally& a, const Tally& b, const char* metric) {
   double s = w.seconds();
   uint64_t msgs = b.msgs - a.msgs;
   uint64_t bytes = b.bytes - a.bytes;
@@ -282,7 +294,6 @@ void Finish(json& out, const Window& w, const Tally& a, const Tally& b, const ch
   out["gbit_per_s"] = s > 0 ? static_cast<double>(bytes) * 8.0 / s / 1e9 : 0.0;
   out["total_messages"] = b.msgs;
   out["total_bytes"] = b.bytes;
-  (void)size;
   std::string m = metric;
   out["rate"] = m == "Gbit/s" ? out["gbit_per_s"] : out["msgs_per_s"];
 }
@@ -304,6 +315,12 @@ json RunEcho(const Options& o, const CaseDef& c, Errors& err) {
   sockaddr_in sa = Target(o);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<EchoConn> conns(static_cast<size_t>(c.conns));
+  ScopeExit cleanup([&] {
+    for (auto& k : conns) {
+      if (k.fd >= 0) close(k.fd);
+    }
+    close(ep);
+  });
   for (size_t i = 0; i < conns.size(); ++i) {
     conns[i].fd = ConnectBlocking(sa, err);
     if (conns[i].fd < 0) return out;
@@ -403,11 +420,7 @@ json RunEcho(const Options& o, const CaseDef& c, Errors& err) {
     }
   }
   win.Finish();
-  for (auto& k : conns) {
-    if (k.fd >= 0) close(k.fd);
-  }
-  close(ep);
-  Finish(out, win, t0, t1, c.metric, c.size);
+  Finish(out, win, t0, t1, c.metric);
   if (timed) lat.Report(out);
   return out;
 }
@@ -421,6 +434,11 @@ json RunPump(const Options& o, const CaseDef& c, Errors& err) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<int> fds;
   std::vector<uint64_t> offs(static_cast<size_t>(c.conns), 0);
+  ScopeExit cleanup([&] {
+    for (int fd : fds)
+      close(fd);
+    close(ep);
+  });
   for (int i = 0; i < c.conns; ++i) {
     int fd = ConnectBlocking(sa, err);
     if (fd < 0) return out;
@@ -462,10 +480,7 @@ json RunPump(const Options& o, const CaseDef& c, Errors& err) {
     }
   }
   win.Finish();
-  for (int fd : fds)
-    close(fd);
-  close(ep);
-  Finish(out, win, t0, t1, c.metric, c.size);
+  Finish(out, win, t0, t1, c.metric);
   return out;
 }
 
@@ -482,6 +497,12 @@ json RunChurn(const Options& o, const CaseDef& c, Errors& err) {
     uint64_t t0 = 0;
   };
   std::vector<Slot> slots(static_cast<size_t>(c.conns));
+  ScopeExit cleanup([&] {
+    for (auto& s : slots) {
+      if (s.fd >= 0) close(s.fd);
+    }
+    close(ep);
+  });
   uint64_t serial = 0;
   Tally tally, t0, t1;
   Latency lat;
@@ -586,11 +607,7 @@ json RunChurn(const Options& o, const CaseDef& c, Errors& err) {
     }
   }
   win.Finish();
-  for (auto& s : slots) {
-    if (s.fd >= 0) close(s.fd);
-  }
-  close(ep);
-  Finish(out, win, t0, t1, c.metric, c.size);
+  Finish(out, win, t0, t1, c.metric);
   lat.Report(out);
   return out;
 }
@@ -688,7 +705,7 @@ json RunUdpPingPong(const Options& o, const CaseDef& c, Errors& err) {
   win.Finish();
   close(fd);
   close(ep);
-  Finish(out, win, t0, t1, c.metric, c.size);
+  Finish(out, win, t0, t1, c.metric);
   lat.Report(out);
   out["timeouts"] = timeouts;
   out["stale"] = stale;
@@ -760,7 +777,7 @@ json RunUdpBlast(const Options& o, const CaseDef& c, Errors& err) {
   t0.bytes = t0.msgs * c.size;
   t1.bytes = t1.msgs * c.size;
   close(fd);
-  Finish(out, win, t0, t1, c.metric, c.size);
+  Finish(out, win, t0, t1, c.metric);
   out["send_method"] = method;
   out["send_errors"] = send_errors;
   out["sent"] = out["messages"];
