@@ -845,6 +845,7 @@ def main() -> int:
                     rec = run_one(load, c, binaries[c.name], case, warmup, measure, args)
                     tries += 1
                 rec["tries"] = tries
+                rec["t_end_s"] = round(time.monotonic() - t_start, 2)
                 rec["disturbed"] = rec.get("foreign_cpu_frac", 0) > args.max_foreign
                 rec["round"] = rnd
                 result["runs"].append(rec)
@@ -879,6 +880,7 @@ def main() -> int:
             result["dropped_rounds"].append({"round": rnd, "steal_frac": round(steal, 4)})
             log(f"round {rnd + 1}: CPU steal {steal * 100:.1f}% > 5%: dropped")
 
+    t_syscalls = time.monotonic()
     if tool:
         log(f"syscall pass ({tool}, {SYSCALL_MEASURE_S:g} s per run)")
         for case in cases:
@@ -894,6 +896,7 @@ def main() -> int:
                     f"{'-' if per is None else f'{per:.2f}'} syscalls/msg")
 
     result["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    result["syscall_pass_s"] = round(time.monotonic() - t_syscalls, 1)
     result["summary"] = summarize(result)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     stamp = started.replace(":", "").replace("-", "").replace("+0000", "Z")
