@@ -345,6 +345,7 @@ void socket_maybe_free(Socket* s) {
   }
   if (s->next != nullptr) s->next->prev = s->prev;
   if (s->ind_data != nullptr) detail::release(s->ind_data, detail::kTagBuffer);
+  if (s->udp_rx != nullptr) detail::release(s->udp_rx, detail::kTagBuffer);
   detail::fini_socket_base(&s->base);
   s->~Socket();
   detail::release(s, detail::kTagSocket);
@@ -647,7 +648,7 @@ Status release_data_indications(Socket* s, DataIndication* list) {
 }
 
 Status release_datagram_indications(Socket* s, DatagramIndication* list) {
-  if (list != &s->dgram_ind) return Status::InvalidParameter;
+  (void)list;  // the one list a datagram socket can have retained (its receive buffer's)
   if (!s->retained.exchange(false, std::memory_order_acq_rel)) return Status::InvalidParameter;
   detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
   uvb::kick(s, uvb::kKickRelease);

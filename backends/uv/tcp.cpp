@@ -136,13 +136,16 @@ void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
     *buf = uv_buf_init(p, static_cast<unsigned>(len));
     return;
   }
-  if (head != nullptr || event_on(s, kEventReceive) || event_on(s, kEventDisconnect)) {
+  bool taker = head != nullptr || (event_on(s, kEventReceive) && !s->ev_paused) ||
+               event_on(s, kEventDisconnect);
+  if (taker && s->ind_len == 0 && !s->retained.load(std::memory_order_acquire)) {
     // The receive event's data, a DRAIN's discarded bytes, or data read ahead (and kept
     // for the next receive) to notice the disconnect the disconnect event reports.
-    char* p = s->retained.load(std::memory_order_acquire) ? nullptr : indication_buffer(s);
+    char* p = indication_buffer(s);
     *buf = uv_buf_init(p, p != nullptr ? static_cast<unsigned>(s->ind_size) : 0);
     return;
   }
+  // Nobody takes data now: UV_ENOBUFS follows and reading stops (see tcp_update).
   *buf = uv_buf_init(nullptr, 0);
 }
 
@@ -169,7 +172,11 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     s->peer_fin = true;
     while (!s->receives.empty() && !s->close_started)
       complete_receive(s, Status::Success);
-  } else if (nread < 0 && nread != UV_ENOBUFS) {
+  } else if (nread == UV_ENOBUFS) {
+    // Data arrived that nobody takes: stop reading until someone does.
+    uv_read_stop(&s->h.stream);
+    s->reading = false;
+  } else if (nread < 0) {
     s->error = from_uv(static_cast<int>(nread));
     // A receive that already holds data completes with it; the error goes to the others.
     while (!s->receives.empty() && !s->close_started) {
@@ -772,10 +779,14 @@ void tcp_update(Socket* s) {
                (event_on(s, kEventDisconnect) && !retained && s->ind_len == 0));
   if (want && !s->reading) {
     if (uv_read_start(&s->h.stream, on_alloc, on_read) == 0) s->reading = true;
-  } else if (!want && s->reading) {
+  } else if (!want && s->reading &&
+             (s->peer_fin || s->error != Status::Success || s->state != TcpState::Connected)) {
     uv_read_stop(&s->h.stream);
     s->reading = false;
   }
+  // Otherwise reading stops lazily: only when data arrives that nobody takes (UV_ENOBUFS in
+  // on_read). A receive posted again before the next data, the usual request/response
+  // pattern, then costs no epoll_ctl calls.
 }
 
 Status tcp_close(Socket* s, Request* req) {

@@ -17,9 +17,11 @@ namespace uvb {
 
 namespace {
 
-constexpr unsigned kMaxBufs = 16;   ///< uv_buf_t per datagram on the fast paths
-constexpr unsigned kBatch = 32;     ///< datagrams per sendmmsg call
-constexpr unsigned kIovPerMsg = 8;  ///< segments per datagram in a sendmmsg batch
+constexpr unsigned kMaxBufs = 16;    ///< uv_buf_t per datagram on the fast paths
+constexpr unsigned kBatch = 32;      ///< datagrams per sendmmsg call
+constexpr unsigned kIovPerMsg = 8;   ///< segments per datagram in a sendmmsg batch
+constexpr unsigned kSlots = 20;      ///< datagrams per recvmmsg (libuv reads at most 20)
+constexpr size_t kSlot = 64 * 1024;  ///< libuv's per-datagram chunk with UV_UDP_RECVMMSG
 
 Socket* sock_of(const uv_handle_t* h) {
   return static_cast<Socket*>(h->data);
@@ -146,82 +148,123 @@ bool send_batch(Socket* s, Request* req, Status* st) {
   return true;
 }
 
+/// The receive buffer of a datagram socket (allocated on first use, one per socket): kSlots
+/// 64 KiB slots for a recvmmsg batch (UV_UDP_RECVMMSG) that the receive_from event gets as one
+/// DatagramIndication list, and one more slot for receive_from requests, so that a retained
+/// batch never blocks them.
+struct UdpRx {
+  Segment seg;  ///< covers data[]; each indication is an offset into it
+  DatagramIndication ind[kSlots];
+  SockAddr from[kSlots];
+  unsigned count;  ///< datagrams collected in the current batch
+  alignas(16) char data[(kSlots + 1) * kSlot];
+};
+
+UdpRx* rx_of(Socket* s) {
+  if (s->udp_rx == nullptr) {
+    void* mem = detail::alloc(sizeof(UdpRx), detail::kTagBuffer);
+    if (mem == nullptr) return nullptr;
+    auto* rx = static_cast<UdpRx*>(mem);
+    rx->seg = Segment{nullptr, rx->data, sizeof(rx->data), nullptr};
+    rx->count = 0;
+    s->udp_rx = rx;
+  }
+  return static_cast<UdpRx*>(s->udp_rx);
+}
+
+char* request_slot(UdpRx* rx) {
+  return rx->data + kSlots * kSlot;
+}
+
 void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
   (void)suggested;
   Socket* s = sock_of(h);
-  Request* head = s->receives.head;
-  if (head != nullptr) {
-    const Cursor& cur = op_of(head)->recv_from.cur;
-    size_t len = 0;
-    char* p = cur.chunk(&len);
-    if (len != 0 && len == cur.left) {
-      *buf = uv_buf_init(p, static_cast<unsigned>(len));  // zero copy
-      return;
-    }
-  } else if (!event_on(s, kEventReceiveFrom)) {
-    *buf = uv_buf_init(nullptr, 0);
+  *buf = uv_buf_init(nullptr, 0);
+  UdpRx* rx = rx_of(s);
+  if (rx == nullptr) return;
+  if (s->receives.head != nullptr) {
+    // One slot: recvmmsg then reads one datagram, which is copied into the request's buffer
+    // (with UV_UDP_RECVMMSG set, libuv needs 64 KiB per datagram, more than most requests).
+    *buf = uv_buf_init(request_slot(rx), kSlot);
+  } else if (event_on(s, kEventReceiveFrom) && !s->retained.load(std::memory_order_acquire)) {
+    *buf = uv_buf_init(rx->data, kSlots * kSlot);
+  }
+  // Else nobody takes datagrams: UV_ENOBUFS follows and receiving stops.
+}
+
+/// Hands the collected batch to the receive_from event as one list.
+void indicate_batch(Socket* s, UdpRx* rx) {
+  unsigned n = rx->count;
+  rx->count = 0;
+  const auto* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
+  if (n == 0 || dd == nullptr || dd->receive_from == nullptr || !event_on(s, kEventReceiveFrom)) {
     return;
   }
-  char* p = s->retained.load(std::memory_order_acquire) ? nullptr : indication_buffer(s);
-  *buf = uv_buf_init(p, p != nullptr ? static_cast<unsigned>(s->ind_size) : 0);
+  for (unsigned i = 0; i < n; ++i)
+    rx->ind[i].next = i + 1 < n ? &rx->ind[i + 1] : nullptr;
+  s->in_event = true;
+  Status st = dd->receive_from(s->base.context, 0, &rx->ind[0]);
+  s->in_event = false;
+  if (st == Status::Pending) {
+    s->retained.store(true, std::memory_order_release);
+    detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+  } else if (st == Status::DataNotAccepted) {
+    // WSK: the event stays disabled until SO_WSK_EVENT_CALLBACK enables it again; the
+    // refused datagrams are dropped and later ones wait for receive_from().
+    s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
+  }
+}
+
+/// Completes the first receive_from request with a datagram read into the request slot.
+void complete_receive(Socket* s, Request* head, const char* data, size_t n, const sockaddr* addr,
+                      bool trunc) {
+  auto& a = op_of(head)->recv_from;
+  size_t copied = 0;
+  while (copied < n && a.cur.left != 0) {
+    size_t len = 0;
+    char* p = a.cur.chunk(&len);
+    size_t k = n - copied < len ? n - copied : len;
+    memcpy(p, data + copied, k);
+    a.cur.advance(k);
+    copied += k;
+  }
+  if (copied < n) trunc = true;
+  if (a.remote != nullptr) from_native(addr, a.remote);
+  if (a.control_length != nullptr) *a.control_length = 0;
+  if (a.control_flags != nullptr) *a.control_flags = trunc ? kMsgTrunc : 0;
+  s->receives.pop();
+  detail::complete(head, trunc ? Status::BufferOverflow : Status::Success, a.cur.done);
 }
 
 void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
              unsigned flags) {
   Socket* s = sock_of(reinterpret_cast<uv_handle_t*>(h));
   if (s->close_started) return;
-  if (nread == 0 && addr == nullptr) return;  // nothing more to read now
-  if (nread < 0) {
-    if (nread != UV_ENOBUFS && !s->receives.empty()) {
-      Request* r = s->receives.pop();
-      detail::complete(r, from_uv(static_cast<int>(nread)), 0);
-    }
-    if (!s->close_started) udp_update(s);
-    return;
-  }
-  size_t n = static_cast<size_t>(nread);
-  if (Request* head = s->receives.head) {
-    auto& a = op_of(head)->recv_from;
+  UdpRx* rx = static_cast<UdpRx*>(s->udp_rx);
+  if ((flags & UV_UDP_MMSG_FREE) != 0) {
+    // The end of a recvmmsg batch: one event for all of it.
+    if (rx != nullptr && rx->count != 0) indicate_batch(s, rx);
+  } else if (nread == UV_ENOBUFS) {
+    uv_udp_recv_stop(&s->h.udp);  // nobody takes datagrams now
+    s->reading = false;
+  } else if (nread < 0) {
+    if (Request* r = s->receives.pop()) detail::complete(r, from_uv(static_cast<int>(nread)), 0);
+  } else if (addr != nullptr && rx != nullptr) {
+    size_t n = static_cast<size_t>(nread);
     bool trunc = (flags & UV_UDP_PARTIAL) != 0;
-    if (buf->base == s->ind_data) {
-      size_t copied = 0;
-      while (copied < n && a.cur.left != 0) {
-        size_t len = 0;
-        char* p = a.cur.chunk(&len);
-        size_t k = n - copied < len ? n - copied : len;
-        memcpy(p, buf->base + copied, k);
-        a.cur.advance(k);
-        copied += k;
-      }
-      if (copied < n) trunc = true;
-    } else {
-      a.cur.advance(n);
-    }
-    if (a.remote != nullptr) from_native(addr, a.remote);
-    if (a.control_length != nullptr) *a.control_length = 0;
-    if (a.control_flags != nullptr) *a.control_flags = trunc ? kMsgTrunc : 0;
-    s->receives.pop();
-    detail::complete(head, trunc ? Status::BufferOverflow : Status::Success, a.cur.done);
-  } else {
-    const auto* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
-    if (dd != nullptr && dd->receive_from != nullptr && event_on(s, kEventReceiveFrom)) {
-      from_native(addr, &s->dgram_from);
-      s->dgram_ind.next = nullptr;
-      s->dgram_ind.buffer = Buf{&s->ind_seg, 0, n};
-      s->dgram_ind.control_info = nullptr;
-      s->dgram_ind.control_info_length = 0;
-      s->dgram_ind.remote_address = &s->dgram_from;
-      s->in_event = true;
-      Status st = dd->receive_from(s->base.context, 0, &s->dgram_ind);
-      s->in_event = false;
-      if (st == Status::Pending) {
-        s->retained.store(true, std::memory_order_release);
-        detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
-      } else if (st == Status::DataNotAccepted) {
-        // WSK: the event stays disabled until SO_WSK_EVENT_CALLBACK enables it again; the
-        // refused datagram is dropped and later ones wait for receive_from().
-        s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
-      }
+    if (buf->base == request_slot(rx)) {
+      if (Request* head = s->receives.head) complete_receive(s, head, buf->base, n, addr, trunc);
+    } else if (rx->count < kSlots) {
+      unsigned i = rx->count++;
+      from_native(addr, &rx->from[i]);
+      DatagramIndication& d = rx->ind[i];
+      d.next = nullptr;
+      d.buffer = Buf{&rx->seg, static_cast<size_t>(buf->base - rx->data), n};
+      d.control_info = nullptr;
+      d.control_info_length = 0;
+      d.remote_address = &rx->from[i];
+      // Without recvmmsg each datagram comes alone: indicate it at once.
+      if ((flags & UV_UDP_MMSG_CHUNK) == 0) indicate_batch(s, rx);
     }
   }
   if (!s->close_started) udp_update(s);
@@ -231,7 +274,9 @@ void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* ad
 
 Status udp_open(Socket* s) {
   Client* c = s->base.client;
-  int r = uv_udp_init_ex(&c->loop, &s->h.udp, static_cast<unsigned>(native_family(s->base.family)));
+  // UV_UDP_RECVMMSG: the receive_from event gets up to kSlots datagrams per system call.
+  unsigned flags = static_cast<unsigned>(native_family(s->base.family)) | UV_UDP_RECVMMSG;
+  int r = uv_udp_init_ex(&c->loop, &s->h.udp, flags);
   if (r != 0) return from_uv(r);
   s->h.handle.data = s;
   s->handle_open = true;
@@ -303,10 +348,8 @@ void udp_update(Socket* s) {
               (event_on(s, kEventReceiveFrom) && !s->retained.load(std::memory_order_acquire));
   if (want && !s->reading) {
     if (uv_udp_recv_start(&s->h.udp, on_alloc, on_recv) == 0) s->reading = true;
-  } else if (!want && s->reading) {
-    uv_udp_recv_stop(&s->h.udp);
-    s->reading = false;
   }
+  // Receiving stops lazily, when a datagram arrives that nobody takes (UV_ENOBUFS).
 }
 
 Status udp_close(Socket* s, Request* req) {

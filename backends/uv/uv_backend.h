@@ -297,6 +297,8 @@ struct Socket {
   DatagramIndication dgram_ind;
   SockAddr dgram_from;
 
+  void* udp_rx;  ///< datagram sockets: the receive buffer (udp.cpp)
+
   // Conditional accept.
   uvb::Pended* pended;
   uint32_t next_serial;
