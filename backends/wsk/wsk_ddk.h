@@ -27,6 +27,7 @@
 #if defined(_MSC_VER) && !defined(__MINGW32__)
 // Real WDK.
 #include <ntddk.h>
+#include <ws2ipdef.h>
 #include <wsk.h>
 #define XWSK_DDK_IS_WINE 0
 #else
@@ -48,6 +49,7 @@ extern "C" {
 #include <ddk/ntddk.h>
 #include <ddk/wdm.h>
 #include <ddk/wsk.h>
+#include <ws2ipdef.h>
 }
 // clang-format on
 #define XWSK_DDK_IS_WINE 1

@@ -164,6 +164,45 @@
 #define SIO_WSK_SET_TCP_SILENT_MODE _WSAIO(IOC_WSK, 0x7)
 #endif
 
+// getaddrinfo / getnameinfo flags (ws2def.h in the WDK; Wine has them only in
+// ws2tcpip.h, which a driver does not include). Ref: nc-wsk-pfn_wsk_get_address_info.md,
+// nc-wsk-pfn_wsk_get_name_info.md
+#ifndef AI_PASSIVE
+#define AI_PASSIVE 0x00000001
+#endif
+#ifndef AI_CANONNAME
+#define AI_CANONNAME 0x00000002
+#endif
+#ifndef AI_NUMERICHOST
+#define AI_NUMERICHOST 0x00000004
+#endif
+#ifndef NI_NUMERICHOST
+#define NI_NUMERICHOST 0x00000002
+#endif
+#ifndef NI_NUMERICSERV
+#define NI_NUMERICSERV 0x00000008
+#endif
+
+// WskReceiveFrom control flag: the datagram was truncated (ws2def.h).
+// Ref: nc-wsk-pfn_wsk_receive_from.md
+#ifndef MSG_TRUNC
+#define MSG_TRUNC 0x0100
+#endif
+
+// IRQL annotations (sal.h / driverspecs.h in the WDK; absent from Wine's headers).
+#ifndef _IRQL_requires_max_
+#define _IRQL_requires_max_(irql)
+#endif
+#ifndef _IRQL_requires_
+#define _IRQL_requires_(irql)
+#endif
+#ifndef PASSIVE_LEVEL
+#define PASSIVE_LEVEL 0
+#endif
+#ifndef DISPATCH_LEVEL
+#define DISPATCH_LEVEL 2
+#endif
+
 // ---------------------------------------------------------------------------
 // Types and functions (only when Wine's ddk/wsk.h is the one in use)
 // ---------------------------------------------------------------------------

@@ -1,13 +1,28 @@
 // SPDX-License-Identifier: MIT
 // xwsk_ktest.sys: the kernel test driver.
 //
-// Creates \Device\XwskTest (+ \DosDevices\XwskTest) and serves two IOCTLs
-// (ktest_ioctl.h): COUNT returns the number of registered cases, RUN runs one
-// case synchronously in the caller's thread at PASSIVE_LEVEL and returns its
-// result, name and message. The loader (loader.cpp) drives it.
+// Creates \Device\XwskTest (+ \DosDevices\XwskTest) and serves three IOCTLs
+// (ktest_ioctl.h): COUNT returns the number of cases, RUN runs one case
+// synchronously in the caller's thread at PASSIVE_LEVEL and returns its result,
+// name and message, SET_PROFILE tells the WSK backend which provider it runs
+// on. The loader (loader.cpp) drives it.
+//
+// The cases: first the raw-WSK ones of this directory (g_ktest_cases), then
+// every conformance case (xt::cases(), tests/conformance/cases.def), the same
+// bodies the user-space backends run, here over xwsk's WSK backend.
+//
+// Stack: a case runs inside KeExpandKernelStackAndCallout with kCaseStack
+// bytes, so the conformance bodies (xt::Context lives on the heap here, Env
+// keeps its state on the heap) are not limited by the 12-24 KiB kernel stack of
+// the IOCTL thread.
+#include <new>
+
 #include "ktest_ioctl.h"
 #include "ktest_registry.h"
+#include "pool_tags.h"
 #include "wsk_ddk.h"
+#include "xt.h"
+#include "xwsk_wsk.h"
 
 // Exported by ntoskrnl.exe (Windows and Wine). Declared here rather than via
 // <stdio.h>: Wine's CRT header makes _vsnprintf an inline wrapper around the
@@ -45,22 +60,62 @@ NTSTATUS complete(IRP* irp, NTSTATUS status, ULONG_PTR information) {
   return status;
 }
 
+// Bytes of stack a case gets (KeExpandKernelStackAndCallout; at most
+// MAXIMUM_EXPANSION_SIZE, about 60 KiB on x64).
+constexpr SIZE_T kCaseStack = 48 * 1024;
+
+ULONG case_count() {
+  return g_ktest_case_count + static_cast<ULONG>(xt::case_count());
+}
+
+struct CaseRun {
+  ULONG index;
+  XwskKtestRunOutput* out;
+};
+
+// Runs case `index` (PASSIVE_LEVEL, on the expanded stack).
+void WINAPI run_case_callout(void* parameter) {
+  auto* run = static_cast<CaseRun*>(parameter);
+  XwskKtestRunOutput* out = run->out;
+  if (run->index < g_ktest_case_count) {
+    const KtestCase& test = g_ktest_cases[run->index];
+    copy_string(out->name, sizeof(out->name), test.name);
+    KtestContext ctx{out->message, sizeof(out->message)};
+    out->result = static_cast<unsigned int>(test.function(ctx));
+    return;
+  }
+  const xt::Case& c = xt::cases()[run->index - g_ktest_case_count];
+  copy_string(out->name, sizeof(out->name), c.name);
+  auto* t = new (std::nothrow) xt::Context();
+  if (t == nullptr) {
+    out->result = XWSK_KTEST_FAILED;
+    copy_string(out->message, sizeof(out->message), "out of memory for xt::Context");
+    return;
+  }
+  xt::run_case(c, *t);
+  out->result = t->result() == xt::Result::Pass   ? XWSK_KTEST_PASSED
+                : t->result() == xt::Result::Skip ? XWSK_KTEST_SKIPPED
+                                                  : XWSK_KTEST_FAILED;
+  copy_string(out->message, sizeof(out->message), t->message());
+  delete t;
+}
+
 NTSTATUS run_case(ULONG index, XwskKtestRunOutput* out) {
   RtlZeroMemory(out, sizeof(*out));
-  if (index >= g_ktest_case_count) {
+  if (index >= case_count()) {
     return STATUS_INVALID_PARAMETER;
   }
-  const KtestCase& test = g_ktest_cases[index];
-  copy_string(out->name, sizeof(out->name), test.name);
-  KtestContext ctx{out->message, sizeof(out->message)};
-  DbgPrint("xwsk_ktest: [ RUN ] %s\n", test.name);
-  const KtestResult result = test.function(ctx);
-  out->result = static_cast<unsigned int>(result);
+  CaseRun run{index, out};
+  const NTSTATUS st = KeExpandKernelStackAndCallout(run_case_callout, &run, kCaseStack);
+  if (!NT_SUCCESS(st)) {
+    DbgPrint("xwsk_ktest: KeExpandKernelStackAndCallout failed %#lx\n", st);
+    return st;
+  }
   DbgPrint("xwsk_ktest: [ %s ] %s %s\n",
-           result == KtestResult::kPassed    ? "PASSED"
-           : result == KtestResult::kSkipped ? "SKIPPED"
-                                             : "FAILED",
-           test.name, out->message);
+           out->result == XWSK_KTEST_PASSED    ? "PASSED"
+           : out->result == XWSK_KTEST_SKIPPED ? "SKIPPED"
+                                               : "FAILED",
+           out->name, out->message);
   return STATUS_SUCCESS;
 }
 
@@ -80,7 +135,7 @@ NTSTATUS WINAPI dispatch_device_control(DEVICE_OBJECT*, IRP* irp) {
       if (out_len < sizeof(XwskKtestCount) || buffer == nullptr) {
         return complete(irp, STATUS_BUFFER_TOO_SMALL, 0);
       }
-      static_cast<XwskKtestCount*>(buffer)->count = g_ktest_case_count;
+      static_cast<XwskKtestCount*>(buffer)->count = case_count();
       return complete(irp, STATUS_SUCCESS, sizeof(XwskKtestCount));
     }
     case IOCTL_XWSK_TEST_RUN: {
@@ -92,6 +147,19 @@ NTSTATUS WINAPI dispatch_device_control(DEVICE_OBJECT*, IRP* irp) {
       const ULONG index = static_cast<const XwskKtestRunInput*>(buffer)->index;
       const NTSTATUS status = run_case(index, static_cast<XwskKtestRunOutput*>(buffer));
       return complete(irp, status, NT_SUCCESS(status) ? sizeof(XwskKtestRunOutput) : 0);
+    }
+    case IOCTL_XWSK_TEST_SET_PROFILE: {
+      if (in_len < sizeof(XwskKtestProfile) || buffer == nullptr) {
+        return complete(irp, STATUS_BUFFER_TOO_SMALL, 0);
+      }
+      const unsigned int p = static_cast<const XwskKtestProfile*>(buffer)->profile;
+      if (p != XWSK_KTEST_PROFILE_WINDOWS && p != XWSK_KTEST_PROFILE_WINE8) {
+        return complete(irp, STATUS_INVALID_PARAMETER, 0);
+      }
+      const auto profile = static_cast<xwsk::wsk::ProviderProfile>(p);
+      xwsk::wsk::set_provider_profile(profile);
+      DbgPrint("xwsk_ktest: provider profile %s\n", xwsk::wsk::provider_profile_name(profile));
+      return complete(irp, STATUS_SUCCESS, 0);
     }
     default:
       return complete(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
@@ -136,6 +204,6 @@ extern "C" NTSTATUS WINAPI DriverEntry(DRIVER_OBJECT* driver, UNICODE_STRING*) {
   driver->MajorFunction[IRP_MJ_DEVICE_CONTROL] = dispatch_device_control;
   driver->DriverUnload = driver_unload;
   device->Flags &= ~DO_DEVICE_INITIALIZING;
-  DbgPrint("xwsk_ktest: loaded, %lu case(s)\n", g_ktest_case_count);
+  DbgPrint("xwsk_ktest: loaded, %lu case(s)\n", case_count());
   return STATUS_SUCCESS;
 }

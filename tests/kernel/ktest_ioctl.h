@@ -8,6 +8,9 @@
 //
 //   IOCTL_XWSK_TEST_COUNT  in: none                 out: XwskKtestCount
 //   IOCTL_XWSK_TEST_RUN    in: XwskKtestRunInput    out: XwskKtestRunOutput
+//   IOCTL_XWSK_TEST_SET_PROFILE in: XwskKtestProfile out: none
+//       Tells the WSK backend which provider it runs on (xwsk::wsk::ProviderProfile): the
+//       loader sends XWSK_KTEST_PROFILE_WINE8 when it runs under Wine, before any case.
 //
 // Requires CTL_CODE/METHOD_BUFFERED/FILE_ANY_ACCESS: from <winioctl.h> in
 // user mode, from the DDK (wsk_ddk.h) in the driver.
@@ -25,6 +28,13 @@
 #define IOCTL_XWSK_TEST_RUN \
   CTL_CODE(XWSK_KTEST_DEVICE_TYPE, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
+#define IOCTL_XWSK_TEST_SET_PROFILE \
+  CTL_CODE(XWSK_KTEST_DEVICE_TYPE, 0x802, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+// Provider profiles (values of xwsk::wsk::ProviderProfile).
+#define XWSK_KTEST_PROFILE_WINDOWS 0u
+#define XWSK_KTEST_PROFILE_WINE8 1u
+
 // Result codes of one case.
 #define XWSK_KTEST_PASSED 0u
 #define XWSK_KTEST_FAILED 1u
@@ -35,6 +45,10 @@
 
 struct XwskKtestCount {
   unsigned int count;
+};
+
+struct XwskKtestProfile {
+  unsigned int profile;  // XWSK_KTEST_PROFILE_*
 };
 
 struct XwskKtestRunInput {

@@ -49,6 +49,48 @@ void remove_service(SC_HANDLE scm) {
   CloseServiceHandle(svc);
 }
 
+// The WSK provider the driver will talk to. Under Wine (ntdll exports
+// wine_get_version) that is Wine's netio.sys: profile wine-8, whose gaps the
+// backend reports as missing capabilities (docs/wsk-backend.md). Elsewhere:
+// windows. XWSK_PROVIDER_PROFILE=windows|wine-8 overrides the detection.
+unsigned int detect_profile() {
+  char forced[32];
+  const DWORD n = GetEnvironmentVariableA("XWSK_PROVIDER_PROFILE", forced, sizeof(forced));
+  if (n > 0 && n < sizeof(forced)) {
+    if (std::strcmp(forced, "wine-8") == 0) return XWSK_KTEST_PROFILE_WINE8;
+    if (std::strcmp(forced, "windows") == 0) return XWSK_KTEST_PROFILE_WINDOWS;
+    std::fprintf(stderr, "xwsk-ktest-loader: unknown XWSK_PROVIDER_PROFILE '%s' ignored\n", forced);
+  }
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  using WineGetVersion = const char*(__cdecl*)();
+  auto wine_get_version =
+      ntdll != nullptr ? reinterpret_cast<WineGetVersion>(
+                             reinterpret_cast<void*>(GetProcAddress(ntdll, "wine_get_version")))
+                       : nullptr;
+  if (wine_get_version == nullptr) return XWSK_KTEST_PROFILE_WINDOWS;
+  const char* version = wine_get_version();
+  if (version == nullptr || std::strncmp(version, "8.", 2) != 0) {
+    std::fprintf(stderr,
+                 "xwsk-ktest-loader: Wine %s: using the wine-8 provider profile (the only "
+                 "Wine profile known)\n",
+                 version != nullptr ? version : "?");
+  }
+  return XWSK_KTEST_PROFILE_WINE8;
+}
+
+bool set_profile(HANDLE device, unsigned int profile) {
+  XwskKtestProfile in{profile};
+  DWORD returned = 0;
+  if (!DeviceIoControl(device, IOCTL_XWSK_TEST_SET_PROFILE, &in, sizeof(in), nullptr, 0, &returned,
+                       nullptr)) {
+    print_error("IOCTL_XWSK_TEST_SET_PROFILE");
+    return false;
+  }
+  std::printf("provider profile: %s\n", profile == XWSK_KTEST_PROFILE_WINE8 ? "wine-8" : "windows");
+  std::fflush(stdout);
+  return true;
+}
+
 struct Counts {
   unsigned passed = 0;
   unsigned failed = 0;
@@ -144,7 +186,7 @@ int wmain(int argc, wchar_t** argv) {
       print_error("CreateFile(\\\\.\\XwskTest)");
     } else {
       Counts counts;
-      const bool ok = run_all(device, counts);
+      const bool ok = set_profile(device, detect_profile()) && run_all(device, counts);
       CloseHandle(device);
       std::printf("%u passed, %u failed, %u skipped\n", counts.passed, counts.failed,
                   counts.skipped);

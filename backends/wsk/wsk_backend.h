@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// wsk_backend.h: internals of the WSK backend (backends/wsk/*.cpp only).
+//
+// The backend is the xwsk contract (sdk/src/core.h, namespace xwsk::backend) over the real WSK
+// client interface:
+//   - a Client owns a WSK registration and the captured provider NPI;
+//   - a Socket wraps a WSK_SOCKET; it is the WSK socket context of its WSK socket, and the
+//     socket's client dispatch is one of the const trampoline tables in wsk_events.cpp;
+//   - a Request owns one IRP (request_init: IoAllocateIrp), reused for every operation
+//     (IoReuseIrp + IoSetCompletionRoutine); OpState below lives in the request's private
+//     storage, so an operation allocates nothing;
+//   - a Segment owns one MDL (segment_init: IoAllocateMdl + MmBuildMdlForNonPagedPool).
+//
+// IRQL: every function is annotated. Completion routines and event trampolines run at
+// IRQL <= DISPATCH_LEVEL and never wait. The only waiting code is client_destroy() (the
+// contract's deregister_client(), PASSIVE_LEVEL, waits for the client's sockets to close).
+#ifndef XWSK_BACKENDS_WSK_WSK_BACKEND_H_
+#define XWSK_BACKENDS_WSK_WSK_BACKEND_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+
+#include "core.h"
+#include "wsk_ddk.h"
+#include "xwsk/xwsk.h"
+#include "xwsk_wsk.h"
+
+namespace xwsk::wsk {
+
+// ---- limits of the event translation (documented in docs/wsk-backend.md) ----------------------
+
+/// Indications one receive / receive_from event can translate. A longer WSK indication list is
+/// declined with STATUS_DATA_NOT_ACCEPTED (receive: the data stays with the provider and is
+/// read with receive(); receive_from: the datagrams are dropped, as WSK specifies).
+inline constexpr int kMaxEventIndications = 8;
+/// MDLs (xwsk Segments) one receive / receive_from event can translate, over all indications.
+inline constexpr int kMaxEventSegments = 16;
+/// Spare Socket objects a listening socket keeps for connections taken by its accept event. They
+/// are allocated when the socket is created and refilled by every later call on that socket at
+/// PASSIVE_LEVEL; when none is left the accept event declines the connection
+/// (STATUS_REQUEST_NOT_ACCEPTED: the provider resets it).
+inline constexpr int kAcceptSpares = 4;
+
+/// A SOCKADDR big enough for IPv4 and IPv6.
+union NativeAddr {
+  SOCKADDR sa;
+  SOCKADDR_IN in;
+  SOCKADDR_IN6 in6;
+};
+
+/// The operation a request is carrying (selects the completion translation).
+enum class OpKind : uint32_t {
+  kPlain = 0,      // status + information as the provider set them
+  kSocket,         // information is a WSK_SOCKET*: wrap it in op.created
+  kAccept,         // same, plus local/remote addresses
+  kReceive,        // WAITALL emulation on providers that ignore the flag
+  kReceiveFrom,    // remote address, control length and flags
+  kAddress,        // local / remote address query
+  kAddressInfo,    // ADDRINFOEXW list -> AddrInfo list
+  kNameInfo,       // UNICODE_STRINGs -> UTF-8
+  kClose,          // the socket object goes away after the provider completes
+  kControlSocket,  // output size
+  kControlClient,  // output size, transport list, static event mask
+  kListen,         // the stream socket is listening once it succeeds
+  kSendMessages,   // frees the WSK_BUF_LIST array built for the call
+};
+
+/// Per-request state (inside Request::priv.backend; no allocation per operation).
+struct OpState {
+  IRP* irp;                     // owned: IoAllocateIrp in request_init
+  std::atomic<uint32_t> phase;  // kCalling / kReturned / kDone, see wsk_ops.cpp
+  OpKind kind;
+  Status status;    // final status when completed inline
+  uint32_t flags;   // the operation's xwsk flags (WAITALL emulation)
+  uintptr_t info;   // final information when completed inline
+  Socket* socket;   // target socket (null for client-level operations)
+  Socket* created;  // preallocated wrapper: socket, socket_connect, accept
+  void* out0;       // client outputs (per kind: SockAddr*, AddrInfo**, size_t*)
+  void* out1;
+  void* out2;
+  union {
+    size_t done;  // kReceive: bytes received by earlier pieces
+    void* ctx;    // kAddressInfo / kNameInfo: the call's context
+    struct {
+      ULONG control_length;
+      ULONG control_flags;
+    } ctl;  // kReceiveFrom
+  } u;
+  WSK_BUF buf;         // the operation's WSK_BUF (kept for the provider's use)
+  NativeAddr addr[2];  // native addresses the provider reads or writes
+};
+static_assert(sizeof(OpState) <= sizeof(detail::RequestPrivate::backend), "OpState too large");
+
+inline OpState* op_of(Request* req) {
+  return detail::op_state<OpState>(req);
+}
+
+// ---- the provider profile (wsk_client.cpp) ----------------------------------------------------
+
+/// True when the provider is known to lack (stub) @p cap; the request is then completed with
+/// STATUS_NOT_IMPLEMENTED by the backend instead of being handed to a stub that never completes.
+bool provider_lacks(Capability cap);
+
+// ---- requests (wsk_ops.cpp) -------------------------------------------------------------------
+
+/// Prepares the request's IRP for one provider call of @p kind. IRQL <= DISPATCH_LEVEL.
+_IRQL_requires_max_(DISPATCH_LEVEL) IRP* begin_op(Request* req, OpKind kind, Socket* s);
+/// After the provider function returned: completes the request now if the IRP already
+/// completed during the call (returns the final status), else returns Pending.
+_IRQL_requires_max_(DISPATCH_LEVEL) Status end_op(Request* req);
+/// Completes without the provider (validation the provider would do, provider gaps).
+_IRQL_requires_max_(DISPATCH_LEVEL) Status complete_now(Request* req, Status st, uintptr_t info);
+
+/// Builds a WSK_BUF over an xwsk Buf, linking the segments' MDLs (mdl->Next follows
+/// seg->next over the bytes the Buf covers).
+_IRQL_requires_max_(DISPATCH_LEVEL) void make_wsk_buf(const Buf* buf, WSK_BUF* out);
+
+// ---- conversions (wsk_convert.cpp): the one place xwsk values become WSK/DDK values ----------
+
+/// xwsk SockAddr -> SOCKADDR_IN / SOCKADDR_IN6. Returns false for an unknown family.
+bool to_native(const SockAddr& a, NativeAddr* out);
+/// SOCKADDR_IN / SOCKADDR_IN6 -> xwsk SockAddr. Returns false for an unknown family / null.
+bool from_native(const SOCKADDR* sa, SockAddr* out);
+ADDRESS_FAMILY native_family(AddressFamily f);
+USHORT native_socket_type(SocketType t);
+ULONG native_protocol(Protocol p);
+ULONG native_category(uint32_t category);
+/// Operation flags (send, receive, disconnect, bind, connect, accept).
+ULONG native_op_flags(uint32_t flags);
+/// Indication flags the provider passes to an event -> xwsk kFlag* values.
+uint32_t xwsk_event_flags(ULONG flags);
+/// Event masks (WSK_EVENT_*).
+ULONG native_event_mask(uint32_t mask);
+/// Options and ioctls: false when xwsk has no name for the value (then passed through as is).
+bool native_option(uint32_t level, uint32_t name, ULONG* native_level, ULONG* native_name);
+ULONG native_ioctl(uint32_t code);
+ULONG native_control_client(uint32_t code);
+WSK_CONTROL_SOCKET_TYPE native_control_type(ControlType t);
+WSK_INSPECT_ACTION native_inspect_action(InspectAction a);
+InspectAction xwsk_inspect_action(WSK_INSPECT_ACTION a);
+/// UTF-8 -> UTF-16 (NUL-terminated, at most @p cap WCHARs including the NUL). Returns the
+/// length without the NUL, or -1 if it does not fit or the input is not UTF-8. Any IRQL.
+int utf8_to_utf16(const char* in, WCHAR* out, size_t cap);
+/// UTF-16 (@p n units) -> UTF-8 (NUL-terminated in @p cap bytes). Returns the length without
+/// the NUL, or -1 if it does not fit. Any IRQL.
+int utf16_to_utf8(const WCHAR* in, size_t n, char* out, size_t cap);
+
+// ---- sockets (wsk_socket.cpp / wsk_events.cpp) ------------------------------------------------
+
+/// Allocates a Socket object (detail::alloc, kTagSocket), not yet counted as a live socket.
+_IRQL_requires_max_(DISPATCH_LEVEL) Socket* socket_alloc();
+/// Frees a Socket object that never became live (no init_socket_base).
+_IRQL_requires_max_(DISPATCH_LEVEL) void socket_free_unused(Socket* s);
+/// Makes @p s the live wrapper of @p wsk (init_socket_base). IRQL <= DISPATCH_LEVEL.
+_IRQL_requires_max_(DISPATCH_LEVEL) void socket_attach(Socket* s, WSK_SOCKET* wsk, Client* client,
+                                                       AddressFamily family, SocketType type,
+                                                       Protocol protocol, uint32_t category,
+                                                       void* context, const void* dispatch);
+/// Tops up the accept-event spares of a listening socket (PASSIVE_LEVEL: allocates).
+_IRQL_requires_max_(PASSIVE_LEVEL) void refill_accept_spares(Socket* s);
+/// Closes the accounting of a socket whose WskCloseSocket completed and frees it (IRQL <=
+/// DISPATCH_LEVEL). Wakes client_destroy() when it was the client's last socket.
+_IRQL_requires_max_(DISPATCH_LEVEL) void finish_close(Socket* s);
+/// Wine 8 (wine_close.cpp): starts / stops the client's close worker (PASSIVE_LEVEL), and
+/// queues a close to it (IRQL <= DISPATCH_LEVEL; the request's IRP is already armed).
+_IRQL_requires_(PASSIVE_LEVEL) Status wine_worker_start(Client* c);
+_IRQL_requires_(PASSIVE_LEVEL) void wine_worker_stop(Client* c);
+_IRQL_requires_max_(DISPATCH_LEVEL) void wine_queue_close(Socket* s, Request* req);
+/// The const WSK client dispatch table (of trampolines) for a socket category.
+const void* client_dispatch_for(uint32_t category);
+
+}  // namespace xwsk::wsk
+
+namespace xwsk {
+
+/// WSK_CLIENT on the xwsk side: the registration with the WSK subsystem.
+struct Client {
+  detail::ClientBase base;
+  WSK_CLIENT_NPI wsk_npi;  // must outlive the registration (the provider keeps it)
+  WSK_REGISTRATION registration;
+  WSK_PROVIDER_NPI provider;
+  KEVENT sockets_closed;  // SynchronizationEvent, set when base.sockets drops to 0
+  KSPIN_LOCK lock;        // orders "last socket freed" against client_destroy()
+  void* orphans;          // name-resolution results to free at PASSIVE_LEVEL
+  bool captured;
+  // Wine 8 only (wine_close.cpp): the close worker thread and its queue.
+  std::atomic<Socket*> close_queue;
+  std::atomic<uint32_t> worker_stop;
+  KEVENT worker_wake;      // SynchronizationEvent: work queued or stop
+  KEVENT worker_exited;    // NotificationEvent
+  KEVENT worker_irp_done;  // SynchronizationEvent: the worker's own IRP completed
+  IRP* worker_irp;         // the worker's own IRP (dummy accept)
+  bool worker_running;
+};
+static_assert(offsetof(Client, base) == 0, "ClientBase must come first");
+
+/// WSK_SOCKET on the xwsk side. Also the WSK socket context of its WSK socket.
+struct Socket {
+  detail::SocketBase base;
+  WSK_SOCKET* wsk;  // the provider's socket
+  // Event translation state: used only by the event trampolines (wsk_events.cpp), which the
+  // provider calls serially per socket; in_event catches a provider that does not.
+  std::atomic<uint32_t> in_event;
+  std::atomic<uint32_t> retained;      // indications kept by the client (Pending)
+  WSK_DATA_INDICATION* retained_data;  // provider list to release (WskRelease)
+  WSK_DATAGRAM_INDICATION* retained_datagrams;
+  DataIndication data[wsk::kMaxEventIndications];
+  DatagramIndication datagrams[wsk::kMaxEventIndications];
+  SockAddr datagram_from[wsk::kMaxEventIndications];
+  Segment segments[wsk::kMaxEventSegments];
+  std::atomic<Socket*> accept_spares[wsk::kAcceptSpares];
+  // Wine 8 only (wine_close.cpp): deferred close and the listener's acceptor workaround.
+  Socket* close_next;                          // close queue link
+  Request* close_request;                      // the close_socket() request being deferred
+  std::atomic<uint32_t> accepts_pending;       // WskAccept IRPs outstanding on this listener
+  std::atomic<uint32_t> acceptor_is_accepted;  // last accept succeeded, none posted since
+};
+static_assert(offsetof(Socket, base) == 0, "SocketBase must come first");
+
+}  // namespace xwsk
+
+#endif  // XWSK_BACKENDS_WSK_WSK_BACKEND_H_

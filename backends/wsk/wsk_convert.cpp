@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+// wsk_convert.cpp: the one place where xwsk values become WSK/DDK values and back: socket
+// addresses, selectors, flags, event masks, options, ioctls, control codes, strings. xwsk uses
+// the Windows numbering, so most values coincide; they are still mapped name by name, so a
+// value that differs (or a DDK that renumbers) is caught here and nowhere else.
+//
+// Everything in this file is pure computation: any IRQL, no allocation.
+#include "wsk_backend.h"
+
+namespace xwsk::wsk {
+
+// ---- addresses ---------------------------------------------------------------------------------
+
+bool to_native(const SockAddr& a, NativeAddr* out) {
+  RtlZeroMemory(out, sizeof(*out));
+  switch (a.af()) {
+    case AddressFamily::Inet:
+      out->in.sin_family = AF_INET;
+      out->in.sin_port = a.port_be;  // both network byte order
+      RtlCopyMemory(&out->in.sin_addr, a.addr, 4);
+      return true;
+    case AddressFamily::Inet6:
+      out->in6.sin6_family = AF_INET6;
+      out->in6.sin6_port = a.port_be;
+      out->in6.sin6_flowinfo = a.flowinfo;
+      RtlCopyMemory(&out->in6.sin6_addr, a.addr, 16);
+      out->in6.sin6_scope_id = a.scope_id;
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool from_native(const SOCKADDR* sa, SockAddr* out) {
+  if (sa == nullptr || out == nullptr) return false;
+  *out = SockAddr{};
+  switch (sa->sa_family) {
+    case AF_INET: {
+      const auto* in = reinterpret_cast<const SOCKADDR_IN*>(sa);
+      out->family = static_cast<uint16_t>(AddressFamily::Inet);
+      out->port_be = in->sin_port;
+      RtlCopyMemory(out->addr, &in->sin_addr, 4);
+      return true;
+    }
+    case AF_INET6: {
+      const auto* in6 = reinterpret_cast<const SOCKADDR_IN6*>(sa);
+      out->family = static_cast<uint16_t>(AddressFamily::Inet6);
+      out->port_be = in6->sin6_port;
+      out->flowinfo = in6->sin6_flowinfo;
+      RtlCopyMemory(out->addr, &in6->sin6_addr, 16);
+      out->scope_id = in6->sin6_scope_id;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// ---- selectors
+// -----------------------------------------------------------------------------------
+
+ADDRESS_FAMILY native_family(AddressFamily f) {
+  switch (f) {
+    case AddressFamily::Inet:
+      return AF_INET;
+    case AddressFamily::Inet6:
+      return AF_INET6;
+    default:
+      return AF_UNSPEC;
+  }
+}
+
+USHORT native_socket_type(SocketType t) {
+  switch (t) {
+    case SocketType::Stream:
+      return SOCK_STREAM;
+    case SocketType::Datagram:
+      return SOCK_DGRAM;
+    case SocketType::Raw:
+      return SOCK_RAW;
+  }
+  return static_cast<USHORT>(t);
+}
+
+ULONG native_protocol(Protocol p) {
+  switch (p) {
+    case Protocol::Tcp:
+      return IPPROTO_TCP;
+    case Protocol::Udp:
+      return IPPROTO_UDP;
+    case Protocol::Icmp:
+      return IPPROTO_ICMP;
+    case Protocol::IcmpV6:
+      return IPPROTO_ICMPV6;
+    case Protocol::Default:
+      return 0;
+  }
+  return static_cast<ULONG>(p);  // any protocol number is valid (raw sockets)
+}
+
+ULONG native_category(uint32_t category) {
+  switch (category) {
+    case kListenSocket:
+      return WSK_FLAG_LISTEN_SOCKET;
+    case kConnectionSocket:
+      return WSK_FLAG_CONNECTION_SOCKET;
+    case kDatagramSocket:
+      return WSK_FLAG_DATAGRAM_SOCKET;
+    case kStreamSocket:
+      return WSK_FLAG_STREAM_SOCKET;
+    default:
+      return WSK_FLAG_BASIC_SOCKET;
+  }
+}
+
+// ---- flags
+// -----------------------------------------------------------------------------------------
+
+ULONG native_op_flags(uint32_t flags) {
+  // The same bit means different things per operation (WAITALL and NODELAY are both 2), so the
+  // mapping is bit by bit; each xwsk bit has one WSK bit of the same meaning.
+  ULONG n = 0;
+  if ((flags & kFlagAbortive) != 0) n |= WSK_FLAG_ABORTIVE;
+  if ((flags & kFlagWaitAll) != 0) n |= WSK_FLAG_WAITALL;  // == WSK_FLAG_NODELAY for send
+  if ((flags & kFlagDrain) != 0) n |= WSK_FLAG_DRAIN;
+  static_assert(kFlagNoDelay == kFlagWaitAll && WSK_FLAG_NODELAY == WSK_FLAG_WAITALL,
+                "send NODELAY and receive WAITALL share a bit in both vocabularies");
+  return n;
+}
+
+uint32_t xwsk_event_flags(ULONG flags) {
+  uint32_t x = 0;
+  if ((flags & WSK_FLAG_AT_DISPATCH_LEVEL) != 0) x |= kFlagAtDispatchLevel;
+  if ((flags & WSK_FLAG_ENTIRE_MESSAGE) != 0) x |= kFlagEntireMessage;
+  if ((flags & WSK_FLAG_RELEASE_ASAP) != 0) x |= kFlagReleaseAsap;
+  if ((flags & WSK_FLAG_ABORTIVE) != 0) x |= kFlagAbortive;
+  return x;
+}
+
+ULONG native_event_mask(uint32_t mask) {
+  ULONG n = 0;
+  if ((mask & kEventReceiveFrom) != 0) n |= WSK_EVENT_RECEIVE_FROM;
+  if ((mask & kEventAccept) != 0) n |= WSK_EVENT_ACCEPT;
+  if ((mask & kEventSendBacklog) != 0) n |= WSK_EVENT_SEND_BACKLOG;
+  if ((mask & kEventReceive) != 0) n |= WSK_EVENT_RECEIVE;
+  if ((mask & kEventDisconnect) != 0) n |= WSK_EVENT_DISCONNECT;
+  if ((mask & kEventDisable) != 0) n |= WSK_EVENT_DISABLE;
+  return n;
+}
+
+// ---- options, ioctls, control codes
+// ----------------------------------------------------------------
+
+namespace {
+
+struct OptionName {
+  uint32_t level;
+  uint32_t name;
+  ULONG native_level;
+  ULONG native_name;
+};
+
+const OptionName kOptions[] = {
+    {kSolSocket, kSoReuseAddr, SOL_SOCKET, SO_REUSEADDR},
+    {kSolSocket, kSoKeepAlive, SOL_SOCKET, SO_KEEPALIVE},
+    {kSolSocket, kSoBroadcast, SOL_SOCKET, SO_BROADCAST},
+    {kSolSocket, kSoLinger, SOL_SOCKET, SO_LINGER},
+    {kSolSocket, kSoSndBuf, SOL_SOCKET, SO_SNDBUF},
+    {kSolSocket, kSoRcvBuf, SOL_SOCKET, SO_RCVBUF},
+    {kSolSocket, kSoType, SOL_SOCKET, SO_TYPE},
+    {kSolSocket, kSoExclusiveAddrUse, SOL_SOCKET, static_cast<ULONG>(SO_EXCLUSIVEADDRUSE)},
+    {kSolSocket, kSoConditionalAccept, SOL_SOCKET, SO_CONDITIONAL_ACCEPT},
+    {kSolSocket, kSoWskEventCallback, SOL_SOCKET, SO_WSK_EVENT_CALLBACK},
+    {kIpProtoTcp, kTcpNoDelay, IPPROTO_TCP, TCP_NODELAY},
+    {kIpProtoIpv6, kIpv6V6Only, IPPROTO_IPV6, IPV6_V6ONLY},
+    {kIpProtoIp, kIpTtl, IPPROTO_IP, IP_TTL},
+};
+
+}  // namespace
+
+bool native_option(uint32_t level, uint32_t name, ULONG* native_level, ULONG* native_name) {
+  for (const OptionName& o : kOptions) {
+    if (o.level == level && o.name == name) {
+      *native_level = o.native_level;
+      *native_name = o.native_name;
+      return true;
+    }
+  }
+  *native_level = level;
+  *native_name = name;
+  return false;
+}
+
+ULONG native_ioctl(uint32_t code) {
+  if (code == kFionRead) return static_cast<ULONG>(FIONREAD);
+  return code;  // SIO_* values are the same numbers on every side
+}
+
+ULONG native_control_client(uint32_t code) {
+  switch (code) {
+    case kTransportListQuery:
+      return WSK_TRANSPORT_LIST_QUERY;
+    case kTransportListChange:
+      return WSK_TRANSPORT_LIST_CHANGE;
+    case kCacheSd:
+      return WSK_CACHE_SD;
+    case kReleaseSd:
+      return WSK_RELEASE_SD;
+    case kTdiDeviceNameMapping:
+      return WSK_TDI_DEVICENAME_MAPPING;
+    case kSetStaticEventCallbacks:
+      return WSK_SET_STATIC_EVENT_CALLBACKS;
+    case kTdiBehavior:
+      return WSK_TDI_BEHAVIOR;
+    default:
+      return code;
+  }
+}
+
+WSK_CONTROL_SOCKET_TYPE native_control_type(ControlType t) {
+  switch (t) {
+    case ControlType::SetOption:
+      return WskSetOption;
+    case ControlType::GetOption:
+      return WskGetOption;
+    case ControlType::Ioctl:
+      return WskIoctl;
+  }
+  return WskIoctl;
+}
+
+WSK_INSPECT_ACTION native_inspect_action(InspectAction a) {
+  return a == InspectAction::Accept ? WskInspectAccept : WskInspectReject;
+}
+
+InspectAction xwsk_inspect_action(WSK_INSPECT_ACTION a) {
+  switch (static_cast<int>(a)) {
+    case 1:  // WskInspectAccept
+      return InspectAction::Accept;
+    case 2:  // WskInspectPend (not in Wine's enum)
+      return InspectAction::Pend;
+    default:
+      return InspectAction::Reject;
+  }
+}
+
+// ---- strings
+// -----------------------------------------------------------------------------------------
+
+int utf8_to_utf16(const char* in, WCHAR* out, size_t cap) {
+  size_t n = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(in);
+  while (*p != 0) {
+    uint32_t cp;
+    int extra;
+    if (*p < 0x80) {
+      cp = *p;
+      extra = 0;
+    } else if ((*p & 0xe0) == 0xc0) {
+      cp = *p & 0x1f;
+      extra = 1;
+    } else if ((*p & 0xf0) == 0xe0) {
+      cp = *p & 0x0f;
+      extra = 2;
+    } else if ((*p & 0xf8) == 0xf0) {
+      cp = *p & 0x07;
+      extra = 3;
+    } else {
+      return -1;
+    }
+    ++p;
+    for (int i = 0; i < extra; ++i, ++p) {
+      if ((*p & 0xc0) != 0x80) return -1;
+      cp = (cp << 6) | (*p & 0x3f);
+    }
+    if (cp >= 0x10000) {
+      if (cp > 0x10ffff || n + 2 >= cap) return -1;
+      cp -= 0x10000;
+      out[n++] = static_cast<WCHAR>(0xd800 | (cp >> 10));
+      out[n++] = static_cast<WCHAR>(0xdc00 | (cp & 0x3ff));
+    } else {
+      if (n + 1 >= cap) return -1;
+      out[n++] = static_cast<WCHAR>(cp);
+    }
+  }
+  if (n >= cap) return -1;
+  out[n] = 0;
+  return static_cast<int>(n);
+}
+
+int utf16_to_utf8(const WCHAR* in, size_t n, char* out, size_t cap) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t cp = static_cast<uint16_t>(in[i]);
+    if (cp == 0) break;
+    if (cp >= 0xd800 && cp < 0xdc00 && i + 1 < n) {
+      const uint32_t lo = static_cast<uint16_t>(in[i + 1]);
+      if (lo >= 0xdc00 && lo < 0xe000) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        ++i;
+      }
+    }
+    unsigned char buf[4];
+    int k;
+    if (cp < 0x80) {
+      buf[0] = static_cast<unsigned char>(cp);
+      k = 1;
+    } else if (cp < 0x800) {
+      buf[0] = static_cast<unsigned char>(0xc0 | (cp >> 6));
+      buf[1] = static_cast<unsigned char>(0x80 | (cp & 0x3f));
+      k = 2;
+    } else if (cp < 0x10000) {
+      buf[0] = static_cast<unsigned char>(0xe0 | (cp >> 12));
+      buf[1] = static_cast<unsigned char>(0x80 | ((cp >> 6) & 0x3f));
+      buf[2] = static_cast<unsigned char>(0x80 | (cp & 0x3f));
+      k = 3;
+    } else {
+      buf[0] = static_cast<unsigned char>(0xf0 | (cp >> 18));
+      buf[1] = static_cast<unsigned char>(0x80 | ((cp >> 12) & 0x3f));
+      buf[2] = static_cast<unsigned char>(0x80 | ((cp >> 6) & 0x3f));
+      buf[3] = static_cast<unsigned char>(0x80 | (cp & 0x3f));
+      k = 4;
+    }
+    if (o + static_cast<size_t>(k) >= cap) return -1;
+    for (int j = 0; j < k; ++j)
+      out[o++] = static_cast<char>(buf[j]);
+  }
+  if (o >= cap) return -1;
+  out[o] = '\0';
+  return static_cast<int>(o);
+}
+
+}  // namespace xwsk::wsk
