@@ -811,6 +811,48 @@ void events_accept_inherits(Context& t) {
   XT_CHECK_EQ(t, 0, child->log.overlap.load());
 }
 
+void events_stream_dispatch(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapStreamCategory);
+  Owned<RecvState> child(new_recv_state(t, 64));
+  Owned<RecvState> conn(new_recv_state(t, 64));
+  XT_CHECK(t, child && conn);
+  AcceptState* acc = new (std::nothrow) AcceptState();
+  Owned<AcceptState> own(acc);
+  XT_CHECK(t, acc != nullptr);
+  acc->child_context = child.p;
+  acc->child_dispatch = &kRecDispatch;
+  // WSK_CLIENT_STREAM_DISPATCH: the listen half serves the socket once it listens, the
+  // connection half once it connects.
+  static const xwsk::StreamDispatch kStream = {&kAcceptDispatch, &kRecDispatch};
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* lsn = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
+                      xwsk::kStreamSocket, acc, &kStream, &lsn));
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.bind_loopback(t, lsn, AddressFamily::Inet, &addr));
+  Op* l = env.op(t);
+  XT_CHECK(t, l != nullptr);
+  XT_DO(t, l->finish(t, xwsk::listen(lsn, &l->req)));
+  XT_CHECK_STATUS(t, Status::Success, l->status());
+  XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
+  xwsk::Socket* cli = nullptr;
+  XT_DO(t, env.bound_socket(t, AddressFamily::Inet, xwsk::kStreamSocket, conn.p, &kStream, &cli));
+  Op* c = env.op(t);
+  XT_CHECK(t, c != nullptr);
+  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
+  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.enable_events(t, cli, xwsk::kEventReceive));
+  XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
+  xwsk::Socket* srv = acc->accepted.load();
+  XT_CHECK(t, srv != nullptr);
+  env.adopt(srv);
+  XT_DO(t, send_pattern(t, env, srv, 97, 24));
+  XT_CHECK(t, wait_got(conn.p, 24));
+  XT_CHECK(t, data_matches(conn.p, 97, 24));
+}
+
 void events_accept_not_accepted(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   AcceptState* acc = new (std::nothrow) AcceptState();
