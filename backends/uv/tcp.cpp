@@ -805,14 +805,6 @@ Status tcp_close(Socket* s, Request* req) {
     detail::release(p, detail::kTagMisc);
     close_internal(conn);
   }
-  const ListenDispatch* ld = detail::listen_dispatch(&s->base);
-  if (s->state == TcpState::Listening && event_on(s, kEventAccept) && ld != nullptr &&
-      ld->accept != nullptr) {
-    // WskAcceptEvent with a null socket: the listening socket is closing.
-    void* ctx = nullptr;
-    const ConnectionDispatch* disp = nullptr;
-    ld->accept(s->base.context, 0, nullptr, nullptr, nullptr, &ctx, &disp);
-  }
   if (s->handle_open) {
     // A connection closed without a disconnect is reset, as in WSK.
     close_handle(s, s->state == TcpState::Connected && !s->shut_wr);
