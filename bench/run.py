@@ -132,11 +132,15 @@ def wait_idle(limit_s: float, busy_max: float = 0.10) -> float:
             return busy
 
 
-def pin(cpu: int):
-    """preexec_fn: pin to one CPU, and die with the runner (PR_SET_PDEATHSIG = SIGTERM)."""
+def pin(cpu: int, nice: int = 0):
+    """preexec_fn: pin to one CPU (if cpu >= 0), renice, and die with the runner
+    (PR_SET_PDEATHSIG = SIGTERM)."""
     def fn():
         try:
-            os.sched_setaffinity(0, {cpu})
+            if cpu >= 0:
+                os.sched_setaffinity(0, {cpu})
+            if nice:
+                os.nice(nice)
         except OSError:
             pass
         try:
@@ -162,11 +166,11 @@ def syscall_tool() -> str | None:
 
 
 class Server:
-    def __init__(self, binary: str, args: list[str], mode: str, cpu: int):
+    def __init__(self, binary: str, args: list[str], mode: str, cpu: int, nice: int = 0):
         self.proc = subprocess.Popen(
             [binary, "--host", "127.0.0.1", "--port", "0", "--mode", mode, *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=pin(cpu), start_new_session=True)
+            preexec_fn=pin(cpu, nice), start_new_session=True)
         self.port = 0
         self.lines: list[str] = []
         deadline = time.monotonic() + 5
@@ -229,7 +233,7 @@ def run_one(load: str, cont: Contender, binary: str, case: dict, warmup: float,
             measure: float, cfg, syscall_tool_name: str | None = None) -> dict:
     rec: dict = {"case": case["case"], "contender": cont.name, "ok": False, "problems": []}
     try:
-        srv = Server(binary, cont.args, case["server_mode"], cfg.server_cpu)
+        srv = Server(binary, cont.args, case["server_mode"], cfg.server_cpu, cfg.nice)
     except (RuntimeError, OSError) as e:
         rec["problems"].append(str(e))
         return rec
@@ -252,7 +256,8 @@ def run_one(load: str, cont: Contender, binary: str, case: dict, warmup: float,
            "--warmup", f"{warmup:g}", "--measure", f"{measure:g}", "--cpu", str(cfg.client_cpu),
            "--server-pid", str(srv.pid)]
     try:
-        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=warmup + measure + 30)
+        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=warmup + measure + 30,
+                            preexec_fn=pin(-1, cfg.nice))
         client_out, client_err, client_rc = cp.stdout, cp.stderr, cp.returncode
     except subprocess.TimeoutExpired:
         client_out, client_err, client_rc = "", "client timed out", -1
@@ -472,7 +477,8 @@ def write_markdown(result: dict, path: str) -> None:
              f"kernel {result['host']['kernel']}, {result['host']['cpu_model']}.")
     L.append(f"- {cfg['rounds']} rounds, contender order shuffled per round and case; warm-up "
              f"{cfg['warmup']} s, measurement {cfg['measure']} s per run; server pinned to CPU "
-             f"{cfg['server_cpu']}, client (`bench-load`) to CPU {cfg['client_cpu']}.")
+             f"{cfg['server_cpu']}, client (`bench-load`) to CPU {cfg['client_cpu']}"
+             + (f"; both at nice {cfg['nice']}" if cfg.get("nice") else "") + ".")
     dropped = result.get("dropped_rounds", [])
     if dropped:
         L.append("- Dropped for CPU steal > 5%: " + ", ".join(
@@ -715,6 +721,9 @@ def main() -> int:
     ap.add_argument("--wait-idle", type=float, default=20,
                     help="before each round, wait up to this many seconds for the machine to "
                     "be idle (full mode; default 20)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="niceness for server and client, e.g. -10 to shield the runs from "
+                    "other work on a shared machine (needs root; default 0)")
     ap.add_argument("--max-foreign", type=float, default=0.10,
                     help="retry a run when other processes used more than this share of the "
                     "machine's CPU during it (default 0.10)")
@@ -806,6 +815,7 @@ def main() -> int:
             "rounds": rounds, "warmup": warmup, "measure": measure,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
             "cases": case_names, "seed": args.seed, "max_foreign": args.max_foreign,
+            "nice": args.nice,
             "contenders": [{"name": c.name, "binary": c.binary, "args": c.args, "vs": c.vs,
                             "label": c.label} for c in contenders],
         },
