@@ -120,6 +120,11 @@ void loop_entry(Client* c) {
   loop_main(c);
 }
 
+void client_op_done(Client* c) {
+  c->client_ops.fetch_sub(1, std::memory_order_acq_rel);
+  notify_idle(c);
+}
+
 // ---- Cursor / queues -------------------------------------------------------------------------
 
 void Cursor::init(const Buf& buf) {
@@ -242,10 +247,16 @@ void kick(Socket* s, uint32_t flags) {
 
 Status dispatch(Client* c, Request* req) {
   switch (req->priv.op) {
-    case kOpSocket:
-      return socket_run(c, req);
-    case kOpSocketConnect:
-      return socket_connect_run(c, req);
+    case kOpSocket: {
+      Status st = socket_run(c, req);
+      client_op_done(c);
+      return st;
+    }
+    case kOpSocketConnect: {
+      Status st = socket_connect_run(c, req);
+      client_op_done(c);
+      return st;
+    }
     case kOpGetAddrInfo:
       return get_address_info_run(c, req);
     case kOpGetNameInfo:
@@ -306,6 +317,19 @@ Socket* socket_alloc(Client* c) {
   s->retained.store(false, std::memory_order_relaxed);
   s->kick_flags.store(0, std::memory_order_relaxed);
   return s;
+}
+
+void hold_begin(Socket* s) {
+  s->retained.store(true, std::memory_order_release);
+  detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool hold_end(Socket* s, Status st) {
+  if (st == Status::Pending) return true;
+  if (s->retained.exchange(false, std::memory_order_acq_rel)) {
+    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return false;
 }
 
 char* indication_buffer(Socket* s) {
@@ -468,6 +492,8 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
   a.category = category;
   a.context = socket_context;
   a.dispatch = dispatch;
+  // Counted until created, so that deregistration never races a queued creation.
+  client->client_ops.fetch_add(1, std::memory_order_acq_rel);
   return run_or_submit(client, req, uvb::kOpSocket);
 }
 
@@ -482,6 +508,7 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
   a.flags = flags;
   a.context = socket_context;
   a.dispatch = dispatch;
+  client->client_ops.fetch_add(1, std::memory_order_acq_rel);
   return run_or_submit(client, req, uvb::kOpSocketConnect);
 }
 

@@ -149,11 +149,11 @@ void read_ready(Socket* s) {
     s->dgram_ind.control_info_length = 0;
     s->dgram_ind.remote_address = &s->dgram_from;
     s->in_event = true;
+    hold_begin(s);
     Status st = dd->receive_from(s->base.context, 0, &s->dgram_ind);
     s->in_event = false;
-    if (st == Status::Pending) {
-      s->retained.store(true, std::memory_order_release);
-      detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+    if (hold_end(s, st)) {
+      // Retained until release_datagram_indications().
     } else if (st == Status::DataNotAccepted) {
       s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
     }

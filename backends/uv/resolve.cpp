@@ -35,12 +35,6 @@ struct AddrNode {
   char name[1];  // canonical name, NUL-terminated (flexible)
 };
 
-void op_done(Client* c) {
-  c->client_ops.fetch_sub(1, std::memory_order_acq_rel);
-  std::lock_guard<std::mutex> lock(c->idle_mu);
-  c->idle_cv.notify_all();
-}
-
 int32_t xwsk_socktype(int t) {
   return t == SOCK_STREAM ? 1 : t == SOCK_DGRAM ? 2 : t == SOCK_RAW ? 3 : 0;
 }
@@ -95,7 +89,7 @@ void on_gai(uv_getaddrinfo_t* uv, int status, addrinfo* res) {
   }
   if (res != nullptr) uv_freeaddrinfo(res);
   detail::complete(req, st, 0);
-  op_done(c);
+  client_op_done(c);
 }
 
 bool copy_out(const char* src, char* dst, size_t size) {
@@ -118,7 +112,7 @@ void on_gni(uv_getnameinfo_t* uv, int status, const char* host, const char* serv
   }
   detail::release(ctx, detail::kTagMisc);
   detail::complete(req, st, 0);
-  op_done(c);
+  client_op_done(c);
 }
 
 }  // namespace
@@ -128,7 +122,7 @@ Status get_address_info_run(Client* c, Request* req) {
   void* mem = detail::alloc(sizeof(GaiContext), detail::kTagMisc);
   if (mem == nullptr) {
     Status st = detail::complete(req, Status::InsufficientResources, 0);
-    op_done(c);
+    client_op_done(c);
     return st;
   }
   auto* ctx = new (mem) GaiContext;
@@ -150,7 +144,7 @@ Status get_address_info_run(Client* c, Request* req) {
   if (r != 0) {
     detail::release(ctx, detail::kTagMisc);
     Status st = detail::complete(req, from_uv(r), 0);
-    op_done(c);
+    client_op_done(c);
     return st;
   }
   return Status::Pending;
@@ -161,7 +155,7 @@ Status get_name_info_run(Client* c, Request* req) {
   void* mem = detail::alloc(sizeof(GniContext), detail::kTagMisc);
   if (mem == nullptr) {
     Status st = detail::complete(req, Status::InsufficientResources, 0);
-    op_done(c);
+    client_op_done(c);
     return st;
   }
   auto* ctx = new (mem) GniContext;
@@ -176,7 +170,7 @@ Status get_name_info_run(Client* c, Request* req) {
   if (r != 0) {
     detail::release(ctx, detail::kTagMisc);
     Status st = detail::complete(req, from_uv(r), 0);
-    op_done(c);
+    client_op_done(c);
     return st;
   }
   return Status::Pending;

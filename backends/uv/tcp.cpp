@@ -84,12 +84,11 @@ void indicate_buffered(Socket* s) {
     size_t n = s->ind_len;
     size_t accepted = n;
     s->in_event = true;
+    hold_begin(s);
     Status st = cd->receive(s->base.context, 0, &s->data_ind, n, &accepted);
     s->in_event = false;
-    if (st == Status::Pending) {
-      s->ind_len = 0;
-      s->retained.store(true, std::memory_order_release);
-      detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+    if (hold_end(s, st)) {
+      s->ind_len = 0;  // the client has it now
     } else if (st == Status::DataNotAccepted) {
       s->ev_paused = true;
     } else if (accepted < n) {

@@ -203,11 +203,11 @@ void indicate_batch(Socket* s, UdpRx* rx) {
   for (unsigned i = 0; i < n; ++i)
     rx->ind[i].next = i + 1 < n ? &rx->ind[i + 1] : nullptr;
   s->in_event = true;
+  hold_begin(s);
   Status st = dd->receive_from(s->base.context, 0, &rx->ind[0]);
   s->in_event = false;
-  if (st == Status::Pending) {
-    s->retained.store(true, std::memory_order_release);
-    detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+  if (hold_end(s, st)) {
+    // Retained until release_datagram_indications().
   } else if (st == Status::DataNotAccepted) {
     // WSK: the event stays disabled until SO_WSK_EVENT_CALLBACK enables it again; the
     // refused datagrams are dropped and later ones wait for receive_from().

@@ -334,6 +334,9 @@ int native_family(AddressFamily f);
 /// The loop thread's body and the wake-up handler (submission queue and kicks).
 void loop_entry(Client* c);
 void on_wakeup_entry(uv_async_t* async);
+/// A client-level operation counted in Client::client_ops (socket creation, resolver) ended;
+/// wakes a waiting deregistration.
+void client_op_done(Client* c);
 /// True when the calling thread is @p c's loop thread.
 bool on_loop(const Client* c);
 /// Hands @p req (its OpState already filled, priv.op set) to the loop thread; returns Pending.
@@ -348,6 +351,11 @@ Socket* socket_alloc(Client* c);
 void socket_maybe_free(Socket* s);
 /// Completes every request of @p s's queues with @p st.
 void fail_queue(ReqQueue* q, Status st);
+/// Marks the socket's indication held before its event runs, so that a release arriving from
+/// another thread before the callback returned Pending is not lost.
+void hold_begin(Socket* s);
+/// After the event: anything but Pending gives the indication back. True when retained.
+bool hold_end(Socket* s, Status st);
 /// The socket's indication buffer (allocated on first use); null when out of memory.
 char* indication_buffer(Socket* s);
 
