@@ -16,9 +16,10 @@
 /// shared.
 ///
 /// ## Re-entrancy
-/// A socket being dispatched (Socket::busy != 0) never runs an operation recursively: an I/O
-/// operation issued on it from one of its own completion routines or callbacks is queued and
-/// picked up by the dispatch loop that is already running (Socket::again). Memory of a closed
+/// Socket::busy counts the dispatch depth of a socket. An I/O operation issued on it from one of
+/// its own completion routines or callbacks runs inline while the depth is below
+/// kMaxInlineDepth and nothing is queued before it; otherwise it is queued and picked up by the
+/// dispatch pass that is already running (Socket::again). Memory of a closed
 /// socket is freed only at the end of the loop iteration (Client::zombies), after every
 /// routine that could still reference it has returned.
 #ifndef XWSK_BACKENDS_POSIX_INTERNAL_H_
@@ -194,9 +195,15 @@ constexpr uint32_t kReadyError = 8;  ///< error or hang-up
 
 /// Receive-event buffer size (one per stream socket, allocated when events are first enabled).
 constexpr size_t kIndicationBufferSize = 64 * 1024;
-/// Datagram indication slots (allocated when the receive_from event is first enabled).
-constexpr uint32_t kDatagramSlots = 8;
+/// Datagram indication slots (allocated when the receive_from event is first enabled): one
+/// recvmmsg batch. 64 x 64 KiB is 4 MiB of address space, but only the pages datagrams land in
+/// are ever touched (small datagrams use the first page of each slot).
+constexpr uint32_t kDatagramSlots = 64;
 constexpr size_t kDatagramSlotSize = 64 * 1024;
+/// An operation issued from a completion routine or callback of its own socket runs inline
+/// (when nothing is queued before it) up to this dispatch depth; deeper, it is queued and the
+/// running dispatch pass picks it up, so recursion stays bounded.
+constexpr uint32_t kMaxInlineDepth = 4;
 /// Bounded iovec arrays on the stack (a longer chain is transferred in several calls).
 constexpr int kMaxIov = 64;
 
@@ -251,11 +258,11 @@ struct Socket {
   bool conditional;  ///< SO_CONDITIONAL_ACCEPT (listen sockets)
   bool disconnect_indicated;
   bool backlog_indicated;
-  bool in_use;             ///< accepted socket handed to the client
-  uint32_t static_events;  ///< events enabled by WSK_SET_STATIC_EVENT_CALLBACKS
-  Status error;            ///< sticky transport error (Success when none)
-  uint32_t busy;           ///< dispatch depth (re-entrancy guard)
-  bool again;              ///< work arrived during dispatch: run another pass
+  bool in_use;         ///< accepted socket handed to the client
+  Status error;        ///< sticky transport error (Success when none)
+  uint32_t busy;       ///< dispatch depth (re-entrancy guard)
+  bool in_indication;  ///< inside the receive event: receive() calls queue (ordering)
+  bool again;          ///< work arrived during dispatch: run another pass
 
   posix::ReqQueue recv_q;  ///< receive / receive_from / accept requests
   posix::ReqQueue send_q;  ///< send / connect_ex data / disconnect / send_to / send_messages

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /// @file loop_epoll.cpp
 /// @brief The epoll engine: every fd is registered once, edge-triggered, for
-/// EPOLLIN | EPOLLOUT | EPOLLRDHUP; sockets keep readiness flags, so no epoll_ctl is made per
-/// operation. An eventfd wakes the loop for cross-thread submissions.
+/// EPOLLIN | EPOLLOUT | EPOLLRDHUP (datagram sockets add EPOLLOUT only while a send waits);
+/// sockets keep readiness flags, so no epoll_ctl is made per operation. An eventfd wakes the
+/// loop for cross-thread submissions.
 #include <errno.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -66,11 +67,27 @@ void engine_wake(Client* c) {
   } while (r < 0 && errno == EINTR);
 }
 
-Status engine_add(Client* c, Socket* s) {
+namespace {
+
+/// Stream sockets are registered for writability for good: TCP raises EPOLLOUT only after a
+/// write found the send buffer full. Datagram sockets raise it every time a sent datagram's
+/// memory is released, so they ask for it only while a send waits (see engine_update).
+bool lazy_write(const Socket* s) {
+  return s->base.type != SocketType::Stream;
+}
+
+int control(Client* c, Socket* s, int op, bool want_write) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (want_write ? EPOLLOUT : 0u);
   ev.data.ptr = s;
-  if (epoll_ctl(c->engine->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) return status_from_errno(errno);
+  s->interest = want_write ? kReadyWrite : 0;  // what is registered, for engine_update
+  return epoll_ctl(c->engine->epfd, op, s->fd, &ev);
+}
+
+}  // namespace
+
+Status engine_add(Client* c, Socket* s) {
+  if (control(c, s, EPOLL_CTL_ADD, !lazy_write(s)) != 0) return status_from_errno(errno);
   return Status::Success;
 }
 
@@ -82,8 +99,19 @@ void engine_remove(Client* c, Socket* s) {
 }
 
 void engine_update(Client* c, Socket* s) {
-  (void)c;  // edge-triggered: interest never changes
-  (void)s;
+  // Edge-triggered: stream sockets never change their registration.
+  if (!lazy_write(s)) return;
+  bool want = !s->send_q.empty() && !s->writable;
+  bool registered = (s->interest & kReadyWrite) != 0;
+  // Registered once a send waits; kept until the queue drains (MOD re-arms the edge, so no
+  // writability is missed).
+  if (want && !registered) {
+    control(c, s, EPOLL_CTL_MOD, true);
+  } else if (!registered || !s->send_q.empty()) {
+    return;
+  } else {
+    control(c, s, EPOLL_CTL_MOD, false);
+  }
 }
 
 void engine_wait(Client* c) {

@@ -115,8 +115,8 @@ Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Pro
   s->fd = fd;
   s->error = Status::Success;
   s->engine_index = -1;
+  s->writable = type != SocketType::Stream;  // datagrams: optimistic (sendmsg tells otherwise)
   detail::init_socket_base(&s->base, c, family, type, protocol, category, context, dispatch);
-  s->static_events = s->base.event_mask.load(std::memory_order_acquire);
   if (!ensure_event_buffers(s, s->base.event_mask.load(std::memory_order_acquire)) ||
       engine_add(c, s) != Status::Success) {
     if (s->ind_buf != nullptr) detail::release(s->ind_buf, detail::kTagBuffer);
@@ -166,7 +166,6 @@ void apply_static_events(Socket* s) {
   }
   if (!ensure_event_buffers(s, enabled)) enabled &= ~kEventReceive;
   s->base.event_mask.store(enabled, std::memory_order_release);
-  s->static_events = enabled;
 }
 
 // ---- dispatch -----------------------------------------------------------------------------
@@ -596,10 +595,10 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
 }
 
 Status set_event_mask(Socket* s, uint32_t old_mask, uint32_t new_mask) {
+  (void)old_mask;
   // Buffers are allocated before the bits that use them become visible to the loop.
   if (!ensure_event_buffers(s, new_mask)) return Status::InsufficientResources;
   s->base.event_mask.store(new_mask, std::memory_order_release);
-  s->static_events &= ~(old_mask ^ new_mask);  // changed through the socket option now
   kick(s);  // start (or stop) reading on the loop; deliver the send backlog event
   return Status::Success;
 }

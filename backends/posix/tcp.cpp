@@ -53,7 +53,7 @@ Status enqueue(Socket* s, ReqQueue* q, Request* req) {
 /// dispatched; completes it inline when it finishes, else queues it.
 template <typename Attempt>
 Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
-  if (s->busy != 0 || !q->empty()) return enqueue(s, q, req);
+  if (s->busy >= kMaxInlineDepth || !q->empty()) return enqueue(s, q, req);
   socket_enter(s);
   Outcome o = attempt(s, req);
   Status ret = Status::Pending;
@@ -239,7 +239,9 @@ void indicate_receives(Socket* s) {
       s->ind_seg = Segment{nullptr, s->ind_buf, len, nullptr};
       s->ind = DataIndication{nullptr, Buf{&s->ind_seg, 0, len}};
       size_t accepted = len;
+      s->in_indication = true;
       Status r = cd->receive(s->base.context, 0, &s->ind, len, &accepted);
+      s->in_indication = false;
       if (s->closed) return;
       if (r == Status::Pending) {
         s->retained.store(true, std::memory_order_release);
@@ -369,7 +371,6 @@ void deliver(Socket* s, Socket* conn) {
       uint32_t mask = detail::inherited_event_mask(&s->base, &conn->base);
       if (!ensure_event_buffers(conn, mask)) mask &= ~kEventReceive;
       conn->base.event_mask.store(mask, std::memory_order_release);
-      conn->static_events = mask;
       socket_process(conn);
     } else {
       socket_destroy(conn, true);
@@ -638,7 +639,9 @@ Status op_send(Socket* s, Request* req) {
 
 Status op_receive(Socket* s, Request* req) {
   if (!s->connected && !s->connecting) return complete(req, Status::InvalidDeviceState, 0);
-  if (s->connecting) return enqueue(s, &s->recv_q, req);
+  // Inside the receive event, a receive must not overtake the data being indicated (which
+  // may stay with the socket if the event does not accept it).
+  if (s->connecting || s->in_indication) return enqueue(s, &s->recv_q, req);
   return run_or_queue(s, &s->recv_q, req, receive_attempt);
 }
 

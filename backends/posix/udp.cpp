@@ -156,7 +156,7 @@ Status enqueue(Socket* s, ReqQueue* q, Request* req) {
 
 template <typename Attempt>
 Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
-  if (s->busy != 0 || !q->empty()) return enqueue(s, q, req);
+  if (s->busy >= kMaxInlineDepth || !q->empty()) return enqueue(s, q, req);
   socket_enter(s);
   Outcome o = attempt(s, req);
   Status ret = Status::Pending;
@@ -214,7 +214,8 @@ void indicate_datagrams(Socket* s) {
     if (r == Status::DataNotAccepted) {
       // WSK: an event enabled with SO_WSK_EVENT_CALLBACK is disabled until re-enabled; a
       // static one stays. The datagrams were already read from the host stack: dropped.
-      if ((s->static_events & kEventReceiveFrom) == 0) {
+      uint32_t statics = s->client->base.static_event_mask.load(std::memory_order_acquire);
+      if ((statics & kEventReceiveFrom) == 0) {
         s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
       }
       continue;
