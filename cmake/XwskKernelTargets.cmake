@@ -17,11 +17,49 @@
 #       A user-mode console .exe against mingw-w64's own headers and CRT,
 #       fully static (no libstdc++/libgcc DLLs to find inside the Wine prefix).
 #
-# Include after project() in a build configured with the toolchain file.
+# Include after project() in a build configured with a kernel toolchain file:
+# cmake/mingw-w64-wine-driver.cmake (tested here, under Wine) or cmake/wdk-msvc.cmake (MSVC +
+# WDK for real Windows: untested, see docs/wsk-backend.md).
 include_guard(GLOBAL)
 
+if(XWSK_WDK_TOOLCHAIN)
+  # ---- MSVC + WDK (untested) --------------------------------------------------------------
+  function(xwsk_kernel_compile_options target)
+    set_target_properties(${target} PROPERTIES CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON
+                                               MSVC_RUNTIME_LIBRARY "")
+    target_include_directories(${target} SYSTEM PRIVATE ${XWSK_WDK_INCLUDE_DIRS})
+    # /kernel: no C++ exceptions, no RTTI, kernel-safe code generation.
+    target_compile_options(${target} PRIVATE /kernel /GS- /Gy /Zc:wchar_t /W4 /Zi /Oi)
+    target_compile_definitions(${target} PRIVATE XWSK_KERNEL=1 _AMD64_=1 _WIN64=1 AMD64=1
+                                                 NTDDI_VERSION=0x0A000000 _WIN32_WINNT=0x0A00
+                                                 POOL_NX_OPTIN=1 POOL_ZERO_DOWN_LEVEL_SUPPORT=1)
+  endfunction()
+
+  function(xwsk_add_kernel_driver target)
+    cmake_parse_arguments(ARG "" "" "SOURCES;LINK_LIBRARIES" ${ARGN})
+    add_library(${target} MODULE ${ARG_SOURCES})
+    xwsk_kernel_compile_options(${target})
+    set_target_properties(${target} PROPERTIES PREFIX "" SUFFIX ".sys")
+    target_link_directories(${target} PRIVATE "${XWSK_WDK_LIB_DIR}")
+    target_link_options(${target} PRIVATE /DRIVER /SUBSYSTEM:NATIVE /ENTRY:DriverEntry
+                                          /NODEFAULTLIB /INTEGRITYCHECK /DEBUG)
+    target_link_libraries(${target} PRIVATE ${ARG_LINK_LIBRARIES} ntoskrnl.lib netio.lib hal.lib
+                                            BufferOverflowFastFailK.lib)
+  endfunction()
+
+  function(xwsk_add_wine_exe target)  # the loader: an ordinary console program on Windows
+    cmake_parse_arguments(ARG "" "" "SOURCES;LINK_LIBRARIES" ${ARGN})
+    add_executable(${target} ${ARG_SOURCES})
+    set_target_properties(${target} PROPERTIES CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON)
+    target_compile_definitions(${target} PRIVATE UNICODE _UNICODE)
+    target_link_libraries(${target} PRIVATE ${ARG_LINK_LIBRARIES} advapi32)
+  endfunction()
+  return()
+endif()
+
 if(NOT XWSK_WINE_DRIVER_TOOLCHAIN)
-  message(FATAL_ERROR "XwskKernelTargets.cmake needs -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-wine-driver.cmake")
+  message(FATAL_ERROR "XwskKernelTargets.cmake needs -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-wine-driver.cmake "
+                      "(or cmake/wdk-msvc.cmake)")
 endif()
 
 # Windows-GNU adds -lkernel32 -luser32 ... to every link; a driver must not

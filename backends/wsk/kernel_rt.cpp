@@ -119,5 +119,9 @@ void operator delete[](void *p, std::align_val_t a, const std::nothrow_t &) noex
 
 extern "C" void __cxa_pure_virtual() {
   DbgPrint("xwsk: pure virtual function called\n");
+#if defined(_MSC_VER) && !defined(__clang__)
+  __fastfail(FAST_FAIL_FATAL_APP_EXIT);
+#else
   __builtin_trap();
+#endif
 }

@@ -181,9 +181,9 @@ struct Client {
   WSK_CLIENT_NPI wsk_npi;  // must outlive the registration (the provider keeps it)
   WSK_REGISTRATION registration;
   WSK_PROVIDER_NPI provider;
-  KEVENT sockets_closed;  // SynchronizationEvent, set when base.sockets drops to 0
-  KSPIN_LOCK lock;        // orders "last socket freed" against client_destroy()
-  void* orphans;          // name-resolution results to free at PASSIVE_LEVEL
+  KEVENT sockets_closed;       // SynchronizationEvent, set when base.sockets drops to 0
+  KSPIN_LOCK lock;             // orders "last socket freed" against client_destroy()
+  std::atomic<void*> orphans;  // name-resolution results to free at PASSIVE_LEVEL
   bool captured;
   // Wine 8 only (wine_close.cpp): the close worker thread and its queue.
   std::atomic<Socket*> close_queue;

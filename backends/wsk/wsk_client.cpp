@@ -2,6 +2,8 @@
 // wsk_client.cpp: backend facts (name, capabilities, provider profile), the default allocator,
 // registration (WskRegister / WskCaptureProviderNPI / WskReleaseProviderNPI / WskDeregister)
 // and the client-level operations of WSK_PROVIDER_DISPATCH.
+#include <new>
+
 #include "wsk_backend.h"
 
 namespace xwsk::wsk {
@@ -180,7 +182,7 @@ Status finish_address_info(OpState* op, Status st) {
       release_call(call);
     } else {
       // Park it (pushed lock-free; popped at PASSIVE_LEVEL in client_destroy).
-      auto& head = *reinterpret_cast<std::atomic<void*>*>(&c->orphans);
+      std::atomic<void*>& head = c->orphans;
       void* old = head.load(std::memory_order_acquire);
       do {
         call->next_orphan = static_cast<AddrInfoCall*>(old);
@@ -198,7 +200,7 @@ Status finish_address_info(OpState* op, Status st) {
       offsetof(AddrInfoBlock, nodes) + count * (sizeof(AddrInfo) + sizeof(SockAddr)) + names;
   auto* block = static_cast<AddrInfoBlock*>(detail::alloc(size, detail::kTagAddrInfo));
   if (block == nullptr) {
-    auto& head = *reinterpret_cast<std::atomic<void*>*>(&c->orphans);
+    std::atomic<void*>& head = c->orphans;
     void* old = head.load(std::memory_order_acquire);
     do {
       call->next_orphan = static_cast<AddrInfoCall*>(old);
@@ -334,9 +336,9 @@ constexpr WSK_CLIENT_DISPATCH kWskClientDispatch = {MAKE_WSK_VERSION(1, 0), 0, c
 /// until the provider is ready).
 _IRQL_requires_(PASSIVE_LEVEL) Status client_create(const ClientNpi* npi, Client** out) {
   (void)npi;  // the core keeps the xwsk NPI in base.npi; the provider gets ours
-  auto* c = static_cast<Client*>(detail::alloc(sizeof(Client), detail::kTagClient));
-  if (c == nullptr) return Status::InsufficientResources;
-  RtlZeroMemory(c, sizeof(*c));
+  void* mem = detail::alloc(sizeof(Client), detail::kTagClient);
+  if (mem == nullptr) return Status::InsufficientResources;
+  auto* c = new (mem) Client();
   c->wsk_npi.ClientContext = c;
   c->wsk_npi.Dispatch = &kWskClientDispatch;
   KeInitializeEvent(&c->sockets_closed, SynchronizationEvent, FALSE);
@@ -380,7 +382,7 @@ _IRQL_requires_(PASSIVE_LEVEL) void client_destroy(Client* c) {
   }
   if (c->worker_running) wine_worker_stop(c);
   // Name-resolution results whose conversion failed at DISPATCH_LEVEL.
-  auto* orphan = static_cast<AddrInfoCall*>(c->orphans);
+  auto* orphan = static_cast<AddrInfoCall*>(c->orphans.exchange(nullptr));
   while (orphan != nullptr) {
     AddrInfoCall* next = orphan->next_orphan;
     c->provider.Dispatch->WskFreeAddressInfo(c->provider.Client, orphan->result);

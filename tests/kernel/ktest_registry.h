@@ -26,8 +26,13 @@ struct KtestContext {
 
 // printf-style message into ctx (truncated to fit). Returns `result` so a
 // case can write `return ktest_report(ctx, KtestResult::kFailed, "...")`.
+#if defined(__GNUC__)
+#define XWSK_KTEST_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define XWSK_KTEST_PRINTF(f, a)
+#endif
 KtestResult ktest_report(KtestContext& ctx, KtestResult result, const char* format, ...)
-    __attribute__((format(printf, 3, 4)));
+    XWSK_KTEST_PRINTF(3, 4);
 
 using KtestFunction = KtestResult (*)(KtestContext& ctx);
 
