@@ -541,7 +541,9 @@ void events_serial_and_order(Context& t) {
   XT_CHECK_EQ(t, 0, st->log.disconnect_flags.load());
 }
 
-void events_disconnect_abortive(Context& t) {
+namespace {
+void events_disconnect_abortive_impl(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Owned<RecvState> st(new_recv_state(t, 64));
@@ -550,7 +552,7 @@ void events_disconnect_abortive(Context& t) {
   XT_DO(t, env.open(t));
   xwsk::Socket* cli = nullptr;
   xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  XT_DO(t, env.connected_pair(t, f, &cli, &srv, st.p, &kRecDispatch));
   XT_DO(t, env.enable_events(t, srv, xwsk::kEventDisconnect));
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
@@ -559,6 +561,14 @@ void events_disconnect_abortive(Context& t) {
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK((t), (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
   XT_CHECK_EQ(t, 1, st->log.disconnect_calls.load());
+}
+}  // namespace
+
+void events_disconnect_abortive_v4(Context& t) {
+  events_disconnect_abortive_impl(t, AddressFamily::Inet);
+}
+void events_disconnect_abortive_v6(Context& t) {
+  events_disconnect_abortive_impl(t, AddressFamily::Inet6);
 }
 
 void events_close_resets_peer(Context& t) {

@@ -82,6 +82,9 @@ void basic_category_tcp_v6(Context& t) {
 void basic_category_udp_v4(Context& t) {
   basic_category(t, AddressFamily::Inet, SocketType::Datagram);
 }
+void basic_category_udp_v6(Context& t) {
+  basic_category(t, AddressFamily::Inet6, SocketType::Datagram);
+}
 
 namespace {
 

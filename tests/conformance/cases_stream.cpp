@@ -148,22 +148,24 @@ void stream_state_rules(Context& t) {
   XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
 }
 
-void tcp_connect_unbound(Context& t) {
+namespace {
+void tcp_connect_unbound_impl(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  XT_DO(t, env.listener(t, f, &lsn, &addr));
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kConnectionSocket, nullptr, nullptr, &s));
+  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kConnectionSocket, nullptr,
+                      nullptr, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   XT_DO(t, op->finish(t, xwsk::connect(s, &addr, 0, &op->req)));
   XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
   // The socket stays usable: bind, then connect succeeds.
   op->rearm();
-  xwsk::SockAddr any = xwsk::ipv4_any(0);
+  xwsk::SockAddr any = any_address(f, 0);
   XT_DO(t, op->finish(t, xwsk::bind(s, &any, 0, &op->req)));
   XT_CHECK_STATUS(t, Status::Success, op->status());
   Op* acc = env.op(t);
@@ -174,6 +176,14 @@ void tcp_connect_unbound(Context& t) {
   XT_CHECK_STATUS(t, Status::Success, op->status());
   xwsk::Socket* srv = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
+}
+}  // namespace
+
+void tcp_connect_unbound_v4(Context& t) {
+  tcp_connect_unbound_impl(t, AddressFamily::Inet);
+}
+void tcp_connect_unbound_v6(Context& t) {
+  tcp_connect_unbound_impl(t, AddressFamily::Inet6);
 }
 
 void tcp_send_unconnected(Context& t) {
@@ -195,13 +205,15 @@ void tcp_send_unconnected(Context& t) {
   XT_CHECK(t, !xwsk::nt_success(op->status()));
 }
 
-void tcp_address_queries(Context& t) {
+namespace {
+void tcp_address_queries_impl(Context& t, AddressFamily f) {
+  if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapAddressQueries);
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kConnectionSocket, nullptr, nullptr, &s));
+  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kConnectionSocket, nullptr,
+                      nullptr, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr a{};
@@ -212,13 +224,14 @@ void tcp_address_queries(Context& t) {
   XT_DO(t, op->finish(t, xwsk::get_remote_address(s, &a, &op->req)));
   XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
   op->rearm();
-  xwsk::SockAddr bind_at = xwsk::ipv4_loopback(0);
+  xwsk::SockAddr bind_at = loopback(f, 0);
   XT_DO(t, op->finish(t, xwsk::bind(s, &bind_at, 0, &op->req)));
   XT_CHECK_STATUS(t, Status::Success, op->status());
   XT_DO(t, env.local_address(t, s, &a));
-  XT_CHECK(t, a.af() == AddressFamily::Inet);
+  XT_CHECK(t, a.af() == f);
   XT_CHECK(t, a.port() != 0);
-  XT_CHECK(t, a.addr[0] == 127 && a.addr[3] == 1);
+  xwsk::SockAddr lo = loopback(f, a.port());
+  XT_CHECK(t, xwsk::address_equal(a, lo));
   op->rearm();
   XT_DO(t, op->finish(t, xwsk::get_remote_address(s, &a, &op->req)));
   XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
@@ -230,10 +243,18 @@ void tcp_address_queries(Context& t) {
   // A listener reports its bound address.
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr la{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &la));
+  XT_DO(t, env.listener(t, f, &lsn, &la));
   xwsk::SockAddr q{};
   XT_DO(t, env.local_address(t, lsn, &q));
   XT_CHECK(t, xwsk::address_equal(q, la));
+}
+}  // namespace
+
+void tcp_address_queries_v4(Context& t) {
+  tcp_address_queries_impl(t, AddressFamily::Inet);
+}
+void tcp_address_queries_v6(Context& t) {
+  tcp_address_queries_impl(t, AddressFamily::Inet6);
 }
 
 namespace {
