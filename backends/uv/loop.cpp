@@ -59,8 +59,13 @@ void on_wakeup(uv_async_t* async) {
       s->kicked = false;
     stopping = c->stopping;
   }
-  while (Request* r = q.pop())
+  while (Request* r = q.pop()) {
+    if ((r->priv.op & kOpDeferred) != 0) {
+      r->priv.op &= ~kOpDeferred;
+      --c->deferred;
+    }
     dispatch(c, r);
+  }
   run_kicks(c, kicks);
   if (stopping) {
     uv_close(reinterpret_cast<uv_handle_t*>(&c->wakeup), nullptr);
@@ -398,9 +403,21 @@ constexpr uint32_t kCaps =
     kCapAddressQueries | kCapSocketConnect | kCapConnectEx | kCapControlClient | kCapNameInfo |
     kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers | kCapSendMessages | kCapRaw;
 
+/// Runs @p req now when called on the loop thread, else hands it to the loop. Inline runs nest
+/// (a completion routine issuing the next call that completes inline, and so on): past
+/// kMaxInlineDepth the call is deferred to the loop's next turn instead, and later calls from
+/// the loop thread follow it until the deferred ones ran, so that requests keep their order.
 Status run_or_submit(Client* c, Request* req, uint32_t op) {
   req->priv.op = op;
-  if (uvb::on_loop(c)) return uvb::dispatch(c, req);
+  if (!uvb::on_loop(c)) return uvb::submit(c, req);
+  if (c->inline_depth < uvb::kMaxInlineDepth && c->deferred == 0) {
+    ++c->inline_depth;
+    Status st = uvb::dispatch(c, req);
+    --c->inline_depth;
+    return st;
+  }
+  ++c->deferred;
+  req->priv.op |= uvb::kOpDeferred;
   return uvb::submit(c, req);
 }
 
@@ -448,6 +465,8 @@ Status client_create(const ClientNpi* npi, Client** out) {
   c->stopping = false;
   c->client_ops.store(0, std::memory_order_relaxed);
   c->sockets = nullptr;
+  c->inline_depth = 0;
+  c->deferred = 0;
   if (uv_loop_init(&c->loop) != 0) {
     c->~Client();
     detail::release(mem, detail::kTagClient);

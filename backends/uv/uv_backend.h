@@ -51,7 +51,12 @@ enum Op : uint32_t {
   kOpInspectComplete,
   kOpControlSocket,
   kOpClose,
+  kOpDeferred = 0x80000000u,  ///< flag: queued by the loop thread itself (depth limit)
 };
+
+/// Calls completing inline may nest this deep before further calls wait for the next turn of
+/// the loop (bounds the stack when completion routines chain calls).
+constexpr int kMaxInlineDepth = 16;
 
 /// A position in a Buf's segment chain: the bytes still to transfer.
 struct Cursor {
@@ -231,6 +236,8 @@ struct Client {
   std::condition_variable idle_cv;
   std::atomic<uint32_t> client_ops;  ///< resolver operations in flight
   Socket* sockets;                   ///< every live socket (loop thread)
+  int inline_depth;                  ///< nesting of inline runs (loop thread)
+  uint32_t deferred;                 ///< loop-thread calls queued for the next turn
 };
 
 /// A socket: one libuv handle (TCP or UDP) plus the queues of its pending requests.
