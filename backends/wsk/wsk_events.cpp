@@ -108,6 +108,10 @@ NTSTATUS WINAPI on_accept(void* socket_context, ULONG flags, SOCKADDR* local_add
   }
   ns->base.context = context;
   ns->base.dispatch = dispatch;
+  // Static events and the connection events enabled on the listener (the provider enables the
+  // latter on the accepted socket itself, WSK semantics).
+  ns->base.event_mask.store(detail::inherited_event_mask(&ls->base, &ns->base),
+                            std::memory_order_release);
   *reinterpret_cast<void**>(accept_socket_context) = ns;
   *accept_socket_dispatch = &kConnectionEvents;
   return STATUS_SUCCESS;
