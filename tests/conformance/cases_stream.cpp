@@ -713,3 +713,122 @@ void tcp_receive_from_completion(Context& t) {
 }
 
 }  // namespace xt
+
+namespace xt {
+
+void tcp_queued_sends_in_order(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  constexpr int kN = 16;
+  const size_t chunk = 40000;
+  Buffer* out = env.buffer(t, kN * chunk);
+  Buffer* in = env.buffer(t, kN * chunk);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(701);
+  // Many sends issued back to back, none waited for: the stream carries them in issue order.
+  Op* ops[kN];
+  Status rs[kN];
+  xwsk::Buf bufs[kN];
+  for (int i = 0; i < kN; ++i) {
+    ops[i] = env.op(t);
+    XT_CHECK(t, ops[i] != nullptr);
+    bufs[i] = out->buf(static_cast<size_t>(i) * chunk, chunk);
+    rs[i] = xwsk::send(cli, &bufs[i], 0, &ops[i]->req);
+  }
+  XT_DO(t, env.receive_exact(t, srv, in, 0, kN * chunk));
+  for (int i = 0; i < kN; ++i) {
+    XT_DO(t, ops[i]->finish(t, rs[i]));
+    XT_CHECK_STATUS(t, Status::Success, ops[i]->status());
+    XT_CHECK_EQ(t, chunk, ops[i]->info());
+  }
+  XT_CHECK(t, in->matches(701, 0, kN * chunk));
+}
+
+void tcp_queued_receives_in_order(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  constexpr int kN = 8;
+  const size_t piece = 1000;
+  Buffer* out = env.buffer(t, kN * piece);
+  Buffer* in = env.buffer(t, kN * piece);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(711);
+  // Several receives pending at once are filled in the order they were issued.
+  Op* ops[kN];
+  Status rs[kN];
+  xwsk::Buf bufs[kN];
+  for (int i = 0; i < kN; ++i) {
+    ops[i] = env.op(t);
+    XT_CHECK(t, ops[i] != nullptr);
+    bufs[i] = in->buf(static_cast<size_t>(i) * piece, piece);
+    rs[i] = xwsk::receive(srv, &bufs[i], xwsk::kFlagWaitAll, &ops[i]->req);
+    XT_CHECK_STATUS(t, Status::Pending, rs[i]);
+  }
+  XT_DO(t, env.send_all(t, cli, out, 0, kN * piece));
+  for (int i = 0; i < kN; ++i) {
+    XT_DO(t, ops[i]->finish(t, rs[i]));
+    XT_CHECK_STATUS(t, Status::Success, ops[i]->status());
+    XT_CHECK_EQ(t, piece, ops[i]->info());
+  }
+  XT_CHECK(t, in->matches(711, 0, kN * piece));
+}
+
+void tcp_send_zero_bytes(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  Buffer* b = env.buffer(t, 8);
+  XT_CHECK(t, b != nullptr);
+  b->fill(721);
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  // A zero-length send completes at once with 0 bytes and puts nothing on the stream.
+  xwsk::Buf empty = b->buf(0, 0);
+  XT_DO(t, op->finish(t, xwsk::send(cli, &empty, 0, &op->req)));
+  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_CHECK_EQ(t, 0, op->info());
+  XT_DO(t, env.send_all(t, cli, b, 0, 8));
+  Buffer* in = env.buffer(t, 8);
+  XT_CHECK(t, in != nullptr);
+  XT_DO(t, env.receive_exact(t, srv, in, 0, 8));
+  XT_CHECK(t, in->matches(721, 0, 8));
+}
+
+void tcp_listener_close_resets_queued(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  // Connections the listener completed but nobody accepted are reset when it closes.
+  xwsk::Socket* cli = nullptr;
+  XT_DO(t,
+        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
+  Op* c = env.op(t);
+  XT_CHECK(t, c != nullptr);
+  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
+  XT_CHECK_STATUS(t, Status::Success, c->status());
+  Buffer* in = env.buffer(t, 8);
+  XT_CHECK(t, in != nullptr);
+  Op* r = env.op(t);
+  XT_CHECK(t, r != nullptr);
+  xwsk::Buf rb = in->all();
+  Status rs = xwsk::receive(cli, &rb, 0, &r->req);
+  XT_DO(t, env.close(t, lsn));
+  XT_DO(t, r->finish(t, rs));
+  if (r->status() != Status::ConnectionReset && r->status() != Status::ConnectionAborted) {
+    t.fail(__FILE__, __LINE__, "queued connection after the listener closed: ");
+    t.add_status(r->status()).add(", bytes ").add_u64(r->info());
+    return;
+  }
+}
+
+}  // namespace xt
