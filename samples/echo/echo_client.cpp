@@ -725,12 +725,14 @@ void UdpRun::on_close(xwsk::Request* req, void* context) {
 }
 
 void UdpRun::tick() {
-  const uint64_t now = now_ns();
   const uint64_t rto = static_cast<uint64_t>(cfg->rto_ms) * 1000000u;
   Guard g(lock);
+  // Read the clock under the lock: a send issued by another thread stamps sent_at under it,
+  // so no sent_at is later than this.
+  const uint64_t now = now_ns();
   for (uint32_t i = 0; i < win_count; ++i) {
     WinSlot* w = &win[i];
-    if (w->state != WinSlot::kWaiting || w->acked || now - w->sent_at < rto) continue;
+    if (w->state != WinSlot::kWaiting || w->acked || now < w->sent_at + rto) continue;
     if (w->tries >= cfg->max_tries) {
       lost++;
       accounted++;

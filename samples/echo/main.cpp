@@ -550,6 +550,11 @@ int main(int argc, char** argv) {
   demo->add_option("--timeout", o.timeout, "Per client run, SECONDS (default 60)");
   demo->add_flag("--json", o.json, "Print the report as JSON");
 
+  if (argc > 1 && argv[1][0] != '-' && strcmp(argv[1], "server") != 0 &&
+      strcmp(argv[1], "client") != 0 && strcmp(argv[1], "demo") != 0) {
+    return usage_error(std::string("unknown command '") + argv[1] +
+                       "' (expected server, client or demo)");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
