@@ -35,15 +35,18 @@ bool event_on(const Socket* s, uint32_t ev) {
 void on_close(uv_handle_t* h) {
   Socket* s = sock_of(h);
   s->handle_closed = true;
+  s->in_close_cb = true;
   if (Request* r = s->abort_req) {
     s->abort_req = nullptr;
     detail::complete(r, Status::Success, 0);
   }
+  // Also a close_socket issued from the abortive disconnect's completion routine just now.
   if (Request* r = s->close_req) {
     s->close_req = nullptr;
     detail::complete(r, Status::Success, 0);
     s->close_done = true;
   }
+  s->in_close_cb = false;
   socket_maybe_free(s);
 }
 
@@ -798,6 +801,11 @@ Status tcp_close(Socket* s, Request* req) {
   if (inflight != nullptr) s->sends.push(inflight);
   fail_queue(&s->receives, Status::Cancelled);
   fail_queue(&s->accepts, Status::Cancelled);
+  if (s->accept_ready) {
+    // The connection libuv holds for uv_accept would be closed gracefully with the listener;
+    // like the ones still in the kernel's queue (which the kernel resets) it is reset.
+    if (Socket* conn = take_connection(s, nullptr, nullptr)) close_internal(conn);
+  }
   while (Pended* p = s->pended) {
     s->pended = p->next;
     Socket* conn = p->conn;
@@ -809,7 +817,8 @@ Status tcp_close(Socket* s, Request* req) {
     close_handle(s, s->state == TcpState::Connected && !s->shut_wr);
     return Status::Pending;
   }
-  if (!s->handle_closed) return Status::Pending;  // the abortive reset's close is under way
+  // The abortive reset's close is under way (or its callback is running): it completes this.
+  if (!s->handle_closed || s->in_close_cb) return Status::Pending;
   s->close_req = nullptr;
   Status st = detail::complete(req, Status::Success, 0);
   s->close_done = true;

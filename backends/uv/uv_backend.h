@@ -259,6 +259,7 @@ struct Socket {
   bool close_started;  ///< close_socket is being processed
   bool close_done;     ///< the close request has completed (or there is none)
   bool free_on_close;  ///< creation failed after the handle was initialized
+  bool in_close_cb;    ///< the handle's close callback is running
   bool peer_fin;       ///< EOF seen
   bool reading;        ///< uv_read_start / uv_udp_recv_start active
   bool disconnect_indicated;
