@@ -518,7 +518,7 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
                     ? static_cast<const EventCallbackControl*>(input)->event_mask
                     : 0;
     client->provider.Dispatch->WskControlClient(client->provider.Client, code, in_size, in,
-                                                out_size, out, &returned, irp);
+                                                out_size, out, nullptr, irp);
     return end_op(req);
   }
   if (nt_success(result) && transports != nullptr) {

@@ -425,8 +425,8 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
   OpState* op = op_of(req);
   op->out0 = output_size_returned;
   basic(s)->WskControlSocket(s->wsk, native_control_type(type), native_code, native_level,
-                             input_size, const_cast<void*>(input), output_size, output,
-                             reinterpret_cast<SIZE_T*>(&op->u.done), irp);
+                             input_size, const_cast<void*>(input), output_size, output, nullptr,
+                             irp);  // with an IRP: IoStatus.Information
   return end_op(req);
 }
 

@@ -47,6 +47,7 @@ extern const ULONG g_ktest_case_count;
 
 // Cases defined in this directory.
 KtestResult wsk_smoke_loopback_tcp(KtestContext& ctx);
+KtestResult wsk_convert(KtestContext& ctx);
 
 }  // namespace xwsk::ktest
 
