@@ -275,8 +275,9 @@ void cancel_queue(ReqQueue* q, Status status) {
 
 // ---- connect ------------------------------------------------------------------------------
 
-/// Ends the connect phase of @p r with @p st.
-void connect_done(Socket* s, Request* r, Status st) {
+/// Ends the connect phase of @p r with @p st. Returns the status @p r completed with, or
+/// Pending when it goes on (connect_ex data).
+Status connect_done(Socket* s, Request* r, Status st) {
   s->connecting = false;
   if (st != Status::Success) {
     // Requests queued behind the connect fail with it.
@@ -286,8 +287,7 @@ void connect_done(Socket* s, Request* r, Status st) {
       // WskSocketConnect: the socket never reached the client; destroy it, then complete.
       socket_destroy(s, false);
     }
-    complete(r, st, 0);
-    return;
+    return complete(r, st, 0);
   }
   s->connected = true;
   s->writable = true;
@@ -299,22 +299,22 @@ void connect_done(Socket* s, Request* r, Status st) {
       // The data goes out before anything queued after the connect.
       s->send_q.push_front(r);
       s->again = true;
-      return;
+      return Status::Pending;
     }
   }
-  uintptr_t info = r->priv.op == kOpSocketConnect ? reinterpret_cast<uintptr_t>(s) : 0;
-  complete(r, Status::Success, info);
   s->again = true;  // sends queued while connecting, send backlog event
+  uintptr_t info = r->priv.op == kOpSocketConnect ? reinterpret_cast<uintptr_t>(s) : 0;
+  return complete(r, Status::Success, info);
 }
 
-/// Starts a nonblocking connect of @p s to @p remote for @p r (already validated).
-void start_connect(Socket* s, Request* r, const SockAddr& remote) {
+/// Starts a nonblocking connect of @p s to @p remote for @p r (already validated). Returns
+/// the final status when @p r completed, else Pending.
+Status start_connect(Socket* s, Request* r, const SockAddr& remote) {
   sockaddr_storage ss;
   socklen_t len = to_native(remote, &ss);
   for (;;) {
     if (::connect(s->fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
-      connect_done(s, r, Status::Success);
-      return;
+      return connect_done(s, r, Status::Success);
     }
     if (errno == EINTR) continue;
     break;
@@ -323,9 +323,9 @@ void start_connect(Socket* s, Request* r, const SockAddr& remote) {
     s->connecting = true;
     s->writable = false;
     s->connect_req = r;
-    return;
+    return Status::Pending;
   }
-  connect_done(s, r, status_from_errno(errno));
+  return connect_done(s, r, status_from_errno(errno));
 }
 
 // ---- accept -------------------------------------------------------------------------------
@@ -626,9 +626,9 @@ Status op_connect(Socket* s, Request* req) {
   }
   if (!s->bound) return complete(req, Status::InvalidDeviceState, 0);  // as in WSK
   socket_enter(s);
-  start_connect(s, req, io->addr);
+  Status r = start_connect(s, req, io->addr);
   socket_leave(s);
-  return Status::Pending;  // completion (possibly already run) reports the result
+  return r;
 }
 
 Status op_send(Socket* s, Request* req) {
@@ -731,9 +731,9 @@ Status op_socket_connect(Request* req) {
   st->created = s;
   SockAddr remote = st->remote;
   socket_enter(s);
-  start_connect(s, req, remote);
+  Status r = start_connect(s, req, remote);
   socket_leave(s);
-  return Status::Pending;
+  return r;
 }
 
 }  // namespace posix
