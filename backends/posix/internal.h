@@ -258,7 +258,7 @@ struct Socket {
   bool conditional;  ///< SO_CONDITIONAL_ACCEPT (listen sockets)
   bool disconnect_indicated;
   bool backlog_indicated;
-  bool in_use;         ///< accepted socket handed to the client
+  bool local_known;    ///< local_addr is filled (accepted connections)
   Status error;        ///< sticky transport error (Success when none)
   uint32_t busy;       ///< dispatch depth (re-entrancy guard)
   bool in_indication;  ///< inside the receive event: receive() calls queue (ordering)

@@ -334,11 +334,24 @@ const ListenDispatch* lsn_dispatch(const Socket* s) {
   return detail::listen_dispatch(&s->base);
 }
 
+/// The local address of an accepted connection, looked up on first use (getsockname is a
+/// system call most accept paths do not need).
+const SockAddr* local_of(Socket* conn) {
+  if (!conn->local_known) {
+    sockaddr_storage la;
+    socklen_t ll = sizeof(la);
+    if (getsockname(conn->fd, reinterpret_cast<sockaddr*>(&la), &ll) == 0) {
+      from_native(reinterpret_cast<sockaddr*>(&la), ll, &conn->local_addr);
+    }
+    conn->local_known = true;
+  }
+  return &conn->local_addr;
+}
+
 /// Gives @p conn to the client: its context and dispatch, static events.
 void hand_over(Socket* conn, void* context, const ConnectionDispatch* dispatch) {
   conn->listener = nullptr;
   conn->pending_inspect = false;
-  conn->in_use = true;
   conn->base.context = context;
   conn->base.dispatch = dispatch;
   apply_static_events(conn);
@@ -350,7 +363,7 @@ void deliver(Socket* s, Socket* conn) {
   if (Request* r = s->recv_q.pop()) {
     AcceptState* st = op_state<AcceptState>(r);
     hand_over(conn, st->context, st->dispatch);
-    if (st->local != nullptr) *st->local = conn->local_addr;
+    if (st->local != nullptr) *st->local = *local_of(conn);
     if (st->remote != nullptr) *st->remote = conn->remote_addr;
     complete(r, Status::Success, reinterpret_cast<uintptr_t>(conn));
     socket_process(conn);
@@ -361,8 +374,7 @@ void deliver(Socket* s, Socket* conn) {
     hand_over(conn, nullptr, nullptr);
     void* ctx = nullptr;
     const ConnectionDispatch* cd = nullptr;
-    Status r =
-        ld->accept(s->base.context, 0, &conn->local_addr, &conn->remote_addr, conn, &ctx, &cd);
+    Status r = ld->accept(s->base.context, 0, local_of(conn), &conn->remote_addr, conn, &ctx, &cd);
     if (conn->closed) return;  // the client closed it from the callback
     if (r == Status::Success) {
       conn->base.context = ctx;
@@ -430,11 +442,6 @@ Socket* accept_one(Socket* s, bool* retry) {
   conn->connected = true;
   conn->writable = true;
   from_native(reinterpret_cast<sockaddr*>(&ra), rl, &conn->remote_addr);
-  sockaddr_storage la;
-  socklen_t ll = sizeof(la);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&la), &ll) == 0) {
-    from_native(reinterpret_cast<sockaddr*>(&la), ll, &conn->local_addr);
-  }
   return conn;
 }
 
@@ -550,7 +557,7 @@ void tcp_process_accepts(Socket* s) {
       conn->listener = s;
       conn->inspect_id = InspectId{reinterpret_cast<uintptr_t>(conn), ++s->inspect_serial};
       InspectAction a =
-          ld->inspect(s->base.context, &conn->local_addr, &conn->remote_addr, &conn->inspect_id);
+          ld->inspect(s->base.context, local_of(conn), &conn->remote_addr, &conn->inspect_id);
       if (s->closed) {
         socket_destroy(conn, true);
         return;
