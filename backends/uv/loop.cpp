@@ -337,6 +337,15 @@ bool hold_end(Socket* s, Status st) {
   return false;
 }
 
+void disable_refused_event(Socket* s) {
+  // Static event callbacks (WSK_SET_STATIC_EVENT_CALLBACKS) cannot be disabled: they stay.
+  uint32_t statics =
+      detail::base_of(s->base.client)->static_event_mask.load(std::memory_order_acquire);
+  if ((statics & kEventReceiveFrom) == 0) {
+    s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
+  }
+}
+
 char* indication_buffer(Socket* s) {
   if (s->ind_data == nullptr) {
     s->ind_data = static_cast<char*>(detail::alloc(kIndicationSize, detail::kTagBuffer));
@@ -374,7 +383,7 @@ void socket_maybe_free(Socket* s) {
   }
   if (s->next != nullptr) s->next->prev = s->prev;
   if (s->ind_data != nullptr) detail::release(s->ind_data, detail::kTagBuffer);
-  if (s->udp_rx != nullptr) detail::release(s->udp_rx, detail::kTagBuffer);
+  if (s->udp_rx != nullptr) udp_free(s);
   detail::fini_socket_base(&s->base);
   s->~Socket();
   detail::release(s, detail::kTagSocket);

@@ -155,7 +155,7 @@ void read_ready(Socket* s) {
     if (hold_end(s, st)) {
       // Retained until release_datagram_indications().
     } else if (st == Status::DataNotAccepted) {
-      s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
+      disable_refused_event(s);
     }
   }
 }

@@ -153,41 +153,51 @@ bool send_batch(Socket* s, Request* req, Status* st) {
 /// DatagramIndication list, and one more slot for receive_from requests, so that a retained
 /// batch never blocks them.
 struct UdpRx {
-  Segment seg;  ///< covers data[]; each indication is an offset into it
+  Segment seg;  ///< covers batch; each indication is an offset into it
   DatagramIndication ind[kSlots];
   SockAddr from[kSlots];
   unsigned count;  ///< datagrams collected in the current batch
-  alignas(16) char data[(kSlots + 1) * kSlot];
+  char* batch;     ///< kSlots x kSlot for the event (allocated when first needed)
+  alignas(16) char request_slot[kSlot];
 };
 
-UdpRx* rx_of(Socket* s) {
+/// The receive state of @p s, allocated on first use (the event's batch buffer separately,
+/// only once the receive_from event is used: 1.25 MiB).
+UdpRx* rx_of(Socket* s, bool batch) {
   if (s->udp_rx == nullptr) {
     void* mem = detail::alloc(sizeof(UdpRx), detail::kTagBuffer);
     if (mem == nullptr) return nullptr;
     auto* rx = static_cast<UdpRx*>(mem);
-    rx->seg = Segment{nullptr, rx->data, sizeof(rx->data), nullptr};
+    rx->seg = Segment{nullptr, nullptr, 0, nullptr};
     rx->count = 0;
+    rx->batch = nullptr;
     s->udp_rx = rx;
   }
-  return static_cast<UdpRx*>(s->udp_rx);
+  auto* rx = static_cast<UdpRx*>(s->udp_rx);
+  if (batch && rx->batch == nullptr) {
+    rx->batch = static_cast<char*>(detail::alloc(kSlots * kSlot, detail::kTagBuffer));
+    if (rx->batch == nullptr) return nullptr;
+    rx->seg = Segment{nullptr, rx->batch, kSlots * kSlot, nullptr};
+  }
+  return rx;
 }
 
 char* request_slot(UdpRx* rx) {
-  return rx->data + kSlots * kSlot;
+  return rx->request_slot;
 }
 
 void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
   (void)suggested;
   Socket* s = sock_of(h);
   *buf = uv_buf_init(nullptr, 0);
-  UdpRx* rx = rx_of(s);
-  if (rx == nullptr) return;
   if (s->receives.head != nullptr) {
     // One slot: recvmmsg then reads one datagram, which is copied into the request's buffer
     // (with UV_UDP_RECVMMSG set, libuv needs 64 KiB per datagram, more than most requests).
-    *buf = uv_buf_init(request_slot(rx), kSlot);
+    UdpRx* rx = rx_of(s, false);
+    if (rx != nullptr) *buf = uv_buf_init(request_slot(rx), kSlot);
   } else if (event_on(s, kEventReceiveFrom) && !s->retained.load(std::memory_order_acquire)) {
-    *buf = uv_buf_init(rx->data, kSlots * kSlot);
+    UdpRx* rx = rx_of(s, true);
+    if (rx != nullptr) *buf = uv_buf_init(rx->batch, kSlots * kSlot);
   }
   // Else nobody takes datagrams: UV_ENOBUFS follows and receiving stops.
 }
@@ -211,7 +221,7 @@ void indicate_batch(Socket* s, UdpRx* rx) {
   } else if (st == Status::DataNotAccepted) {
     // WSK: the event stays disabled until SO_WSK_EVENT_CALLBACK enables it again; the
     // refused datagrams are dropped and later ones wait for receive_from().
-    s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
+    disable_refused_event(s);
   }
 }
 
@@ -259,7 +269,7 @@ void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* ad
       from_native(addr, &rx->from[i]);
       DatagramIndication& d = rx->ind[i];
       d.next = nullptr;
-      d.buffer = Buf{&rx->seg, static_cast<size_t>(buf->base - rx->data), n};
+      d.buffer = Buf{&rx->seg, static_cast<size_t>(buf->base - rx->batch), n};
       d.control_info = nullptr;
       d.control_info_length = 0;
       d.remote_address = &rx->from[i];
@@ -340,6 +350,13 @@ Status udp_receive(Socket* s, Request* req) {
   s->receives.push(req);
   udp_update(s);
   return Status::Pending;
+}
+
+void udp_free(Socket* s) {
+  auto* rx = static_cast<UdpRx*>(s->udp_rx);
+  if (rx->batch != nullptr) detail::release(rx->batch, detail::kTagBuffer);
+  detail::release(rx, detail::kTagBuffer);
+  s->udp_rx = nullptr;
 }
 
 void udp_update(Socket* s) {

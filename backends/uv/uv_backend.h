@@ -364,6 +364,9 @@ void fail_queue(ReqQueue* q, Status st);
 void hold_begin(Socket* s);
 /// After the event: anything but Pending gives the indication back. True when retained.
 bool hold_end(Socket* s, Status st);
+/// After a receive_from event returned DataNotAccepted: WSK disables the event until
+/// SO_WSK_EVENT_CALLBACK enables it again, unless it is a static event callback.
+void disable_refused_event(Socket* s);
 /// The socket's indication buffer (allocated on first use); null when out of memory.
 char* indication_buffer(Socket* s);
 
@@ -391,6 +394,8 @@ Status udp_send(Socket* s, Request* req);
 Status udp_receive(Socket* s, Request* req);
 Status udp_close(Socket* s, Request* req);
 void udp_update(Socket* s);
+/// Releases the receive buffers of a datagram socket (when the socket is freed).
+void udp_free(Socket* s);
 
 // ---- raw.cpp ----------------------------------------------------------------------------------
 
