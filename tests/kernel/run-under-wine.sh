@@ -115,6 +115,9 @@ while :; do
          "repeating the run once in a fresh prefix" >&2
     echo "run-under-wine: ---- attempt 2 ----"
     attempt=2
+    # Both attempts share the one time budget (XWSK_WINE_TIMEOUT).
+    timeout_s=$((timeout_s - ($(date +%s) - start)))
+    [ "$timeout_s" -ge 30 ] || break
     continue
   fi
   break
