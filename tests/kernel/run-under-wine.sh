@@ -8,6 +8,7 @@
 #   XWSK_WINE_TIMEOUT  seconds for the whole Wine run (default 300)
 #   WINEDEBUG          default -all; e.g. WINEDEBUG=+netio traces every WSK call
 #   XWSK_KEEP_PREFIX   set to 1 to keep the Wine prefix for inspection
+#   XWSK_WINE_RETRY    set to 0 to disable the one repeat after a driver-host crash
 #
 # Creates a new WINEPREFIX (mktemp -d) per run, runs the loader (which
 # installs, starts, runs, stops and deletes the driver service), shuts the
