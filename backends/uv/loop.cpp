@@ -32,31 +32,37 @@ void update(Socket* s) {
   }
 }
 
-void run_kicks(Client* c, Socket* list) {
-  while (list != nullptr) {
-    Socket* s = list;
-    list = s->kick_next;
-    s->kick_next = nullptr;
+/// Processes the sockets kicked from other threads. Each is unlinked under the lock just
+/// before it is processed, so a kick arriving meanwhile either finds it still listed (its
+/// flags are merged) or relists it for the next turn, and a socket freed by an earlier one's
+/// callbacks is never reached (socket_maybe_free unlinks it).
+void run_kicks(Client* c) {
+  for (;;) {
+    Socket* s;
+    {
+      std::lock_guard<std::mutex> lock(c->mu);
+      s = c->kicks_running;
+      if (s == nullptr) return;
+      c->kicks_running = s->kick_next;
+      s->kick_next = nullptr;
+      s->kicked = false;
+    }
     uint32_t flags = s->kick_flags.exchange(0, std::memory_order_acq_rel);
     if (s->close_started || !s->handle_open) continue;
     if ((flags & (kKickRelease | kKickEvents)) != 0) update(s);
   }
-  (void)c;
 }
 
 void on_wakeup(uv_async_t* async) {
   Client* c = static_cast<Client*>(async->data);
   ReqQueue q;
-  Socket* kicks;
   bool stopping;
   {
     std::lock_guard<std::mutex> lock(c->mu);
     q = c->submissions;
     c->submissions = ReqQueue{};
-    kicks = c->kicks;
+    c->kicks_running = c->kicks;  // still marked kicked until processed
     c->kicks = nullptr;
-    for (Socket* s = kicks; s != nullptr; s = s->kick_next)
-      s->kicked = false;
     stopping = c->stopping;
   }
   while (Request* r = q.pop()) {
@@ -66,7 +72,7 @@ void on_wakeup(uv_async_t* async) {
     }
     dispatch(c, r);
   }
-  run_kicks(c, kicks);
+  run_kicks(c);
   if (stopping) {
     uv_close(reinterpret_cast<uv_handle_t*>(&c->wakeup), nullptr);
     // Every socket is gone; close whatever handle might remain so that uv_run returns.
@@ -365,10 +371,12 @@ void socket_maybe_free(Socket* s) {
   {
     std::lock_guard<std::mutex> lock(c->mu);
     if (s->kicked) {
-      Socket** pp = &c->kicks;
-      while (*pp != nullptr && *pp != s)
-        pp = &(*pp)->kick_next;
-      if (*pp == s) *pp = s->kick_next;
+      for (Socket** list : {&c->kicks, &c->kicks_running}) {
+        Socket** pp = list;
+        while (*pp != nullptr && *pp != s)
+          pp = &(*pp)->kick_next;
+        if (*pp == s) *pp = s->kick_next;
+      }
       s->kicked = false;
     }
   }
@@ -471,6 +479,7 @@ Status client_create(const ClientNpi* npi, Client** out) {
   if (mem == nullptr) return Status::InsufficientResources;
   Client* c = new (mem) Client;
   c->kicks = nullptr;
+  c->kicks_running = nullptr;
   c->stopping = false;
   c->client_ops.store(0, std::memory_order_relaxed);
   c->sockets = nullptr;

@@ -231,6 +231,7 @@ struct Client {
   std::mutex mu;              ///< guards the submission and kick queues
   uvb::ReqQueue submissions;  ///< requests handed over from other threads
   Socket* kicks;              ///< sockets whose state changed from another thread
+  Socket* kicks_running;      ///< (mu) the kicked sockets being processed now
   bool stopping;              ///< (mu) client_destroy asked the loop to stop
   std::mutex idle_mu;         ///< with idle_cv: client_destroy waits for sockets and ops
   std::condition_variable idle_cv;
