@@ -327,3 +327,125 @@ void lifecycle_deregister_waits(Context& t) {
 }
 
 }  // namespace xt
+
+namespace xt {
+
+namespace {
+
+struct CountingAllocator {
+  std::atomic<uint32_t> allocs{0};
+  std::atomic<uint32_t> frees{0};
+  std::atomic<uint32_t> bad_tag{0};
+};
+
+void* counting_allocate(size_t size, uint32_t tag, void* context) {
+  CountingAllocator* c = static_cast<CountingAllocator*>(context);
+  if (tag == 0) c->bad_tag.fetch_add(1, std::memory_order_relaxed);
+  void* p = new (std::nothrow) uint8_t[size == 0 ? 1 : size];
+  if (p != nullptr) c->allocs.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+
+void counting_release(void* memory, uint32_t tag, void* context) {
+  (void)tag;
+  CountingAllocator* c = static_cast<CountingAllocator*>(context);
+  c->frees.fetch_add(1, std::memory_order_relaxed);
+  delete[] static_cast<uint8_t*>(memory);
+}
+
+}  // namespace
+
+void core_allocator_hook(Context& t) {
+  // The hook may only change while nothing is registered or allocated (memory from the old
+  // allocator must not come back through the new one).
+  if (xwsk::counters().registrations != 0 || xwsk::counters().allocations != 0) {
+    XT_SKIP(t, "a client is registered or xwsk memory is outstanding: cannot swap the allocator");
+  }
+  CountingAllocator* c = new (std::nothrow) CountingAllocator();
+  XT_CHECK(t, c != nullptr);
+  struct Free {
+    CountingAllocator* c;
+    ~Free() {
+      xwsk::set_allocator(nullptr);
+      delete c;
+    }
+  } guard{c};
+  xwsk::Allocator bad{nullptr, counting_release, c};
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::set_allocator(&bad));
+  xwsk::Allocator hook{counting_allocate, counting_release, c};
+  XT_CHECK_STATUS(t, Status::Success, xwsk::set_allocator(&hook));
+  {
+    Env env;
+    XT_DO(t, env.open(t));
+    // Not while a client is registered.
+    XT_CHECK_STATUS(t, Status::InvalidDeviceState, xwsk::set_allocator(nullptr));
+    xwsk::Socket* cli = nullptr;
+    xwsk::Socket* srv = nullptr;
+    XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+    Buffer* b = env.buffer(t, 1000);
+    XT_CHECK(t, b != nullptr);
+    b->fill(801);
+    XT_DO(t, env.send_all(t, cli, b, 0, 1000));
+    Buffer* in = env.buffer(t, 1000);
+    XT_CHECK(t, in != nullptr);
+    XT_DO(t, env.receive_exact(t, srv, in, 0, 1000));
+    XT_CHECK(t, in->matches(801, 0, 1000));
+  }
+  // Every allocation went through the hook (the client and its sockets at least), every one
+  // was released through it, and each carried a pool tag.
+  XT_CHECK(t, c->allocs.load() >= 3);
+  XT_CHECK_EQ(t, c->allocs.load(), c->frees.load());
+  XT_CHECK_EQ(t, 0, c->bad_tag.load());
+  XT_CHECK_STATUS(t, Status::Success, xwsk::set_allocator(nullptr));
+}
+
+void params_socket_combinations(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  struct Combo {
+    uint16_t family;
+    uint16_t type;
+    uint16_t protocol;
+    uint32_t category;
+  };
+  // Completed with InvalidParameter after acceptance (WskSocket semantics).
+  const Combo bad[] = {
+      {0, 1, 6, xwsk::kConnectionSocket},   // AF_UNSPEC
+      {2, 3, 1, xwsk::kListenSocket},       // raw listen
+      {2, 3, 1, xwsk::kConnectionSocket},   // raw connection
+      {2, 3, 1, xwsk::kStreamSocket},       // raw stream category
+      {2, 2, 17, xwsk::kConnectionSocket},  // UDP connection category
+      {2, 2, 17, xwsk::kStreamSocket},      // UDP stream category
+      {2, 1, 6, 0x10},                      // unknown category bit
+      {2, 1, 6, 0x6},                       // two categories
+      {2, 0, 0, xwsk::kConnectionSocket},   // type 0
+  };
+  for (const Combo& c : bad) {
+    op->rearm();
+    Status r = xwsk::socket(env.client(), static_cast<AddressFamily>(c.family),
+                            static_cast<SocketType>(c.type), static_cast<Protocol>(c.protocol),
+                            c.category, nullptr, nullptr, &op->req);
+    XT_DO(t, op->finish(t, r));
+    if (op->status() != Status::InvalidParameter) {
+      t.fail(__FILE__, __LINE__, "socket combination accepted: family ");
+      t.add_u64(c.family).add(" type ").add_u64(c.type).add(" protocol ").add_u64(c.protocol);
+      t.add(" category ").add_u64(c.category).add(": ").add_status(op->status());
+      return;
+    }
+    XT_CHECK_EQ(t, 0, op->info());
+  }
+  // Protocol 0 means the type's default (TCP for stream, UDP for datagram).
+  xwsk::Socket* s = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Default,
+                      xwsk::kConnectionSocket, nullptr, nullptr, &s));
+  XT_DO(t, env.close(t, s));
+  if ((xwsk::backend_capabilities() & xwsk::kCapUdp) != 0) {
+    XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Datagram, Protocol::Default,
+                        xwsk::kDatagramSocket, nullptr, nullptr, &s));
+    XT_DO(t, env.close(t, s));
+  }
+}
+
+}  // namespace xt
