@@ -45,14 +45,15 @@ SCHEMA = "xwsk-bench/1"
 # The contender table. Adding an xwsk server is one line: a binary that takes
 # `--port P --mode echo|sink` (plus the extra args here), prints "listening on HOST:PORT",
 # echoes TCP and UDP on that port, and prints a stats line on SIGUSR1 and on SIGTERM.
-# `binary` is looked up in --build-dir, its bin/ and bench/ folders, then anywhere below it.
+# `binary` (or the first of several alternative names that is built) is looked up in
+# --build-dir, its bin/ and bench/ folders, then anywhere below it.
 # `vs` lists the contenders this one gets paired ratios against.
 
 
 @dataclass
 class Contender:
     name: str
-    binary: str
+    binary: str | tuple[str, ...]  # a name, or alternative names: the first one built wins
     args: list[str] = field(default_factory=list)
     vs: list[str] = field(default_factory=list)
     label: str = ""
@@ -62,12 +63,14 @@ CONTENDERS = [
     Contender("E", "bench-server-epoll", [], [], "raw epoll (baseline)"),
     Contender("U", "bench-server-libuv", [], ["E"], "libuv 1.44"),
     Contender("A", "bench-server-asio", [], ["E", "U"], "asio 1.22"),
-    Contender("xwsk-posix-epoll", "bench-server-xwsk", ["--backend", "posix-epoll"],
+    # bench/server_xwsk.cpp linked against one backend each: bench-server-xwsk-<backend>.
+    Contender("xwsk-posix-epoll",
+              ("bench-server-xwsk-posix_epoll", "bench-server-xwsk-posix-epoll"), [],
               ["E", "U", "A"], "xwsk, POSIX backend, epoll engine"),
-    Contender("xwsk-posix-poll", "bench-server-xwsk", ["--backend", "posix-poll"],
+    Contender("xwsk-posix-poll",
+              ("bench-server-xwsk-posix_poll", "bench-server-xwsk-posix-poll"), [],
               ["E", "U", "A"], "xwsk, POSIX backend, poll engine"),
-    Contender("xwsk-uv", "bench-server-xwsk", ["--backend", "uv"],
-              ["E", "U", "A"], "xwsk, libuv backend"),
+    Contender("xwsk-uv", ("bench-server-xwsk-uv",), [], ["E", "U", "A"], "xwsk, libuv backend"),
 ]
 
 # Cases run by default (bench-load --list has the full table, incl. the *_mmsg variants).
@@ -789,9 +792,10 @@ def main() -> int:
     for c in CONTENDERS:
         if wanted and c.name not in wanted:
             continue
-        b = find_binary(build_dir, c.binary)
+        names = (c.binary,) if isinstance(c.binary, str) else c.binary
+        b = next((p for p in (find_binary(build_dir, n) for n in names) if p), None)
         if not b:
-            log(f"skip {c.name}: {c.binary} not built under {build_dir}")
+            log(f"skip {c.name}: {' or '.join(names)} not built under {build_dir}")
             skipped.append(c.name)
             continue
         contenders.append(c)
