@@ -145,7 +145,8 @@ void socket_destroy(Socket* s, bool abortive) {
 }
 
 bool ensure_event_buffers(Socket* s, uint32_t mask) {
-  if ((mask & kEventReceive) != 0 && s->ind_buf == nullptr) {
+  // A listen socket's connection events are only inherited by the sockets it accepts.
+  if ((mask & kEventReceive) != 0 && s->ind_buf == nullptr && s->base.category != kListenSocket) {
     s->ind_buf = static_cast<uint8_t*>(detail::alloc(kIndicationBufferSize, detail::kTagBuffer));
     if (s->ind_buf == nullptr) return false;
   }
