@@ -110,7 +110,10 @@ using DisconnectEventFn = Status (*)(void* socket_context, uint32_t flags);
 /// WskSendBacklogEvent: the ideal amount of send data to keep outstanding changed.
 using SendBacklogEventFn = Status (*)(void* socket_context, size_t ideal_backlog_size);
 /// WskReceiveFromEvent. @p datagrams is null when the socket is no longer usable. Return Success
-/// (consumed), DataNotAccepted (dropped), or Pending (kept; release_datagram_indications()).
+/// (consumed), Pending (kept; release_datagram_indications()), or DataNotAccepted: the
+/// datagrams are not taken, and an event enabled with SO_WSK_EVENT_CALLBACK is disabled until
+/// the client enables it again (later datagrams go to receive_from()); a static event
+/// (WSK_SET_STATIC_EVENT_CALLBACKS) stays enabled.
 using ReceiveFromEventFn = Status (*)(void* socket_context, uint32_t flags,
                                       DatagramIndication* datagrams);
 /// WskClientEvent (client-level events; none are raised by the user-space backends).
@@ -236,7 +239,9 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
 // ---------------------------------------------------------------------------------------------
 
 /// WskBind (all categories). Exclusive address use is the default, as in WSK: binding an
-/// address and port in use completes with AddressAlreadyAssociated. For a listen socket this
+/// address and port in use completes with AddressAlreadyAssociated (what Windows' transport and
+/// Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the same case as
+/// STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as AddressAlreadyAssociated). For a listen socket this
 /// also starts listening (WSK semantics); a stream socket needs listen() afterwards.
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req);
 
