@@ -630,7 +630,6 @@ Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   auto& a = op_of(req)->io;
   a.cur.init(*buf);
   a.flags = flags;
-  a.shutdown_issued = false;
   return run_or_submit(s, req, uvb::kOpSend);
 }
 
@@ -638,7 +637,6 @@ Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   auto& a = op_of(req)->io;
   a.cur.init(*buf);
   a.flags = flags;
-  a.shutdown_issued = false;
   return run_or_submit(s, req, uvb::kOpReceive);
 }
 
@@ -647,7 +645,6 @@ Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req
   a.cur = uvb::Cursor{nullptr, 0, 0, 0};
   if (final_data != nullptr) a.cur.init(*final_data);
   a.flags = flags;
-  a.shutdown_issued = false;
   return run_or_submit(s, req, uvb::kOpDisconnect);
 }
 

@@ -265,7 +265,7 @@ void start_sends(Socket* s) {
         bytes += bufs[i].len;
       s->write_bytes = bytes;
       s->write_active = true;
-      int w = uv_write(&s->w, &s->h.stream, bufs, n, on_write);
+      int w = uv_write(&s->r.tcp.w, &s->h.stream, bufs, n, on_write);
       if (w != 0) {
         s->write_active = false;
         finish_send_head(s, from_uv(w));
@@ -276,7 +276,7 @@ void start_sends(Socket* s) {
     if (head == nullptr || s->write_active) continue;
     if (head->priv.op == kOpDisconnect) {
       s->write_active = true;
-      int r = uv_shutdown(&s->sd, &s->h.stream, on_shutdown);
+      int r = uv_shutdown(&s->r.tcp.sd, &s->h.stream, on_shutdown);
       if (r != 0) {
         s->write_active = false;
         finish_send_head(s, from_uv(r));
@@ -544,7 +544,6 @@ void on_connect(uv_connect_t* req, int status) {
     r->priv.op = kOpSend;
     op->io.cur = data;
     op->io.flags = 0;
-    op->io.shutdown_issued = false;
     r->priv.next = s->sends.head;  // before anything queued behind the connect
     s->sends.head = r;
     if (s->sends.tail == nullptr) s->sends.tail = r;
@@ -633,7 +632,7 @@ Status tcp_connect(Socket* s, Request* req) {
   to_native(op_of(req)->connect.remote, &ss);
   s->connect_req = req;
   s->state = TcpState::Connecting;
-  int r = uv_tcp_connect(&s->c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss), on_connect);
+  int r = uv_tcp_connect(&s->r.tcp.c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss), on_connect);
   if (r != 0) {
     s->connect_req = nullptr;
     s->state = TcpState::Bound;
@@ -854,7 +853,7 @@ Status socket_connect_run(Client* c, Request* req) {
     s->connect_req = req;
     s->state = TcpState::Connecting;
     // The request completes from the connect callback with the Socket* as information.
-    int r = uv_tcp_connect(&s->c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss),
+    int r = uv_tcp_connect(&s->r.tcp.c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss),
                            [](uv_connect_t* cr, int status) {
                              Socket* so = sock_of(cr->handle);
                              Request* rq = so->connect_req;

@@ -89,7 +89,7 @@ void start_sends(Socket* s) {
     sockaddr_storage ss;
     to_native(a.remote, &ss);
     s->write_active = true;
-    int r = uv_udp_send(&s->us, &s->h.udp, bufs, n, reinterpret_cast<sockaddr*>(&ss), on_send);
+    int r = uv_udp_send(&s->r.us, &s->h.udp, bufs, n, reinterpret_cast<sockaddr*>(&ss), on_send);
     if (r != 0) {
       s->write_active = false;
       finish_head(s, from_uv(r));

@@ -136,7 +136,6 @@ struct OpState {
     struct {
       Cursor cur;  ///< send / receive / disconnect final data
       uint32_t flags;
-      bool shutdown_issued;
     } io;
     struct {
       Cursor cur;
@@ -241,7 +240,8 @@ struct Client {
   uint32_t deferred;                 ///< loop-thread calls queued for the next turn
 };
 
-/// A socket: one libuv handle (TCP or UDP) plus the queues of its pending requests.
+/// A socket: one libuv handle (uv_tcp_t, uv_udp_t, or uv_poll_t for a raw socket's native fd)
+/// plus the queues of its pending requests.
 struct Socket {
   detail::SocketBase base;  // must stay first
   union {
@@ -287,14 +287,18 @@ struct Socket {
   uvb::ReqQueue receives;  ///< receive / receive_from
   uvb::ReqQueue accepts;
   Request* connect_req;
-  bool write_active;     ///< w / udp_send in use
-  unsigned write_nbufs;  ///< bytes of w's buffers are the head send's next bytes
-  size_t write_bytes;
-  uv_write_t w;
-  uv_connect_t c;
-  uv_shutdown_t sd;
-  uv_udp_send_t us;
-  sockaddr_storage peer;  ///< udp send destination being sent
+  bool write_active;   ///< the libuv write / shutdown / datagram send below is in flight
+  size_t write_bytes;  ///< bytes of the head send that the in-flight uv_write carries
+  /// The libuv requests (too big to share the request's 160 bytes with the arguments): one
+  /// of each per socket, as only one is in flight at a time.
+  union {
+    struct {
+      uv_write_t w;
+      uv_connect_t c;
+      uv_shutdown_t sd;
+    } tcp;
+    uv_udp_send_t us;
+  } r;
 
   // Indications (receive event / receive_from event): one buffer per socket.
   char* ind_data;
