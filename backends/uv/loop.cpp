@@ -198,6 +198,19 @@ unsigned Cursor::fill(uv_buf_t* bufs, unsigned max) const {
   return n;
 }
 
+bool datagrams_fit(Request* req, unsigned max_pieces) {
+  auto& a = op_of(req)->send_to;
+  uv_buf_t bufs[kMaxDatagramPieces + 1];
+  if (max_pieces > kMaxDatagramPieces) max_pieces = kMaxDatagramPieces;
+  if (req->priv.op == kOpSendTo) return a.cur.fill(bufs, max_pieces + 1) <= max_pieces;
+  for (BufList* e = a.list; e != nullptr; e = e->next) {
+    Cursor c;
+    c.init(e->buffer);
+    if (c.fill(bufs, max_pieces + 1) > max_pieces) return false;
+  }
+  return true;
+}
+
 bool ReqQueue::remove(Request* r) {
   Request* prev = nullptr;
   for (Request* it = head; it != nullptr; prev = it, it = it->priv.next) {

@@ -226,6 +226,7 @@ Status raw_send(Socket* s, Request* req) {
   if (!op_of(req)->send_to.has_remote) {
     return detail::complete(req, Status::InvalidDeviceState, 0);
   }
+  if (!datagrams_fit(req, kMaxIov)) return detail::complete(req, Status::InvalidParameter, 0);
   if (s->sends.empty()) {
     // Completes inline when the kernel takes it at once.
     auto& a = op_of(req)->send_to;

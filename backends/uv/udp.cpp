@@ -313,6 +313,7 @@ Status udp_send(Socket* s, Request* req) {
   if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
   // No fixed remote address (SIO_WSK_SET_REMOTE_ADDRESS) in this backend.
   if (!a.has_remote) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (!datagrams_fit(req, kMaxBufs)) return detail::complete(req, Status::InvalidParameter, 0);
   if (s->sends.empty() && !s->write_active) {
     if (req->priv.op == kOpSendMessages) {
       Status st;
