@@ -18,7 +18,7 @@ namespace uvb {
 
 namespace {
 
-constexpr unsigned kMaxIov = 16;
+constexpr unsigned kMaxIov = kMaxDatagramPieces;
 
 Socket* sock_of(const uv_handle_t* h) {
   return static_cast<Socket*>(h->data);

@@ -17,9 +17,9 @@ namespace uvb {
 
 namespace {
 
-constexpr unsigned kMaxBufs = 16;    ///< uv_buf_t per datagram on the fast paths
-constexpr unsigned kBatch = 32;      ///< datagrams per sendmmsg call
-constexpr unsigned kIovPerMsg = 8;   ///< segments per datagram in a sendmmsg batch
+constexpr unsigned kMaxBufs = kMaxDatagramPieces;  ///< uv_buf_t per datagram on the fast paths
+constexpr unsigned kBatch = 32;                    ///< datagrams per sendmmsg call
+constexpr unsigned kIovPerMsg = 8;                 ///< segments per datagram in a sendmmsg batch
 constexpr unsigned kSlots = 20;      ///< datagrams per recvmmsg (libuv reads at most 20)
 constexpr size_t kSlot = 64 * 1024;  ///< libuv's per-datagram chunk with UV_UDP_RECVMMSG
 

@@ -363,7 +363,7 @@ Socket* socket_alloc(Client* c);
 /// Frees @p s when its close has completed and its handle is closed (loop thread).
 void socket_maybe_free(Socket* s);
 /// Datagrams are sent with one gather array each: at most this many segments per datagram.
-constexpr unsigned kMaxDatagramPieces = 16;
+constexpr unsigned kMaxDatagramPieces = 64;  // as the posix backend
 /// True when every datagram of a send_to / send_messages request spans at most @p max_pieces
 /// segments (a longer chain completes with InvalidParameter; TCP has no such limit).
 bool datagrams_fit(Request* req, unsigned max_pieces);
