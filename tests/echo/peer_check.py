@@ -299,6 +299,15 @@ def tool_echo(tool: str, host: str, port: int, nbytes: int):
 
 # ---- hostile peers ---------------------------------------------------------------------------
 
+def sysctl_max(name, default=8 << 20):
+    """The last (maximum) value of a /proc/sys triple such as net/ipv4/tcp_rmem."""
+    try:
+        with open(f"/proc/sys/{name}") as f:
+            return int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
 def rss_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -356,8 +365,14 @@ def hostile(srv: EchoServer):
     # 4. A reader that stalls: the server must stop reading (backpressure), not buffer without
     #    bound; then reading resumes and everything must match.
     s = socket.create_connection((host, port), timeout=30)
+    # The kernel alone may hold a lot while nobody reads: the server's receive buffer can
+    # autotune up to tcp_rmem's maximum (32 MiB on some hosts) and both send buffers up to
+    # tcp_wmem's. Pin this side's receive buffer and send more than all of that can hold, so
+    # "accepted everything" can only mean the server read without bound.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 << 10)
+    kernel_bound = 2 * sysctl_max("net/ipv4/tcp_wmem") + sysctl_max("net/ipv4/tcp_rmem") + (1 << 20)
     s.setblocking(False)
-    total = 32 << 20
+    total = max(32 << 20, kernel_bound + (8 << 20))
     src = os.urandom(1 << 20)
     src2 = src * 2
     sent = 0
