@@ -244,7 +244,7 @@ uint32_t capabilities() {
   uint32_t caps = kCapUdp | kCapEvents | kCapStreamCategory | kCapBasicCategory | kCapDisconnect |
                   kCapAddressQueries | kCapSocketConnect | kCapConnectEx | kCapControlClient |
                   kCapNameInfo | kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers |
-                  kCapSendMessages;
+                  kCapSendMessages | kCapAbortiveClose;
   if (host().ipv6) caps |= kCapIpv6;
   if (host().raw) caps |= kCapRaw;
   return caps;

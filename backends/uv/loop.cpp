@@ -428,10 +428,11 @@ void default_release(void* p, uint32_t, void*) {
   free(p);
 }
 
-constexpr uint32_t kCaps =
-    kCapIpv6 | kCapUdp | kCapEvents | kCapStreamCategory | kCapBasicCategory | kCapDisconnect |
-    kCapAddressQueries | kCapSocketConnect | kCapConnectEx | kCapControlClient | kCapNameInfo |
-    kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers | kCapSendMessages | kCapRaw;
+constexpr uint32_t kCaps = kCapIpv6 | kCapUdp | kCapEvents | kCapStreamCategory |
+                           kCapBasicCategory | kCapDisconnect | kCapAddressQueries |
+                           kCapSocketConnect | kCapConnectEx | kCapControlClient | kCapNameInfo |
+                           kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers |
+                           kCapSendMessages | kCapRaw | kCapAbortiveClose;
 
 /// Runs @p req now when called on the loop thread, else hands it to the loop. Inline runs nest
 /// (a completion routine issuing the next call that completes inline, and so on): past

@@ -18,7 +18,7 @@ constexpr uint32_t kAllCaps = kCapIpv6 | kCapUdp | kCapRaw | kCapEvents | kCapSt
                               kCapBasicCategory | kCapDisconnect | kCapAddressQueries |
                               kCapSocketConnect | kCapConnectEx | kCapControlClient | kCapNameInfo |
                               kCapConditionalAccept | kCapControlSocket | kCapChainedBuffers |
-                              kCapSendMessages;
+                              kCapSendMessages | kCapAbortiveClose;
 
 // What Wine 8.0's netio.sys (dlls/netio.sys/netio.c) serves: WskSocket for the listen and
 // connection categories, bind/listen, accept, connect, send, receive, close, over IPv4, and
@@ -75,6 +75,9 @@ constexpr CapReason kWine8Reasons[] = {
     {kCapChainedBuffers,
      "Wine 8.0 netio.sys: WskSend/WskReceive complete a WSK_BUF whose MDL is chained "
      "(MDL->Next) with STATUS_UNSUCCESSFUL"},
+    {kCapAbortiveClose,
+     "Wine 8.0 netio.sys: WskCloseSocket calls closesocket(), which closes gracefully (FIN); "
+     "with WskControlSocket (SO_LINGER) and WskDisconnect stubbed, a close cannot reset"},
     {kCapSendMessages,
      "Wine 8.0 netio.sys: no datagram sockets (WSK_FLAG_DATAGRAM_SOCKET is not implemented), so "
      "no WskSendMessages"},

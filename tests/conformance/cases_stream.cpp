@@ -261,13 +261,7 @@ namespace {
 
 void close_resets_peer(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
-  if ((xwsk::backend_capabilities() & xwsk::kCapDisconnect) == 0) {
-    // A provider without abortive disconnects (Wine's netio.sys closes gracefully) cannot
-    // make WskCloseSocket abortive either.
-    t.skip("xwsk::kCapDisconnect (abortive close needs the provider's abortive disconnect): ");
-    t.add(xwsk::capability_reason(xwsk::kCapDisconnect));
-    return;
-  }
+  XT_REQUIRE_CAP(t, xwsk::kCapAbortiveClose);
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* cli = nullptr;

@@ -49,11 +49,11 @@ using CompletionRoutine = void (*)(Request* request, void* context);
 namespace detail {
 /// Storage the API and the backend use while a request is in flight. Do not touch.
 struct RequestPrivate {
-  Request* next;        ///< Queue link (owned by the backend while pending).
-  Request* prev;        ///< Queue link.
-  Socket* socket;       ///< Target socket, or null for client-level operations.
-  uint32_t state;       ///< 0 idle, 1 in flight (owned by the API layer).
-  uint32_t op;          ///< Operation code (backend-private meaning).
+  Request* next;                           ///< Queue link (owned by the backend while pending).
+  Request* prev;                           ///< Queue link.
+  Socket* socket;                          ///< Target socket, or null for client-level operations.
+  uint32_t state;                          ///< 0 idle, 1 in flight (owned by the API layer).
+  uint32_t op;                             ///< Operation code (backend-private meaning).
   alignas(16) unsigned char backend[160];  ///< Backend-private operation state.
 };
 }  // namespace detail
@@ -61,8 +61,8 @@ struct RequestPrivate {
 /// The caller-owned request: the IRP's role. Initialize it with request_init() before its first
 /// use and release it with request_free() after its last completion.
 struct Request {
-  Status status;           ///< IoStatus.Status: final once the completion routine runs.
-  uintptr_t information;   ///< IoStatus.Information: bytes, or a Socket*, per operation.
+  Status status;          ///< IoStatus.Status: final once the completion routine runs.
+  uintptr_t information;  ///< IoStatus.Information: bytes, or a Socket*, per operation.
   CompletionRoutine routine;
   void* context;
   detail::RequestPrivate priv;
@@ -214,15 +214,13 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
 /// kSetStaticEventCallbacks (input: EventCallbackControl; only before the first socket, else
 /// InvalidDeviceState). Others: NotSupported. @p req may be null for the codes that complete at
 /// once (as in WSK); then the status is returned and *output_size_returned set.
-Status control_client(Client* client, uint32_t control_code, size_t input_size,
-                      const void* input, size_t output_size, void* output,
-                      size_t* output_size_returned, Request* req);
+Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
+                      size_t output_size, void* output, size_t* output_size_returned, Request* req);
 
 /// WskGetAddressInfo (names are UTF-8). On success *result is a list to free with
 /// free_address_info(). Unknown host → NotFound.
-Status get_address_info(Client* client, const char* node, const char* service,
-                        uint32_t name_space, const AddrInfo* hints, AddrInfo** result,
-                        Request* req);
+Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
+                        const AddrInfo* hints, AddrInfo** result, Request* req);
 
 /// WskFreeAddressInfo. Null is allowed.
 void free_address_info(Client* client, AddrInfo* info);
@@ -241,8 +239,9 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
 /// WskBind (all categories). Exclusive address use is the default, as in WSK: binding an
 /// address and port in use completes with AddressAlreadyAssociated (what Windows' transport and
 /// Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the same case as
-/// STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as AddressAlreadyAssociated). For a listen socket this
-/// also starts listening (WSK semantics); a stream socket needs listen() afterwards.
+/// STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as AddressAlreadyAssociated). For a
+/// listen socket this also starts listening (WSK semantics); a stream socket needs listen()
+/// afterwards.
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req);
 
 /// WskListen (stream category; the socket must be bound, else InvalidDeviceState).
@@ -251,16 +250,14 @@ Status listen(Socket* s, Request* req);
 /// WskAccept (listen, stream after listen). Information is the accepted Socket*, a connection
 /// socket with @p accept_socket_context and @p dispatch. @p local / @p remote may be null.
 Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
-              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote,
-              Request* req);
+              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req);
 
 /// WskConnect (connection, stream). Connect on an unbound connection socket →
 /// InvalidDeviceState, as in WSK. Refused → ConnectionRefused.
 Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req);
 
 /// WskConnectEx: connect, then send @p data (may be null). Information = bytes of @p data sent.
-Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
-                  Request* req);
+Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags, Request* req);
 
 /// WskSend (connection, stream). Completes when all of @p buf is handed to the transport.
 /// Information = bytes sent.
@@ -284,8 +281,7 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
 /// WskReceiveFrom (datagram). Information = datagram bytes copied. A datagram longer than the
 /// buffer completes with BufferOverflow and kMsgTrunc in *control_flags.
 Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
-                    size_t* control_length, void* control, uint32_t* control_flags,
-                    Request* req);
+                    size_t* control_length, void* control, uint32_t* control_flags, Request* req);
 
 /// WskSendMessages (datagram): every element of @p list is one datagram, sent in as few system
 /// calls as the OS allows (sendmmsg). Information = total bytes sent.
@@ -306,8 +302,7 @@ Status release_data_indications(Socket* s, DataIndication* list);
 Status release_datagram_indications(Socket* s, DatagramIndication* list);
 
 /// WskInspectComplete (listen with SO_CONDITIONAL_ACCEPT): settles a Pend decision.
-Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action,
-                        Request* req);
+Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action, Request* req);
 
 /// WskControlSocket (all categories). Options: see types.h (SO_WSK_EVENT_CALLBACK enables or
 /// disables events; disabling names exactly one event). @p req may be null for
@@ -341,9 +336,10 @@ enum Capability : uint32_t {
   kCapControlClient = 1u << 10,
   kCapNameInfo = 1u << 11,
   kCapConditionalAccept = 1u << 12,
-  kCapControlSocket = 1u << 13,  ///< options and ioctls
-  kCapChainedBuffers = 1u << 14, ///< Bufs over more than one segment
+  kCapControlSocket = 1u << 13,   ///< options and ioctls
+  kCapChainedBuffers = 1u << 14,  ///< Bufs over more than one segment
   kCapSendMessages = 1u << 15,
+  kCapAbortiveClose = 1u << 16,  ///< close_socket of a connected socket resets the peer
 };
 
 /// The backend's name ("posix-epoll", "posix-poll", "uv", "wsk").
