@@ -53,6 +53,7 @@ union NativeAddr {
 /// The operation a request is carrying (selects the completion translation).
 enum class OpKind : uint32_t {
   kPlain = 0,      // status + information as the provider set them
+  kBind,           // one status for an address in use (see wsk_ops.cpp)
   kSocket,         // information is a WSK_SOCKET*: wrap it in op.created
   kAccept,         // same, plus local/remote addresses
   kReceive,        // WAITALL emulation on providers that ignore the flag

@@ -90,6 +90,12 @@ NTSTATUS WINAPI on_irp_complete(DEVICE_OBJECT* device, IRP* irp, void* context) 
   switch (op->kind) {
     case OpKind::kPlain:
       break;
+    case OpKind::kBind:
+      // The WSK guide's address-sharing table reports an address in use as
+      // STATUS_ADDRESS_ALREADY_EXISTS; Wine (and the transport, for WSAEADDRINUSE) report
+      // STATUS_ADDRESS_ALREADY_ASSOCIATED. xwsk pins the latter on every backend (xwsk.h, bind).
+      if (st == Status::AddressAlreadyExists) st = Status::AddressAlreadyAssociated;
+      break;
     case OpKind::kSocket:
     case OpKind::kAccept: {
       if (op->kind == OpKind::kAccept) {

@@ -123,7 +123,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
     default:
       return complete_now(req, Status::InvalidDeviceRequest, 0);
   }
-  IRP* irp = begin_op(req, OpKind::kPlain, s);
+  IRP* irp = begin_op(req, OpKind::kBind, s);
   OpState* op = op_of(req);
   to_native(*local, &op->addr[0]);
   fn(s->wsk, &op->addr[0].sa, native_op_flags(flags), irp);
