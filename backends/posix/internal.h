@@ -36,6 +36,7 @@
 #include <type_traits>
 
 #include "core.h"
+#include "host_sockaddr.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -317,16 +318,12 @@ Status status_from_errno(int err);
 /// getaddrinfo/getnameinfo EAI_* codes to Status.
 Status status_from_eai(int eai, int saved_errno);
 
-// ---- sockaddr.cpp ----------------------------------------------------------------------------
+// ---- addresses (backends/common/host_sockaddr.h, shared with the uv backend) --------------
 
-/// SockAddr -> native sockaddr_in / sockaddr_in6. Returns the length, 0 for an unknown family.
-socklen_t to_native(const SockAddr& in, sockaddr_storage* out);
-/// Native -> SockAddr. Returns false for an unknown family.
-bool from_native(const sockaddr* in, socklen_t len, SockAddr* out);
-/// AddressFamily -> AF_INET / AF_INET6 (or AF_UNSPEC).
-int native_family(AddressFamily f);
-/// AF_INET / AF_INET6 -> AddressFamily value (0 when unknown).
-int32_t xwsk_family(int af);
+using hostnet::from_native;
+using hostnet::native_family;
+using hostnet::to_native;
+using hostnet::xwsk_family;
 
 // ---- iovec helpers (socket.cpp) ------------------------------------------------------------
 

@@ -76,58 +76,5 @@ Status from_errno(int err) {
   return from_uv(uv_translate_sys_error(err));
 }
 
-int native_family(AddressFamily f) {
-  switch (f) {
-    case AddressFamily::Inet:
-      return AF_INET;
-    case AddressFamily::Inet6:
-      return AF_INET6;
-    default:
-      return AF_UNSPEC;
-  }
-}
-
-socklen_t to_native(const SockAddr& in, sockaddr_storage* out) {
-  memset(out, 0, sizeof(*out));
-  if (in.af() == AddressFamily::Inet) {
-    auto* a = reinterpret_cast<sockaddr_in*>(out);
-    a->sin_family = AF_INET;
-    a->sin_port = in.port_be;
-    memcpy(&a->sin_addr, in.addr, 4);
-    return sizeof(sockaddr_in);
-  }
-  if (in.af() == AddressFamily::Inet6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(out);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = in.port_be;
-    a->sin6_flowinfo = in.flowinfo;
-    memcpy(&a->sin6_addr, in.addr, 16);
-    a->sin6_scope_id = in.scope_id;
-    return sizeof(sockaddr_in6);
-  }
-  return 0;
-}
-
-bool from_native(const sockaddr* in, SockAddr* out) {
-  memset(out, 0, sizeof(*out));
-  if (in->sa_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(in);
-    out->family = static_cast<uint16_t>(AddressFamily::Inet);
-    out->port_be = a->sin_port;
-    memcpy(out->addr, &a->sin_addr, 4);
-    return true;
-  }
-  if (in->sa_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(in);
-    out->family = static_cast<uint16_t>(AddressFamily::Inet6);
-    out->port_be = a->sin6_port;
-    out->flowinfo = a->sin6_flowinfo;
-    memcpy(out->addr, &a->sin6_addr, 16);
-    out->scope_id = a->sin6_scope_id;
-    return true;
-  }
-  return false;
-}
-
 }  // namespace uvb
 }  // namespace xwsk

@@ -23,6 +23,7 @@
 #include <type_traits>
 
 #include "core.h"
+#include "host_sockaddr.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -335,12 +336,10 @@ constexpr size_t kIndicationSize = 64 * 1024;
 Status from_uv(int uv_error);
 /// errno to Status (through libuv's own translation).
 Status from_errno(int err);
-/// SockAddr -> native; returns the native length (0 for an unknown family).
-socklen_t to_native(const SockAddr& in, sockaddr_storage* out);
-/// Native -> SockAddr; false for an unknown family.
-bool from_native(const sockaddr* in, SockAddr* out);
-/// AddressFamily -> AF_*.
-int native_family(AddressFamily f);
+// Address conversion: backends/common/host_sockaddr.h (shared with the posix backend).
+using hostnet::from_native;
+using hostnet::native_family;
+using hostnet::to_native;
 
 // ---- loop.cpp ---------------------------------------------------------------------------------
 

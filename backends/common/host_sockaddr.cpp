@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-/// @file sockaddr.cpp
-/// @brief The one place xwsk addresses (Windows family numbers) meet native sockaddrs.
+/// @file host_sockaddr.cpp
+/// @brief SockAddr <-> sockaddr_in / sockaddr_in6 (see host_sockaddr.h).
+#include "host_sockaddr.h"
+
 #include <netinet/in.h>
 #include <string.h>
 
-#include "internal.h"
-
 namespace xwsk {
-namespace posix {
+namespace hostnet {
 
 int native_family(AddressFamily f) {
   switch (f) {
@@ -73,5 +73,5 @@ bool from_native(const sockaddr* in, socklen_t len, SockAddr* out) {
   return false;
 }
 
-}  // namespace posix
+}  // namespace hostnet
 }  // namespace xwsk
