@@ -12,97 +12,11 @@
 #include <stdint.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
+#include "echo_sync.h"  // SpinLock, Guard, Event (echo_platform.h), SyncRequest, Provider
 #include "xwsk/xwsk.h"
 
 namespace echo {
-
-// ---- locks ----------------------------------------------------------------------------------
-/// The sample's short lock: the role of a KSPIN_LOCK. Held only for a few instructions, never
-/// across an xwsk call (a call may complete inline and run a completion routine that takes the
-/// same lock), never while waiting.
-class SpinLock {
- public:
-  void lock() { mu_.lock(); }
-  void unlock() { mu_.unlock(); }
-
- private:
-  std::mutex mu_;
-};
-using Guard = std::lock_guard<SpinLock>;
-
-/// A notification event (KEVENT). Waiting is for the main thread only (PASSIVE_LEVEL), never a
-/// completion routine.
-class Event {
- public:
-  void set();
-  void reset();
-  /// True if set within @p timeout_ms.
-  bool wait(uint32_t timeout_ms);
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool set_ = false;
-};
-
-/// A request the main thread issues and waits on (setup and teardown: socket, bind, connect,
-/// get_local_address). The data path never waits.
-class SyncRequest {
- public:
-  SyncRequest();
-  ~SyncRequest();
-  SyncRequest(const SyncRequest&) = delete;
-  SyncRequest& operator=(const SyncRequest&) = delete;
-
-  bool ok() const { return initialized_; }
-  xwsk::Request* get() { return &req_; }
-  /// Waits for the completion of a call that returned @p ret and returns the final status.
-  /// A call that rejected its arguments (no completion) returns @p ret. Only for operations a
-  /// provider finishes at once on loopback (socket, bind, get_local_address, close): if one does
-  /// not complete within @p timeout_ms the provider is broken, and the program reports @p what
-  /// and exits (status 70) rather than free a request the provider still owns.
-  xwsk::Status finish(xwsk::Status ret, uint32_t timeout_ms, const char* what);
-  uintptr_t information() const { return req_.information; }
-
- private:
-  static void on_complete(xwsk::Request* req, void* context);
-  xwsk::Request req_{};
-  Event done_;
-  bool initialized_ = false;
-};
-
-/// Register + capture, and release + deregister (WskRegister / WskCaptureProviderNPI).
-class Provider {
- public:
-  Provider() = default;
-  ~Provider() { close(); }
-  Provider(const Provider&) = delete;
-  Provider& operator=(const Provider&) = delete;
-
-  xwsk::Status open();
-  /// Releases the capture and deregisters: waits until every socket is closed.
-  void close();
-  xwsk::Client* client() const { return client_; }
-
- private:
-  xwsk::Registration registration_{};
-  xwsk::Client* client_ = nullptr;
-  bool registered_ = false;
-  bool captured_ = false;
-};
-
-// ---- synchronous helpers for the main thread -------------------------------------------------
-/// Creates a socket and waits. On success *out is the socket.
-xwsk::Status create_socket(xwsk::Client* client, xwsk::AddressFamily family, xwsk::SocketType type,
-                           xwsk::Protocol protocol, uint32_t category, void* context,
-                           const void* dispatch, xwsk::Socket** out, uint32_t timeout_ms);
-xwsk::Status bind_socket(xwsk::Socket* s, const xwsk::SockAddr& local, uint32_t timeout_ms);
-xwsk::Status local_address(xwsk::Socket* s, xwsk::SockAddr* out, uint32_t timeout_ms);
-/// Closes @p s and waits for the close to complete.
-xwsk::Status close_socket_wait(xwsk::Socket* s, uint32_t timeout_ms);
 
 // ---- data ----------------------------------------------------------------------------------
 /// A random, seekable byte stream: byte i of stream @p seed is fixed, so a receiver can check

@@ -10,8 +10,6 @@
 //    will use it completes) and freed when the last reference goes.
 #include "echo_server.h"
 
-#include <stdio.h>
-
 #include <atomic>
 #include <new>
 
@@ -239,10 +237,20 @@ void Server::Connection::pump() {
           }
           if (eof && !recv_busy && !send_busy && len[0] == 0 && len[1] == 0 && !disc_issued) {
             disc_issued = true;
-            disc_busy = true;
-            disc_ran = false;
-            add_ref();
-            do_disc = true;
+            if (server->disconnect_supported_) {
+              disc_busy = true;
+              disc_ran = false;
+              add_ref();
+              do_disc = true;
+            } else {
+              // A provider without disconnect (Wine 8's netio.sys, whose close sends a FIN):
+              // everything was echoed after the peer's FIN, so the close ends it gracefully.
+              disconnected = true;
+              graceful = true;
+              close_issued = true;
+              close_ran = false;
+              do_close = true;
+            }
           }
         }
       }
@@ -262,7 +270,7 @@ void Server::Connection::pump() {
           ran = close_ran;
         }
         if (!ran) {
-          fprintf(stderr, "xwsk-echo: close_socket rejected: %s\n", xwsk::status_name(r));
+          log_error("xwsk-echo: close_socket rejected: %s\n", xwsk::status_name(r));
           release();  // give up the socket's reference; the caller still holds one
         }
       }
@@ -478,7 +486,7 @@ void Server::pump_accepts() {
             }
           }
           if (rejected) {
-            fprintf(stderr, "xwsk-echo: accept rejected: %s\n", xwsk::status_name(r));
+            log_error("xwsk-echo: accept rejected: %s\n", xwsk::status_name(r));
             if (slot->prepared != nullptr) slot->prepared->destroy();
             slot->prepared = nullptr;
             release_work();
@@ -607,8 +615,8 @@ void Server::pump_udp() {
         }
       }
       if (rejected) {
-        fprintf(stderr, "xwsk-echo: %s rejected: %s\n",
-                act == kReceive ? "receive_from" : "send_to", xwsk::status_name(r));
+        log_error("xwsk-echo: %s rejected: %s\n", act == kReceive ? "receive_from" : "send_to",
+                  xwsk::status_name(r));
         release_work();
       }
     }
@@ -644,7 +652,7 @@ void Server::close_async(xwsk::Socket* s, xwsk::Request* req) {
   // The caller counted this request in work_; the routine releases it.
   Status r = xwsk::close_socket(s, req);
   if (r != Status::Pending && r != Status::Success) {
-    fprintf(stderr, "xwsk-echo: close_socket: %s\n", xwsk::status_name(r));
+    log_error("xwsk-echo: close_socket: %s\n", xwsk::status_name(r));
     if (!nt_success(r)) release_work();
   }
 }
@@ -667,6 +675,7 @@ Status Server::start(xwsk::Client* client, const ServerConfig& config, const cha
   }
   close_requests_ready_ = true;
   local_ = config.bind;
+  disconnect_supported_ = (xwsk::backend_capabilities() & xwsk::kCapDisconnect) != 0;
 
   if (config.tcp) {
     st = create_socket(client, family, xwsk::SocketType::Stream, xwsk::Protocol::Tcp,
@@ -809,10 +818,10 @@ bool Server::stop(uint32_t timeout_ms) {
   delete[] live;
   release_work();
   if (!quiesced_.wait(timeout_ms)) {
-    fprintf(stderr,
-            "xwsk-echo: the provider did not complete every request within %u ms after the "
-            "sockets were closed; leaking the server's memory\n",
-            timeout_ms);
+    log_error(
+        "xwsk-echo: the provider did not complete every request within %u ms after the "
+        "sockets were closed; leaking the server's memory\n",
+        timeout_ms);
     return false;
   }
   free_slots();

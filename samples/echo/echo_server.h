@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "echo_common.h"
+#include "echo_sync.h"  // kernel-portable: no echo_common.h (user space only)
 #include "xwsk/xwsk.h"
 
 namespace echo {
@@ -99,6 +99,7 @@ class Server {
   xwsk::Request listener_close_{};
   xwsk::Request udp_close_{};
   bool close_requests_ready_ = false;
+  bool disconnect_supported_ = true;  ///< kCapDisconnect: else a FIN is answered by the close
 
   SpinLock lock_;
   bool started_ = false;
