@@ -73,7 +73,10 @@ CONTENDERS = [
     Contender("xwsk-uv", ("bench-server-xwsk-uv",), [], ["E", "U", "A"], "xwsk, libuv backend"),
 ]
 
-# Cases run by default (bench-load --list has the full table, incl. the *_mmsg variants).
+# Cases run by default: the headline cases of the targets, i.e. every TCP case (xwsk vs E, U,
+# A) plus xwsk as the UDP client (send_messages vs send_to, below), so that 6 contenders x 7
+# rounds fit in ~10 minutes on 2 CPUs (arithmetic in bench/README.md). The server-side UDP
+# cases and the *_mmsg variants (bench-load --list) run in the smoke mode or with --cases.
 DEFAULT_CASES = [
     "tcp_pingpong_1",
     "tcp_echo_c50_64",
@@ -83,15 +86,34 @@ DEFAULT_CASES = [
     "tcp_pump_1_64k",
     "tcp_pump_100_8k",
     "tcp_churn_c100",
-    "udp_pingpong_64",
-    "udp_blast_64_single",
-    "udp_blast_64_batched",
-    "udp_blast_1200_single",
-    "udp_blast_1200_batched",
+]
+ALL_SERVER_CASES_NOTE = "udp_pingpong_64, udp_blast_{64,1200}_{single,batched,mmsg}"
+
+# xwsk as the UDP client (bench/blast_xwsk.cpp, bench-blast-xwsk-<backend>) blasting at E in
+# sink mode: one case per backend and datagram size, two "contenders" per case (the send
+# method), paired per round: send_messages / send_to. E counts what it received (udp_rx).
+BLAST_SERVER = "E"
+BLAST_BACKENDS = [  # (case suffix, binary alternatives, in the default full run)
+    ("posix_epoll", ("bench-blast-xwsk-posix_epoll",), True),
+    ("posix_poll", ("bench-blast-xwsk-posix_poll",), False),
+    ("uv", ("bench-blast-xwsk-uv",), True),
+]
+BLAST_SIZES = [64, 1200]
+BLAST_METHODS = [
+    Contender("send_to", "", ["--method", "send_to", "--window", "32"], [],
+              "one send_to per datagram, 32 requests in flight"),
+    Contender("send_messages", "", ["--method", "send_messages", "--batch", "32",
+                                    "--window", "4"], ["send_to"],
+              "send_messages, BufList of 32 datagrams, 4 requests in flight"),
 ]
 
+
+def client_case_name(size: int, backend: str) -> str:
+    return f"xwsk_client_udp_blast_{size}_{backend}"
+
 RUN_OVERHEAD_S = 0.35  # server start, connection set-up, process teardown (measured)
-SYSCALL_MEASURE_S = 1.0
+DEFAULT_WARMUP_S = 0.3
+SYSCALL_MEASURE_S = 0.5
 SYSCALL_WARMUP_S = 0.2
 
 
@@ -235,8 +257,9 @@ def stats_delta(a: dict, b: dict) -> dict:
 def run_one(load: str, cont: Contender, binary: str, case: dict, warmup: float,
             measure: float, cfg, syscall_tool_name: str | None = None) -> dict:
     rec: dict = {"case": case["case"], "contender": cont.name, "ok": False, "problems": []}
+    server_args = [] if "client_binary" in case else cont.args
     try:
-        srv = Server(binary, cont.args, case["server_mode"], cfg.server_cpu, cfg.nice)
+        srv = Server(binary, server_args, case["server_mode"], cfg.server_cpu, cfg.nice)
     except (RuntimeError, OSError) as e:
         rec["problems"].append(str(e))
         return rec
@@ -258,6 +281,9 @@ def run_one(load: str, cont: Contender, binary: str, case: dict, warmup: float,
     cmd = [load, "--host", "127.0.0.1", "--port", str(srv.port), "--case", case["case"],
            "--warmup", f"{warmup:g}", "--measure", f"{measure:g}", "--cpu", str(cfg.client_cpu),
            "--server-pid", str(srv.pid)]
+    if "client_binary" in case:  # xwsk as the client: its own binary, the method's arguments
+        cmd[0] = case["client_binary"]
+        cmd += ["--size", str(case["size"]), *case["client_args"][cont.name]]
     try:
         cp = subprocess.run(cmd, capture_output=True, text=True, timeout=warmup + measure + 30,
                             preexec_fn=pin(-1, cfg.nice))
@@ -410,7 +436,7 @@ def summarize(result: dict) -> dict:
     by = {}
     for r in runs:
         by.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = r
-    table = {c.name: c for c in contenders_from(result)}
+    table = {c.name: c for c in contenders_from(result) + client_contenders_from(result)}
     sys_by = {(s["case"], s["contender"]): s for s in result.get("syscalls", [])}
     summary = {}
     for case, per in by.items():
@@ -429,6 +455,10 @@ def summarize(result: dict) -> dict:
                 "foreign_cpu_median": median([r.get("foreign_cpu_frac", 0)
                                               for r in rounds.values()]),
             }
+            ccpu = [r["client"]["client_cpu_us_per_msg"] for r in rounds.values()
+                    if r.get("client", {}).get("client_cpu_us_per_msg")]
+            if ccpu:
+                e["client_cpu_us_per_msg_median"] = median(ccpu)
             s = sys_by.get((case, name))
             if s and s.get("syscalls_per_msg") is not None:
                 e["syscalls_per_msg"] = s["syscalls_per_msg"]
@@ -456,9 +486,87 @@ def summarize(result: dict) -> dict:
     return summary
 
 
+# The issue's targets: (contender, baselines (the better of them per round), minimum ratio).
+TARGETS_TCP = [
+    ("xwsk-posix-epoll", ("E",), 0.95),
+    ("xwsk-posix-epoll", ("U", "A"), 1.0),
+    ("xwsk-posix-poll", ("E",), 0.95),
+    ("xwsk-posix-poll", ("U", "A"), 1.0),
+    ("xwsk-uv", ("U",), 0.95),
+]
+TARGET_BATCH = 2.0  # send_messages / send_to packets/s
+
+
+def target_cell(paired: list[float], target: float) -> dict | None:
+    if not paired:
+        return None
+    n = len(paired)
+    k = sum(x >= target for x in paired)
+    med = median(paired)
+    if n < 7:
+        v = f"n/a ({n} rounds)"
+    elif med >= target and k >= n - n // 7:
+        v = "met"
+    elif med >= target:
+        v = "met (median; not 6 of 7)"
+    else:
+        v = "missed"
+    return {"target": target, "median": med, "min": min(paired), "max": max(paired), "n": n,
+            "n_ge_target": k, "verdict": v, "per_round": paired}
+
+
+def compute_targets(result: dict) -> dict:
+    """Paired per-round ratios against the issue's targets (see TARGETS_TCP)."""
+    dropped = {d["round"] for d in result.get("dropped_rounds", [])}
+    by: dict = {}
+    for r in result["runs"]:
+        if r.get("ok") and not r.get("skipped") and r["round"] not in dropped and r.get("rate"):
+            by.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = r["rate"]
+    out: dict = {"tcp": {}, "batch": {}, "syscalls": {}}
+    sys_by = {(s["case"], s["contender"]): s.get("syscalls_per_msg")
+              for s in result.get("syscalls", [])}
+    for case in result["config"]["cases"]:
+        if not case.startswith("tcp_") or case not in by:
+            continue
+        per = by[case]
+        row = {}
+        for cont, bases, t in TARGETS_TCP:
+            if cont not in per or not all(b in per for b in bases):
+                continue
+            paired = [per[cont][k] / max(per[b][k] for b in bases) for k in sorted(per[cont])
+                      if all(k in per[b] for b in bases)]
+            cell = target_cell(paired, t)
+            if cell:
+                row[f"{cont}/{'|'.join(bases)}"] = cell
+        out["tcp"][case] = row
+        srow = {}
+        for cont in ("E", "xwsk-posix-epoll", "xwsk-posix-poll", "xwsk-uv"):
+            if sys_by.get((case, cont)) is not None:
+                srow[cont] = sys_by[(case, cont)]
+        if "E" in srow:
+            for cont in ("xwsk-posix-epoll", "xwsk-posix-poll"):
+                if cont in srow:
+                    srow[f"{cont}_ok"] = srow[cont] <= srow["E"] * 1.0 + 1e-9
+        out["syscalls"][case] = srow
+    for case in result["config"].get("client_cases", []):
+        per = by.get(case, {})
+        if "send_messages" in per and "send_to" in per:
+            paired = [per["send_messages"][k] / per["send_to"][k]
+                      for k in sorted(per["send_messages"]) if k in per["send_to"]]
+            cell = target_cell(paired, TARGET_BATCH)
+            if cell:
+                out["batch"][case] = cell
+    return out
+
+
 def contenders_from(result: dict) -> list[Contender]:
     return [Contender(c["name"], c["binary"], c.get("args", []), c.get("vs", []),
                       c.get("label", "")) for c in result["config"]["contenders"]]
+
+
+def client_contenders_from(result: dict) -> list[Contender]:
+    return [Contender(c["name"], "", c.get("args", []), c.get("vs", []), c.get("label", ""))
+            for c in result["config"].get("client_contenders", [])]
 
 
 def fmt_rate(x: float | None, metric: str) -> str:
@@ -534,6 +642,51 @@ def write_markdown(result: dict, path: str) -> None:
     L.append("Contenders: " + "; ".join(
         f"**{c.name}** = {c.label}" for c in contenders_from(result) if c.name in names) + ".")
     L.append("")
+    tg = result.get("targets") or compute_targets(result)
+    if tg["tcp"] or tg["batch"]:
+        L.append("## Targets (the issue's): median paired ratio (min–max), rounds at or above "
+                 "the target")
+        L.append("")
+        L.append("\"met\": median ≥ target and at least n − ⌊n/7⌋ of n rounds (6 of 7) at or "
+                 "above it; \"met (median; not 6 of 7)\": the median only. `/U|A` is the ratio "
+                 "to the better of U and A in the same round.")
+        L.append("")
+        cols = [f"{c}/{'|'.join(b)} ≥ {t:g}" for c, b, t in TARGETS_TCP]
+        keys = [f"{c}/{'|'.join(b)}" for c, b, _ in TARGETS_TCP]
+        L.append("| case | " + " | ".join(cols) + " |")
+        L.append("|---|" + "---|" * len(cols))
+        for case, row in tg["tcp"].items():
+            cells = []
+            for k in keys:
+                c = row.get(k)
+                cells.append("—" if not c else
+                             f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f}) "
+                             f"{c['n_ge_target']}/{c['n']} **{c['verdict']}**")
+            L.append(f"| {case} | " + " | ".join(cells) + " |")
+        L.append("")
+        if any(tg["syscalls"].values()):
+            L.append("Syscalls per message (target: xwsk-posix no more than E):")
+            L.append("")
+            sc = ["E", "xwsk-posix-epoll", "xwsk-posix-poll", "xwsk-uv"]
+            L.append("| case | " + " | ".join(sc) + " | xwsk-posix-epoll ≤ E | "
+                     "xwsk-posix-poll ≤ E |")
+            L.append("|---|" + "---|" * (len(sc) + 2))
+            for case, row in tg["syscalls"].items():
+                cells = [fmt(row.get(n)) for n in sc]
+                oks = ["—" if f"{n}_ok" not in row else ("met" if row[f"{n}_ok"] else "**missed**")
+                       for n in ("xwsk-posix-epoll", "xwsk-posix-poll")]
+                L.append(f"| {case} | " + " | ".join(cells + oks) + " |")
+            L.append("")
+        if tg["batch"]:
+            L.append(f"send_messages ≥ {TARGET_BATCH:g}× the packets/s of send_to (xwsk as the "
+                     "client, E as the sink; details below):")
+            L.append("")
+            L.append("| case | median (min–max) | rounds ≥ 2 | verdict |")
+            L.append("|---|---|---|---|")
+            for case, c in tg["batch"].items():
+                L.append(f"| {case} | {c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f}) | "
+                         f"{c['n_ge_target']}/{c['n']} | **{c['verdict']}** |")
+            L.append("")
     L.append("## Throughput (median, min–max over rounds)")
     L.append("")
     L.append("| case | unit | " + " | ".join(names) + " |")
@@ -611,6 +764,38 @@ def write_markdown(result: dict, path: str) -> None:
                          else summary[case][n]["loss_median"] * 100, ".1f") + "%"
                      for n in names]
             L.append(f"| {case} | " + " | ".join(cells) + " |")
+        L.append("")
+    ccases = [c for c in cfg.get("client_cases", []) if c in summary]
+    if ccases:
+        L.append("## xwsk as the UDP client: send_messages vs send_to")
+        L.append("")
+        L.append("`bench-blast-xwsk-<backend>` (bench/blast_xwsk.cpp) blasts datagrams at "
+                 f"{cfg.get('blast_server', 'E')} in sink mode; the rate is what the server "
+                 "received in the window (its `udp_rx`). Methods: " + "; ".join(
+                     f"**{c.name}** = {c.label}" for c in client_contenders_from(result))
+                 + ". Client CPU-µs is the client's own getrusage per datagram sent.")
+        L.append("")
+        L.append("| case | send_to pkt/s | send_messages pkt/s | ratio median (min–max) | "
+                 "client CPU-µs/dgram send_to / send_messages | loss send_to / "
+                 "send_messages |")
+        L.append("|---|---|---|---|---|---|")
+        for case in ccases:
+            a = summary[case].get("send_to", {})
+            b = summary[case].get("send_messages", {})
+            r = b.get("ratios", {}).get("send_to")
+
+            def rr(e):
+                return ("—" if not e else f"{fmt_rate(e['rate_median'], 'pkt/s')} "
+                        f"({fmt_rate(e['rate_min'], 'pkt/s')}–"
+                        f"{fmt_rate(e['rate_max'], 'pkt/s')})")
+
+            def loss(e):
+                v = e.get("loss_median")
+                return "—" if v is None else f"{v * 100:.1f}%"
+            L.append(f"| {case} | {rr(a)} | {rr(b)} | "
+                     + ("—" if not r else f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})")
+                     + f" | {fmt(a.get('client_cpu_us_per_msg_median'))} / "
+                     f"{fmt(b.get('client_cpu_us_per_msg_median'))} | {loss(a)} / {loss(b)} |")
         L.append("")
     L.append("![paired ratios vs E](benchmarks.svg)")
     L.append("")
@@ -762,6 +947,7 @@ def main() -> int:
             result = json.load(f)
         result["path"] = os.path.abspath(args.report)
         result["summary"] = summarize(result)
+        result["targets"] = compute_targets(result)
         write_markdown(result, docs_md)
         write_svg(result, docs_svg)
         log(f"wrote {docs_md} and {docs_svg}")
@@ -775,12 +961,20 @@ def main() -> int:
         return 2
     listing = subprocess.run([load, "--list"], capture_output=True, text=True, check=True)
     all_cases = {c["case"]: c for c in map(json.loads, listing.stdout.splitlines())}
+    client_names = {client_case_name(z, b): (z, b) for b, _, _ in BLAST_BACKENDS
+                    for z in BLAST_SIZES}
     if args.cases:
-        case_names = args.cases.split(",")
+        wanted_cases = args.cases.split(",")
+        case_names = [c for c in wanted_cases if c not in client_names]
+        client_wanted = [c for c in wanted_cases if c in client_names]
     elif args.smoke:
         case_names = list(all_cases)
+        # Every backend's client once, at 64 B (1200 B goes through the same calls): ~6 s.
+        client_wanted = [client_case_name(64, b) for b, _, _ in BLAST_BACKENDS]
     else:
         case_names = DEFAULT_CASES
+        client_wanted = [client_case_name(z, b) for b, _, dflt in BLAST_BACKENDS if dflt
+                         for z in BLAST_SIZES]
     unknown = [c for c in case_names if c not in all_cases]
     if unknown:
         log(f"unknown case(s): {', '.join(unknown)}")
@@ -800,7 +994,27 @@ def main() -> int:
             continue
         contenders.append(c)
         binaries[c.name] = b
-    if not contenders:
+    if not contenders and not client_wanted:
+        log("no contender binary found")
+        return 2
+    # xwsk as the client: E in sink mode, bench-blast-xwsk-<backend> as the load.
+    client_cases = []
+    e_cont = next(c for c in CONTENDERS if c.name == BLAST_SERVER)
+    e_bin = find_binary(build_dir, e_cont.binary) if client_wanted else None
+    for name in client_wanted:
+        size, backend = client_names[name]
+        alts = next(b for n, b, _ in BLAST_BACKENDS if n == backend)
+        cb = next((p for p in (find_binary(build_dir, n) for n in alts) if p), None)
+        if not cb or not e_bin:
+            log(f"skip {name}: {' or '.join(alts)} or {e_cont.binary} not built")
+            skipped.append(name)
+            continue
+        client_cases.append({"case": name, "kind": "udp_blast", "server_mode": "sink",
+                             "conns": 1, "size": size, "depth": None, "metric": "pkt/s",
+                             "backend": backend, "server": BLAST_SERVER,
+                             "client_binary": cb,
+                             "client_args": {m.name: m.args for m in BLAST_METHODS}})
+    if not contenders and not client_cases:
         log("no contender binary found")
         return 2
     if os.cpu_count() and os.cpu_count() < 2:
@@ -813,8 +1027,8 @@ def main() -> int:
         rounds, warmup, measure = 1, args.warmup or 0.1, args.measure or 0.2
     else:
         rounds = args.rounds
-        warmup = 0.5 if args.warmup is None else args.warmup
-        runs = rounds * len(cases) * len(contenders)
+        warmup = DEFAULT_WARMUP_S if args.warmup is None else args.warmup
+        runs = rounds * (len(cases) * len(contenders) + len(client_cases) * len(BLAST_METHODS))
         sys_time = (0 if not tool else
                     len(cases) * len(contenders) *
                     (SYSCALL_WARMUP_S + SYSCALL_MEASURE_S + RUN_OVERHEAD_S + 0.4))
@@ -824,7 +1038,8 @@ def main() -> int:
             measure = (args.budget - sys_time) / runs - warmup - RUN_OVERHEAD_S
             measure = max(0.5, min(3.0, round(measure, 2)))
         est = runs * (warmup + measure + RUN_OVERHEAD_S) + sys_time
-        log(f"plan: {rounds} rounds x {len(cases)} cases x {len(contenders)} contenders = "
+        log(f"plan: {rounds} rounds x ({len(cases)} cases x {len(contenders)} contenders + "
+            f"{len(client_cases)} xwsk-client cases x {len(BLAST_METHODS)} methods) = "
             f"{runs} runs x ({warmup:g} s warm-up + {measure:g} s measure + "
             f"~{RUN_OVERHEAD_S} s overhead) + syscall pass {sys_time:.0f} s "
             f"= ~{est / 60:.1f} min (+ 1-{args.wait_idle:g} s per round waiting for an idle "
@@ -842,11 +1057,15 @@ def main() -> int:
             "rounds": rounds, "warmup": warmup, "measure": measure,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu,
             "cases": case_names, "seed": args.seed, "max_foreign": args.max_foreign,
+            "client_cases": [c["case"] for c in client_cases], "blast_server": BLAST_SERVER,
+            "client_contenders": [{"name": m.name, "args": m.args, "vs": m.vs,
+                                   "label": m.label} for m in BLAST_METHODS],
             "nice": args.nice,
             "contenders": [{"name": c.name, "binary": c.binary, "args": c.args, "vs": c.vs,
                             "label": c.label} for c in contenders],
         },
-        "cases": cases,
+        "cases": cases + [{k: v for k, v in c.items() if k != "client_args"}
+                          for c in client_cases],
         "skipped_contenders": skipped,
         "syscall_tool": tool,
         "runs": [],
@@ -857,7 +1076,8 @@ def main() -> int:
     t_start = time.monotonic()
     failures = 0
     skips = 0
-    retries_left = max(5, (rounds * len(cases) * len(contenders)) // 5)
+    retries_left = max(5, (rounds * (len(cases) * len(contenders)
+                                     + len(client_cases) * len(BLAST_METHODS))) // 5)
     for rnd in range(rounds):
         if args.wait_idle > 0 and not args.smoke:
             busy = wait_idle(args.wait_idle, args.max_foreign)
@@ -865,11 +1085,13 @@ def main() -> int:
                 log(f"round {rnd + 1}: the machine is still {busy * 100:.0f}% busy with other "
                     f"work after {args.wait_idle:g} s; measuring anyway")
         st0 = read_proc_stat()
-        for case in cases:
-            order = contenders[:]
+        for case in cases + client_cases:
+            is_client = "client_binary" in case
+            order = (BLAST_METHODS if is_client else contenders)[:]
             rng.shuffle(order)
             for c in order:
-                rec = run_one(load, c, binaries[c.name], case, warmup, measure, args)
+                srv_bin = e_bin if is_client else binaries[c.name]
+                rec = run_one(load, c, srv_bin, case, warmup, measure, args)
                 # Other work on the machine disturbs a run as much as steal does: retry such
                 # a run, or one whose server missed the window (at most twice, and for at most
                 # a fifth of all runs), then keep it marked.
@@ -880,7 +1102,7 @@ def main() -> int:
                            and rec.get("foreign_cpu_frac", 0) > args.max_foreign))):
                     retries_left -= 1
                     time.sleep(1.0)
-                    rec = run_one(load, c, binaries[c.name], case, warmup, measure, args)
+                    rec = run_one(load, c, srv_bin, case, warmup, measure, args)
                     tries += 1
                 rec["tries"] = tries
                 rec["t_end_s"] = round(time.monotonic() - t_start, 2)
@@ -936,6 +1158,7 @@ def main() -> int:
     result["elapsed_s"] = round(time.monotonic() - t_start, 1)
     result["syscall_pass_s"] = round(time.monotonic() - t_syscalls, 1)
     result["summary"] = summarize(result)
+    result["targets"] = compute_targets(result)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     stamp = started.replace(":", "").replace("-", "").replace("+0000", "Z")
     out = args.out or os.path.join(
