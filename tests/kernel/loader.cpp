@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "driver_service.h"
 #include "ktest_ioctl.h"
 
 namespace {
@@ -33,50 +34,9 @@ void print_error(const char* what, DWORD error = GetLastError()) {
                static_cast<unsigned long>(error));
 }
 
-// Stops and deletes a service left behind by an earlier, interrupted run.
-void remove_service(SC_HANDLE scm) {
-  SC_HANDLE svc = OpenServiceW(scm, kServiceName, SERVICE_ALL_ACCESS);
-  if (svc == nullptr) {
-    return;
-  }
-  SERVICE_STATUS st{};
-  ControlService(svc, SERVICE_CONTROL_STOP, &st);
-  for (int i = 0; i < 50 && QueryServiceStatus(svc, &st) && st.dwCurrentState != SERVICE_STOPPED;
-       ++i) {
-    Sleep(100);
-  }
-  DeleteService(svc);
-  CloseServiceHandle(svc);
-}
-
-// The WSK provider the driver will talk to. Under Wine (ntdll exports
-// wine_get_version) that is Wine's netio.sys: profile wine-8, whose gaps the
-// backend reports as missing capabilities (docs/wsk-backend.md). Elsewhere:
-// windows. XWSK_PROVIDER_PROFILE=windows|wine-8 overrides the detection.
-unsigned int detect_profile() {
-  char forced[32];
-  const DWORD n = GetEnvironmentVariableA("XWSK_PROVIDER_PROFILE", forced, sizeof(forced));
-  if (n > 0 && n < sizeof(forced)) {
-    if (std::strcmp(forced, "wine-8") == 0) return XWSK_KTEST_PROFILE_WINE8;
-    if (std::strcmp(forced, "windows") == 0) return XWSK_KTEST_PROFILE_WINDOWS;
-    std::fprintf(stderr, "xwsk-ktest-loader: unknown XWSK_PROVIDER_PROFILE '%s' ignored\n", forced);
-  }
-  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-  using WineGetVersion = const char*(__cdecl*)();
-  auto wine_get_version =
-      ntdll != nullptr ? reinterpret_cast<WineGetVersion>(
-                             reinterpret_cast<void*>(GetProcAddress(ntdll, "wine_get_version")))
-                       : nullptr;
-  if (wine_get_version == nullptr) return XWSK_KTEST_PROFILE_WINDOWS;
-  const char* version = wine_get_version();
-  if (version == nullptr || std::strncmp(version, "8.", 2) != 0) {
-    std::fprintf(stderr,
-                 "xwsk-ktest-loader: Wine %s: using the wine-8 provider profile (the only "
-                 "Wine profile known)\n",
-                 version != nullptr ? version : "?");
-  }
-  return XWSK_KTEST_PROFILE_WINE8;
-}
+constexpr char kProgram[] = "xwsk-ktest-loader";
+static_assert(XWSK_KTEST_PROFILE_WINDOWS == xwsk::loader::kProfileWindows &&
+              XWSK_KTEST_PROFILE_WINE8 == xwsk::loader::kProfileWine8);
 
 bool set_profile(HANDLE device, unsigned int profile) {
   XwskKtestProfile in{profile};
@@ -159,49 +119,29 @@ int wmain(int argc, wchar_t** argv) {
     return 2;
   }
 
-  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_ALL_ACCESS);
-  if (scm == nullptr) {
-    print_error("OpenSCManager");
-    return 2;
-  }
-  remove_service(scm);
-  SC_HANDLE svc = CreateServiceW(scm, kServiceName, kServiceName, SERVICE_ALL_ACCESS,
-                                 SERVICE_KERNEL_DRIVER, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL,
-                                 driver_path, nullptr, nullptr, nullptr, nullptr, nullptr);
-  if (svc == nullptr) {
-    print_error("CreateService");
-    CloseServiceHandle(scm);
+  // Installs the service; its destructor stops (DriverUnload) and deletes it.
+  xwsk::loader::DriverService service(kProgram);
+  if (!service.create(kServiceName, driver_path)) {
     return 2;
   }
 
   int exit_code = 2;
-  if (!StartServiceW(svc, 0, nullptr)) {
-    // 1053: DriverEntry did not return within the service timeout;
-    // 2/3: the .sys or one of its imports could not be found.
-    print_error("StartService");
-  } else {
+  if (service.start()) {
     HANDLE device = CreateFileW(XWSK_KTEST_USER_PATH, GENERIC_READ | GENERIC_WRITE, 0, nullptr,
                                 OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
     if (device == INVALID_HANDLE_VALUE) {
       print_error("CreateFile(\\\\.\\XwskTest)");
     } else {
       Counts counts;
-      const bool ok = set_profile(device, detect_profile()) && run_all(device, counts);
+      const bool ok = set_profile(device, xwsk::loader::detect_provider_profile(kProgram)) &&
+                      run_all(device, counts);
       CloseHandle(device);
       std::printf("%u passed, %u failed, %u skipped\n", counts.passed, counts.failed,
                   counts.skipped);
       std::fflush(stdout);
       exit_code = !ok ? 2 : counts.failed != 0 ? 1 : 0;
     }
-    SERVICE_STATUS st{};
-    if (!ControlService(svc, SERVICE_CONTROL_STOP, &st)) {
-      print_error("ControlService(STOP)");
-    }
   }
-  if (!DeleteService(svc)) {
-    print_error("DeleteService");
-  }
-  CloseServiceHandle(svc);
-  CloseServiceHandle(scm);
+  service.remove();
   return exit_code;
 }
