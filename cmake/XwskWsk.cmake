@@ -24,6 +24,12 @@
 # runner itself exits 77 (SKIP_RETURN_CODE 77) if Wine disappears between
 # configure and test.
 #
+# The same cross build also builds the echo server driver sample (samples/echo-driver:
+# xwsk_echo.sys + xwsk-echo-driver-loader.exe, added by tests/kernel/CMakeLists.txt), and a
+# second ctest test `echo.wsk.peer` (labels echo;wsk) runs it under Wine against Linux peers
+# (samples/echo-driver/run-echo-under-wine.sh: Python 10 MiB + socat/nc 1 MiB, sha256). It is
+# registered as a skip, with the same reason, when something is missing.
+#
 # Sets in the caller's scope: XWSK_WSK_KERNEL_AVAILABLE (TRUE/FALSE) and
 # XWSK_WSK_KERNEL_MISSING (what was not found).
 include_guard(GLOBAL)
@@ -50,6 +56,10 @@ function(xwsk_add_wsk_kernel_tests)
 
   get_filename_component(root "${_XWSK_WSK_CMAKE_DIR}/.." ABSOLUTE)
   set(runner "${root}/tests/kernel/run-under-wine.sh")
+  set(echo_runner "${root}/samples/echo-driver/run-echo-under-wine.sh")
+  set(echo_test echo.wsk.peer)
+  set(echo_labels echo wsk)
+  set(echo_timeout 130)  # the whole Wine run (prefix, driver, peers, teardown) gets 110 s
 
   # --- What is there? --------------------------------------------------------
   set(missing "")
@@ -92,6 +102,9 @@ function(xwsk_add_wsk_kernel_tests)
     add_test(NAME ${ARG_TEST_NAME} COMMAND "${CMAKE_COMMAND}" -E echo "${msg}")
     set_tests_properties(${ARG_TEST_NAME} PROPERTIES
       LABELS "${ARG_LABELS}" SKIP_REGULAR_EXPRESSION "SKIPPED:" SKIP_RETURN_CODE 77 TIMEOUT 30)
+    add_test(NAME ${echo_test} COMMAND "${CMAKE_COMMAND}" -E echo "${msg}")
+    set_tests_properties(${echo_test} PROPERTIES
+      LABELS "${echo_labels}" SKIP_REGULAR_EXPRESSION "SKIPPED:" SKIP_RETURN_CODE 77 TIMEOUT 30)
     set(XWSK_WSK_KERNEL_AVAILABLE FALSE PARENT_SCOPE)
     set(XWSK_WSK_KERNEL_MISSING "${missing}" PARENT_SCOPE)
     return()
@@ -112,6 +125,8 @@ function(xwsk_add_wsk_kernel_tests)
     BUILD_ALWAYS TRUE
     INSTALL_COMMAND ""
     BUILD_BYPRODUCTS "${kbin}/xwsk_ktest.sys" "${kbin}/xwsk-ktest-loader.exe"
+                     "${kbin}/samples/echo-driver/xwsk_echo.sys"
+                     "${kbin}/samples/echo-driver/xwsk-echo-driver-loader.exe"
     USES_TERMINAL_BUILD TRUE)
 
   math(EXPR wine_timeout "${ARG_TIMEOUT} - 20")
@@ -128,6 +143,27 @@ function(xwsk_add_wsk_kernel_tests)
     ENVIRONMENT "XWSK_WINE_TIMEOUT=${wine_timeout}"
     # Fail on the loader's own FAILED lines even if an exit code got lost.
     FAIL_REGULAR_EXPRESSION "\\[ FAILED \\]")
+
+  # The echo server driver against Linux peers (Python socket, socat or nc).
+  find_program(XWSK_PYTHON3_PROGRAM NAMES python3)
+  if(NOT XWSK_PYTHON3_PROGRAM)
+    add_test(NAME ${echo_test} COMMAND "${CMAKE_COMMAND}" -E echo
+             "SKIPPED: python3 not installed (the Linux peer of the echo driver)")
+    set_tests_properties(${echo_test} PROPERTIES
+      LABELS "${echo_labels}" SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 30)
+  else()
+    set(edir "${kbin}/samples/echo-driver")
+    add_test(NAME ${echo_test}
+      COMMAND "${XWSK_SH_PROGRAM}" "${echo_runner}" "${edir}/xwsk-echo-driver-loader.exe"
+              "${edir}/xwsk_echo.sys")
+    math(EXPR echo_wine_timeout "${echo_timeout} - 20")
+    set_tests_properties(${echo_test} PROPERTIES
+      LABELS "${echo_labels}"
+      SKIP_RETURN_CODE 77
+      TIMEOUT ${echo_timeout}
+      ENVIRONMENT "XWSK_WINE_TIMEOUT=${echo_wine_timeout}"
+      FAIL_REGULAR_EXPRESSION "MISMATCH")
+  endif()
   set(XWSK_WSK_KERNEL_AVAILABLE TRUE PARENT_SCOPE)
   set(XWSK_WSK_KERNEL_MISSING "" PARENT_SCOPE)
 endfunction()
