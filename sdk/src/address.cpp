@@ -55,7 +55,8 @@ bool parse_ipv6(const char* p, const char* end, uint8_t out[16]) {
     if (count == 8) return false;
     // An embedded IPv4 tail ("::ffff:1.2.3.4").
     const char* dot = p;
-    while (dot != end && *dot != ':' && *dot != '.') ++dot;
+    while (dot != end && *dot != ':' && *dot != '.')
+      ++dot;
     if (dot != end && *dot == '.') {
       if (count > 6) return false;
       uint8_t v4[4];
@@ -93,7 +94,8 @@ bool parse_ipv6(const char* p, const char* end, uint8_t out[16]) {
     out[2 * o] = static_cast<uint8_t>(groups[i] >> 8);
     out[2 * o + 1] = static_cast<uint8_t>(groups[i]);
   }
-  for (; o < 8 - tail; ++o) out[2 * o] = out[2 * o + 1] = 0;
+  for (; o < 8 - tail; ++o)
+    out[2 * o] = out[2 * o + 1] = 0;
   for (int i = count - tail; i < count; ++i, ++o) {
     out[2 * o] = static_cast<uint8_t>(groups[i] >> 8);
     out[2 * o + 1] = static_cast<uint8_t>(groups[i]);
@@ -103,7 +105,8 @@ bool parse_ipv6(const char* p, const char* end, uint8_t out[16]) {
 
 size_t length_of(const char* s, size_t max) {
   size_t n = 0;
-  while (n < max && s[n] != '\0') ++n;
+  while (n < max && s[n] != '\0')
+    ++n;
   return n;
 }
 
@@ -127,7 +130,8 @@ struct Writer {
       tmp[n++] = static_cast<char>('0' + v % 10);
       v /= 10;
     } while (v != 0);
-    while (n > 0) put(tmp[--n]);
+    while (n > 0)
+      put(tmp[--n]);
   }
   void hex(uint32_t v) {
     static const char kDigits[] = "0123456789abcdef";
@@ -137,7 +141,8 @@ struct Writer {
       tmp[n++] = kDigits[v & 0xf];
       v >>= 4;
     } while (v != 0);
-    while (n > 0) put(tmp[--n]);
+    while (n > 0)
+      put(tmp[--n]);
   }
 };
 
@@ -155,7 +160,8 @@ Status parse_address(const char* text, SockAddr* out) {
   const char* port_text = nullptr;
   if (*p == '[') {
     const char* close = p + 1;
-    while (close != end && *close != ']') ++close;
+    while (close != end && *close != ']')
+      ++close;
     if (close == end) return Status::InvalidParameter;
     host_begin = p + 1;
     host_end = close;
@@ -206,7 +212,8 @@ size_t format_address(const SockAddr& addr, char* buf, size_t size) {
     }
   } else if (addr.af() == AddressFamily::Inet6) {
     uint16_t g[8];
-    for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>((addr.addr[2 * i] << 8) | addr.addr[2 * i + 1]);
+    for (int i = 0; i < 8; ++i)
+      g[i] = static_cast<uint16_t>((addr.addr[2 * i] << 8) | addr.addr[2 * i + 1]);
     // The longest run of two or more zero groups becomes "::" (RFC 5952).
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
@@ -215,7 +222,8 @@ size_t format_address(const SockAddr& addr, char* buf, size_t size) {
         continue;
       }
       int j = i;
-      while (j < 8 && g[j] == 0) ++j;
+      while (j < 8 && g[j] == 0)
+        ++j;
       if (j - i > best_len && j - i >= 2) {
         best = i;
         best_len = j - i;

@@ -66,15 +66,19 @@ struct ClientBase {
   ClientDispatch dispatch_copy;
   Registration* registration;
   std::atomic<uint32_t> captures;
-  std::atomic<uint32_t> sockets;             // live sockets of this client
-  std::atomic<uint32_t> static_event_mask;   // WSK_SET_STATIC_EVENT_CALLBACKS
+  std::atomic<uint32_t> sockets;            // live sockets of this client
+  std::atomic<uint32_t> static_event_mask;  // WSK_SET_STATIC_EVENT_CALLBACKS
   std::atomic<bool> any_socket_created;
 };
 
 // Backends put the base first in a standard-layout struct (they static_assert it), so the
 // pointer to the object is the pointer to its base.
-inline SocketBase* base_of(Socket* s) { return reinterpret_cast<SocketBase*>(s); }
-inline ClientBase* base_of(Client* c) { return reinterpret_cast<ClientBase*>(c); }
+inline SocketBase* base_of(Socket* s) {
+  return reinterpret_cast<SocketBase*>(s);
+}
+inline ClientBase* base_of(Client* c) {
+  return reinterpret_cast<ClientBase*>(c);
+}
 
 // ---- accounting -------------------------------------------------------------------------
 struct LiveCounters {
@@ -159,12 +163,10 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
 Status socket_connect(Client* client, SocketType type, Protocol protocol, const SockAddr* local,
                       const SockAddr* remote, uint32_t flags, void* socket_context,
                       const ConnectionDispatch* dispatch, Request* req);
-Status control_client(Client* client, uint32_t control_code, size_t input_size,
-                      const void* input, size_t output_size, void* output,
-                      size_t* output_size_returned, Request* req);
-Status get_address_info(Client* client, const char* node, const char* service,
-                        uint32_t name_space, const AddrInfo* hints, AddrInfo** result,
-                        Request* req);
+Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
+                      size_t output_size, void* output, size_t* output_size_returned, Request* req);
+Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
+                        const AddrInfo* hints, AddrInfo** result, Request* req);
 void free_address_info(Client* client, AddrInfo* info);
 Status get_name_info(Client* client, const SockAddr* address, char* node, size_t node_size,
                      char* service, size_t service_size, uint32_t flags, Request* req);
@@ -172,27 +174,23 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req);
 Status listen(Socket* s, Request* req);
 Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
-              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote,
-              Request* req);
+              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req);
 Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req);
-Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
-                  Request* req);
+Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags, Request* req);
 Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req);
 Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req);
 Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req);
 Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote,
                size_t control_length, const void* control, Request* req);
 Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
-                    size_t* control_length, void* control, uint32_t* control_flags,
-                    Request* req);
+                    size_t* control_length, void* control, uint32_t* control_flags, Request* req);
 Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
                      size_t control_length, const void* control, Request* req);
 Status get_local_address(Socket* s, SockAddr* local, Request* req);
 Status get_remote_address(Socket* s, SockAddr* remote, Request* req);
 Status release_data_indications(Socket* s, DataIndication* list);
 Status release_datagram_indications(Socket* s, DatagramIndication* list);
-Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action,
-                        Request* req);
+Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action, Request* req);
 /// Event enable/disable (SO_WSK_EVENT_CALLBACK), already validated against the category and
 /// the dispatch table. The backend stores @p new_mask in base.event_mask (on Success) and starts
 /// or stops delivering the events that changed.

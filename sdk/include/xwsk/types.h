@@ -87,13 +87,13 @@ constexpr uint32_t kIpProtoIpv6 = 41;    ///< IPPROTO_IPV6 (option level)
 constexpr uint32_t kIpProtoTcp = 6;      ///< IPPROTO_TCP (option level)
 constexpr uint32_t kIpProtoUdp = 17;     ///< IPPROTO_UDP (option level)
 
-constexpr uint32_t kSoReuseAddr = 0x0004;                            ///< SO_REUSEADDR (ULONG)
-constexpr uint32_t kSoKeepAlive = 0x0008;                            ///< SO_KEEPALIVE (ULONG)
-constexpr uint32_t kSoBroadcast = 0x0020;                            ///< SO_BROADCAST (ULONG)
-constexpr uint32_t kSoLinger = 0x0080;                               ///< SO_LINGER (Linger)
-constexpr uint32_t kSoSndBuf = 0x1001;                               ///< SO_SNDBUF (ULONG)
-constexpr uint32_t kSoRcvBuf = 0x1002;                               ///< SO_RCVBUF (ULONG)
-constexpr uint32_t kSoType = 0x1008;                                 ///< SO_TYPE (ULONG, get)
+constexpr uint32_t kSoReuseAddr = 0x0004;  ///< SO_REUSEADDR (ULONG)
+constexpr uint32_t kSoKeepAlive = 0x0008;  ///< SO_KEEPALIVE (ULONG)
+constexpr uint32_t kSoBroadcast = 0x0020;  ///< SO_BROADCAST (ULONG)
+constexpr uint32_t kSoLinger = 0x0080;     ///< SO_LINGER (Linger)
+constexpr uint32_t kSoSndBuf = 0x1001;     ///< SO_SNDBUF (ULONG)
+constexpr uint32_t kSoRcvBuf = 0x1002;     ///< SO_RCVBUF (ULONG)
+constexpr uint32_t kSoType = 0x1008;       ///< SO_TYPE (ULONG, get)
 constexpr uint32_t kSoExclusiveAddrUse = static_cast<uint32_t>(~kSoReuseAddr);  ///< (ULONG)
 constexpr uint32_t kSoConditionalAccept = 0x3002;  ///< SO_CONDITIONAL_ACCEPT (ULONG, listen)
 constexpr uint32_t kSoWskEventCallback = 0x4002;   ///< SO_WSK_EVENT_CALLBACK (WSK_SO_BASE + 2)
@@ -124,18 +124,20 @@ struct EventCallbackControl {
 /// A socket address (IPv4 or IPv6), the same bytes on every platform. Port and addresses are in
 /// network byte order, as in SOCKADDR_IN/SOCKADDR_IN6; use the helpers to build and read them.
 struct SockAddr {
-  uint16_t family;      ///< AddressFamily value.
-  uint16_t port_be;     ///< Port, network byte order.
-  uint32_t flowinfo;    ///< IPv6 flow info (0 for IPv4).
-  uint8_t addr[16];     ///< IPv4 uses addr[0..3]; IPv6 uses all 16 bytes.
-  uint32_t scope_id;    ///< IPv6 scope (interface index); 0 for IPv4.
+  uint16_t family;    ///< AddressFamily value.
+  uint16_t port_be;   ///< Port, network byte order.
+  uint32_t flowinfo;  ///< IPv6 flow info (0 for IPv4).
+  uint8_t addr[16];   ///< IPv4 uses addr[0..3]; IPv6 uses all 16 bytes.
+  uint32_t scope_id;  ///< IPv6 scope (interface index); 0 for IPv4.
 
   /// The port in host byte order.
   constexpr uint16_t port() const {
     return static_cast<uint16_t>(((port_be & 0xff) << 8) | (port_be >> 8));
   }
   /// Sets the port from host byte order.
-  constexpr void set_port(uint16_t p) { port_be = static_cast<uint16_t>(((p & 0xff) << 8) | (p >> 8)); }
+  constexpr void set_port(uint16_t p) {
+    port_be = static_cast<uint16_t>(((p & 0xff) << 8) | (p >> 8));
+  }
   constexpr AddressFamily af() const { return static_cast<AddressFamily>(family); }
 };
 
@@ -146,9 +148,13 @@ constexpr SockAddr ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t por
   return s;
 }
 /// 127.0.0.1:port
-constexpr SockAddr ipv4_loopback(uint16_t port) { return ipv4(127, 0, 0, 1, port); }
+constexpr SockAddr ipv4_loopback(uint16_t port) {
+  return ipv4(127, 0, 0, 1, port);
+}
 /// 0.0.0.0:port
-constexpr SockAddr ipv4_any(uint16_t port) { return ipv4(0, 0, 0, 0, port); }
+constexpr SockAddr ipv4_any(uint16_t port) {
+  return ipv4(0, 0, 0, 0, port);
+}
 /// [::1]:port
 constexpr SockAddr ipv6_loopback(uint16_t port) {
   SockAddr s{static_cast<uint16_t>(AddressFamily::Inet6), 0, 0, {}, 0};
@@ -214,7 +220,9 @@ Status segment_init(Segment* seg, void* data, size_t length);
 void segment_free(Segment* seg);
 
 /// A ready-made Buf over one initialized segment.
-inline Buf make_buf(Segment* seg, size_t offset, size_t length) { return Buf{seg, offset, length}; }
+inline Buf make_buf(Segment* seg, size_t offset, size_t length) {
+  return Buf{seg, offset, length};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Indications (data handed to event callbacks)
@@ -248,13 +256,13 @@ enum class InspectAction : uint32_t { Reject = 0, Accept = 1, Pend = 2, Max = 3 
 // Client-level control codes (control_client) and transports
 // ---------------------------------------------------------------------------------------------
 
-constexpr uint32_t kTransportListQuery = 2;         ///< WSK_TRANSPORT_LIST_QUERY
-constexpr uint32_t kTransportListChange = 3;        ///< WSK_TRANSPORT_LIST_CHANGE
-constexpr uint32_t kCacheSd = 4;                    ///< WSK_CACHE_SD
-constexpr uint32_t kReleaseSd = 5;                  ///< WSK_RELEASE_SD
-constexpr uint32_t kTdiDeviceNameMapping = 6;       ///< WSK_TDI_DEVICENAME_MAPPING
-constexpr uint32_t kSetStaticEventCallbacks = 7;    ///< WSK_SET_STATIC_EVENT_CALLBACKS
-constexpr uint32_t kTdiBehavior = 8;                ///< WSK_TDI_BEHAVIOR
+constexpr uint32_t kTransportListQuery = 2;       ///< WSK_TRANSPORT_LIST_QUERY
+constexpr uint32_t kTransportListChange = 3;      ///< WSK_TRANSPORT_LIST_CHANGE
+constexpr uint32_t kCacheSd = 4;                  ///< WSK_CACHE_SD
+constexpr uint32_t kReleaseSd = 5;                ///< WSK_RELEASE_SD
+constexpr uint32_t kTdiDeviceNameMapping = 6;     ///< WSK_TDI_DEVICENAME_MAPPING
+constexpr uint32_t kSetStaticEventCallbacks = 7;  ///< WSK_SET_STATIC_EVENT_CALLBACKS
+constexpr uint32_t kTdiBehavior = 8;              ///< WSK_TDI_BEHAVIOR
 
 /// WSK_TRANSPORT: one entry of the transport list.
 struct Transport {
