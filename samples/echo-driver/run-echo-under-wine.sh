@@ -10,6 +10,7 @@
 #   XWSK_WINE_TIMEOUT   seconds for the whole run, both attempts (default 110)
 #   XWSK_ECHO_BYTES     bytes for the Python peer (default 10485760)
 #   XWSK_ECHO_TOOL_BYTES bytes for the socat/nc peer (default 1048576)
+#   XWSK_ECHO_SECOND_PEER socat or nc (default: socat if installed, else nc)
 #   WINEDEBUG           default -all; e.g. WINEDEBUG=+netio traces every WSK call
 #   XWSK_KEEP_PREFIX    1: keep the Wine prefix for inspection
 #   XWSK_WINE_RETRY     0: no repeat after a driver-host crash
@@ -144,7 +145,8 @@ run_once() {
     say "driver serving 127.0.0.1:$port after $(($(now) - t_load)) s (service install + start)"
     t_peer=$(now)
     python3 "$peer" python --port "$port" --bytes "$py_bytes" --timeout 40 || rc=1
-    if command -v socat >/dev/null 2>&1; then
+    second=${XWSK_ECHO_SECOND_PEER:-socat}
+    if [ "$second" = socat ] && command -v socat >/dev/null 2>&1; then
       python3 "$peer" socat --port "$port" --bytes "$tool_bytes" --timeout 20 || rc=1
     elif command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q -- "-N"; then
       python3 "$peer" nc --port "$port" --bytes "$tool_bytes" --timeout 20 || rc=1
