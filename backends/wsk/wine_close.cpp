@@ -16,6 +16,14 @@
 //     WskAccept on its own IRP, so the provider's "acceptor" is a fresh, unconnected socket; the
 //     close then cancels that accept and closes the fresh socket instead.
 //
+//  3. A listening socket has ONE accept context (acceptor SOCKET, address pointers, client
+//     context): a second pending WskAccept overwrites the first one's, and the first completion
+//     then hands out the wrong socket (its receives fail with STATUS_OBJECT_TYPE_MISMATCH). So
+//     at most one WskAccept per listener is in the provider; further accept() requests wait in
+//     the socket's FIFO (Request::priv.next, under Socket::accept_lock; accept() already
+//     allocated their Socket objects) and the accept completion issues the next one. The close
+//     worker completes the queued ones with STATUS_CANCELLED before it calls WskCloseSocket.
+//
 // The worker is the only code in the backend that waits besides client_destroy(); it runs at
 // PASSIVE_LEVEL in its own system thread.
 #include "wsk_backend.h"
@@ -43,8 +51,34 @@ NTSTATUS wait_worker_irp(Client* c) {
   return c->worker_irp->IoStatus.Status;
 }
 
+/// Workaround 3 at close (PASSIVE_LEVEL, worker thread): stops issuing queued accepts, waits
+/// until a deferred WskAccept that already started has returned, and completes the queued
+/// accepts with STATUS_CANCELLED, oldest first.
+void cancel_queued_accepts(Socket* s) {
+  KIRQL irql;
+  KeAcquireSpinLock(&s->accept_lock, &irql);
+  s->accept_closed = true;
+  Request* list = s->accept_head;
+  s->accept_head = s->accept_tail = nullptr;
+  KeReleaseSpinLock(&s->accept_lock, irql);
+  while (s->accept_issuing.load(std::memory_order_acquire) != 0) {
+    LARGE_INTEGER interval;
+    interval.QuadPart = -10000;  // 1 ms
+    KeDelayExecutionThread(KernelMode, FALSE, &interval);
+  }
+  while (list != nullptr) {
+    Request* req = list;
+    list = req->priv.next;
+    OpState* op = op_of(req);
+    socket_free_unused(op->created);  // never reached the provider
+    op->created = nullptr;
+    complete_now(req, Status::Cancelled, 0);
+  }
+}
+
 /// Closes one queued socket (PASSIVE_LEVEL, worker thread).
 void close_one(Client* c, Socket* s) {
+  cancel_queued_accepts(s);
   Request* req = s->close_request;
   IRP* irp = op_of(req)->irp;
   const bool dummy_accept = s->base.category == kListenSocket &&
@@ -122,6 +156,54 @@ void wine_worker_stop(Client* c) {
   IoFreeIrp(c->worker_irp);
   c->worker_irp = nullptr;
   c->worker_running = false;
+}
+
+bool wine_accept_defer(Socket* s, Request* req) {
+  KIRQL irql;
+  KeAcquireSpinLock(&s->accept_lock, &irql);
+  const bool defer = s->accept_busy && !s->accept_closed;
+  if (defer) {
+    req->priv.next = nullptr;
+    if (s->accept_tail != nullptr) {
+      s->accept_tail->priv.next = req;
+    } else {
+      s->accept_head = req;
+    }
+    s->accept_tail = req;
+  } else {
+    s->accept_busy = true;  // the caller issues it now
+  }
+  KeReleaseSpinLock(&s->accept_lock, irql);
+  return defer;
+}
+
+Request* wine_accept_next(Socket* s) {
+  KIRQL irql;
+  KeAcquireSpinLock(&s->accept_lock, &irql);
+  Request* next = nullptr;
+  // Once close_socket() began, queued accepts stay queued: the close worker cancels them.
+  if (!s->accept_closed && s->base.closing.load(std::memory_order_acquire) == 0) {
+    next = s->accept_head;
+  }
+  if (next != nullptr) {
+    s->accept_head = next->priv.next;
+    if (s->accept_head == nullptr) s->accept_tail = nullptr;
+    next->priv.next = nullptr;
+    // Counted under the lock: the close worker waits for it before WskCloseSocket, which also
+    // keeps s alive until wine_accept_issue() is done with it.
+    s->accept_issuing.fetch_add(1, std::memory_order_acq_rel);
+  } else {
+    s->accept_busy = false;
+  }
+  KeReleaseSpinLock(&s->accept_lock, irql);
+  return next;
+}
+
+void wine_accept_issue(Socket* s, Request* req) {
+  // An inline completion runs the completion routine here (and may issue the next accept in
+  // turn); end_op() in issue_accept() then completes the request.
+  issue_accept(s, req);
+  s->accept_issuing.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void wine_queue_close(Socket* s, Request* req) {

@@ -169,6 +169,16 @@ _IRQL_requires_max_(DISPATCH_LEVEL) void finish_close(Socket* s);
 _IRQL_requires_(PASSIVE_LEVEL) Status wine_worker_start(Client* c);
 _IRQL_requires_(PASSIVE_LEVEL) void wine_worker_stop(Client* c);
 _IRQL_requires_max_(DISPATCH_LEVEL) void wine_queue_close(Socket* s, Request* req);
+/// Hands an accept request prepared by accept() (IRP armed, op->created set) to the provider's
+/// WskAccept and returns end_op()'s result (wsk_socket.cpp). IRQL <= DISPATCH_LEVEL.
+_IRQL_requires_max_(DISPATCH_LEVEL) Status issue_accept(Socket* s, Request* req);
+/// Wine 8 (wine_close.cpp): one WskAccept per listener at a time. wine_accept_defer() queues
+/// @p req when one is already in the provider (true: the caller returns Pending);
+/// wine_accept_next(), from the accept completion, takes the next queued request to issue (or
+/// frees the slot); wine_accept_issue() issues it. IRQL <= DISPATCH_LEVEL; nothing allocates.
+_IRQL_requires_max_(DISPATCH_LEVEL) bool wine_accept_defer(Socket* s, Request* req);
+_IRQL_requires_max_(DISPATCH_LEVEL) Request* wine_accept_next(Socket* s);
+_IRQL_requires_max_(DISPATCH_LEVEL) void wine_accept_issue(Socket* s, Request* req);
 /// The const WSK client dispatch table (of trampolines) for a socket category.
 const void* client_dispatch_for(uint32_t category);
 
@@ -217,6 +227,13 @@ struct Socket {
   Request* close_request;                      // the close_socket() request being deferred
   std::atomic<uint32_t> accepts_pending;       // WskAccept IRPs outstanding on this listener
   std::atomic<uint32_t> acceptor_is_accepted;  // last accept succeeded, none posted since
+  // Wine 8 only (wine_close.cpp): accepts serialized per listener (netio has one accept slot).
+  KSPIN_LOCK accept_lock;  // guards the four fields below
+  Request* accept_head;    // accepts waiting for the slot (FIFO, priv.next)
+  Request* accept_tail;
+  bool accept_busy;                      // one WskAccept is in the provider
+  bool accept_closed;                    // the close worker took the queue: issue no more
+  std::atomic<uint32_t> accept_issuing;  // deferred WskAccept calls still inside the provider
 };
 static_assert(offsetof(Socket, base) == 0, "SocketBase must come first");
 

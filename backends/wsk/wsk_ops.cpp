@@ -87,6 +87,8 @@ NTSTATUS WINAPI on_irp_complete(DEVICE_OBJECT* device, IRP* irp, void* context) 
   OpState* op = op_of(req);
   auto st = static_cast<Status>(irp->IoStatus.Status);
   uintptr_t info = irp->IoStatus.Information;
+  Socket* listener = nullptr;  // Wine 8: the listener whose next queued accept is issued below
+  Request* next_accept = nullptr;
   switch (op->kind) {
     case OpKind::kPlain:
       break;
@@ -102,6 +104,12 @@ NTSTATUS WINAPI on_irp_complete(DEVICE_OBJECT* device, IRP* irp, void* context) 
         op->socket->acceptor_is_accepted.store(nt_success(st) && info != 0 ? 1 : 0,
                                                std::memory_order_release);
         op->socket->accepts_pending.fetch_sub(1, std::memory_order_acq_rel);
+        if (provider_profile() == ProviderProfile::kWine8) {
+          // Wine 8's netio has one accept slot per listener: the next queued accept goes to
+          // the provider only now (wine_close.cpp), after this request's completion below.
+          listener = op->socket;
+          next_accept = wine_accept_next(listener);
+        }
       }
       Socket* s = op->created;
       op->created = nullptr;
@@ -164,6 +172,7 @@ NTSTATUS WINAPI on_irp_complete(DEVICE_OBJECT* device, IRP* irp, void* context) 
       break;
   }
   finish(req, st, info);
+  if (next_accept != nullptr) wine_accept_issue(listener, next_accept);
   return STATUS_MORE_PROCESSING_REQUIRED;
 }
 

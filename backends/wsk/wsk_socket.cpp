@@ -18,7 +18,24 @@ namespace xwsk::wsk {
 Socket* socket_alloc() {
   void* mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
   if (mem == nullptr) return nullptr;
-  return new (mem) Socket();
+  auto* s = new (mem) Socket();
+  KeInitializeSpinLock(&s->accept_lock);
+  return s;
+}
+
+Status issue_accept(Socket* s, Request* req) {
+  OpState* op = op_of(req);
+  s->accepts_pending.fetch_add(1, std::memory_order_acq_rel);
+  s->acceptor_is_accepted.store(0, std::memory_order_release);
+  const auto* cd =
+      static_cast<const WSK_CLIENT_CONNECTION_DISPATCH*>(client_dispatch_for(kConnectionSocket));
+  PFN_WSK_ACCEPT fn =
+      s->base.category == kStreamSocket
+          ? static_cast<const WSK_PROVIDER_STREAM_DISPATCH*>(s->wsk->Dispatch)->WskAccept
+          : static_cast<const WSK_PROVIDER_LISTEN_DISPATCH*>(s->wsk->Dispatch)->WskAccept;
+  fn(s->wsk, native_op_flags(op->flags), op->created, cd, &op->addr[0].sa, &op->addr[1].sa,
+     op->irp);
+  return end_op(req);
 }
 
 namespace {
@@ -138,7 +155,10 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status listen(Socket* s, Request* req) {
 }
 
 /// WskAccept (listen, listening stream). PASSIVE_LEVEL: allocates the accepted Socket object
-/// (and tops up the accept-event spares) before handing the IRP to the provider.
+/// (and tops up the accept-event spares) before handing the IRP to the provider. Under the
+/// wine-8 profile a request may instead wait in the listener's accept queue (wine_close.cpp):
+/// it is prepared the same way here, so issuing it later (from the completion routine of the
+/// previous accept, IRQL <= DISPATCH_LEVEL) allocates nothing.
 _IRQL_requires_(PASSIVE_LEVEL) Status
     accept(Socket* s, uint32_t flags, void* accept_socket_context,
            const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
@@ -152,18 +172,16 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
   created->base.category = kConnectionSocket;
   created->base.context = accept_socket_context;
   created->base.dispatch = dispatch;
-  IRP* irp = begin_op(req, OpKind::kAccept, s);
+  begin_op(req, OpKind::kAccept, s);
   OpState* op = op_of(req);
   op->created = created;
-  s->accepts_pending.fetch_add(1, std::memory_order_acq_rel);
-  s->acceptor_is_accepted.store(0, std::memory_order_release);
+  op->flags = flags;
   op->out0 = local;
   op->out1 = remote;
-  const auto* cd =
-      static_cast<const WSK_CLIENT_CONNECTION_DISPATCH*>(client_dispatch_for(kConnectionSocket));
-  PFN_WSK_ACCEPT fn = is_stream(s) ? stream_d(s)->WskAccept : listen_d(s)->WskAccept;
-  fn(s->wsk, native_op_flags(flags), created, cd, &op->addr[0].sa, &op->addr[1].sa, irp);
-  return end_op(req);
+  if (provider_profile() == ProviderProfile::kWine8 && wine_accept_defer(s, req)) {
+    return Status::Pending;  // queued behind the listener's one accept in the provider
+  }
+  return issue_accept(s, req);
 }
 
 /// WskConnect. IRQL <= DISPATCH_LEVEL.
