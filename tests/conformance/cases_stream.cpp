@@ -842,3 +842,87 @@ void tcp_listener_close_resets_queued(Context& t) {
 }
 
 }  // namespace xt
+
+namespace xt {
+
+// Two accept requests pending on one listener at once, then two clients connect: both accepts
+// complete with their own connection. Each client sends its own pattern; each accepted socket
+// must receive exactly one client's bytes (either mapping is allowed: matched by content) and
+// echo them back to that client. Then two accepts pending at close are both cancelled. (Wine 8's
+// netio.sys has one accept slot per listener; the WSK backend serializes accepts there instead
+// of handing out the wrong socket.)
+void tcp_accept_two_pending_v4(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* lsn = nullptr;
+  xwsk::SockAddr addr{};
+  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  Op* acc[2] = {env.op(t), env.op(t)};
+  XT_CHECK(t, acc[0] != nullptr && acc[1] != nullptr);
+  Status ra[2];
+  for (int i = 0; i < 2; ++i) {
+    ra[i] = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc[i]->req);
+    XT_CHECK_STATUS(t, Status::Pending, ra[i]);
+  }
+  xwsk::Socket* cli[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    XT_DO(t, env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr,
+                              &cli[i]));
+    Op* c = env.op(t);
+    XT_CHECK(t, c != nullptr);
+    XT_DO(t, c->finish(t, xwsk::connect(cli[i], &addr, 0, &c->req)));
+    XT_CHECK_STATUS(t, Status::Success, c->status());
+  }
+  xwsk::Socket* srv[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    XT_DO(t, accept_one(t, env, lsn, acc[i], ra[i], &srv[i]));
+  }
+  XT_CHECK(t, srv[0] != srv[1]);
+  const size_t n = 6000;
+  const uint32_t seeds[2] = {811, 812};
+  Buffer* out[2] = {env.buffer(t, n), env.buffer(t, n)};
+  XT_CHECK(t, out[0] != nullptr && out[1] != nullptr);
+  for (int i = 0; i < 2; ++i) {
+    out[i]->fill(seeds[i]);
+    XT_DO(t, env.send_all(t, cli[i], out[i], 0, n));
+  }
+  // Each accepted socket holds exactly one client's bytes; it echoes them to that client.
+  int owner[2] = {-1, -1};
+  for (int k = 0; k < 2; ++k) {
+    Buffer* in = env.buffer(t, n);
+    XT_CHECK(t, in != nullptr);
+    XT_DO(t, env.receive_exact(t, srv[k], in, 0, n));
+    for (int i = 0; i < 2; ++i) {
+      if (in->matches(seeds[i], 0, n)) owner[k] = i;
+    }
+    if (owner[k] < 0) {
+      t.fail(__FILE__, __LINE__, "accepted socket ");
+      t.add_u64(static_cast<uint64_t>(k)).add(" received bytes of neither client");
+      return;
+    }
+    XT_DO(t, env.send_all(t, srv[k], in, 0, n));
+    Buffer* back = env.buffer(t, n);
+    XT_CHECK(t, back != nullptr);
+    XT_DO(t, env.receive_exact(t, cli[owner[k]], back, 0, n));
+    XT_CHECK(t, back->matches(seeds[owner[k]], 0, n));
+  }
+  XT_CHECK(t, owner[0] != owner[1]);
+  // Two more accepts pending when the listener closes: both complete with Cancelled, before the
+  // close does (Env::close waits for it).
+  Op* late[2] = {env.op(t), env.op(t)};
+  XT_CHECK(t, late[0] != nullptr && late[1] != nullptr);
+  Status rl[2];
+  for (int i = 0; i < 2; ++i) {
+    rl[i] = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &late[i]->req);
+    XT_CHECK_STATUS(t, Status::Pending, rl[i]);
+  }
+  XT_DO(t, env.close(t, lsn));
+  for (int i = 0; i < 2; ++i) {
+    XT_CHECK(t, late[i]->completed());
+    XT_DO(t, late[i]->finish(t, rl[i]));
+    XT_CHECK_STATUS(t, Status::Cancelled, late[i]->status());
+    XT_CHECK_EQ(t, 0, late[i]->info());
+  }
+}
+
+}  // namespace xt
