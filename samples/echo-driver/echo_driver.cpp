@@ -99,11 +99,10 @@ NTSTATUS start_server(const XwskEchoStart& in) {
   config.tcp = true;
   config.udp = false;  // Wine 8's netio.sys has no datagram sockets
   config.max_connections = 64;
-  // Wine 8's netio.sys keeps ONE accept context per listening socket (one acceptor SOCKET, one
-  // address buffer, one client context): a second pending WskAccept overwrites the first one's,
-  // and the first completion then hands out the wrong socket (receives fail with
-  // STATUS_OBJECT_TYPE_MISMATCH). So one accept at a time there; a pipeline elsewhere.
-  config.accept_requests = profile == xwsk::wsk::ProviderProfile::kWine8 ? 1 : 4;
+  // Four accepts pending on every provider. (Wine 8's netio.sys has one accept slot per
+  // listening socket; the WSK backend serializes accepts under the wine-8 profile, so the
+  // sample does not need to know.)
+  config.accept_requests = 4;
   config.timeout_ms = kSetupTimeoutMs;
   const char* what = "?";
   st = g_server->start(g_provider->client(), config, &what);
