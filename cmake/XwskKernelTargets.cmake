@@ -95,6 +95,7 @@ function(xwsk_kernel_compile_options target)
     -isystem${XWSK_WINE_WINDOWS_INCLUDE}
     -Wall
     -Wextra
+    -Werror
     -Wframe-larger-than=2048)
   target_compile_definitions(${target} PRIVATE XWSK_KERNEL=1 _AMD64_=1)
 endfunction()
@@ -123,7 +124,7 @@ function(xwsk_add_wine_exe target)
   cmake_parse_arguments(ARG "" "" "SOURCES;LINK_LIBRARIES" ${ARGN})
   add_executable(${target} ${ARG_SOURCES})
   set_target_properties(${target} PROPERTIES CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON)
-  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
   target_link_options(${target} PRIVATE -static -municode)
   target_link_libraries(${target} PRIVATE ${ARG_LINK_LIBRARIES} advapi32 kernel32)
 endfunction()
