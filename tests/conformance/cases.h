@@ -13,4 +13,13 @@ namespace xt {
 #undef XT_CASE
 }  // namespace xt
 
+/// Defines the cases <name>_v4 and <name>_v6 as @p body(t, family) over IPv4 and IPv6.
+#define XT_CASES_V4_V6(name, body)         \
+  void name##_v4(Context& t) {             \
+    body(t, ::xwsk::AddressFamily::Inet);  \
+  }                                        \
+  void name##_v6(Context& t) {             \
+    body(t, ::xwsk::AddressFamily::Inet6); \
+  }
+
 #endif  // XWSK_TESTS_CONFORMANCE_CASES_H_

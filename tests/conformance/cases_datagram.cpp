@@ -89,12 +89,7 @@ void send_messages_case(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void udp_send_messages_v4(Context& t) {
-  send_messages_case(t, AddressFamily::Inet);
-}
-void udp_send_messages_v6(Context& t) {
-  send_messages_case(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(udp_send_messages, send_messages_case)
 
 void udp_chained_buffers(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
@@ -174,12 +169,7 @@ void udp_bind_conflict(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void udp_bind_conflict_v4(Context& t) {
-  udp_bind_conflict(t, AddressFamily::Inet);
-}
-void udp_bind_conflict_v6(Context& t) {
-  udp_bind_conflict(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(udp_bind_conflict, udp_bind_conflict)
 
 namespace {
 void udp_cancel_on_close_impl(Context& t, AddressFamily f) {
@@ -210,12 +200,7 @@ void udp_cancel_on_close_impl(Context& t, AddressFamily f) {
 }
 }  // namespace
 
-void udp_cancel_on_close_v4(Context& t) {
-  udp_cancel_on_close_impl(t, AddressFamily::Inet);
-}
-void udp_cancel_on_close_v6(Context& t) {
-  udp_cancel_on_close_impl(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(udp_cancel_on_close, udp_cancel_on_close_impl)
 
 namespace {
 
@@ -258,12 +243,7 @@ void udp_reuseaddr(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void udp_reuseaddr_v4(Context& t) {
-  udp_reuseaddr(t, AddressFamily::Inet);
-}
-void udp_reuseaddr_v6(Context& t) {
-  udp_reuseaddr(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(udp_reuseaddr, udp_reuseaddr)
 
 void udp_argument_checks(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);

@@ -454,12 +454,7 @@ void events_enable_rules(Context& t) {
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
 }
 
-void events_receive_v4(Context& t) {
-  events_receive(t, AddressFamily::Inet);
-}
-void events_receive_v6(Context& t) {
-  events_receive(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(events_receive, events_receive)
 
 void events_disable_one(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -564,12 +559,7 @@ void events_disconnect_abortive_impl(Context& t, AddressFamily f) {
 }
 }  // namespace
 
-void events_disconnect_abortive_v4(Context& t) {
-  events_disconnect_abortive_impl(t, AddressFamily::Inet);
-}
-void events_disconnect_abortive_v6(Context& t) {
-  events_disconnect_abortive_impl(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(events_disconnect_abortive, events_disconnect_abortive_impl)
 
 void events_close_resets_peer(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -784,12 +774,7 @@ void events_accept(Context& t, AddressFamily f) {
   XT_CHECK_EQ(t, 0, acc->log.overlap.load());
 }
 
-void events_accept_v4(Context& t) {
-  events_accept(t, AddressFamily::Inet);
-}
-void events_accept_v6(Context& t) {
-  events_accept(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(events_accept, events_accept)
 
 void events_accept_inherits(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -972,12 +957,7 @@ void events_receive_from(Context& t, AddressFamily f) {
   XT_CHECK_EQ(t, 3, st->count.load());
 }
 
-void events_receive_from_v4(Context& t) {
-  events_receive_from(t, AddressFamily::Inet);
-}
-void events_receive_from_v6(Context& t) {
-  events_receive_from(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(events_receive_from, events_receive_from)
 
 void events_receive_from_retained(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);

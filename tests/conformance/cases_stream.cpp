@@ -113,18 +113,8 @@ void stream_connect(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void stream_listen_accept_v4(Context& t) {
-  stream_listen_accept(t, AddressFamily::Inet);
-}
-void stream_listen_accept_v6(Context& t) {
-  stream_listen_accept(t, AddressFamily::Inet6);
-}
-void stream_connect_v4(Context& t) {
-  stream_connect(t, AddressFamily::Inet);
-}
-void stream_connect_v6(Context& t) {
-  stream_connect(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(stream_listen_accept, stream_listen_accept)
+XT_CASES_V4_V6(stream_connect, stream_connect)
 
 void stream_state_rules(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapStreamCategory);
@@ -179,12 +169,7 @@ void tcp_connect_unbound_impl(Context& t, AddressFamily f) {
 }
 }  // namespace
 
-void tcp_connect_unbound_v4(Context& t) {
-  tcp_connect_unbound_impl(t, AddressFamily::Inet);
-}
-void tcp_connect_unbound_v6(Context& t) {
-  tcp_connect_unbound_impl(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(tcp_connect_unbound, tcp_connect_unbound_impl)
 
 void tcp_send_unconnected(Context& t) {
   Env env;
@@ -250,12 +235,7 @@ void tcp_address_queries_impl(Context& t, AddressFamily f) {
 }
 }  // namespace
 
-void tcp_address_queries_v4(Context& t) {
-  tcp_address_queries_impl(t, AddressFamily::Inet);
-}
-void tcp_address_queries_v6(Context& t) {
-  tcp_address_queries_impl(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(tcp_address_queries, tcp_address_queries_impl)
 
 namespace {
 
@@ -282,12 +262,7 @@ void close_resets_peer(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void tcp_close_resets_peer_v4(Context& t) {
-  close_resets_peer(t, AddressFamily::Inet);
-}
-void tcp_close_resets_peer_v6(Context& t) {
-  close_resets_peer(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(tcp_close_resets_peer, close_resets_peer)
 
 void tcp_receive_drain(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
@@ -511,18 +486,8 @@ void socket_connect_case(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void tcp_connect_ex_v4(Context& t) {
-  connect_ex_case(t, AddressFamily::Inet);
-}
-void tcp_connect_ex_v6(Context& t) {
-  connect_ex_case(t, AddressFamily::Inet6);
-}
-void tcp_socket_connect_v4(Context& t) {
-  socket_connect_case(t, AddressFamily::Inet);
-}
-void tcp_socket_connect_v6(Context& t) {
-  socket_connect_case(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(tcp_connect_ex, connect_ex_case)
+XT_CASES_V4_V6(tcp_socket_connect, socket_connect_case)
 
 void tcp_chained_buffers(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapChainedBuffers);

@@ -291,53 +291,13 @@ void udp_echo(Context& t, AddressFamily f) {
 
 }  // namespace
 
-void tcp_echo_v4(Context& t) {
-  tcp_echo(t, AddressFamily::Inet);
-}
-void tcp_echo_v6(Context& t) {
-  tcp_echo(t, AddressFamily::Inet6);
-}
-void tcp_connect_refused_v4(Context& t) {
-  connect_refused(t, AddressFamily::Inet);
-}
-void tcp_connect_refused_v6(Context& t) {
-  connect_refused(t, AddressFamily::Inet6);
-}
-void tcp_bind_conflict_v4(Context& t) {
-  bind_conflict(t, AddressFamily::Inet);
-}
-void tcp_bind_conflict_v6(Context& t) {
-  bind_conflict(t, AddressFamily::Inet6);
-}
-void tcp_cancel_on_close_v4(Context& t) {
-  cancel_on_close(t, AddressFamily::Inet);
-}
-void tcp_cancel_on_close_v6(Context& t) {
-  cancel_on_close(t, AddressFamily::Inet6);
-}
-void tcp_disconnect_graceful_v4(Context& t) {
-  disconnect_graceful(t, AddressFamily::Inet);
-}
-void tcp_disconnect_graceful_v6(Context& t) {
-  disconnect_graceful(t, AddressFamily::Inet6);
-}
-void tcp_disconnect_abortive_v4(Context& t) {
-  disconnect_abortive(t, AddressFamily::Inet);
-}
-void tcp_disconnect_abortive_v6(Context& t) {
-  disconnect_abortive(t, AddressFamily::Inet6);
-}
-void tcp_receive_waitall_v4(Context& t) {
-  receive_waitall(t, AddressFamily::Inet);
-}
-void tcp_receive_waitall_v6(Context& t) {
-  receive_waitall(t, AddressFamily::Inet6);
-}
-void udp_echo_v4(Context& t) {
-  udp_echo(t, AddressFamily::Inet);
-}
-void udp_echo_v6(Context& t) {
-  udp_echo(t, AddressFamily::Inet6);
-}
+XT_CASES_V4_V6(tcp_echo, tcp_echo)
+XT_CASES_V4_V6(tcp_connect_refused, connect_refused)
+XT_CASES_V4_V6(tcp_bind_conflict, bind_conflict)
+XT_CASES_V4_V6(tcp_cancel_on_close, cancel_on_close)
+XT_CASES_V4_V6(tcp_disconnect_graceful, disconnect_graceful)
+XT_CASES_V4_V6(tcp_disconnect_abortive, disconnect_abortive)
+XT_CASES_V4_V6(tcp_receive_waitall, receive_waitall)
+XT_CASES_V4_V6(udp_echo, udp_echo)
 
 }  // namespace xt
