@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 
+#include "echo_sync.h"
 #include "xwsk/xwsk.h"
 
 namespace {
@@ -113,50 +114,6 @@ long long cpu_us() {
          ru.ru_stime.tv_usec;
 }
 
-struct Waiter {
-  std::mutex mu;
-  Status status = Status::Pending;
-  uintptr_t info = 0;
-  bool done = false;
-};
-
-void on_sync(xwsk::Request* req, void* ctx) {
-  Waiter* w = static_cast<Waiter*>(ctx);
-  std::lock_guard<std::mutex> lock(w->mu);
-  w->status = req->status;
-  w->info = req->information;
-  w->done = true;
-}
-
-// Runs one call to completion (set-up only).
-template <typename Call>
-Status run_sync(Call call, uintptr_t* info = nullptr) {
-  Waiter w;
-  xwsk::Request req{};
-  xwsk::request_init(&req, on_sync, &w);
-  Status st = call(&req);
-  bool accepted = st == Status::Pending;
-  {
-    std::lock_guard<std::mutex> lock(w.mu);
-    accepted = accepted || w.done;
-  }
-  for (int i = 0; accepted && i < 25000; ++i) {  // bounded: 5 s
-    {
-      std::lock_guard<std::mutex> lock(w.mu);
-      if (w.done) break;
-    }
-    struct timespec ts = {0, 200000};
-    nanosleep(&ts, nullptr);
-  }
-  if (accepted) {
-    std::lock_guard<std::mutex> lock(w.mu);
-    st = w.done ? w.status : Status::IoTimeout;
-  }
-  if (info != nullptr) *info = w.info;
-  if (accepted && st != Status::IoTimeout) xwsk::request_free(&req);
-  return st;
-}
-
 int usage(const char* msg) {
   std::fprintf(stderr,
                "bench-blast-xwsk: %s\nusage: bench-blast-xwsk --port P [--host 127.0.0.1] "
@@ -167,6 +124,14 @@ int usage(const char* msg) {
 }
 
 }  // namespace
+
+// A setup failure ends the process at once: the OS reclaims the socket (deregistering would wait
+// for a socket this early exit never closes).
+[[noreturn]] void die(const char* what, const char* detail) {
+  std::fprintf(stderr, "bench-blast-xwsk: %s: %s\n", what, detail);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
 
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1", method = "send_to", case_name;
@@ -226,41 +191,24 @@ int main(int argc, char** argv) {
     sched_setaffinity(0, sizeof(set), &set);
   }
 
-  static const xwsk::ClientDispatch kClient = {xwsk::kWskVersion, 0, nullptr};
-  xwsk::ClientNpi npi{nullptr, &kClient};
-  xwsk::Registration reg{};
-  xwsk::ProviderNpi provider{};
-  if (xwsk::register_client(&npi, &reg) != Status::Success ||
-      xwsk::capture_provider(&reg, xwsk::kInfiniteWait, &provider) != Status::Success) {
-    std::fprintf(stderr, "bench-blast-xwsk: cannot register with the provider\n");
-    return 1;
-  }
-  uintptr_t info = 0;
-  Status st = run_sync(
-      [&](xwsk::Request* r) {
-        return xwsk::socket(provider.client, g_remote.af(), xwsk::SocketType::Datagram,
-                            xwsk::Protocol::Udp, xwsk::kDatagramSocket, nullptr, nullptr, r);
-      },
-      &info);
-  if (st != Status::Success) {
-    std::fprintf(stderr, "bench-blast-xwsk: socket: %s\n", xwsk::status_name(st));
-    return 1;
-  }
-  g_sock = reinterpret_cast<xwsk::Socket*>(info);
+  // Setup waits on each call (the blast itself never does): the echo sample's helpers.
+  constexpr uint32_t kSetupMs = 10000;
+  echo::Provider provider;
+  Status st = provider.open();
+  if (st != Status::Success) die("cannot register with the provider", xwsk::status_name(st));
+  st = echo::create_socket(provider.client(), g_remote.af(), xwsk::SocketType::Datagram,
+                           xwsk::Protocol::Udp, xwsk::kDatagramSocket, nullptr, nullptr, &g_sock,
+                           kSetupMs);
+  if (st != Status::Success) die("socket", xwsk::status_name(st));
   xwsk::SockAddr local{};
   xwsk::parse_address(host.c_str(), &local);
-  st = run_sync([&](xwsk::Request* r) { return xwsk::bind(g_sock, &local, 0, r); });
-  if (st != Status::Success) {
-    std::fprintf(stderr, "bench-blast-xwsk: bind: %s\n", xwsk::status_name(st));
-    return 1;
-  }
+  st = echo::bind_socket(g_sock, local, kSetupMs);
+  if (st != Status::Success) die("bind", xwsk::status_name(st));
 
   for (size_t i = 0; i < sizeof(g_payload); ++i)
     g_payload[i] = static_cast<unsigned char>(i * 131 + 7);
-  if (xwsk::segment_init(&g_seg, g_payload, static_cast<size_t>(size)) != Status::Success) {
-    std::fprintf(stderr, "bench-blast-xwsk: segment_init failed\n");
-    return 1;
-  }
+  st = xwsk::segment_init(&g_seg, g_payload, static_cast<size_t>(size));
+  if (st != Status::Success) die("segment_init", xwsk::status_name(st));
   g_buf = xwsk::make_buf(&g_seg, 0, static_cast<size_t>(size));
   for (int i = 0; i < window; ++i) {
     Slot* s = &g_slots[i];

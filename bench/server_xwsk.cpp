@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 
+#include "echo_sync.h"
 #include "xwsk/xwsk.h"
 
 namespace {
@@ -247,51 +248,12 @@ const xwsk::DatagramDispatch kDatagramDispatch = {on_receive_from};
 // ---- plumbing
 // -------------------------------------------------------------------------------------
 
-struct Waiter {
-  std::mutex mu;
-  Status status = Status::Pending;
-  uintptr_t info = 0;
-  bool done = false;
-};
-
-void on_sync(xwsk::Request* req, void* ctx) {
-  Waiter* w = static_cast<Waiter*>(ctx);
-  std::lock_guard<std::mutex> lock(w->mu);
-  w->status = req->status;
-  w->info = req->information;
-  w->done = true;
-}
-
-// Runs one call to completion from the main thread (start-up only). A call that rejects its
-// arguments never runs the completion routine, so only an accepted call is waited for.
-template <typename Call>
-Status run_sync(Call call, uintptr_t* info = nullptr) {
-  Waiter w;
-  xwsk::Request req{};
-  xwsk::request_init(&req, on_sync, &w);
-  Status st = call(&req);
-  bool accepted = st == Status::Pending;
-  {
-    std::lock_guard<std::mutex> lock(w.mu);
-    accepted = accepted || w.done;
-  }
-  while (accepted) {
-    {
-      std::lock_guard<std::mutex> lock(w.mu);
-      if (w.done) break;
-    }
-    struct timespec ts = {0, 200000};
-    nanosleep(&ts, nullptr);
-  }
-  if (accepted) st = w.status;
-  if (info != nullptr) *info = w.info;
-  xwsk::request_free(&req);
-  return st;
-}
-
-int fail(const char* what, Status st) {
+// A setup failure ends the process at once, as the normal exit does: the OS reclaims the sockets
+// (deregistering would wait for sockets this early exit never closes).
+[[noreturn]] void fail(const char* what, Status st) {
   std::fprintf(stderr, "bench-server-xwsk: %s: %s\n", what, xwsk::status_name(st));
-  return 1;
+  std::fflush(stderr);
+  std::_Exit(1);
 }
 
 void print_stats(const char* reason, int seq) {
@@ -369,48 +331,33 @@ int main(int argc, char** argv) {
     g_free = &g_conns[i];
   }
 
-  static const xwsk::ClientDispatch kClient = {xwsk::kWskVersion, 0, nullptr};
-  xwsk::ClientNpi npi{nullptr, &kClient};
-  xwsk::Registration reg{};
-  xwsk::ProviderNpi provider{};
-  if (xwsk::register_client(&npi, &reg) != Status::Success ||
-      xwsk::capture_provider(&reg, xwsk::kInfiniteWait, &provider) != Status::Success) {
-    std::fprintf(stderr, "bench-server-xwsk: cannot register with the provider\n");
-    return 1;
-  }
-  xwsk::Client* client = provider.client;
-  uintptr_t info = 0;
-  Status st = run_sync(
-      [&](xwsk::Request* r) {
-        return xwsk::socket(client, addr.af(), xwsk::SocketType::Stream, xwsk::Protocol::Tcp,
-                            xwsk::kListenSocket, nullptr, nullptr, r);
-      },
-      &info);
-  if (st != Status::Success) return fail("listen socket", st);
-  g_listener = reinterpret_cast<xwsk::Socket*>(info);
-  st = run_sync([&](xwsk::Request* r) { return xwsk::bind(g_listener, &addr, 0, r); });
-  if (st != Status::Success) return fail("bind", st);
+  // Setup waits on each call (the data path never does): the echo sample's helpers.
+  constexpr uint32_t kSetupMs = 10000;
+  echo::Provider provider;
+  Status st = provider.open();
+  if (st != Status::Success) fail("register with the provider", st);
+  xwsk::Client* client = provider.client();
+  st = echo::create_socket(client, addr.af(), xwsk::SocketType::Stream, xwsk::Protocol::Tcp,
+                           xwsk::kListenSocket, nullptr, nullptr, &g_listener, kSetupMs);
+  if (st != Status::Success) fail("listen socket", st);
+  st = echo::bind_socket(g_listener, addr, kSetupMs);
+  if (st != Status::Success) fail("bind", st);
   xwsk::SockAddr bound{};
-  st = run_sync([&](xwsk::Request* r) { return xwsk::get_local_address(g_listener, &bound, r); });
-  if (st != Status::Success) return fail("local address", st);
-
-  st = run_sync(
-      [&](xwsk::Request* r) {
-        return xwsk::socket(client, addr.af(), xwsk::SocketType::Datagram, xwsk::Protocol::Udp,
-                            xwsk::kDatagramSocket, nullptr, &kDatagramDispatch, r);
-      },
-      &info);
-  if (st != Status::Success) return fail("udp socket", st);
-  g_udp = reinterpret_cast<xwsk::Socket*>(info);
-  st = run_sync([&](xwsk::Request* r) { return xwsk::bind(g_udp, &bound, 0, r); });
-  if (st != Status::Success) return fail("udp bind", st);
+  st = echo::local_address(g_listener, &bound, kSetupMs);
+  if (st != Status::Success) fail("local address", st);
+  st = echo::create_socket(client, addr.af(), xwsk::SocketType::Datagram, xwsk::Protocol::Udp,
+                           xwsk::kDatagramSocket, nullptr, &kDatagramDispatch, &g_udp, kSetupMs);
+  if (st != Status::Success) fail("udp socket", st);
+  st = echo::bind_socket(g_udp, bound, kSetupMs);
+  if (st != Status::Success) fail("udp bind", st);
   for (UdpSend& s : g_udp_sends)
     xwsk::request_init(&s.req, on_udp_send, &s);
   uint32_t big = 4u << 20;
-  run_sync([&](xwsk::Request* r) {
-    return xwsk::control_socket(g_udp, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf,
-                                xwsk::kSolSocket, sizeof(big), &big, 0, nullptr, nullptr, r);
-  });
+  echo::SyncRequest rcvbuf;
+  rcvbuf.finish(
+      xwsk::control_socket(g_udp, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           sizeof(big), &big, 0, nullptr, nullptr, rcvbuf.get()),
+      kSetupMs, "SO_RCVBUF");
   xwsk::EventCallbackControl udp_events{nullptr, xwsk::kEventReceiveFrom};
   if (xwsk::control_socket(g_udp, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(udp_events), &udp_events, 0, nullptr, nullptr,
