@@ -87,8 +87,13 @@ void kick(Socket* s) {
     socket_process(s);
     return;
   }
-  if (s->kick_queued.exchange(true, std::memory_order_acq_rel)) return;
   pthread_mutex_lock(&c->mu);
+  // Set and linked under the same lock that free_zombies() takes to unlink, so a socket is never
+  // seen as queued before it is on the list.
+  if (s->kick_queued.exchange(true, std::memory_order_acq_rel)) {
+    pthread_mutex_unlock(&c->mu);
+    return;
+  }
   s->kick_next = c->kicks;
   c->kicks = s;
   bool need = !c->wake_pending;

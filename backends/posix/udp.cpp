@@ -196,7 +196,12 @@ void indicate_datagrams(Socket* s) {
         s->readable = false;
         break;
       }
-      continue;  // a pending ICMP error was consumed; try again
+      if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+        continue;  // a pending ICMP error was consumed by this call; try again
+      }
+      // Anything else (ENOMEM, ENOBUFS, ...) would repeat: stop until the next readiness.
+      s->readable = false;
+      break;
     }
     if (n == 0) break;
     // Fewer than asked: the queue was empty at that moment; new datagrams raise a new event.
