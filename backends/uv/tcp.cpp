@@ -209,6 +209,15 @@ void on_shutdown(uv_shutdown_t* req, int status) {
   if (!s->close_started) start_sends(s);
 }
 
+/// The status a failed connect completes with, for connect() and socket_connect() alike. A reset
+/// before the connect completed means the listener refused the connection (for example its
+/// accept event returned RequestNotAccepted), as on the posix backend.
+Status connect_status(int status) {
+  if (status == UV_ECANCELED) return Status::Cancelled;
+  if (status == UV_ECONNRESET) return Status::ConnectionRefused;
+  return from_uv(status);
+}
+
 void on_write(uv_write_t* req, int status) {
   Socket* s = sock_of(req->handle);
   s->write_active = false;
@@ -219,7 +228,16 @@ void on_write(uv_write_t* req, int status) {
                     : from_uv(status);
     finish_send_head(s, st);
   } else {
-    op_of(head)->io.cur.advance(s->write_bytes);
+    OpState* op = op_of(head);
+    op->io.cur.advance(s->write_bytes);
+    if (s->close_started || !s->handle_open) {
+      // libuv reports a write that finished before the handle closed with status 0, not
+      // UV_ECANCELED: end the send here, or nothing would complete it.
+      finish_send_head(s, op->io.cur.left == 0 ? Status::Success
+                          : s->close_started   ? Status::Cancelled
+                                               : Status::ConnectionAborted);
+      return;
+    }
   }
   if (!s->close_started && s->handle_open) start_sends(s);
 }
@@ -384,7 +402,6 @@ bool serve_one(Socket* lsn, Socket* ready) {
   if (st == Status::Success) {
     conn->base.context = ctx;
     conn->base.dispatch = disp;
-    apply_static_events(conn);
     // Connection events enabled on the listening socket are inherited (WSK).
     conn->base.event_mask.store(detail::inherited_event_mask(&lsn->base, &conn->base),
                                 std::memory_order_release);
@@ -525,9 +542,7 @@ void on_connect(uv_connect_t* req, int status) {
     s->state = TcpState::Bound;
     // A reset before the connect completed: the listener refused the connection (for
     // example its accept event returned RequestNotAccepted).
-    Status st = status == UV_ECANCELED    ? Status::Cancelled
-                : status == UV_ECONNRESET ? Status::ConnectionRefused
-                                          : from_uv(status);
+    Status st = connect_status(status);
     detail::complete(r, st, 0);
     // Requests queued behind the connect fail with it.
     if (!s->close_started) {
@@ -863,7 +878,7 @@ Status socket_connect_run(Client* c, Request* req) {
                                so->close_started = true;
                                so->close_done = true;
                                close_handle(so, false);
-                               detail::complete(rq, from_uv(status), 0);
+                               detail::complete(rq, connect_status(status), 0);
                                return;
                              }
                              so->state = TcpState::Connected;

@@ -62,6 +62,8 @@ void on_send(uv_udp_send_t* req, int status) {
     op->send_to.started = false;
     if (head->priv.op == kOpSendMessages) {
       op->send_to.list = op->send_to.list->next;
+      // A datagram sent just before the close: the rest of the batch will not go.
+      if (s->close_started || !s->handle_open) finish_head(s, Status::Cancelled);
     } else {
       finish_head(s, Status::Success);
     }
