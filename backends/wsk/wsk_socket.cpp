@@ -76,6 +76,11 @@ void refill_accept_spares(Socket* s) {
 
 void finish_close(Socket* s) {
   free_spares(s);
+  // Indications the client still kept went back to the provider with the close (WskCloseSocket
+  // reclaims them); stop counting them, as the user-space backends do.
+  if (s->retained.exchange(0, std::memory_order_acq_rel) != 0) {
+    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+  }
   Client* c = s->base.client;
   // The last socket of a client wakes client_destroy(); the spin lock keeps the client alive
   // until KeSetEvent has returned (client_destroy reads the count under the same lock).

@@ -666,13 +666,11 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
     return Status::InvalidParameter;
   }
   if (events) {
+    // With a request, SO_WSK_EVENT_CALLBACK completes it with the outcome, whatever it is.
     st = change_events(s, input_size, input);
-    if (st == Status::Success || st == Status::InvalidParameter) {
-      if (output_size_returned != nullptr) *output_size_returned = 0;
-      accept_request(req, s);
-      return complete(req, st, 0);
-    }
-    return st;
+    if (output_size_returned != nullptr) *output_size_returned = 0;
+    accept_request(req, s);
+    return complete(req, st, 0);
   }
   accept_request(req, s);
   return backend::control_socket(s, type, control_code, level, input_size, input, output_size,
