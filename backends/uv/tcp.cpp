@@ -441,26 +441,37 @@ void abort_pended(Socket* lsn, Pended* p);
 /// leaves is noticed by peeking at the pended connections every kPendPollMs (the abort event).
 constexpr uint64_t kPendPollMs = 20;
 
-void on_pend_timer(uv_timer_t* t) {
-  Client* c = static_cast<Client*>(t->data);
-  bool any = false;
+/// Peeks at the connections pended on @p c's listeners. Aborts the first whose peer left and
+/// returns true; otherwise returns false, with @p waiting set when some are still undecided.
+bool abort_first_gone(Client* c, bool* waiting) {
+  *waiting = false;
   for (Socket* lsn = c->sockets; lsn != nullptr; lsn = lsn->next) {
-    Pended* p = lsn->pended;
-    while (p != nullptr && !lsn->close_started) {
-      Pended* next = p->next;
-      if (!p->accepted) {
-        char byte;
-        ssize_t n = ::recv(socket_fd(p->conn), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-          abort_pended(lsn, p);
-        } else {
-          any = true;
-        }
+    if (lsn->close_started) continue;
+    for (Pended* p = lsn->pended; p != nullptr; p = p->next) {
+      if (p->accepted) continue;
+      char byte;
+      ssize_t n = ::recv(socket_fd(p->conn), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        abort_pended(lsn, p);
+        return true;
       }
-      p = next;
+      *waiting = true;
     }
   }
-  if (!any) uv_timer_stop(t);
+  return false;
+}
+
+void on_pend_timer(uv_timer_t* t) {
+  Client* c = static_cast<Client*>(t->data);
+  // abort_pended() runs the listener's abort callback, which may call back into xwsk: close
+  // sockets (one whose handle is already closed is freed at once; closing a listener frees its
+  // pended records) or complete other inspections. So nothing read before a callback (the next
+  // socket, the next record) is used after it: the scan starts over. Each pass that aborts
+  // removes one record and the callbacks add none, so this ends.
+  bool waiting = false;
+  while (abort_first_gone(c, &waiting)) {
+  }
+  if (!waiting) uv_timer_stop(t);
 }
 
 void pended_watch(Client* c) {
