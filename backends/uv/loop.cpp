@@ -116,9 +116,7 @@ Status socket_run(Client* c, Request* req) {
   }
   detail::init_socket_base(&s->base, c, a.family, a.type, a.protocol, a.category, a.context,
                            a.dispatch);
-  s->next = c->sockets;
-  if (c->sockets != nullptr) c->sockets->prev = s;
-  c->sockets = s;
+  link_socket(s);
   return detail::complete(req, Status::Success, reinterpret_cast<uintptr_t>(s));
 }
 
@@ -234,6 +232,12 @@ void fail_queue(ReqQueue* q, Status st) {
     detail::complete(r, st, 0);
 }
 
+void fail_queue_keep_inflight(Socket* s, Status st) {
+  Request* inflight = s->write_active ? s->sends.pop() : nullptr;
+  fail_queue(&s->sends, st);
+  if (inflight != nullptr) s->sends.push(inflight);
+}
+
 // ---- loop, submission, dispatch --------------------------------------------------------------
 
 bool on_loop(const Client* c) {
@@ -341,6 +345,22 @@ Socket* socket_alloc(Client* c) {
   s->retained.store(false, std::memory_order_relaxed);
   s->kick_flags.store(0, std::memory_order_relaxed);
   return s;
+}
+
+void link_socket(Socket* s) {
+  Client* c = s->base.client;
+  s->prev = nullptr;
+  s->next = c->sockets;
+  if (c->sockets != nullptr) c->sockets->prev = s;
+  c->sockets = s;
+}
+
+void complete_close_request(Socket* s) {
+  if (Request* r = s->close_req) {
+    s->close_req = nullptr;
+    detail::complete(r, Status::Success, 0);
+    s->close_done = true;
+  }
 }
 
 void hold_begin(Socket* s) {

@@ -20,14 +20,6 @@ namespace {
 
 constexpr unsigned kMaxIov = kMaxDatagramPieces;
 
-Socket* sock_of(const uv_handle_t* h) {
-  return static_cast<Socket*>(h->data);
-}
-
-bool event_on(const Socket* s, uint32_t ev) {
-  return (s->base.event_mask.load(std::memory_order_acquire) & ev) != 0;
-}
-
 /// iovecs for the bytes a cursor still covers; returns the count.
 unsigned to_iov(const Cursor& cur, iovec* iov, unsigned max) {
   uv_buf_t bufs[kMaxIov];
@@ -42,11 +34,7 @@ void on_close(uv_handle_t* h) {
   ::close(s->raw_fd);
   s->raw_fd = -1;
   s->handle_closed = true;
-  if (Request* r = s->close_req) {
-    s->close_req = nullptr;
-    detail::complete(r, Status::Success, 0);
-    s->close_done = true;
-  }
+  complete_close_request(s);
   socket_maybe_free(s);
 }
 

@@ -21,17 +21,6 @@ namespace {
 constexpr unsigned kMaxTryBufs = 16;   ///< uv_buf_t per uv_try_write (stack array)
 constexpr unsigned kMaxWriteBufs = 4;  ///< uv_write copies up to 4 bufs without allocating
 
-Socket* sock_of(const uv_handle_t* h) {
-  return static_cast<Socket*>(h->data);
-}
-Socket* sock_of(const uv_stream_t* h) {
-  return static_cast<Socket*>(h->data);
-}
-
-bool event_on(const Socket* s, uint32_t ev) {
-  return (s->base.event_mask.load(std::memory_order_acquire) & ev) != 0;
-}
-
 void on_close(uv_handle_t* h) {
   Socket* s = sock_of(h);
   s->handle_closed = true;
@@ -41,11 +30,7 @@ void on_close(uv_handle_t* h) {
     detail::complete(r, Status::Success, 0);
   }
   // Also a close_socket issued from the abortive disconnect's completion routine just now.
-  if (Request* r = s->close_req) {
-    s->close_req = nullptr;
-    detail::complete(r, Status::Success, 0);
-    s->close_done = true;
-  }
+  complete_close_request(s);
   s->in_close_cb = false;
   socket_maybe_free(s);
 }
@@ -320,9 +305,7 @@ Socket* take_connection(Socket* lsn, void* context, const void* dispatch) {
   lsn->accept_ready = false;
   detail::init_socket_base(&conn->base, c, lsn->base.family, SocketType::Stream, Protocol::Tcp,
                            kConnectionSocket, context, dispatch);
-  conn->next = c->sockets;
-  if (c->sockets != nullptr) c->sockets->prev = conn;
-  c->sockets = conn;
+  link_socket(conn);
   if (r != 0) {
     close_internal(conn);
     return nullptr;
@@ -748,9 +731,7 @@ Status tcp_disconnect(Socket* s, Request* req) {
     // Abortive: reset now. Queued sends and receives fail with ConnectionAborted; a write
     // already given to libuv is cancelled by the close and reported the same way.
     s->state = TcpState::Reset;
-    Request* inflight = s->write_active ? s->sends.pop() : nullptr;
-    fail_queue(&s->sends, Status::ConnectionAborted);
-    if (inflight != nullptr) s->sends.push(inflight);
+    fail_queue_keep_inflight(s, Status::ConnectionAborted);
     fail_queue(&s->receives, Status::ConnectionAborted);
     s->abort_req = req;
     close_handle(s, true);
@@ -821,9 +802,7 @@ Status tcp_close(Socket* s, Request* req) {
   s->close_req = req;
   // Every pending request completes with Cancelled first; requests libuv holds (an in-flight
   // write, shutdown or connect) are cancelled by uv_close before the close callback runs.
-  Request* inflight = s->write_active ? s->sends.pop() : nullptr;
-  fail_queue(&s->sends, Status::Cancelled);
-  if (inflight != nullptr) s->sends.push(inflight);
+  fail_queue_keep_inflight(s, Status::Cancelled);
   fail_queue(&s->receives, Status::Cancelled);
   fail_queue(&s->accepts, Status::Cancelled);
   if (s->accept_ready) {
@@ -866,9 +845,7 @@ Status socket_connect_run(Client* c, Request* req) {
   }
   detail::init_socket_base(&s->base, c, a.local.af(), SocketType::Stream, Protocol::Tcp,
                            kConnectionSocket, a.context, a.dispatch);
-  s->next = c->sockets;
-  if (c->sockets != nullptr) c->sockets->prev = s;
-  c->sockets = s;
+  link_socket(s);
   sockaddr_storage ss;
   socklen_t len = to_native(a.local, &ss);
   int err = 0;

@@ -23,22 +23,10 @@ constexpr unsigned kIovPerMsg = 8;                 ///< segments per datagram in
 constexpr unsigned kSlots = 20;      ///< datagrams per recvmmsg (libuv reads at most 20)
 constexpr size_t kSlot = 64 * 1024;  ///< libuv's per-datagram chunk with UV_UDP_RECVMMSG
 
-Socket* sock_of(const uv_handle_t* h) {
-  return static_cast<Socket*>(h->data);
-}
-
-bool event_on(const Socket* s, uint32_t ev) {
-  return (s->base.event_mask.load(std::memory_order_acquire) & ev) != 0;
-}
-
 void on_close(uv_handle_t* h) {
   Socket* s = sock_of(h);
   s->handle_closed = true;
-  if (Request* r = s->close_req) {
-    s->close_req = nullptr;
-    detail::complete(r, Status::Success, 0);
-    s->close_done = true;
-  }
+  complete_close_request(s);
   socket_maybe_free(s);
 }
 
@@ -376,9 +364,7 @@ Status udp_close(Socket* s, Request* req) {
   s->close_started = true;
   s->close_req = req;
   // Queued requests complete Cancelled now; a send libuv holds is cancelled by uv_close.
-  Request* inflight = s->write_active ? s->sends.pop() : nullptr;
-  fail_queue(&s->sends, Status::Cancelled);
-  if (inflight != nullptr) s->sends.push(inflight);
+  fail_queue_keep_inflight(s, Status::Cancelled);
   fail_queue(&s->receives, Status::Cancelled);
   s->handle_open = false;
   s->reading = false;

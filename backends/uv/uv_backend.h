@@ -357,8 +357,22 @@ Status submit(Client* c, Request* req);
 void kick(Socket* s, uint32_t flags);
 /// Runs a request on the loop thread (from the submission queue or directly).
 Status dispatch(Client* c, Request* req);
-/// Allocates a zeroed socket object of @p kind and links it into @p c's list (loop thread).
+/// Allocates a zeroed socket object for @p c (loop thread); link_socket() lists it once it is
+/// live.
 Socket* socket_alloc(Client* c);
+/// Links a live socket (its base initialized) into its client's list of sockets (loop thread).
+void link_socket(Socket* s);
+/// The Socket a libuv handle belongs to (handle->data).
+inline Socket* sock_of(const uv_handle_t* h) {
+  return static_cast<Socket*>(h->data);
+}
+inline Socket* sock_of(const uv_stream_t* h) {
+  return static_cast<Socket*>(h->data);
+}
+/// True when the client has event @p ev (kEvent*) enabled on @p s.
+inline bool event_on(const Socket* s, uint32_t ev) {
+  return (s->base.event_mask.load(std::memory_order_acquire) & ev) != 0;
+}
 /// Frees @p s when its close has completed and its handle is closed (loop thread).
 void socket_maybe_free(Socket* s);
 /// Datagrams are sent with one gather array each: at most this many segments per datagram.
@@ -366,8 +380,13 @@ constexpr unsigned kMaxDatagramPieces = 64;  // as the posix backend
 /// True when every datagram of a send_to / send_messages request spans at most @p max_pieces
 /// segments (a longer chain completes with InvalidParameter; TCP has no such limit).
 bool datagrams_fit(Request* req, unsigned max_pieces);
-/// Completes every request of @p s's queues with @p st.
+/// Completes every request of queue @p q with @p st.
 void fail_queue(ReqQueue* q, Status st);
+/// Completes @p s's queued sends with @p st, except the head when libuv holds its write
+/// (write_active): that one completes from libuv's callback (cancelled by the handle's close).
+void fail_queue_keep_inflight(Socket* s, Status st);
+/// The handle's close callback ran: completes the pending close_socket request, if any.
+void complete_close_request(Socket* s);
 /// Marks the socket's indication held before its event runs, so that a release arriving from
 /// another thread before the callback returned Pending is not lost.
 void hold_begin(Socket* s);
