@@ -65,6 +65,26 @@ Segment* translate_mdls(Socket* s, MDL* mdl, size_t need, int* used) {
   return first;
 }
 
+// Receive / receive_from events: the list is marked retained before the client's callback
+// runs, so that a release_*_indications() issued from another thread while the callback is
+// still running (it is about to return Pending) finds it. hold_end() gives the hold back when
+// the callback returned anything but Pending. The exchange on `retained` decides who gives it
+// back (and uncounts it): this event, a release or the close. In_event is still set, so no
+// other event of the socket writes the retained_* pointers meanwhile.
+void hold_begin(Socket* s) {
+  s->retained.store(1, std::memory_order_release);
+  detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+}
+
+void hold_end(Socket* s, Status st) {
+  if (st == Status::Pending) return;
+  if (s->retained.exchange(0, std::memory_order_acq_rel) != 0) {
+    s->retained_data = nullptr;
+    s->retained_datagrams = nullptr;
+    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
 bool translate_buf(Socket* s, const WSK_BUF& in, Buf* out, int* used) {
   out->offset = in.Offset;
   out->length = in.Length;
@@ -173,13 +193,11 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
   NTSTATUS result = STATUS_DATA_NOT_ACCEPTED;
   if (ok) {
     size_t accepted = 0;
+    s->retained_data = data;
+    hold_begin(s);
     const Status st = cd->receive(s->base.context, xwsk_event_flags(flags), &s->data[0],
                                   bytes_indicated, &accepted);
-    if (st == Status::Pending) {
-      s->retained_data = data;
-      s->retained.store(1, std::memory_order_release);
-      detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
-    }
+    hold_end(s, st);
     if (bytes_accepted != nullptr) *bytes_accepted = accepted;
     result = static_cast<NTSTATUS>(st);
   }
@@ -236,12 +254,10 @@ NTSTATUS WINAPI on_receive_from(void* socket_context, ULONG flags,
   }
   NTSTATUS result = STATUS_DATA_NOT_ACCEPTED;
   if (ok) {
+    s->retained_datagrams = datagrams;
+    hold_begin(s);
     const Status st = dd->receive_from(s->base.context, xwsk_event_flags(flags), &s->datagrams[0]);
-    if (st == Status::Pending) {
-      s->retained_datagrams = datagrams;
-      s->retained.store(1, std::memory_order_release);
-      detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
-    }
+    hold_end(s, st);
     result = static_cast<NTSTATUS>(st);
   }
   s->in_event.store(0, std::memory_order_release);

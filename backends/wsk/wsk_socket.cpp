@@ -358,8 +358,13 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
     return Status::InvalidParameter;  // not what the last receive event handed out
   }
   WSK_DATA_INDICATION* native = s->retained_data;
-  s->retained_data = nullptr;
-  s->retained.store(0, std::memory_order_release);
+  // The receive event may still be running its callback (the hold is set before it runs): the
+  // exchange settles who gives the hold back, this release, the event (its callback did not
+  // return Pending after all) or the close. The pointer is left as it is: once `retained` is 0
+  // the next event may already be storing its own list there, and nothing reads it unretained.
+  if (native == nullptr || s->retained.exchange(0, std::memory_order_acq_rel) == 0) {
+    return Status::InvalidParameter;
+  }
   detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
   PFN_WSK_RELEASE_DATA_INDICATION_LIST fn =
       is_stream(s) ? stream_d(s)->WskRelease : conn_d(s)->WskRelease;
@@ -374,8 +379,9 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
     return Status::InvalidParameter;
   }
   WSK_DATAGRAM_INDICATION* native = s->retained_datagrams;
-  s->retained_datagrams = nullptr;
-  s->retained.store(0, std::memory_order_release);
+  if (native == nullptr || s->retained.exchange(0, std::memory_order_acq_rel) == 0) {
+    return Status::InvalidParameter;  // as above
+  }
   detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
   return static_cast<Status>(dgram_d(s)->WskRelease(s->wsk, native));
 }
