@@ -46,14 +46,25 @@ bool drain(Client* c) {
   return stop;
 }
 
+/// Runs the sockets that yielded in an earlier turn (those of this turn wait for the next).
+void run_yielded(Client* c) {
+  while (Socket* s = c->yield_head) {
+    if (s->yield_turn == c->turn) break;
+    unyield(s);
+    socket_process(s);
+  }
+}
+
 void* loop_main(void* arg) {
   Client* c = static_cast<Client*>(arg);
   t_loop = c;
   for (;;) {
+    ++c->turn;
     bool stop = drain(c);
     free_zombies(c);
     if (stop) break;
-    engine_wait(c);
+    engine_wait(c, c->yield_head != nullptr);
+    run_yielded(c);
     free_zombies(c);
   }
   t_loop = nullptr;
@@ -102,6 +113,43 @@ void kick(Socket* s) {
   wake(c, need);
 }
 
+void yield_read(Socket* s) {
+  if (engine_level_triggered() && !s->rdhup && !s->hup) {
+    s->readable = false;
+    return;
+  }
+  if (s->yield_queued) return;
+  Client* c = s->client;
+  s->yield_queued = true;
+  s->yield_turn = c->turn;
+  s->yield_next = nullptr;
+  s->yield_prev = c->yield_tail;
+  if (c->yield_tail != nullptr) {
+    c->yield_tail->yield_next = s;
+  } else {
+    c->yield_head = s;
+  }
+  c->yield_tail = s;
+}
+
+void unyield(Socket* s) {
+  if (!s->yield_queued) return;
+  Client* c = s->client;
+  if (s->yield_prev != nullptr) {
+    s->yield_prev->yield_next = s->yield_next;
+  } else {
+    c->yield_head = s->yield_next;
+  }
+  if (s->yield_next != nullptr) {
+    s->yield_next->yield_prev = s->yield_prev;
+  } else {
+    c->yield_tail = s->yield_prev;
+  }
+  s->yield_next = nullptr;
+  s->yield_prev = nullptr;
+  s->yield_queued = false;
+}
+
 void bury(Socket* s) {
   Client* c = s->client;
   s->zombie_next = c->zombies;
@@ -126,11 +174,18 @@ void free_zombies(Client* c) {
   pthread_mutex_unlock(&c->mu);
   while (z != nullptr) {
     Socket* next = z->zombie_next;
-    if (z->ind_buf != nullptr) detail::release(z->ind_buf, detail::kTagBuffer);
     udp_free_slots(z);
     detail::fini_socket_base(&z->base);
     z->~Socket();
-    detail::release(z, detail::kTagSocket);
+    if (c->cached < kSocketCacheSize) {
+      // socket_new reuses the memory and the indication buffer (ind_buf is still set).
+      z->zombie_next = c->cache;
+      c->cache = z;
+      ++c->cached;
+    } else {
+      if (z->ind_buf != nullptr) detail::release(z->ind_buf, detail::kTagBuffer);
+      detail::release(z, detail::kTagSocket);
+    }
     z = next;
   }
   pthread_mutex_lock(&c->mu);
@@ -319,6 +374,15 @@ Status client_create(const ClientNpi* npi, Client** out) {
   return st;
 }
 
+void free_socket_cache(Client* c) {
+  while (Socket* s = c->cache) {
+    c->cache = s->zombie_next;
+    if (s->ind_buf != nullptr) detail::release(s->ind_buf, detail::kTagBuffer);
+    detail::release(s, detail::kTagSocket);
+  }
+  c->cached = 0;
+}
+
 void client_destroy(Client* c) {
   // WskDeregister semantics: wait until every capture is released and every socket closed.
   pthread_mutex_lock(&c->mu);
@@ -342,6 +406,7 @@ void client_destroy(Client* c) {
   pthread_mutex_unlock(&c->mu);
   if (need) engine_wake(c);
   pthread_join(c->thread, nullptr);
+  free_socket_cache(c);
   engine_destroy(c);
   pthread_cond_destroy(&c->resolver_cv);
   pthread_cond_destroy(&c->cv);

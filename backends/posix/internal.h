@@ -205,6 +205,9 @@ constexpr size_t kDatagramSlotSize = 64 * 1024;
 /// (when nothing is queued before it) up to this dispatch depth; deeper, it is queued and the
 /// running dispatch pass picks it up, so recursion stays bounded.
 constexpr uint32_t kMaxInlineDepth = 4;
+/// Closed socket objects a client keeps for reuse (each may hold a 64 KiB indication buffer,
+/// so this bounds the memory kept: 64 x ~65 KiB).
+constexpr uint32_t kSocketCacheSize = 64;
 /// Bounded iovec arrays on the stack (a longer chain is transferred in several calls).
 constexpr int kMaxIov = 64;
 
@@ -229,6 +232,15 @@ struct Client {
 
   // Loop-thread state.
   Socket* zombies;  ///< closed sockets whose memory is freed at the end of the iteration
+  /// Sockets that stopped reading with data possibly left (a read filled the whole buffer):
+  /// run again after the next non-blocking readiness check (see yield_read).
+  Socket* yield_head;
+  Socket* yield_tail;
+  uint64_t turn;  ///< loop iterations; a yielded socket runs in the turn after it yielded
+  /// Closed sockets kept for reuse (with their indication buffer), so a connection costs no
+  /// heap traffic (kSocketCacheSize at most; freed at deregistration).
+  Socket* cache;
+  uint32_t cached;
 
   // Resolver thread (started lazily), guarded by mu.
   pthread_t resolver;
@@ -297,6 +309,12 @@ struct Socket {
   Socket* kick_next;
   std::atomic<bool> kick_queued;
 
+  // Yield list (Client::yield_head), loop thread only.
+  Socket* yield_next;
+  Socket* yield_prev;
+  uint64_t yield_turn;  ///< Client::turn when it yielded
+  bool yield_queued;
+
   // Engine bookkeeping.
   int engine_index;
   uint32_t interest;
@@ -345,8 +363,17 @@ Status execute(Request* req);
 void kick(Socket* s);
 /// Queues a closed socket for release at the end of the loop iteration.
 void bury(Socket* s);
-/// Frees the buried sockets (loop thread).
+/// Frees the buried sockets, or keeps them for reuse (loop thread).
 void free_zombies(Client* c);
+/// Frees the reuse cache (after the loop stopped).
+void free_socket_cache(Client* c);
+/// A read filled the whole buffer, so more data may be waiting. Instead of reading on until
+/// EAGAIN (one wasted system call per wake-up on a busy stream, and one socket starving the
+/// others), the socket stops here and runs again in the next loop turn, after a non-blocking
+/// readiness check. Level-triggered engines simply clear `readable`: poll() reports it again.
+void yield_read(Socket* s);
+/// Takes a closing socket off the yield list.
+void unyield(Socket* s);
 
 // ---- socket.cpp: socket objects and the per-socket state machine ------------------------
 
@@ -429,8 +456,11 @@ Status engine_add(Client* c, Socket* s);
 void engine_remove(Client* c, Socket* s);
 /// The socket's interest may have changed (level-triggered engines re-read socket_interest).
 void engine_update(Client* c, Socket* s);
-/// Blocks until readiness or a wake-up and dispatches socket_ready() (loop thread).
-void engine_wait(Client* c);
+/// Waits for readiness or a wake-up (without blocking when @p nonblocking) and dispatches
+/// socket_ready() (loop thread).
+void engine_wait(Client* c, bool nonblocking);
+/// True when readiness is level-triggered (a socket still readable is reported again).
+bool engine_level_triggered();
 /// "posix-epoll" / "posix-poll".
 const char* engine_name();
 

@@ -92,8 +92,9 @@ Status engine_add(Client* c, Socket* s) {
 }
 
 void engine_remove(Client* c, Socket* s) {
-  // Closing the fd removes it from the epoll set; only the descriptor-reuse path (abortive
-  // disconnect fallback) re-adds, so an explicit delete keeps that path correct.
+  // Closing the fd removes it from the epoll set (one system call saved per close). The
+  // descriptor-reuse path (abortive disconnect fallback) replaces the file with dup3, which
+  // drops the old registration the same way before engine_add registers the new file.
   (void)c;
   (void)s;
 }
@@ -114,10 +115,14 @@ void engine_update(Client* c, Socket* s) {
   }
 }
 
-void engine_wait(Client* c) {
+bool engine_level_triggered() {
+  return false;
+}
+
+void engine_wait(Client* c, bool nonblocking) {
   Engine* e = c->engine;
   epoll_event events[kMaxEvents];
-  int n = epoll_wait(e->epfd, events, kMaxEvents, -1);
+  int n = epoll_wait(e->epfd, events, kMaxEvents, nonblocking ? 0 : -1);
   for (int i = 0; i < n; ++i) {
     Socket* s = static_cast<Socket*>(events[i].data.ptr);
     if (s == nullptr) {

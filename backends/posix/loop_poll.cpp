@@ -163,15 +163,19 @@ void engine_update(Client* c, Socket* s) {
   }
 }
 
-void engine_wait(Client* c) {
+bool engine_level_triggered() {
+  return true;
+}
+
+void engine_wait(Client* c, bool nonblocking) {
   Engine* e = c->engine;
   if (e->dirty && !rebuild(e)) {
     // Out of memory for the snapshot: poll the wake fd only, retry on the next turn.
     pollfd wake{e->wakefd, POLLIN, 0};
-    poll(&wake, 1, 10);
+    poll(&wake, 1, nonblocking ? 0 : 10);
     return;
   }
-  int n = poll(e->pfds, static_cast<nfds_t>(e->snap_count + 1), -1);
+  int n = poll(e->pfds, static_cast<nfds_t>(e->snap_count + 1), nonblocking ? 0 : -1);
   if (n <= 0) return;
   if ((e->pfds[0].revents & POLLIN) != 0) {
     uint64_t v;

@@ -107,10 +107,20 @@ void process_once(Socket* s) {
 
 Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Protocol protocol,
                    uint32_t category, void* context, const void* dispatch) {
-  void* mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
-  if (mem == nullptr) return nullptr;
+  // A closed socket from the client's cache (loop thread only) keeps its indication buffer.
+  void* mem = c->cache;
+  uint8_t* ind_buf = nullptr;
+  if (mem != nullptr) {
+    c->cache = c->cache->zombie_next;
+    --c->cached;
+    ind_buf = static_cast<Socket*>(mem)->ind_buf;
+  } else {
+    mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
+    if (mem == nullptr) return nullptr;
+  }
   memset(mem, 0, sizeof(Socket));
   Socket* s = new (mem) Socket;
+  s->ind_buf = ind_buf;
   s->client = c;
   s->fd = fd;
   s->error = Status::Success;
@@ -132,6 +142,7 @@ Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Pro
 void socket_destroy(Socket* s, bool abortive) {
   if (s->closed) return;
   s->closed = true;
+  unyield(s);
   engine_remove(s->client, s);
   if (abortive) {
     linger l{1, 0};
@@ -517,6 +528,7 @@ Status op_close(Socket* s, Request* req) {
   tcp_cancel_all(s, Status::Cancelled);
   // WSK resets a connection that was not disconnected when its socket is closed.
   bool abortive = s->base.type == SocketType::Stream && s->connected && !s->shut_wr && !s->aborted;
+  unyield(s);
   engine_remove(s->client, s);
   if (abortive) {
     linger l{1, 0};

@@ -234,7 +234,8 @@ void indicate_receives(Socket* s) {
          s->readable) {
     ssize_t n = ::recv(s->fd, s->ind_buf, kIndicationBufferSize, 0);
     if (n > 0) {
-      if (static_cast<size_t>(n) < kIndicationBufferSize) drained(s);
+      const bool full = static_cast<size_t>(n) == kIndicationBufferSize;
+      if (!full) drained(s);
       size_t len = static_cast<size_t>(n);
       s->ind_seg = Segment{nullptr, s->ind_buf, len, nullptr};
       s->ind = DataIndication{nullptr, Buf{&s->ind_seg, 0, len}};
@@ -252,6 +253,10 @@ void indicate_receives(Socket* s) {
       } else if (accepted < len) {
         s->ind_off = accepted;
         s->ind_len = len - accepted;
+      }
+      if (full) {
+        yield_read(s);  // more may be waiting: read it in the next turn
+        break;
       }
       continue;
     }

@@ -205,7 +205,8 @@ void indicate_datagrams(Socket* s) {
     }
     if (n == 0) break;
     // Fewer than asked: the queue was empty at that moment; new datagrams raise a new event.
-    if (static_cast<uint32_t>(n) < kDatagramSlots) s->readable = false;
+    const bool full = static_cast<uint32_t>(n) == kDatagramSlots;
+    if (!full) s->readable = false;
     for (int i = 0; i < n; ++i) {
       size_t len = d->msgs[i].msg_len;
       d->seg[i] = Segment{nullptr, d->data[i], len, nullptr};
@@ -223,12 +224,14 @@ void indicate_datagrams(Socket* s) {
       if ((statics & kEventReceiveFrom) == 0) {
         s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
       }
-      continue;
-    }
-    if (r == Status::Pending) {
+    } else if (r == Status::Pending) {
       s->dgram_retained.fetch_add(static_cast<uint32_t>(n), std::memory_order_acq_rel);
       detail::g_counters.retained_indications.fetch_add(static_cast<uint32_t>(n),
                                                         std::memory_order_relaxed);
+    }
+    if (full) {
+      yield_read(s);  // a full batch: more may be waiting, read it in the next turn
+      break;
     }
   }
 }
