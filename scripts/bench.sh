@@ -10,5 +10,5 @@
 # and retries runs disturbed by other processes, but cannot make a busy machine quiet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh full default
+scripts/bootstrap.sh bench default
 exec python3 bench/run.py --build-dir build "$@"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build needs (Debian packages) and configures + builds a preset.
-#   scripts/bootstrap.sh [core|full] [preset...]
+#   scripts/bootstrap.sh [core|full|bench] [preset...]
 # core: compilers, CMake, libuv, GoogleTest, CLI11, nlohmann/json (enough for the demo).
 # full: core + the peers and tools the tests use (python3, socat, netcat, asio, strace) and
 #       mingw-w64 + Wine for the kernel backend.
+# bench: full + perf (linux-perf), which counts the benchmarks' system calls without
+#       slowing the server the way strace does.
 # Idempotent: installs only what is missing, and re-runs of the build are incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,12 @@ full_pkgs=(python3 socat netcat-openbsd libasio-dev strace clang-format
            g++-mingw-w64-x86-64 mingw-w64 wine64 libwine-dev)
 
 want=("${core_pkgs[@]}")
-[ "$profile" = full ] && want+=("${full_pkgs[@]}")
+case "$profile" in
+  core) ;;
+  full) want+=("${full_pkgs[@]}") ;;
+  bench) want+=("${full_pkgs[@]}" linux-perf) ;;
+  *) echo "error: unknown profile '$profile' (core, full or bench)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
