@@ -68,17 +68,34 @@ enum class OpKind : uint32_t {
   kSendMessages,   // frees the WSK_BUF_LIST array built for the call
 };
 
+/// The MDL link make_wsk_buf() cut for one provider call: the last MDL the Buf covers, and the
+/// Next it had before (restored by restore_mdl_cut() when the IRP completes). Null mdl: none.
+struct MdlCut {
+  MDL* mdl;
+  MDL* next;
+};
+
 /// Per-request state (inside Request::priv.backend; no allocation per operation).
 struct OpState {
   IRP* irp;                     // owned: IoAllocateIrp in request_init
   std::atomic<uint32_t> phase;  // kCalling / kReturned / kDone, see wsk_ops.cpp
   OpKind kind;
-  Status status;    // final status when completed inline
-  uint32_t flags;   // the operation's xwsk flags (WAITALL emulation)
-  uintptr_t info;   // final information when completed inline
-  Socket* socket;   // target socket (null for client-level operations)
-  Socket* created;  // preallocated wrapper: socket, socket_connect, accept
-  void* out0;       // client outputs (per kind: SockAddr*, AddrInfo**, size_t*)
+  Status status;   // final status when completed inline
+  uint32_t flags;  // the operation's xwsk flags (WAITALL emulation)
+  // The request area is full (160 bytes), so the MDL cut of an operation with a WSK_BUF (send,
+  // receive, disconnect, connect_ex, send_to, receive_from) shares storage with fields such
+  // an operation does not use while it is in flight: `info` is written only at completion,
+  // after the cut was restored; `created` is used by socket creation and accept only.
+  union {
+    uintptr_t info;  // final information when completed inline
+    MDL* cut_next;   // in flight: MdlCut::next
+  };
+  Socket* socket;  // target socket (null for client-level operations)
+  union {
+    Socket* created;  // preallocated wrapper: socket, socket_connect, accept
+    MDL* cut_mdl;     // in flight, operations with a WSK_BUF: MdlCut::mdl
+  };
+  void* out0;  // client outputs (per kind: SockAddr*, AddrInfo**, size_t*)
   void* out1;
   void* out2;
   union {
@@ -115,8 +132,17 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status end_op(Request* req);
 _IRQL_requires_max_(DISPATCH_LEVEL) Status complete_now(Request* req, Status st, uintptr_t info);
 
 /// Builds a WSK_BUF over an xwsk Buf, linking the segments' MDLs (mdl->Next follows
-/// seg->next over the bytes the Buf covers).
-_IRQL_requires_max_(DISPATCH_LEVEL) void make_wsk_buf(const Buf* buf, WSK_BUF* out);
+/// seg->next over the bytes the Buf covers). The last MDL the Buf covers ends the chain
+/// (Next = null) for the duration of the provider call: Wine's netio rejects a multi-MDL chain
+/// that runs past the Buf. The Next it had is saved in @p cut; the caller hands it back with
+/// restore_mdl_cut() once the provider is done with the buffer (the MDLs are the caller's
+/// segments', or the provider's own for a Buf from an indication, and outlive the call).
+_IRQL_requires_max_(DISPATCH_LEVEL) void make_wsk_buf(const Buf* buf, WSK_BUF* out, MdlCut* cut);
+/// make_wsk_buf() for a request's op->buf, keeping the cut in the request (restored by the
+/// completion routine).
+_IRQL_requires_max_(DISPATCH_LEVEL) void make_op_buf(OpState* op, const Buf* buf);
+/// Gives the cut MDL its Next back. IRQL <= DISPATCH_LEVEL.
+_IRQL_requires_max_(DISPATCH_LEVEL) void restore_mdl_cut(const MdlCut& cut);
 
 // ---- conversions (wsk_convert.cpp): the one place xwsk values become WSK/DDK values ----------
 

@@ -161,15 +161,32 @@ NTSTATUS WINAPI on_irp_complete(DEVICE_OBJECT* device, IRP* irp, void* context) 
     case OpKind::kListen:
       if (nt_success(st)) op->socket->base.listening = true;
       break;
-    case OpKind::kSendMessages:
+    case OpKind::kSendMessages: {
+      // The WSK_BUF_LIST array is followed by one MdlCut per element (send_messages), given
+      // back in reverse order so that elements sharing segments leave them as they were.
+      auto* list = static_cast<WSK_BUF_LIST*>(op->u.ctx);
+      size_t n = 0;
+      for (WSK_BUF_LIST* e = list; e != nullptr; e = e->Next)
+        ++n;
+      const auto* cuts = reinterpret_cast<const MdlCut*>(list + n);
+      while (n > 0)
+        restore_mdl_cut(cuts[--n]);
       detail::release(op->u.ctx, detail::kTagBuffer);
       break;
+    }
     case OpKind::kControlSocket:
       if (op->out0 != nullptr) *static_cast<size_t*>(op->out0) = info;
       break;
     case OpKind::kControlClient:
       info = finish_control_client(op, st, info);
       break;
+  }
+  if (op->kind == OpKind::kPlain || op->kind == OpKind::kReceive ||
+      op->kind == OpKind::kReceiveFrom) {
+    // The provider is done with the buffer: the MDL that ended it gets its Next back (before
+    // finish(), which reuses the storage and lets the caller reuse the request).
+    restore_mdl_cut(MdlCut{op->cut_mdl, op->cut_next});
+    op->cut_mdl = nullptr;
   }
   finish(req, st, info);
   if (next_accept != nullptr) wine_accept_issue(listener, next_accept);
@@ -206,24 +223,41 @@ Status complete_now(Request* req, Status st, uintptr_t info) {
   return detail::complete(req, st, info);
 }
 
-void make_wsk_buf(const Buf* buf, WSK_BUF* out) {
+void make_wsk_buf(const Buf* buf, WSK_BUF* out, MdlCut* cut) {
   *out = WSK_BUF{};
+  *cut = MdlCut{};
   if (buf == nullptr) return;
   out->Offset = static_cast<ULONG>(buf->offset);
   out->Length = buf->length;
   Segment* seg = buf->segment;
   out->Mdl = seg != nullptr ? static_cast<MDL*>(seg->native) : nullptr;
-  // Link the MDLs of the segments the Buf covers, mirroring seg->next (idempotent: the chain
-  // of segments is the caller's and fixed).
+  // Link the MDLs of the segments the Buf covers, mirroring seg->next (the chain of segments
+  // is the caller's and fixed), and end the chain at the last one the Buf covers.
   size_t need = buf->offset + buf->length;
   while (seg != nullptr && seg->native != nullptr) {
     auto* mdl = static_cast<MDL*>(seg->native);
     Segment* next = seg->next;
-    mdl->Next = next != nullptr ? static_cast<MDL*>(next->native) : nullptr;
-    if (seg->length >= need) break;
+    if (seg->length >= need || next == nullptr || next->native == nullptr) {
+      cut->mdl = mdl;
+      cut->next = mdl->Next;
+      mdl->Next = nullptr;
+      break;
+    }
+    mdl->Next = static_cast<MDL*>(next->native);
     need -= seg->length;
     seg = next;
   }
+}
+
+void make_op_buf(OpState* op, const Buf* buf) {
+  MdlCut cut;
+  make_wsk_buf(buf, &op->buf, &cut);
+  op->cut_mdl = cut.mdl;
+  op->cut_next = cut.next;
+}
+
+void restore_mdl_cut(const MdlCut& cut) {
+  if (cut.mdl != nullptr) cut.mdl->Next = cut.next;
 }
 
 }  // namespace xwsk::wsk

@@ -207,7 +207,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
   IRP* irp = begin_op(req, OpKind::kPlain, s);
   OpState* op = op_of(req);
   to_native(*remote, &op->addr[0]);
-  make_wsk_buf(data, &op->buf);
+  make_op_buf(op, data);
   PFN_WSK_CONNECT_EX fn = is_stream(s) ? stream_d(s)->WskConnectEx : conn_d(s)->WskConnectEx;
   fn(s->wsk, &op->addr[0].sa, data != nullptr ? &op->buf : nullptr, native_op_flags(flags), irp);
   return end_op(req);
@@ -218,7 +218,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
     send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   IRP* irp = begin_op(req, OpKind::kPlain, s);
   OpState* op = op_of(req);
-  make_wsk_buf(buf, &op->buf);
+  make_op_buf(op, buf);
   PFN_WSK_SEND fn = is_stream(s) ? stream_d(s)->WskSend : conn_d(s)->WskSend;
   fn(s->wsk, &op->buf, native_op_flags(flags), irp);
   return end_op(req);
@@ -231,7 +231,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
   IRP* irp = begin_op(req, OpKind::kReceive, s);
   OpState* op = op_of(req);
   op->flags = flags;
-  make_wsk_buf(buf, &op->buf);
+  make_op_buf(op, buf);
   PFN_WSK_RECEIVE fn = is_stream(s) ? stream_d(s)->WskReceive : conn_d(s)->WskReceive;
   fn(s->wsk, &op->buf, native_op_flags(flags), irp);
   return end_op(req);
@@ -243,7 +243,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
   if (provider_lacks(kCapDisconnect)) return complete_now(req, Status::NotImplemented, 0);
   IRP* irp = begin_op(req, OpKind::kPlain, s);
   OpState* op = op_of(req);
-  make_wsk_buf(final_data, &op->buf);
+  make_op_buf(op, final_data);
   PFN_WSK_DISCONNECT fn = is_stream(s) ? stream_d(s)->WskDisconnect : conn_d(s)->WskDisconnect;
   fn(s->wsk, final_data != nullptr ? &op->buf : nullptr, native_op_flags(flags), irp);
   return end_op(req);
@@ -255,7 +255,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
             size_t control_length, const void* control, Request* req) {
   IRP* irp = begin_op(req, OpKind::kPlain, s);
   OpState* op = op_of(req);
-  make_wsk_buf(buf, &op->buf);
+  make_op_buf(op, buf);
   if (remote != nullptr) to_native(*remote, &op->addr[0]);
   dgram_d(s)->WskSendTo(
       s->wsk, &op->buf, native_op_flags(flags), remote != nullptr ? &op->addr[0].sa : nullptr,
@@ -269,7 +269,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
                  size_t* control_length, void* control, uint32_t* control_flags, Request* req) {
   IRP* irp = begin_op(req, OpKind::kReceiveFrom, s);
   OpState* op = op_of(req);
-  make_wsk_buf(buf, &op->buf);
+  make_op_buf(op, buf);
   op->out0 = remote;
   op->out1 = control_length;
   op->out2 = control_flags;
@@ -290,12 +290,15 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
   size_t n = 0;
   for (BufList* e = list; e != nullptr; e = e->next)
     ++n;
-  auto* native =
-      static_cast<WSK_BUF_LIST*>(detail::alloc(n * sizeof(WSK_BUF_LIST), detail::kTagBuffer));
+  // The WSK_BUF_LIST array, then each element's MdlCut (restored by the completion routine).
+  static_assert(sizeof(WSK_BUF_LIST) % alignof(MdlCut) == 0, "MdlCut alignment");
+  auto* native = static_cast<WSK_BUF_LIST*>(
+      detail::alloc(n * (sizeof(WSK_BUF_LIST) + sizeof(MdlCut)), detail::kTagBuffer));
   if (native == nullptr) return complete_now(req, Status::InsufficientResources, 0);
+  auto* cuts = reinterpret_cast<MdlCut*>(native + n);
   size_t i = 0;
   for (BufList* e = list; e != nullptr; e = e->next, ++i) {
-    make_wsk_buf(&e->buffer, &native[i].Buffer);
+    make_wsk_buf(&e->buffer, &native[i].Buffer, &cuts[i]);
     native[i].Next = i + 1 < n ? &native[i + 1] : nullptr;
   }
   IRP* irp = begin_op(req, OpKind::kSendMessages, s);

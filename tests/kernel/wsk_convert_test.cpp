@@ -97,6 +97,43 @@ KtestResult wsk_convert(KtestContext& ctx) {
   CHECK(utf8_to_utf16(utf8, w, 4) == -1);
   CHECK(utf16_to_utf8(w, static_cast<size_t>(wn), u, 5) == -1);
   CHECK(utf8_to_utf16("\xff", w, 4) == -1);
+  // make_wsk_buf: a Buf that ends inside the second of three segments ends the MDL chain there
+  // for the provider call (Wine's netio rejects a multi-MDL chain that runs past the Buf), and
+  // restore_mdl_cut() gives the MDL its Next back.
+  char bytes[48];
+  Segment seg[3] = {};
+  bool made = true;
+  for (int i = 0; i < 3; ++i) {
+    made = made && segment_init(&seg[i], bytes + 16 * i, 16) == Status::Success;
+  }
+  seg[0].next = &seg[1];
+  seg[1].next = &seg[2];
+  auto* mdl0 = static_cast<MDL*>(seg[0].native);
+  auto* mdl1 = static_cast<MDL*>(seg[1].native);
+  auto* mdl2 = static_cast<MDL*>(seg[2].native);
+  bool linked = false, cut_ok = false, restored = false, whole = false;
+  if (made) {
+    mdl1->Next = mdl2;               // as a longer Buf over the same chain would have left it
+    const Buf part{&seg[0], 4, 20};  // bytes 4..24: ends inside seg[1]
+    WSK_BUF wb;
+    MdlCut cut;
+    make_wsk_buf(&part, &wb, &cut);
+    linked = wb.Mdl == mdl0 && wb.Offset == 4 && wb.Length == 20 && mdl0->Next == mdl1;
+    cut_ok = mdl1->Next == nullptr && cut.mdl == mdl1 && cut.next == mdl2;
+    restore_mdl_cut(cut);
+    restored = mdl1->Next == mdl2;
+    const Buf all{&seg[0], 0, 48};
+    make_wsk_buf(&all, &wb, &cut);
+    whole = mdl0->Next == mdl1 && mdl1->Next == mdl2 && mdl2->Next == nullptr && cut.mdl == mdl2;
+    restore_mdl_cut(cut);
+  }
+  for (Segment& s : seg)
+    segment_free(&s);
+  CHECK(made);
+  CHECK(linked);
+  CHECK(cut_ok);
+  CHECK(restored);
+  CHECK(whole);
   return KtestResult::kPassed;
 }
 
