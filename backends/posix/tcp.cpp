@@ -138,7 +138,8 @@ Outcome receive_attempt(Socket* s, Request* r) {
     } else {
       iovec iov[kMaxIov];
       int cnt = build_iov(io->buf, io->done, iov, kMaxIov, &asked);
-      n = ::readv(s->fd, iov, cnt);
+      // One segment: recv, which skips readv's iovec import.
+      n = cnt == 1 ? ::recv(s->fd, iov[0].iov_base, iov[0].iov_len, 0) : ::readv(s->fd, iov, cnt);
     }
     if (n > 0) {
       if (static_cast<size_t>(n) < asked) drained(s);
@@ -173,10 +174,17 @@ Outcome send_attempt(Socket* s, Request* r) {
     if (!s->writable) return kWait;
     iovec iov[kMaxIov];
     size_t bytes = 0;
-    msghdr m{};
-    m.msg_iov = iov;
-    m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, io->done, iov, kMaxIov, &bytes));
-    ssize_t n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    int cnt = build_iov(io->buf, io->done, iov, kMaxIov, &bytes);
+    ssize_t n;
+    if (cnt == 1) {
+      // One segment (the common case): send, which skips sendmsg's msghdr and iovec import.
+      n = ::send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    } else {
+      msghdr m{};
+      m.msg_iov = iov;
+      m.msg_iovlen = static_cast<size_t>(cnt);
+      n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    }
     if (n >= 0) {
       io->done += static_cast<size_t>(n);
       continue;

@@ -56,10 +56,18 @@ Outcome send_to_attempt(Socket* s, Request* r) {
       m.msg_name = &ss;
       m.msg_namelen = to_native(io->addr, &ss);
     }
-    m.msg_iov = iov;
-    m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, 0, iov, kMaxIov, &bytes));
+    int cnt = build_iov(io->buf, 0, iov, kMaxIov, &bytes);
     if (bytes < io->buf.length) return finished(Status::InvalidParameter, 0);  // > kMaxIov
-    ssize_t n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    ssize_t n;
+    if (cnt == 1) {
+      // One segment: sendto, which skips sendmsg's msghdr and iovec import.
+      n = ::sendto(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL,
+                   static_cast<sockaddr*>(m.msg_name), m.msg_namelen);
+    } else {
+      m.msg_iov = iov;
+      m.msg_iovlen = static_cast<size_t>(cnt);
+      n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+    }
     if (n >= 0) return finished(Status::Success, static_cast<uintptr_t>(n));
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
