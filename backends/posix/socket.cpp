@@ -156,10 +156,27 @@ void socket_destroy(Socket* s, bool abortive) {
 }
 
 bool ensure_event_buffers(Socket* s, uint32_t mask) {
+  // Called on any thread that enables events, possibly two at once: a buffer is allocated
+  // outside the client's lock and installed under it; the loser frees its own. A buffer is
+  // never replaced while the socket lives, and the loop reads the pointer only after it saw
+  // the event bit (stored with release after this returns).
+  Client* c = s->client;
   // A listen socket's connection events are only inherited by the sockets it accepts.
-  if ((mask & kEventReceive) != 0 && s->ind_buf == nullptr && s->base.category != kListenSocket) {
-    s->ind_buf = static_cast<uint8_t*>(detail::alloc(kIndicationBufferSize, detail::kTagBuffer));
-    if (s->ind_buf == nullptr) return false;
+  if ((mask & kEventReceive) != 0 && s->base.category != kListenSocket) {
+    pthread_mutex_lock(&c->mu);
+    bool have = s->ind_buf != nullptr;
+    pthread_mutex_unlock(&c->mu);
+    if (!have) {
+      void* buf = detail::alloc(kIndicationBufferSize, detail::kTagBuffer);
+      if (buf == nullptr) return false;
+      pthread_mutex_lock(&c->mu);
+      if (s->ind_buf == nullptr) {
+        s->ind_buf = static_cast<uint8_t*>(buf);
+        buf = nullptr;
+      }
+      pthread_mutex_unlock(&c->mu);
+      if (buf != nullptr) detail::release(buf, detail::kTagBuffer);
+    }
   }
   if ((mask & kEventReceiveFrom) != 0) return udp_alloc_slots(s);
   return true;

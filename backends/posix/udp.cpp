@@ -270,10 +270,25 @@ void udp_process_receives(Socket* s) {
 }
 
 bool udp_alloc_slots(Socket* s) {
-  if (s->dgram != nullptr) return true;
+  // Same discipline as ensure_event_buffers: allocate outside the lock, install under it.
+  Client* c = s->client;
+  pthread_mutex_lock(&c->mu);
+  bool have = s->dgram != nullptr;
+  pthread_mutex_unlock(&c->mu);
+  if (have) return true;
   void* mem = detail::alloc(sizeof(DatagramSlots), detail::kTagBuffer);
   if (mem == nullptr) return false;
-  s->dgram = new (mem) DatagramSlots;
+  DatagramSlots* slots = new (mem) DatagramSlots;
+  pthread_mutex_lock(&c->mu);
+  if (s->dgram == nullptr) {
+    s->dgram = slots;
+    slots = nullptr;
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (slots != nullptr) {
+    slots->~DatagramSlots();
+    detail::release(slots, detail::kTagBuffer);
+  }
   return true;
 }
 
