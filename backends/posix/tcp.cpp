@@ -434,9 +434,12 @@ Socket* accept_one(Socket* s, bool* retry) {
         s->readable = false;
         return nullptr;
       default: {
-        // Out of descriptors or memory: fail the oldest accept request rather than spin.
+        // Out of descriptors or memory: fail the oldest accept request rather than spin. The
+        // connection stays in the backlog. Edge-triggered, `readable` stays set (no new edge
+        // would come for it), so the next accept request retries at once; level-triggered,
+        // poll reports the listener again.
         Status st = status_from_errno(errno);
-        s->readable = false;
+        if (engine_level_triggered()) s->readable = false;
         if (Request* r = s->recv_q.pop()) complete(r, st, 0);
         return nullptr;
       }
