@@ -111,7 +111,7 @@ Status socket_run(Client* c, Request* req) {
               : s->kind == HandleKind::Udp ? udp_open(s)
                                            : raw_open(s);
   if (st != Status::Success) {
-    if (!s->free_on_close) detail::release(s, detail::kTagSocket);
+    if (!s->free_on_close) socket_discard(s);
     return detail::complete(req, st, 0);
   }
   detail::init_socket_base(&s->base, c, a.family, a.type, a.protocol, a.category, a.context,
@@ -334,11 +334,32 @@ Status dispatch(Client* c, Request* req) {
 
 // ---- socket lifetime ---------------------------------------------------------------------------
 
+namespace {
+void attach_indication_buffer(Socket* s, char* buf) {
+  s->ind_data = buf;
+  s->ind_size = kIndicationSize;
+  s->ind_seg.next = nullptr;
+  s->ind_seg.data = s->ind_data;
+  s->ind_seg.length = s->ind_size;
+  s->ind_seg.native = nullptr;
+}
+}  // namespace
+
 Socket* socket_alloc(Client* c) {
-  void* mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
-  if (mem == nullptr) return nullptr;
+  // A closed socket from the cache (loop thread) brings its indication buffer along.
+  void* mem = c->cache;
+  char* ind = nullptr;
+  if (mem != nullptr) {
+    c->cache = c->cache->next;
+    --c->cached;
+    ind = static_cast<Socket*>(mem)->ind_data;
+  } else {
+    mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
+    if (mem == nullptr) return nullptr;
+  }
   memset(mem, 0, sizeof(Socket));
   Socket* s = new (mem) Socket;
+  if (ind != nullptr) attach_indication_buffer(s, ind);
   s->base.client = c;
   s->error = Status::Success;
   s->close_done = false;
@@ -387,15 +408,24 @@ void disable_refused_event(Socket* s) {
 
 char* indication_buffer(Socket* s) {
   if (s->ind_data == nullptr) {
-    s->ind_data = static_cast<char*>(detail::alloc(kIndicationSize, detail::kTagBuffer));
-    if (s->ind_data == nullptr) return nullptr;
-    s->ind_size = kIndicationSize;
-    s->ind_seg.next = nullptr;
-    s->ind_seg.data = s->ind_data;
-    s->ind_seg.length = s->ind_size;
-    s->ind_seg.native = nullptr;
+    char* buf = static_cast<char*>(detail::alloc(kIndicationSize, detail::kTagBuffer));
+    if (buf == nullptr) return nullptr;
+    attach_indication_buffer(s, buf);
   }
   return s->ind_data;
+}
+
+void socket_discard(Socket* s) {
+  if (s->ind_data != nullptr) detail::release(s->ind_data, detail::kTagBuffer);
+  detail::release(s, detail::kTagSocket);
+}
+
+void free_socket_cache(Client* c) {
+  while (Socket* s = c->cache) {
+    c->cache = s->next;
+    socket_discard(s);
+  }
+  c->cached = 0;
 }
 
 void socket_maybe_free(Socket* s) {
@@ -423,11 +453,21 @@ void socket_maybe_free(Socket* s) {
     c->sockets = s->next;
   }
   if (s->next != nullptr) s->next->prev = s->prev;
-  if (s->ind_data != nullptr) detail::release(s->ind_data, detail::kTagBuffer);
   if (s->udp_rx != nullptr) udp_free(s);
   detail::fini_socket_base(&s->base);
+  char* ind = s->ind_data;
   s->~Socket();
-  detail::release(s, detail::kTagSocket);
+  if (c->cached < kSocketCacheSize) {
+    // Kept for socket_alloc with its indication buffer; libuv is done with the handle.
+    Socket* cached = static_cast<Socket*>(static_cast<void*>(s));
+    cached->ind_data = ind;
+    cached->next = c->cache;
+    c->cache = cached;
+    ++c->cached;
+  } else {
+    if (ind != nullptr) detail::release(ind, detail::kTagBuffer);
+    detail::release(s, detail::kTagSocket);
+  }
   notify_idle(c);
 }
 
@@ -547,6 +587,7 @@ void client_destroy(Client* c) {
   }
   uv_async_send(&c->wakeup);
   c->thread.join();
+  uvb::free_socket_cache(c);
   c->base.magic = detail::kDeadMagic;
   c->~Client();
   detail::release(c, detail::kTagClient);

@@ -586,7 +586,7 @@ Status tcp_open(Socket* s) {
     // memory is released in its close callback, not by the caller.
     ::close(fd);
     s->free_on_close = true;
-    uv_close(&s->h.handle, [](uv_handle_t* h) { detail::release(h->data, detail::kTagSocket); });
+    uv_close(&s->h.handle, [](uv_handle_t* h) { socket_discard(static_cast<Socket*>(h->data)); });
     return from_uv(r);
   }
   s->handle_open = true;
@@ -840,7 +840,7 @@ Status socket_connect_run(Client* c, Request* req) {
   s->base.family = a.local.af();
   Status st = tcp_open(s);
   if (st != Status::Success) {
-    if (!s->free_on_close) detail::release(s, detail::kTagSocket);
+    if (!s->free_on_close) socket_discard(s);
     return detail::complete(req, st, 0);
   }
   detail::init_socket_base(&s->base, c, a.local.af(), SocketType::Stream, Protocol::Tcp,

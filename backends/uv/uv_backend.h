@@ -237,8 +237,10 @@ struct Client {
   std::condition_variable idle_cv;
   std::atomic<uint32_t> client_ops;  ///< resolver operations in flight
   Socket* sockets;                   ///< every live socket (loop thread)
-  int inline_depth;                  ///< nesting of inline runs (loop thread)
-  uint32_t deferred;                 ///< loop-thread calls queued for the next turn
+  Socket* cache;      ///< closed sockets kept for reuse with their indication buffer (loop thread)
+  uint32_t cached;    ///< sockets in cache (at most uvb::kSocketCacheSize)
+  int inline_depth;   ///< nesting of inline runs (loop thread)
+  uint32_t deferred;  ///< loop-thread calls queued for the next turn
 };
 
 /// A socket: one libuv handle (uv_tcp_t, uv_udp_t, or uv_poll_t for a raw socket's native fd)
@@ -329,6 +331,9 @@ constexpr uint32_t kKickEvents = 1;   ///< event mask changed
 constexpr uint32_t kKickRelease = 2;  ///< retained indications released
 
 constexpr size_t kIndicationSize = 64 * 1024;
+/// Closed sockets a client keeps for reuse, each with its indication buffer once it had one
+/// (bounds the memory kept: 64 x ~65 KiB), so connection churn does not reach the allocator.
+constexpr uint32_t kSocketCacheSize = 64;
 
 // ---- errors.cpp / address conversion ----------------------------------------------------------
 
@@ -360,6 +365,10 @@ Status dispatch(Client* c, Request* req);
 /// Allocates a zeroed socket object for @p c (loop thread); link_socket() lists it once it is
 /// live.
 Socket* socket_alloc(Client* c);
+/// Frees a socket that never became live (failed open), with its indication buffer.
+void socket_discard(Socket* s);
+/// Frees the client's cache of closed sockets (after its loop stopped).
+void free_socket_cache(Client* c);
 /// Links a live socket (its base initialized) into its client's list of sockets (loop thread).
 void link_socket(Socket* s);
 /// The Socket a libuv handle belongs to (handle->data).
