@@ -176,14 +176,14 @@ void free_zombies(Client* c) {
     Socket* next = z->zombie_next;
     udp_free_slots(z);
     detail::fini_socket_base(&z->base);
+    uint8_t* ind_buf = z->ind_buf;
     z->~Socket();
     if (c->cached < kSocketCacheSize) {
-      // socket_new reuses the memory and the indication buffer (ind_buf is still set).
-      z->zombie_next = c->cache;
-      c->cache = z;
+      // socket_new reuses the memory and the indication buffer.
+      c->cache = new (static_cast<void*>(z)) CachedSocket{c->cache, ind_buf};
       ++c->cached;
     } else {
-      if (z->ind_buf != nullptr) detail::release(z->ind_buf, detail::kTagBuffer);
+      if (ind_buf != nullptr) detail::release(ind_buf, detail::kTagBuffer);
       detail::release(z, detail::kTagSocket);
     }
     z = next;
@@ -375,8 +375,8 @@ Status client_create(const ClientNpi* npi, Client** out) {
 }
 
 void free_socket_cache(Client* c) {
-  while (Socket* s = c->cache) {
-    c->cache = s->zombie_next;
+  while (CachedSocket* s = c->cache) {
+    c->cache = s->next;
     if (s->ind_buf != nullptr) detail::release(s->ind_buf, detail::kTagBuffer);
     detail::release(s, detail::kTagSocket);
   }

@@ -213,6 +213,13 @@ constexpr int kMaxIov = 64;
 
 struct DatagramSlots;  // udp.cpp
 
+/// What a closed socket's memory holds while it waits in the client's cache (the Socket is
+/// destroyed; the indication buffer stays attached for the next socket made there).
+struct CachedSocket {
+  CachedSocket* next;
+  uint8_t* ind_buf;
+};
+
 }  // namespace posix
 
 /// The backend's client object. ClientBase first: the core casts between them.
@@ -239,7 +246,7 @@ struct Client {
   uint64_t turn;  ///< loop iterations; a yielded socket runs in the turn after it yielded
   /// Closed sockets kept for reuse (with their indication buffer), so a connection costs no
   /// heap traffic (kSocketCacheSize at most; freed at deregistration).
-  Socket* cache;
+  posix::CachedSocket* cache;
   uint32_t cached;
 
   // Resolver thread (started lazily), guarded by mu.

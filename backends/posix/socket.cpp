@@ -110,10 +110,10 @@ Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Pro
   // A closed socket from the client's cache (loop thread only) keeps its indication buffer.
   void* mem = c->cache;
   uint8_t* ind_buf = nullptr;
-  if (mem != nullptr) {
-    c->cache = c->cache->zombie_next;
+  if (CachedSocket* cached = c->cache) {
+    c->cache = cached->next;
     --c->cached;
-    ind_buf = static_cast<Socket*>(mem)->ind_buf;
+    ind_buf = cached->ind_buf;
   } else {
     mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
     if (mem == nullptr) return nullptr;

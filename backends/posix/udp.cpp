@@ -24,6 +24,23 @@ struct DatagramSlots {
   sockaddr_storage native[kDatagramSlots];
   iovec iov[kDatagramSlots];
   mmsghdr msgs[kDatagramSlots];
+
+  /// Points every header at its slot once; recvmmsg then only changes msg_len, msg_flags and
+  /// msg_namelen, which reset_names restores for the headers a call used.
+  void init() {
+    for (uint32_t i = 0; i < kDatagramSlots; ++i) {
+      iov[i] = iovec{data[i], kDatagramSlotSize};
+      memset(&msgs[i], 0, sizeof(msgs[i]));
+      msgs[i].msg_hdr.msg_name = &native[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(native[i]);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+  void reset_names(int used) {
+    for (int i = 0; i < used; ++i)
+      msgs[i].msg_hdr.msg_namelen = sizeof(native[i]);
+  }
 };
 
 namespace {
@@ -189,14 +206,6 @@ void indicate_datagrams(Socket* s) {
   while (!s->closed && s->recv_q.empty() &&
          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceiveFrom) != 0 &&
          s->dgram_retained.load(std::memory_order_acquire) == 0 && s->readable) {
-    for (uint32_t i = 0; i < kDatagramSlots; ++i) {
-      d->iov[i] = iovec{d->data[i], kDatagramSlotSize};
-      memset(&d->msgs[i], 0, sizeof(d->msgs[i]));
-      d->msgs[i].msg_hdr.msg_name = &d->native[i];
-      d->msgs[i].msg_hdr.msg_namelen = sizeof(d->native[i]);
-      d->msgs[i].msg_hdr.msg_iov = &d->iov[i];
-      d->msgs[i].msg_hdr.msg_iovlen = 1;
-    }
     int n = ::recvmmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -223,6 +232,9 @@ void indicate_datagrams(Socket* s) {
       d->ind[i] = DatagramIndication{i + 1 < n ? &d->ind[i + 1] : nullptr, Buf{&d->seg[i], 0, len},
                                      nullptr, 0, &d->addr[i]};
     }
+    // The kernel shrank msg_namelen of the headers it filled; restore it for the next call
+    // (the addresses were converted above; the client holds the datagrams, not the headers).
+    d->reset_names(n);
     Status r = dd->receive_from(s->base.context, 0, &d->ind[0]);
     if (s->closed) return;
     if (r == Status::DataNotAccepted) {
@@ -279,6 +291,7 @@ bool udp_alloc_slots(Socket* s) {
   void* mem = detail::alloc(sizeof(DatagramSlots), detail::kTagBuffer);
   if (mem == nullptr) return false;
   DatagramSlots* slots = new (mem) DatagramSlots;
+  slots->init();
   pthread_mutex_lock(&c->mu);
   if (s->dgram == nullptr) {
     s->dgram = slots;

@@ -349,10 +349,10 @@ Socket* socket_alloc(Client* c) {
   // A closed socket from the cache (loop thread) brings its indication buffer along.
   void* mem = c->cache;
   char* ind = nullptr;
-  if (mem != nullptr) {
-    c->cache = c->cache->next;
+  if (CachedSocket* cached = c->cache) {
+    c->cache = cached->next;
     --c->cached;
-    ind = static_cast<Socket*>(mem)->ind_data;
+    ind = cached->ind_data;
   } else {
     mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
     if (mem == nullptr) return nullptr;
@@ -421,9 +421,10 @@ void socket_discard(Socket* s) {
 }
 
 void free_socket_cache(Client* c) {
-  while (Socket* s = c->cache) {
+  while (CachedSocket* s = c->cache) {
     c->cache = s->next;
-    socket_discard(s);
+    if (s->ind_data != nullptr) detail::release(s->ind_data, detail::kTagBuffer);
+    detail::release(s, detail::kTagSocket);
   }
   c->cached = 0;
 }
@@ -459,10 +460,7 @@ void socket_maybe_free(Socket* s) {
   s->~Socket();
   if (c->cached < kSocketCacheSize) {
     // Kept for socket_alloc with its indication buffer; libuv is done with the handle.
-    Socket* cached = static_cast<Socket*>(static_cast<void*>(s));
-    cached->ind_data = ind;
-    cached->next = c->cache;
-    c->cache = cached;
+    c->cache = new (static_cast<void*>(s)) CachedSocket{c->cache, ind};
     ++c->cached;
   } else {
     if (ind != nullptr) detail::release(ind, detail::kTagBuffer);

@@ -29,6 +29,13 @@
 namespace xwsk {
 namespace uvb {
 
+/// What a closed socket's memory holds while it waits in the client's cache (the Socket is
+/// destroyed; its indication buffer stays attached for the next socket made there).
+struct CachedSocket {
+  CachedSocket* next;
+  char* ind_data;
+};
+
 /// Operation codes stored in Request::priv.op while a request is queued or pending.
 enum Op : uint32_t {
   kOpNone = 0,
@@ -237,10 +244,10 @@ struct Client {
   std::condition_variable idle_cv;
   std::atomic<uint32_t> client_ops;  ///< resolver operations in flight
   Socket* sockets;                   ///< every live socket (loop thread)
-  Socket* cache;      ///< closed sockets kept for reuse with their indication buffer (loop thread)
-  uint32_t cached;    ///< sockets in cache (at most uvb::kSocketCacheSize)
-  int inline_depth;   ///< nesting of inline runs (loop thread)
-  uint32_t deferred;  ///< loop-thread calls queued for the next turn
+  uvb::CachedSocket* cache;          ///< closed sockets kept for reuse (loop thread)
+  uint32_t cached;                   ///< sockets in cache (at most uvb::kSocketCacheSize)
+  int inline_depth;                  ///< nesting of inline runs (loop thread)
+  uint32_t deferred;                 ///< loop-thread calls queued for the next turn
 };
 
 /// A socket: one libuv handle (uv_tcp_t, uv_udp_t, or uv_poll_t for a raw socket's native fd)
