@@ -77,10 +77,6 @@ void wake(Client* c, bool needed) {
 
 }  // namespace
 
-bool on_loop(const Client* c) {
-  return t_loop == c;
-}
-
 Status submit(Client* c, Request* req) {
   if (t_loop == c) return execute(req);
   pthread_mutex_lock(&c->mu);
@@ -359,7 +355,6 @@ Status client_create(const ClientNpi* npi, Client** out) {
   Status st = engine_create(c);
   if (st == Status::Success) {
     if (pthread_create(&c->thread, nullptr, loop_main, c) == 0) {
-      c->thread_started = true;
       *out = c;
       return Status::Success;
     }

@@ -102,7 +102,6 @@ struct SocketState {
   const void* dispatch;
   SockAddr local;
   SockAddr remote;
-  Socket* created;  ///< socket_connect: the socket being connected
 };
 
 /// send_to / receive_from / send_messages.
@@ -139,7 +138,6 @@ struct ControlState {
 
 /// get_address_info / get_name_info (run on the resolver thread).
 struct ResolveState {
-  Client* client;
   const char* node;
   const char* service;
   AddrInfo** result;
@@ -227,7 +225,6 @@ struct Client {
   detail::ClientBase base;
   posix::Engine* engine;
   pthread_t thread;
-  bool thread_started;
 
   // Submission queue (any thread -> loop thread), guarded by mu.
   pthread_mutex_t mu;
@@ -358,8 +355,6 @@ int build_iov(const Buf& buf, size_t skip, iovec* iov, int max, size_t* bytes);
 
 // ---- client.cpp: the loop ----------------------------------------------------------------
 
-/// True on the loop thread of @p c.
-bool on_loop(const Client* c);
 /// Hands @p req (priv.op set, state filled) to the loop of @p c: executes it at once on the
 /// loop thread, else queues it and wakes the loop. Returns the final status or Pending.
 Status submit(Client* c, Request* req);
@@ -401,6 +396,37 @@ uint32_t socket_interest(const Socket* s);
 /// Marks the start / end of an operation executed inline on the loop thread.
 void socket_enter(Socket* s);
 void socket_leave(Socket* s);
+
+/// The result of one attempt at an operation: finished (with status and information) or
+/// waiting for readiness.
+struct Outcome {
+  bool done;
+  Status status;
+  uintptr_t info;
+};
+constexpr Outcome kWait{false, Status::Pending, 0};
+inline Outcome finished(Status st, uintptr_t info) {
+  return Outcome{true, st, info};
+}
+/// Queues @p req behind the requests already waiting (the dispatch pass will run it).
+Status enqueue(Socket* s, ReqQueue* q, Request* req);
+/// Runs @p attempt for @p req now if nothing is queued before it and the socket is not being
+/// dispatched (nor nested deeper than kMaxInlineDepth); completes it inline when it finishes,
+/// else queues it.
+template <typename Attempt>
+Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
+  if (s->busy >= kMaxInlineDepth || !q->empty()) return enqueue(s, q, req);
+  socket_enter(s);
+  Outcome o = attempt(s, req);
+  Status ret = Status::Pending;
+  if (o.done) {
+    ret = detail::complete(req, o.status, o.info);
+  } else {
+    q->push(req);
+  }
+  socket_leave(s);
+  return ret;
+}
 
 /// Applies the client's static event callbacks to a connection handed to the client.
 void apply_static_events(Socket* s);

@@ -194,7 +194,6 @@ Status get_address_info(Client* client, const char* node, const char* service, u
   (void)name_space;
   ResolveState* st = detail::op_state<ResolveState>(req);
   memset(st, 0, sizeof(*st));
-  st->client = client;
   st->node = node;
   st->service = service;
   st->result = result;
@@ -222,7 +221,6 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
                      char* service, size_t service_size, uint32_t flags, Request* req) {
   ResolveState* st = detail::op_state<ResolveState>(req);
   memset(st, 0, sizeof(*st));
-  st->client = client;
   st->address = *address;
   st->node_out = node;
   st->node_size = node_size;

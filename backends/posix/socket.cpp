@@ -212,6 +212,16 @@ void socket_leave(Socket* s) {
   }
 }
 
+Status enqueue(Socket* s, ReqQueue* q, Request* req) {
+  q->push(req);
+  if (s->busy != 0) {
+    s->again = true;
+  } else {
+    engine_update(s->client, s);
+  }
+  return Status::Pending;
+}
+
 void socket_process(Socket* s) {
   if (s->closed) return;
   if (s->busy != 0) {
@@ -578,7 +588,6 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
   st->category = category;
   st->context = socket_context;
   st->dispatch = dispatch;
-  st->created = nullptr;
   req->priv.op = kOpSocket;
   return submit(client, req);
 }

@@ -24,48 +24,6 @@ using detail::op_state;
 
 namespace {
 
-/// The result of one attempt at an operation: finished (with status and information) or
-/// waiting for readiness.
-struct Outcome {
-  bool done;
-  Status status;
-  uintptr_t info;
-};
-
-constexpr Outcome kWait{false, Status::Pending, 0};
-
-Outcome finished(Status st, uintptr_t info) {
-  return Outcome{true, st, info};
-}
-
-/// Queues @p req behind the requests already waiting (the dispatch pass will run it).
-Status enqueue(Socket* s, ReqQueue* q, Request* req) {
-  q->push(req);
-  if (s->busy != 0) {
-    s->again = true;
-  } else {
-    engine_update(s->client, s);
-  }
-  return Status::Pending;
-}
-
-/// Runs @p attempt for @p req now if nothing is queued before it and the socket is not being
-/// dispatched; completes it inline when it finishes, else queues it.
-template <typename Attempt>
-Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
-  if (s->busy >= kMaxInlineDepth || !q->empty()) return enqueue(s, q, req);
-  socket_enter(s);
-  Outcome o = attempt(s, req);
-  Status ret = Status::Pending;
-  if (o.done) {
-    ret = complete(req, o.status, o.info);
-  } else {
-    q->push(req);
-  }
-  socket_leave(s);
-  return ret;
-}
-
 /// Copies up to @p n bytes from @p src into @p buf starting @p skip bytes in.
 size_t copy_into(const Buf& buf, size_t skip, const uint8_t* src, size_t n) {
   iovec iov[kMaxIov];
@@ -751,7 +709,6 @@ Status op_socket_connect(Request* req) {
     return complete(req, Status::InsufficientResources, 0);
   }
   s->bound = true;
-  st->created = s;
   SockAddr remote = st->remote;
   socket_enter(s);
   Status r = start_connect(s, req, remote);
@@ -833,7 +790,6 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
   st->dispatch = dispatch;
   st->local = *local;
   st->remote = *remote;
-  st->created = nullptr;
   req->priv.op = kOpSocketConnect;
   return submit(client, req);
 }

@@ -45,18 +45,6 @@ struct DatagramSlots {
 
 namespace {
 
-struct Outcome {
-  bool done;
-  Status status;
-  uintptr_t info;
-};
-
-constexpr Outcome kWait{false, Status::Pending, 0};
-
-Outcome finished(Status st, uintptr_t info) {
-  return Outcome{true, st, info};
-}
-
 /// Messages per sendmmsg call and iovecs shared by them.
 constexpr int kBatch = 64;
 constexpr int kBatchIov = 256;
@@ -167,31 +155,6 @@ Outcome receive_from_attempt(Socket* s, Request* r) {
     }
     return finished(status_from_errno(errno), 0);
   }
-}
-
-Status enqueue(Socket* s, ReqQueue* q, Request* req) {
-  q->push(req);
-  if (s->busy != 0) {
-    s->again = true;
-  } else {
-    engine_update(s->client, s);
-  }
-  return Status::Pending;
-}
-
-template <typename Attempt>
-Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
-  if (s->busy >= kMaxInlineDepth || !q->empty()) return enqueue(s, q, req);
-  socket_enter(s);
-  Outcome o = attempt(s, req);
-  Status ret = Status::Pending;
-  if (o.done) {
-    ret = complete(req, o.status, o.info);
-  } else {
-    q->push(req);
-  }
-  socket_leave(s);
-  return ret;
 }
 
 Outcome send_attempt(Socket* s, Request* r) {
