@@ -555,6 +555,8 @@ Status client_create(const ClientNpi* npi, Client** out) {
   c->stopping = false;
   c->client_ops.store(0, std::memory_order_relaxed);
   c->sockets = nullptr;
+  c->cache = nullptr;
+  c->cached = 0;
   c->inline_depth = 0;
   c->deferred = 0;
   if (uv_loop_init(&c->loop) != 0) {
