@@ -146,6 +146,46 @@ void unyield(Socket* s) {
   s->yield_queued = false;
 }
 
+void free_socket_cache(Client* c) {
+  while (CachedSocket* s = c->cache) {
+    c->cache = s->next;
+    detail::release(s, detail::kTagSocket);
+  }
+  c->cached = 0;
+  while (PooledBuffer* b = c->buffers) {
+    c->buffers = b->next;
+    detail::release(b, detail::kTagBuffer);
+  }
+  c->pooled = 0;
+}
+
+uint8_t* buffer_get(Client* c) {
+  if (PooledBuffer* b = c->buffers) {
+    c->buffers = b->next;
+    --c->pooled;
+    b->~PooledBuffer();
+    return reinterpret_cast<uint8_t*>(b);
+  }
+  return static_cast<uint8_t*>(detail::alloc(kIndicationBufferSize, detail::kTagBuffer));
+}
+
+void buffer_put(Client* c, uint8_t* buf) {
+  if (c->pooled >= kBufferPoolSize) {
+    detail::release(buf, detail::kTagBuffer);
+    return;
+  }
+  c->buffers = new (static_cast<void*>(buf)) PooledBuffer{c->buffers};
+  ++c->pooled;
+}
+
+void indication_buffer_done(Socket* s) {
+  if (s->ind_buf == nullptr || s->ind_len != 0 || s->retained.load(std::memory_order_acquire)) {
+    return;
+  }
+  buffer_put(s->client, s->ind_buf);
+  s->ind_buf = nullptr;
+}
+
 void bury(Socket* s) {
   Client* c = s->client;
   s->zombie_next = c->zombies;
@@ -172,14 +212,13 @@ void free_zombies(Client* c) {
     Socket* next = z->zombie_next;
     udp_free_slots(z);
     detail::fini_socket_base(&z->base);
-    uint8_t* ind_buf = z->ind_buf;
+    // A buffer still held at close (retained or partly left) goes back to the pool.
+    if (z->ind_buf != nullptr) buffer_put(c, z->ind_buf);
     z->~Socket();
     if (c->cached < kSocketCacheSize) {
-      // socket_new reuses the memory and the indication buffer.
-      c->cache = new (static_cast<void*>(z)) CachedSocket{c->cache, ind_buf};
+      c->cache = new (static_cast<void*>(z)) CachedSocket{c->cache};
       ++c->cached;
     } else {
-      if (ind_buf != nullptr) detail::release(ind_buf, detail::kTagBuffer);
       detail::release(z, detail::kTagSocket);
     }
     z = next;
@@ -369,15 +408,6 @@ Status client_create(const ClientNpi* npi, Client** out) {
   return st;
 }
 
-void free_socket_cache(Client* c) {
-  while (CachedSocket* s = c->cache) {
-    c->cache = s->next;
-    if (s->ind_buf != nullptr) detail::release(s->ind_buf, detail::kTagBuffer);
-    detail::release(s, detail::kTagSocket);
-  }
-  c->cached = 0;
-}
-
 void client_destroy(Client* c) {
   // WskDeregister semantics: wait until every capture is released and every socket closed.
   pthread_mutex_lock(&c->mu);
@@ -401,7 +431,7 @@ void client_destroy(Client* c) {
   pthread_mutex_unlock(&c->mu);
   if (need) engine_wake(c);
   pthread_join(c->thread, nullptr);
-  free_socket_cache(c);
+  posix::free_socket_cache(c);
   engine_destroy(c);
   pthread_cond_destroy(&c->resolver_cv);
   pthread_cond_destroy(&c->cv);

@@ -203,19 +203,23 @@ constexpr size_t kDatagramSlotSize = 64 * 1024;
 /// (when nothing is queued before it) up to this dispatch depth; deeper, it is queued and the
 /// running dispatch pass picks it up, so recursion stays bounded.
 constexpr uint32_t kMaxInlineDepth = 4;
-/// Closed socket objects a client keeps for reuse (each may hold a 64 KiB indication buffer,
-/// so this bounds the memory kept: 64 x ~65 KiB).
+/// Closed socket objects a client keeps for reuse (64 x ~440 bytes).
 constexpr uint32_t kSocketCacheSize = 64;
+/// Idle indication buffers a client keeps (16 x 64 KiB at most).
+constexpr uint32_t kBufferPoolSize = 16;
 /// Bounded iovec arrays on the stack (a longer chain is transferred in several calls).
 constexpr int kMaxIov = 64;
 
 struct DatagramSlots;  // udp.cpp
 
 /// What a closed socket's memory holds while it waits in the client's cache (the Socket is
-/// destroyed; the indication buffer stays attached for the next socket made there).
+/// destroyed).
 struct CachedSocket {
   CachedSocket* next;
-  uint8_t* ind_buf;
+};
+/// What an idle indication buffer holds while it waits in the client's buffer pool.
+struct PooledBuffer {
+  PooledBuffer* next;
 };
 
 }  // namespace posix
@@ -241,10 +245,14 @@ struct Client {
   Socket* yield_head;
   Socket* yield_tail;
   uint64_t turn;  ///< loop iterations; a yielded socket runs in the turn after it yielded
-  /// Closed sockets kept for reuse (with their indication buffer), so a connection costs no
-  /// heap traffic (kSocketCacheSize at most; freed at deregistration).
+  /// Closed sockets kept for reuse, so a connection costs no heap traffic (kSocketCacheSize
+  /// at most; freed at deregistration).
   posix::CachedSocket* cache;
   uint32_t cached;
+  /// Idle receive-event buffers (kBufferPoolSize at most; freed at deregistration). A stream
+  /// socket borrows one only while an indication is read, held by the client or partly left.
+  posix::PooledBuffer* buffers;
+  uint32_t pooled;
 
   // Resolver thread (started lazily), guarded by mu.
   pthread_t resolver;
@@ -285,7 +293,7 @@ struct Socket {
   posix::ReqQueue send_q;  ///< send / connect_ex data / disconnect / send_to / send_messages
   Request* connect_req;    ///< connect, connect_ex or socket_connect in progress
 
-  // Receive event (stream).
+  // Receive event (stream). ind_buf is borrowed from the client's pool (loop thread).
   uint8_t* ind_buf;
   size_t ind_off;  ///< remainder not accepted by the event: [ind_off, ind_off+ind_len)
   size_t ind_len;
@@ -367,8 +375,14 @@ void kick(Socket* s);
 void bury(Socket* s);
 /// Frees the buried sockets, or keeps them for reuse (loop thread).
 void free_zombies(Client* c);
-/// Frees the reuse cache (after the loop stopped).
+/// Frees the reuse cache and the buffer pool (after the loop stopped).
 void free_socket_cache(Client* c);
+/// An indication buffer from the client's pool, or a new one; null when out of memory.
+uint8_t* buffer_get(Client* c);
+/// Returns an indication buffer to the pool (or frees it when the pool is full).
+void buffer_put(Client* c, uint8_t* buf);
+/// Gives the socket's indication buffer back once nothing in it is left or held.
+void indication_buffer_done(Socket* s);
 /// A read filled the whole buffer, so more data may be waiting. Instead of reading on until
 /// EAGAIN (one wasted system call per wake-up on a busy stream, and one socket starving the
 /// others), the socket stops here and runs again in the next loop turn, after a non-blocking

@@ -109,18 +109,16 @@ Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Pro
                    uint32_t category, void* context, const void* dispatch) {
   // A closed socket from the client's cache (loop thread only) keeps its indication buffer.
   void* mem = c->cache;
-  uint8_t* ind_buf = nullptr;
   if (CachedSocket* cached = c->cache) {
     c->cache = cached->next;
     --c->cached;
-    ind_buf = cached->ind_buf;
+    cached->~CachedSocket();
   } else {
     mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
     if (mem == nullptr) return nullptr;
   }
   memset(mem, 0, sizeof(Socket));
   Socket* s = new (mem) Socket;
-  s->ind_buf = ind_buf;
   s->client = c;
   s->fd = fd;
   s->error = Status::Success;
@@ -156,28 +154,8 @@ void socket_destroy(Socket* s, bool abortive) {
 }
 
 bool ensure_event_buffers(Socket* s, uint32_t mask) {
-  // Called on any thread that enables events, possibly two at once: a buffer is allocated
-  // outside the client's lock and installed under it; the loser frees its own. A buffer is
-  // never replaced while the socket lives, and the loop reads the pointer only after it saw
-  // the event bit (stored with release after this returns).
-  Client* c = s->client;
-  // A listen socket's connection events are only inherited by the sockets it accepts.
-  if ((mask & kEventReceive) != 0 && s->base.category != kListenSocket) {
-    pthread_mutex_lock(&c->mu);
-    bool have = s->ind_buf != nullptr;
-    pthread_mutex_unlock(&c->mu);
-    if (!have) {
-      void* buf = detail::alloc(kIndicationBufferSize, detail::kTagBuffer);
-      if (buf == nullptr) return false;
-      pthread_mutex_lock(&c->mu);
-      if (s->ind_buf == nullptr) {
-        s->ind_buf = static_cast<uint8_t*>(buf);
-        buf = nullptr;
-      }
-      pthread_mutex_unlock(&c->mu);
-      if (buf != nullptr) detail::release(buf, detail::kTagBuffer);
-    }
-  }
+  // The receive event needs nothing here: stream sockets borrow an indication buffer from the
+  // client's pool on the loop thread, only while they read or the client holds the data.
   if ((mask & kEventReceiveFrom) != 0) return udp_alloc_slots(s);
   return true;
 }

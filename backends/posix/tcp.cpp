@@ -194,10 +194,17 @@ void maybe_indicate_disconnect(Socket* s) {
 /// receive request is waiting.
 void indicate_receives(Socket* s) {
   const ConnectionDispatch* cd = conn_dispatch(s);
-  if (cd == nullptr || cd->receive == nullptr || s->ind_buf == nullptr) return;
+  if (cd == nullptr || cd->receive == nullptr) return;
   while (!s->closed && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
          !s->retained.load(std::memory_order_acquire) && !s->eof && s->error == Status::Success &&
          s->readable) {
+    if (s->ind_buf == nullptr) {
+      s->ind_buf = buffer_get(s->client);
+      if (s->ind_buf == nullptr) {
+        yield_read(s);  // out of memory: the data waits in the stack; try again next turn
+        break;
+      }
+    }
     ssize_t n = ::recv(s->fd, s->ind_buf, kIndicationBufferSize, 0);
     if (n > 0) {
       const bool full = static_cast<size_t>(n) == kIndicationBufferSize;
@@ -487,9 +494,11 @@ void tcp_process_receives(Socket* s) {
     s->recv_q.pop();
     complete(r, o.status, o.info);
   }
-  if (s->closed || !s->recv_q.empty()) return;
-  if (event_on(s, kEventReceive)) indicate_receives(s);
-  if (!s->closed) maybe_indicate_disconnect(s);
+  if (s->closed) return;
+  if (s->recv_q.empty() && event_on(s, kEventReceive)) indicate_receives(s);
+  if (s->closed) return;
+  indication_buffer_done(s);  // consumed, released, or never filled: back to the pool
+  if (s->recv_q.empty()) maybe_indicate_disconnect(s);
 }
 
 void tcp_deliver_backlog(Socket* s) {
