@@ -346,20 +346,17 @@ void attach_indication_buffer(Socket* s, char* buf) {
 }  // namespace
 
 Socket* socket_alloc(Client* c) {
-  // A closed socket from the cache (loop thread) brings its indication buffer along.
-  void* mem = c->cache;
-  char* ind = nullptr;
+  void* mem = c->cache;  // a closed socket from the cache (loop thread)
   if (CachedSocket* cached = c->cache) {
     c->cache = cached->next;
     --c->cached;
-    ind = cached->ind_data;
+    cached->~CachedSocket();
   } else {
     mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
     if (mem == nullptr) return nullptr;
   }
   memset(mem, 0, sizeof(Socket));
   Socket* s = new (mem) Socket;
-  if (ind != nullptr) attach_indication_buffer(s, ind);
   s->base.client = c;
   s->error = Status::Success;
   s->close_done = false;
@@ -406,13 +403,42 @@ void disable_refused_event(Socket* s) {
   }
 }
 
+namespace {
+void buffer_put(Client* c, char* buf) {
+  if (c->pooled >= kBufferPoolSize) {
+    detail::release(buf, detail::kTagBuffer);
+    return;
+  }
+  c->buffers = new (static_cast<void*>(buf)) PooledBuffer{c->buffers};
+  ++c->pooled;
+}
+}  // namespace
+
 char* indication_buffer(Socket* s) {
   if (s->ind_data == nullptr) {
-    char* buf = static_cast<char*>(detail::alloc(kIndicationSize, detail::kTagBuffer));
-    if (buf == nullptr) return nullptr;
+    Client* c = s->base.client;
+    char* buf;
+    if (PooledBuffer* b = c->buffers) {
+      c->buffers = b->next;
+      --c->pooled;
+      b->~PooledBuffer();
+      buf = reinterpret_cast<char*>(b);
+    } else {
+      buf = static_cast<char*>(detail::alloc(kIndicationSize, detail::kTagBuffer));
+      if (buf == nullptr) return nullptr;
+    }
     attach_indication_buffer(s, buf);
   }
   return s->ind_data;
+}
+
+void indication_buffer_idle(Socket* s) {
+  if (s->kind != HandleKind::Tcp || s->ind_data == nullptr || s->ind_len != 0 ||
+      s->retained.load(std::memory_order_acquire)) {
+    return;
+  }
+  buffer_put(s->base.client, s->ind_data);
+  s->ind_data = nullptr;
 }
 
 void socket_discard(Socket* s) {
@@ -423,10 +449,14 @@ void socket_discard(Socket* s) {
 void free_socket_cache(Client* c) {
   while (CachedSocket* s = c->cache) {
     c->cache = s->next;
-    if (s->ind_data != nullptr) detail::release(s->ind_data, detail::kTagBuffer);
     detail::release(s, detail::kTagSocket);
   }
   c->cached = 0;
+  while (PooledBuffer* b = c->buffers) {
+    c->buffers = b->next;
+    detail::release(b, detail::kTagBuffer);
+  }
+  c->pooled = 0;
 }
 
 void socket_maybe_free(Socket* s) {
@@ -456,14 +486,20 @@ void socket_maybe_free(Socket* s) {
   if (s->next != nullptr) s->next->prev = s->prev;
   if (s->udp_rx != nullptr) udp_free(s);
   detail::fini_socket_base(&s->base);
-  char* ind = s->ind_data;
+  if (s->ind_data != nullptr) {
+    // Raw sockets own theirs; a stream socket's goes back to the pool (also one still held).
+    if (s->kind == HandleKind::Tcp) {
+      buffer_put(c, s->ind_data);
+    } else {
+      detail::release(s->ind_data, detail::kTagBuffer);
+    }
+  }
   s->~Socket();
   if (c->cached < kSocketCacheSize) {
-    // Kept for socket_alloc with its indication buffer; libuv is done with the handle.
-    c->cache = new (static_cast<void*>(s)) CachedSocket{c->cache, ind};
+    // Kept for socket_alloc; libuv is done with the handle.
+    c->cache = new (static_cast<void*>(s)) CachedSocket{c->cache};
     ++c->cached;
   } else {
-    if (ind != nullptr) detail::release(ind, detail::kTagBuffer);
     detail::release(s, detail::kTagSocket);
   }
   notify_idle(c);
@@ -557,6 +593,8 @@ Status client_create(const ClientNpi* npi, Client** out) {
   c->sockets = nullptr;
   c->cache = nullptr;
   c->cached = 0;
+  c->buffers = nullptr;
+  c->pooled = 0;
   c->inline_depth = 0;
   c->deferred = 0;
   if (uv_loop_init(&c->loop) != 0) {

@@ -770,6 +770,7 @@ Status tcp_inspect_complete(Socket* s, Request* req) {
 void tcp_update(Socket* s) {
   if (s->close_started || !s->handle_open) return;
   if (s->listener != nullptr) return;  // pended by conditional accept: not read yet
+  indication_buffer_idle(s);           // consumed, released, or never filled: back to the pool
   if (s->state == TcpState::Listening) {
     serve_accepts(s);
     return;

@@ -30,10 +30,13 @@ namespace xwsk {
 namespace uvb {
 
 /// What a closed socket's memory holds while it waits in the client's cache (the Socket is
-/// destroyed; its indication buffer stays attached for the next socket made there).
+/// destroyed).
 struct CachedSocket {
   CachedSocket* next;
-  char* ind_data;
+};
+/// What an idle indication buffer holds while it waits in the client's buffer pool.
+struct PooledBuffer {
+  PooledBuffer* next;
 };
 
 /// Operation codes stored in Request::priv.op while a request is queued or pending.
@@ -246,8 +249,12 @@ struct Client {
   Socket* sockets;                   ///< every live socket (loop thread)
   uvb::CachedSocket* cache;          ///< closed sockets kept for reuse (loop thread)
   uint32_t cached;                   ///< sockets in cache (at most uvb::kSocketCacheSize)
-  int inline_depth;                  ///< nesting of inline runs (loop thread)
-  uint32_t deferred;                 ///< loop-thread calls queued for the next turn
+  /// Idle stream indication buffers (at most uvb::kBufferPoolSize, loop thread). A TCP socket
+  /// borrows one only while libuv reads into it or the data is indicated, held or left.
+  uvb::PooledBuffer* buffers;
+  uint32_t pooled;
+  int inline_depth;   ///< nesting of inline runs (loop thread)
+  uint32_t deferred;  ///< loop-thread calls queued for the next turn
 };
 
 /// A socket: one libuv handle (uv_tcp_t, uv_udp_t, or uv_poll_t for a raw socket's native fd)
@@ -338,9 +345,10 @@ constexpr uint32_t kKickEvents = 1;   ///< event mask changed
 constexpr uint32_t kKickRelease = 2;  ///< retained indications released
 
 constexpr size_t kIndicationSize = 64 * 1024;
-/// Closed sockets a client keeps for reuse, each with its indication buffer once it had one
-/// (bounds the memory kept: 64 x ~65 KiB), so connection churn does not reach the allocator.
+/// Closed sockets a client keeps for reuse, so connection churn does not reach the allocator.
 constexpr uint32_t kSocketCacheSize = 64;
+/// Idle stream indication buffers a client keeps (16 x 64 KiB at most).
+constexpr uint32_t kBufferPoolSize = 16;
 
 // ---- errors.cpp / address conversion ----------------------------------------------------------
 
@@ -376,6 +384,8 @@ Socket* socket_alloc(Client* c);
 void socket_discard(Socket* s);
 /// Frees the client's cache of closed sockets (after its loop stopped).
 void free_socket_cache(Client* c);
+/// Gives a TCP socket's indication buffer back to the pool once nothing in it is left or held.
+void indication_buffer_idle(Socket* s);
 /// Links a live socket (its base initialized) into its client's list of sockets (loop thread).
 void link_socket(Socket* s);
 /// The Socket a libuv handle belongs to (handle->data).
