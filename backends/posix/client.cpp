@@ -114,7 +114,10 @@ void yield_read(Socket* s) {
     s->readable = false;
     return;
   }
-  if (s->yield_queued) return;
+  // Already queued from an earlier turn: it just read, so the next read waits a turn again
+  // (without this, the engine's event and the yield list would both read it in one turn and
+  // the second read would mostly find nothing: one wasted recv per message on a busy stream).
+  unyield(s);
   Client* c = s->client;
   s->yield_queued = true;
   s->yield_turn = c->turn;
