@@ -107,7 +107,7 @@ void process_once(Socket* s) {
 
 Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Protocol protocol,
                    uint32_t category, void* context, const void* dispatch) {
-  // A closed socket from the client's cache (loop thread only) keeps its indication buffer.
+  // A closed socket from the client's cache (loop thread only), else a new one.
   void* mem = c->cache;
   if (CachedSocket* cached = c->cache) {
     c->cache = cached->next;
