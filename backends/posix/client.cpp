@@ -150,35 +150,17 @@ void unyield(Socket* s) {
 }
 
 void free_socket_cache(Client* c) {
-  while (CachedSocket* s = c->cache) {
-    c->cache = s->next;
-    detail::release(s, detail::kTagSocket);
-  }
-  c->cached = 0;
-  while (PooledBuffer* b = c->buffers) {
-    c->buffers = b->next;
-    detail::release(b, detail::kTagBuffer);
-  }
-  c->pooled = 0;
+  c->socket_cache.clear([](void* block) { detail::release(block, detail::kTagSocket); });
+  c->buffer_pool.clear([](void* block) { detail::release(block, detail::kTagBuffer); });
 }
 
 uint8_t* buffer_get(Client* c) {
-  if (PooledBuffer* b = c->buffers) {
-    c->buffers = b->next;
-    --c->pooled;
-    b->~PooledBuffer();
-    return reinterpret_cast<uint8_t*>(b);
-  }
+  if (void* block = c->buffer_pool.take()) return static_cast<uint8_t*>(block);
   return static_cast<uint8_t*>(detail::alloc(kIndicationBufferSize, detail::kTagBuffer));
 }
 
 void buffer_put(Client* c, uint8_t* buf) {
-  if (c->pooled >= kBufferPoolSize) {
-    detail::release(buf, detail::kTagBuffer);
-    return;
-  }
-  c->buffers = new (static_cast<void*>(buf)) PooledBuffer{c->buffers};
-  ++c->pooled;
+  if (!c->buffer_pool.put(buf)) detail::release(buf, detail::kTagBuffer);
 }
 
 void indication_buffer_done(Socket* s) {
@@ -218,12 +200,7 @@ void free_zombies(Client* c) {
     // A buffer still held at close (retained or partly left) goes back to the pool.
     if (z->ind_buf != nullptr) buffer_put(c, z->ind_buf);
     z->~Socket();
-    if (c->cached < kSocketCacheSize) {
-      c->cache = new (static_cast<void*>(z)) CachedSocket{c->cache};
-      ++c->cached;
-    } else {
-      detail::release(z, detail::kTagSocket);
-    }
+    if (!c->socket_cache.put(z)) detail::release(z, detail::kTagSocket);
     z = next;
   }
   pthread_mutex_lock(&c->mu);

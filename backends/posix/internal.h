@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "block_cache.h"
 #include "core.h"
 #include "host_sockaddr.h"
 #include "xwsk/xwsk.h"
@@ -212,16 +213,6 @@ constexpr int kMaxIov = 64;
 
 struct DatagramSlots;  // udp.cpp
 
-/// What a closed socket's memory holds while it waits in the client's cache (the Socket is
-/// destroyed).
-struct CachedSocket {
-  CachedSocket* next;
-};
-/// What an idle indication buffer holds while it waits in the client's buffer pool.
-struct PooledBuffer {
-  PooledBuffer* next;
-};
-
 }  // namespace posix
 
 /// The backend's client object. ClientBase first: the core casts between them.
@@ -247,12 +238,10 @@ struct Client {
   uint64_t turn;  ///< loop iterations; a yielded socket runs in the turn after it yielded
   /// Closed sockets kept for reuse, so a connection costs no heap traffic (kSocketCacheSize
   /// at most; freed at deregistration).
-  posix::CachedSocket* cache;
-  uint32_t cached;
+  hostnet::BlockCache<posix::kSocketCacheSize> socket_cache;
   /// Idle receive-event buffers (kBufferPoolSize at most; freed at deregistration). A stream
   /// socket borrows one only while an indication is read, held by the client or partly left.
-  posix::PooledBuffer* buffers;
-  uint32_t pooled;
+  hostnet::BlockCache<posix::kBufferPoolSize> buffer_pool;
 
   // Resolver thread (started lazily), guarded by mu.
   pthread_t resolver;

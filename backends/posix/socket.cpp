@@ -108,12 +108,8 @@ void process_once(Socket* s) {
 Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Protocol protocol,
                    uint32_t category, void* context, const void* dispatch) {
   // A closed socket from the client's cache (loop thread only), else a new one.
-  void* mem = c->cache;
-  if (CachedSocket* cached = c->cache) {
-    c->cache = cached->next;
-    --c->cached;
-    cached->~CachedSocket();
-  } else {
+  void* mem = c->socket_cache.take();
+  if (mem == nullptr) {
     mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
     if (mem == nullptr) return nullptr;
   }

@@ -346,12 +346,8 @@ void attach_indication_buffer(Socket* s, char* buf) {
 }  // namespace
 
 Socket* socket_alloc(Client* c) {
-  void* mem = c->cache;  // a closed socket from the cache (loop thread)
-  if (CachedSocket* cached = c->cache) {
-    c->cache = cached->next;
-    --c->cached;
-    cached->~CachedSocket();
-  } else {
+  void* mem = c->socket_cache.take();  // a closed socket from the cache (loop thread)
+  if (mem == nullptr) {
     mem = detail::alloc(sizeof(Socket), detail::kTagSocket);
     if (mem == nullptr) return nullptr;
   }
@@ -405,25 +401,15 @@ void disable_refused_event(Socket* s) {
 
 namespace {
 void buffer_put(Client* c, char* buf) {
-  if (c->pooled >= kBufferPoolSize) {
-    detail::release(buf, detail::kTagBuffer);
-    return;
-  }
-  c->buffers = new (static_cast<void*>(buf)) PooledBuffer{c->buffers};
-  ++c->pooled;
+  if (!c->buffer_pool.put(buf)) detail::release(buf, detail::kTagBuffer);
 }
 }  // namespace
 
 char* indication_buffer(Socket* s) {
   if (s->ind_data == nullptr) {
     Client* c = s->base.client;
-    char* buf;
-    if (PooledBuffer* b = c->buffers) {
-      c->buffers = b->next;
-      --c->pooled;
-      b->~PooledBuffer();
-      buf = reinterpret_cast<char*>(b);
-    } else {
+    char* buf = static_cast<char*>(c->buffer_pool.take());
+    if (buf == nullptr) {
       buf = static_cast<char*>(detail::alloc(kIndicationSize, detail::kTagBuffer));
       if (buf == nullptr) return nullptr;
     }
@@ -447,16 +433,8 @@ void socket_discard(Socket* s) {
 }
 
 void free_socket_cache(Client* c) {
-  while (CachedSocket* s = c->cache) {
-    c->cache = s->next;
-    detail::release(s, detail::kTagSocket);
-  }
-  c->cached = 0;
-  while (PooledBuffer* b = c->buffers) {
-    c->buffers = b->next;
-    detail::release(b, detail::kTagBuffer);
-  }
-  c->pooled = 0;
+  c->socket_cache.clear([](void* block) { detail::release(block, detail::kTagSocket); });
+  c->buffer_pool.clear([](void* block) { detail::release(block, detail::kTagBuffer); });
 }
 
 void socket_maybe_free(Socket* s) {
@@ -495,13 +473,8 @@ void socket_maybe_free(Socket* s) {
     }
   }
   s->~Socket();
-  if (c->cached < kSocketCacheSize) {
-    // Kept for socket_alloc; libuv is done with the handle.
-    c->cache = new (static_cast<void*>(s)) CachedSocket{c->cache};
-    ++c->cached;
-  } else {
-    detail::release(s, detail::kTagSocket);
-  }
+  // Kept for socket_alloc (libuv is done with the handle), unless the cache is full.
+  if (!c->socket_cache.put(s)) detail::release(s, detail::kTagSocket);
   notify_idle(c);
 }
 
@@ -591,10 +564,8 @@ Status client_create(const ClientNpi* npi, Client** out) {
   c->stopping = false;
   c->client_ops.store(0, std::memory_order_relaxed);
   c->sockets = nullptr;
-  c->cache = nullptr;
-  c->cached = 0;
-  c->buffers = nullptr;
-  c->pooled = 0;
+  c->socket_cache = {};
+  c->buffer_pool = {};
   c->inline_depth = 0;
   c->deferred = 0;
   if (uv_loop_init(&c->loop) != 0) {

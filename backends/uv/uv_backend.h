@@ -22,6 +22,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "block_cache.h"
 #include "core.h"
 #include "host_sockaddr.h"
 #include "xwsk/xwsk.h"
@@ -29,15 +30,10 @@
 namespace xwsk {
 namespace uvb {
 
-/// What a closed socket's memory holds while it waits in the client's cache (the Socket is
-/// destroyed).
-struct CachedSocket {
-  CachedSocket* next;
-};
-/// What an idle indication buffer holds while it waits in the client's buffer pool.
-struct PooledBuffer {
-  PooledBuffer* next;
-};
+/// Closed sockets a client keeps for reuse, so connection churn does not reach the allocator.
+constexpr uint32_t kSocketCacheSize = 64;
+/// Idle stream indication buffers a client keeps (16 x 64 KiB at most).
+constexpr uint32_t kBufferPoolSize = 16;
 
 /// Operation codes stored in Request::priv.op while a request is queued or pending.
 enum Op : uint32_t {
@@ -247,12 +243,11 @@ struct Client {
   std::condition_variable idle_cv;
   std::atomic<uint32_t> client_ops;  ///< resolver operations in flight
   Socket* sockets;                   ///< every live socket (loop thread)
-  uvb::CachedSocket* cache;          ///< closed sockets kept for reuse (loop thread)
-  uint32_t cached;                   ///< sockets in cache (at most uvb::kSocketCacheSize)
+  /// Closed sockets kept for reuse (loop thread).
+  hostnet::BlockCache<uvb::kSocketCacheSize> socket_cache;
   /// Idle stream indication buffers (at most uvb::kBufferPoolSize, loop thread). A TCP socket
   /// borrows one only while libuv reads into it or the data is indicated, held or left.
-  uvb::PooledBuffer* buffers;
-  uint32_t pooled;
+  hostnet::BlockCache<uvb::kBufferPoolSize> buffer_pool;
   int inline_depth;   ///< nesting of inline runs (loop thread)
   uint32_t deferred;  ///< loop-thread calls queued for the next turn
 };
@@ -345,10 +340,6 @@ constexpr uint32_t kKickEvents = 1;   ///< event mask changed
 constexpr uint32_t kKickRelease = 2;  ///< retained indications released
 
 constexpr size_t kIndicationSize = 64 * 1024;
-/// Closed sockets a client keeps for reuse, so connection churn does not reach the allocator.
-constexpr uint32_t kSocketCacheSize = 64;
-/// Idle stream indication buffers a client keeps (16 x 64 KiB at most).
-constexpr uint32_t kBufferPoolSize = 16;
 
 // ---- errors.cpp / address conversion ----------------------------------------------------------
 
