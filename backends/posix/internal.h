@@ -430,6 +430,19 @@ Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
   socket_leave(s);
   return ret;
 }
+/// Runs the requests queued on @p q in order with @p attempt until one must wait (or the
+/// socket closes), completing each that finishes.
+template <typename Attempt>
+void run_queue(Socket* s, ReqQueue* q, Attempt attempt) {
+  while (!s->closed) {
+    Request* r = q->head;
+    if (r == nullptr) break;
+    Outcome o = attempt(s, r);
+    if (!o.done) break;
+    q->pop();
+    detail::complete(r, o.status, o.info);
+  }
+}
 
 /// Applies the client's static event callbacks to a connection handed to the client.
 void apply_static_events(Socket* s);

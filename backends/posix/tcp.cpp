@@ -475,25 +475,11 @@ void tcp_finish_connect(Socket* s) {
 }
 
 void tcp_process_sends(Socket* s) {
-  while (!s->closed) {
-    Request* r = s->send_q.head;
-    if (r == nullptr) break;
-    Outcome o = send_attempt(s, r);
-    if (!o.done) break;
-    s->send_q.pop();
-    complete(r, o.status, o.info);
-  }
+  run_queue(s, &s->send_q, send_attempt);
 }
 
 void tcp_process_receives(Socket* s) {
-  while (!s->closed) {
-    Request* r = s->recv_q.head;
-    if (r == nullptr) break;
-    Outcome o = receive_attempt(s, r);
-    if (!o.done) break;
-    s->recv_q.pop();
-    complete(r, o.status, o.info);
-  }
+  run_queue(s, &s->recv_q, receive_attempt);
   if (s->closed) return;
   if (s->recv_q.empty() && event_on(s, kEventReceive)) indicate_receives(s);
   if (s->closed) return;

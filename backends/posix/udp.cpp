@@ -222,25 +222,11 @@ void indicate_datagrams(Socket* s) {
 }  // namespace
 
 void udp_process_sends(Socket* s) {
-  while (!s->closed) {
-    Request* r = s->send_q.head;
-    if (r == nullptr) break;
-    Outcome o = send_attempt(s, r);
-    if (!o.done) break;
-    s->send_q.pop();
-    complete(r, o.status, o.info);
-  }
+  run_queue(s, &s->send_q, send_attempt);
 }
 
 void udp_process_receives(Socket* s) {
-  while (!s->closed) {
-    Request* r = s->recv_q.head;
-    if (r == nullptr) break;
-    Outcome o = receive_from_attempt(s, r);
-    if (!o.done) break;
-    s->recv_q.pop();
-    complete(r, o.status, o.info);
-  }
+  run_queue(s, &s->recv_q, receive_from_attempt);
   if (!s->closed && s->recv_q.empty()) indicate_datagrams(s);
 }
 
