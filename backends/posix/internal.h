@@ -195,6 +195,10 @@ constexpr uint32_t kReadyError = 8;  ///< error or hang-up
 
 /// Receive-event buffer size (one per stream socket, allocated when events are first enabled).
 constexpr size_t kIndicationBufferSize = 64 * 1024;
+/// Reads that fill the whole indication buffer a stream socket may make in one loop turn
+/// before it yields (libuv's bound is 32): a short read ends the turn's reading, as it means
+/// the socket was drained, so a busy stream reads back to back without a wake-up between.
+constexpr uint32_t kMaxFullReadsPerTurn = 16;
 /// Datagram indication slots (allocated when the receive_from event is first enabled): one
 /// recvmmsg batch. 64 x 64 KiB is 4 MiB of address space, but only the pages datagrams land in
 /// are ever touched (small datagrams use the first page of each slot).

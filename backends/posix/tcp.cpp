@@ -195,6 +195,7 @@ void maybe_indicate_disconnect(Socket* s) {
 void indicate_receives(Socket* s) {
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->receive == nullptr) return;
+  uint32_t full_reads = 0;
   while (!s->closed && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
          !s->retained.load(std::memory_order_acquire) && !s->eof && s->error == Status::Success &&
          s->readable) {
@@ -227,8 +228,8 @@ void indicate_receives(Socket* s) {
         s->ind_off = accepted;
         s->ind_len = len - accepted;
       }
-      if (full) {
-        yield_read(s);  // more may be waiting: read it in the next turn
+      if (full && ++full_reads == kMaxFullReadsPerTurn) {
+        yield_read(s);  // 1 MiB this turn: read the rest in the next one, after the others
         break;
       }
       continue;
