@@ -498,6 +498,9 @@ TARGETS_TCP = [
     ("xwsk-posix-poll", ("U", "A"), 1.0),
     ("xwsk-uv", ("U",), 0.95),
 ]
+# Null contenders (--null): E run again under these names, paired against E, to show how far
+# two identical servers measure apart in one run (the noise floor of every paired ratio).
+NULL_NAMES = ("E#2", "E#3")
 TARGET_BATCH = 2.0  # send_messages / send_to packets/s
 SYSCALL_TIE = 0.01  # syscalls/msg within 1% of E count as "no more than E"
 
@@ -527,7 +530,7 @@ def compute_targets(result: dict) -> dict:
     for r in result["runs"]:
         if r.get("ok") and not r.get("skipped") and r["round"] not in dropped and r.get("rate"):
             by.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = r["rate"]
-    out: dict = {"tcp": {}, "batch": {}, "syscalls": {}}
+    out: dict = {"tcp": {}, "batch": {}, "syscalls": {}, "null": {}}
     sys_by = {(s["case"], s["contender"]): s.get("syscalls_per_msg")
               for s in result.get("syscalls", [])}
     for case in result["config"]["cases"]:
@@ -544,6 +547,19 @@ def compute_targets(result: dict) -> dict:
             if cell:
                 row[f"{cont}/{'|'.join(bases)}"] = cell
         out["tcp"][case] = row
+        # The noise floor: E again against E, and E against the better of two more copies of
+        # itself, which is what an equal server scores against "the better of U and A".
+        nrow = {}
+        for cont, bases in (("E#2", ("E",)), ("E", NULL_NAMES)):
+            if cont in per and all(b in per for b in bases):
+                paired = [per[cont][k] / max(per[b][k] for b in bases) for k in sorted(per[cont])
+                          if all(k in per[b] for b in bases)]
+                if paired:
+                    nrow[f"{cont}/{'|'.join(bases)}"] = {
+                        "median": median(paired), "min": min(paired), "max": max(paired),
+                        "n": len(paired), "n_ge_1": sum(x >= 1 for x in paired)}
+        if nrow:
+            out["null"][case] = nrow
         srow = {}
         for cont in ("E", "xwsk-posix-epoll", "xwsk-posix-poll", "xwsk-uv"):
             if sys_by.get((case, cont)) is not None:
@@ -670,6 +686,26 @@ def write_markdown(result: dict, path: str) -> None:
                              f"{c['n_ge_target']}/{c['n']} **{c['verdict']}**")
             L.append(f"| {case} | " + " | ".join(cells) + " |")
         L.append("")
+        if tg.get("null"):
+            L.append("Noise floor: E run again in the same rounds as E#2 and E#3 (`--null 2`: the "
+                     "same binary, shuffled in like any contender). `E#2/E` is how far two "
+                     "identical servers measure apart; `E/E#2|E#3` is what a server equal to "
+                     "its peers scores against the better of two of them, the null of the "
+                     "`/U|A` targets above. A ratio inside these spreads is not resolved by "
+                     "this run.")
+            L.append("")
+            L.append("| case | E#2/E median (min–max), rounds ≥ 1 | "
+                     "E/E#2\\|E#3 median (min–max), rounds ≥ 1 |")
+            L.append("|---|---|---|")
+            for case, row in tg["null"].items():
+                cells = []
+                for k in ("E#2/E", "E/E#2|E#3"):
+                    c = row.get(k)
+                    cells.append("—" if not c else
+                                 f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f}), "
+                                 f"{c['n_ge_1']}/{c['n']}")
+                L.append(f"| {case} | " + " | ".join(cells) + " |")
+            L.append("")
         if any(tg["syscalls"].values()):
             nrep = max([len(x.get("reps", [None])) for x in result.get("syscalls", [])] or [1])
             how = ("one short counted run each" if nrep == 1 else
@@ -943,6 +979,9 @@ def main() -> int:
                     help="target wall seconds for a full run (default 540)")
     ap.add_argument("--cases", default=None, help="comma-separated case names")
     ap.add_argument("--contenders", default=None, help="comma-separated contender names")
+    ap.add_argument("--null", type=int, default=0, choices=(0, 1, 2),
+                    help="run E again as 1 or 2 more contenders (E#2, E#3) to measure the "
+                    "noise floor of the paired ratios; not in the syscall pass (default 0)")
     ap.add_argument("--no-syscalls", action="store_true", help="skip the syscall pass")
     ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.*")
     ap.add_argument("--out", default=None, help="result JSON path")
@@ -1015,6 +1054,14 @@ def main() -> int:
             continue
         contenders.append(c)
         binaries[c.name] = b
+    if args.null and "E" in binaries:
+        e_row = next(c for c in CONTENDERS if c.name == "E")
+        for name in NULL_NAMES[:args.null]:
+            contenders.append(Contender(name, e_row.binary, [], ["E"],
+                                        "E again (a null contender: the noise floor)"))
+            binaries[name] = binaries["E"]
+    elif args.null:
+        log("--null needs E; no null contender")
     if not contenders and not client_wanted:
         log("no contender binary found")
         return 2
@@ -1050,8 +1097,9 @@ def main() -> int:
         rounds = args.rounds
         warmup = DEFAULT_WARMUP_S if args.warmup is None else args.warmup
         runs = rounds * (len(cases) * len(contenders) + len(client_cases) * len(BLAST_METHODS))
+        counted = [c for c in contenders if c.name not in NULL_NAMES]  # in the syscall pass
         sys_time = (0 if not tool else
-                    SYSCALL_REPS * len(cases) * len(contenders) *
+                    SYSCALL_REPS * len(cases) * len(counted) *
                     (SYSCALL_WARMUP_S + SYSCALL_MEASURE_S + RUN_OVERHEAD_S + 0.4))
         if args.measure is not None:
             measure = args.measure
@@ -1168,7 +1216,7 @@ def main() -> int:
         reps: dict = {}
         for rep in range(SYSCALL_REPS):
             for case in cases:
-                for c in contenders:
+                for c in [c for c in contenders if c.name not in NULL_NAMES]:
                     rec = run_one(load, c, binaries[c.name], case, SYSCALL_WARMUP_S,
                                   SYSCALL_MEASURE_S, args, tool)
                     n, m = rec.get("syscalls"), rec.get("syscall_messages")
