@@ -523,6 +523,14 @@ def target_cell(paired: list[float], target: float) -> dict | None:
             "n_ge_target": k, "verdict": v, "per_round": paired}
 
 
+def paired_vs_best(per: dict, cont: str, bases: tuple[str, ...]) -> list[float]:
+    """Per-round ratios of cont to the best of bases in the same round (rounds all ran)."""
+    if cont not in per or not all(b in per for b in bases):
+        return []
+    return [per[cont][k] / max(per[b][k] for b in bases) for k in sorted(per[cont])
+            if all(k in per[b] for b in bases)]
+
+
 def compute_targets(result: dict) -> dict:
     """Paired per-round ratios against the issue's targets (see TARGETS_TCP)."""
     dropped = {d["round"] for d in result.get("dropped_rounds", [])}
@@ -539,11 +547,7 @@ def compute_targets(result: dict) -> dict:
         per = by[case]
         row = {}
         for cont, bases, t in TARGETS_TCP:
-            if cont not in per or not all(b in per for b in bases):
-                continue
-            paired = [per[cont][k] / max(per[b][k] for b in bases) for k in sorted(per[cont])
-                      if all(k in per[b] for b in bases)]
-            cell = target_cell(paired, t)
+            cell = target_cell(paired_vs_best(per, cont, bases), t)
             if cell:
                 row[f"{cont}/{'|'.join(bases)}"] = cell
         out["tcp"][case] = row
@@ -551,13 +555,9 @@ def compute_targets(result: dict) -> dict:
         # itself, which is what an equal server scores against "the better of U and A".
         nrow = {}
         for cont, bases in (("E#2", ("E",)), ("E", NULL_NAMES)):
-            if cont in per and all(b in per for b in bases):
-                paired = [per[cont][k] / max(per[b][k] for b in bases) for k in sorted(per[cont])
-                          if all(k in per[b] for b in bases)]
-                if paired:
-                    nrow[f"{cont}/{'|'.join(bases)}"] = {
-                        "median": median(paired), "min": min(paired), "max": max(paired),
-                        "n": len(paired), "n_ge_1": sum(x >= 1 for x in paired)}
+            cell = target_cell(paired_vs_best(per, cont, bases), 1.0)
+            if cell:
+                nrow[f"{cont}/{'|'.join(bases)}"] = cell
         if nrow:
             out["null"][case] = nrow
         srow = {}
@@ -605,6 +605,14 @@ def fmt_rate(x: float | None, metric: str) -> str:
 
 def fmt(x, spec=".2f") -> str:
     return "—" if x is None else format(x, spec)
+
+
+def cell_text(c: dict | None, with_verdict: bool) -> str:
+    """A target_cell as table text: median (min–max), rounds at or above the target."""
+    if not c:
+        return "—"
+    text = f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f}) {c['n_ge_target']}/{c['n']}"
+    return text + (f" **{c['verdict']}**" if with_verdict else "")
 
 
 def write_markdown(result: dict, path: str) -> None:
@@ -679,12 +687,7 @@ def write_markdown(result: dict, path: str) -> None:
         L.append("| case | " + " | ".join(cols) + " |")
         L.append("|---|" + "---|" * len(cols))
         for case, row in tg["tcp"].items():
-            cells = []
-            for k in keys:
-                c = row.get(k)
-                cells.append("—" if not c else
-                             f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f}) "
-                             f"{c['n_ge_target']}/{c['n']} **{c['verdict']}**")
+            cells = [cell_text(row.get(k), True) for k in keys]
             L.append(f"| {case} | " + " | ".join(cells) + " |")
         L.append("")
         if tg.get("null"):
@@ -699,12 +702,7 @@ def write_markdown(result: dict, path: str) -> None:
                      "E/E#2\\|E#3 median (min–max), rounds ≥ 1 |")
             L.append("|---|---|---|")
             for case, row in tg["null"].items():
-                cells = []
-                for k in ("E#2/E", "E/E#2|E#3"):
-                    c = row.get(k)
-                    cells.append("—" if not c else
-                                 f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f}), "
-                                 f"{c['n_ge_1']}/{c['n']}")
+                cells = [cell_text(row.get(k), False) for k in ("E#2/E", "E/E#2|E#3")]
                 L.append(f"| {case} | " + " | ".join(cells) + " |")
             L.append("")
         if any(tg["syscalls"].values()):
