@@ -4,8 +4,12 @@
 // Backend-private: only backends/wsk/*.cpp and tests/kernel/* (kernel side)
 // include it. Public headers (sdk/include/xwsk) must never include it.
 //
-// Two builds are supported:
+// Three builds are supported, from one source:
 //  - Real WDK (MSVC / clang-cl): <ntddk.h> + <wsk.h>, already C++-safe.
+//  - Linux user space over umwsk (umwsk/include: WDK-compatible headers written in this
+//    project, a kernel runtime and a WSK provider; see docs/wsk-on-linux.md). Selected by
+//    XWSK_UMWSK, which the umwsk headers' CMake target defines. Like the WDK's, these headers
+//    are C++-safe; nothing here works around them.
 //  - mingw-w64 + Wine 8's DDK headers (the tested build here, see
 //    cmake/mingw-w64-wine-driver.cmake and /work/shared/wsk-on-wine.md).
 //    Two quirks of Wine's headers are handled here and nowhere else:
@@ -26,6 +30,12 @@
 
 #if defined(_MSC_VER) && !defined(__MINGW32__)
 // Real WDK.
+#include <ntddk.h>
+#include <ws2ipdef.h>
+#include <wsk.h>
+#define XWSK_DDK_IS_WINE 0
+#elif defined(XWSK_UMWSK)
+// umwsk on Linux: the same include set as the WDK.
 #include <ntddk.h>
 #include <ws2ipdef.h>
 #include <wsk.h>

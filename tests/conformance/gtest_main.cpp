@@ -2,6 +2,7 @@
 // The GoogleTest front end: every conformance case becomes one test, conformance.<case>, run
 // against the backend this binary is linked with. Skips carry the backend's reason; each is also
 // printed as one "XWSK-SKIP <backend> <case>: <reason>" line so a run's summary can list them.
+// Every run ends with the closing line the kernel runs print: "N passed, N failed, N skipped".
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -36,6 +37,15 @@ class ConformanceCase : public ::testing::Test {
   const xt::Case* case_;
 };
 
+// The kernel test loader's closing line, so that every front end ends a run the same way.
+class ClosingLine : public ::testing::EmptyTestEventListener {
+  void OnTestProgramEnd(const ::testing::UnitTest& u) override {
+    std::printf("%d passed, %d failed, %d skipped\n", u.successful_test_count(),
+                u.failed_test_count(), u.skipped_test_count());
+    std::fflush(stdout);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,5 +55,6 @@ int main(int argc, char** argv) {
     ::testing::RegisterTest("conformance", c->name, nullptr, nullptr, __FILE__, __LINE__,
                             [c]() -> ::testing::Test* { return new ConformanceCase(c); });
   }
+  ::testing::UnitTest::GetInstance()->listeners().Append(new ClosingLine);
   return RUN_ALL_TESTS();
 }
