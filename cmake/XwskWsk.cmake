@@ -127,6 +127,8 @@ function(xwsk_add_wsk_kernel_tests)
     BUILD_BYPRODUCTS "${kbin}/xwsk_ktest.sys" "${kbin}/xwsk-ktest-loader.exe"
                      "${kbin}/samples/echo-driver/xwsk_echo.sys"
                      "${kbin}/samples/echo-driver/xwsk-echo-driver-loader.exe"
+                     "${kbin}/samples/wsk-echo/xwsk_wsk_echo.sys"
+                     "${kbin}/samples/wsk-echo/xwsk-wsk-echo-loader.exe"
     USES_TERMINAL_BUILD TRUE)
 
   math(EXPR wine_timeout "${ARG_TIMEOUT} - 20")
@@ -163,6 +165,20 @@ function(xwsk_add_wsk_kernel_tests)
       TIMEOUT ${echo_timeout}
       ENVIRONMENT "XWSK_WINE_TIMEOUT=${echo_wine_timeout}"
       FAIL_REGULAR_EXPRESSION "MISMATCH")
+  endif()
+  # The WSK-native echo sample (samples/wsk-echo), the same source as xwsk_wsk_echo.so, as a
+  # driver over Wine's netio.sys.
+  if(XWSK_PYTHON3_PROGRAM)
+    set(wdir "${kbin}/samples/wsk-echo")
+    add_test(NAME wsk_echo.wine.peer
+      COMMAND "${XWSK_SH_PROGRAM}" "${root}/samples/wsk-echo/run-under-wine.sh"
+              "${wdir}/xwsk-wsk-echo-loader.exe" "${wdir}/xwsk_wsk_echo.sys")
+    set_tests_properties(wsk_echo.wine.peer PROPERTIES
+      LABELS "${echo_labels}"
+      SKIP_RETURN_CODE 77
+      TIMEOUT 120
+      ENVIRONMENT "XWSK_WINE_TIMEOUT=100"
+      RESOURCE_LOCK xwsk_port_40007)
   endif()
   set(XWSK_WSK_KERNEL_AVAILABLE TRUE PARENT_SCOPE)
   set(XWSK_WSK_KERNEL_MISSING "" PARENT_SCOPE)

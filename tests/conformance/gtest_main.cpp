@@ -10,6 +10,14 @@
 #include "xt.h"
 #include "xwsk/xwsk.h"
 
+#if defined(XWSK_UMWSK)
+// The WSK backend over umwsk's provider: the kernel runtime's own counters (IRPs, MDLs, pool,
+// provider sockets, retained indications...) must come back too, as in a driver's unload.
+#include <ntddk.h>
+
+#include "umwsk.h"
+#endif
+
 namespace {
 
 class ConformanceCase : public ::testing::Test {
@@ -18,7 +26,14 @@ class ConformanceCase : public ::testing::Test {
 
   void TestBody() override {
     xt::Context t;
+#if defined(XWSK_UMWSK)
+    UMWSK_COUNTERS before;
+    UmwskQueryCounters(&before);
+#endif
     xt::run_case(*case_, t);
+#if defined(XWSK_UMWSK)
+    if (t.result() != xt::Result::Fail) check_runtime(before, t);
+#endif
     switch (t.result()) {
       case xt::Result::Pass:
         break;
@@ -35,6 +50,35 @@ class ConformanceCase : public ::testing::Test {
 
  private:
   const xt::Case* case_;
+
+#if defined(XWSK_UMWSK)
+  // Waits up to 2 s for the runtime's counters to return to @p before (a provider frees its
+  // socket objects after the close completed), then fails @p t with what is left.
+  static void check_runtime(const UMWSK_COUNTERS& before, xt::Context& t) {
+    UMWSK_COUNTERS now;
+    for (int i = 0; i < 400; ++i) {
+      UmwskQueryCounters(&now);
+      if (now.Irps == before.Irps && now.Mdls == before.Mdls &&
+          now.PoolAllocations == before.PoolAllocations && now.Sockets == before.Sockets &&
+          now.RetainedIndications == before.RetainedIndications &&
+          now.Registrations == before.Registrations && now.Captures == before.Captures) {
+        return;
+      }
+      xt::sleep_ms(5);
+    }
+    t.fail(__FILE__, __LINE__, "the kernel runtime has objects left:");
+    t.add(" IRPs ").add_u64(static_cast<uint64_t>(now.Irps - before.Irps));
+    t.add(", MDLs ").add_u64(static_cast<uint64_t>(now.Mdls - before.Mdls));
+    t.add(", pool allocations ")
+        .add_u64(static_cast<uint64_t>(now.PoolAllocations - before.PoolAllocations));
+    t.add(", provider sockets ").add_u64(static_cast<uint64_t>(now.Sockets - before.Sockets));
+    t.add(", retained indications ")
+        .add_u64(static_cast<uint64_t>(now.RetainedIndications - before.RetainedIndications));
+    t.add(", registrations ")
+        .add_u64(static_cast<uint64_t>(now.Registrations - before.Registrations));
+    t.add(", captures ").add_u64(static_cast<uint64_t>(now.Captures - before.Captures));
+  }
+#endif
 };
 
 // The kernel test loader's closing line, so that every front end ends a run the same way.

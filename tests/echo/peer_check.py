@@ -6,6 +6,7 @@
     peer_check.py --binary ... --peer socat --bytes 8M
     peer_check.py --binary ... --peer nc --bytes 8M
     peer_check.py --binary ... --peer hostile
+    peer_check.py --driver-host build/bin/xwsk-driver-host --binary xwsk_wsk_echo.so --peer python
 
 For each address family (IPv4 on 127.0.0.1, IPv6 on ::1) it starts `BINARY server --bind
 HOST:0`, reads the address it serves on, runs the checks, stops it with SIGTERM and requires a
@@ -21,6 +22,10 @@ clean exit (status 0, a summary).
   hostile  resets, half-close with data pending, a stalled reader, many concurrent senders,
            connect-and-close, a UDP burst nobody reads, a 65507-byte datagram; then a normal
            echo must still work and the server must still stop cleanly.
+
+With --driver-host, BINARY is a WSK driver module (samples/wsk-echo) run by that host: it serves
+TCP only, on a dual-stack listener whose port it prints ("wsk_echo: serving [::]:PORT"); the UDP
+checks are left out, and SIGTERM must unload it clean (the host's "unloaded clean").
 
 Prints one line per check. Exit status: 0 all passed, 1 a check failed, 77 the peer tool is
 not installed (ctest SKIP_RETURN_CODE).
@@ -53,6 +58,50 @@ def parse_bytes(text: str) -> int:
 
 class Failure(Exception):
     pass
+
+
+class DriverServer:
+    """A WSK echo driver module run by xwsk-driver-host, as a child process."""
+
+    def __init__(self, host_binary: str, driver: str, host: str):
+        self.proc = subprocess.Popen([host_binary, driver], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+        deadline = time.monotonic() + 30
+        m = None
+        while m is None and time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            m = re.search(r"wsk_echo: serving (\S+):(\d+)", line)
+        if m is None:
+            self.proc.kill()
+            out, _ = self.proc.communicate(timeout=10)
+            raise Failure("driver did not start: " + "".join(self.lines) + (out or ""))
+        self.address = f"{m.group(1)}:{m.group(2)}"
+        self.host = host
+        self.port = int(m.group(2))
+
+    def stop(self) -> str:
+        if self.proc.poll() is not None:
+            out, _ = self.proc.communicate()
+            raise Failure(f"driver host exited early with status {self.proc.returncode}: {out}")
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            raise Failure(f"driver did not unload within 30 s of SIGTERM: {out}")
+        if self.proc.returncode != 0 or "unloaded clean" not in out:
+            raise Failure(f"driver host exit status {self.proc.returncode} after SIGTERM: {out}")
+        return "server: unloaded clean"
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
 
 
 class EchoServer:
@@ -497,6 +546,7 @@ def main() -> int:
     ap.add_argument("--bytes", type=parse_bytes, default=parse_bytes("100M"))
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--families", default="4,6")
+    ap.add_argument("--driver-host", help="run BINARY, a WSK driver module, in this host")
     a = ap.parse_args()
     if a.peer in ("socat", "nc") and shutil.which("socat" if a.peer == "socat" else "nc") is None:
         print(f"{a.peer}: not installed (apt-get install socat netcat-openbsd): SKIP")
@@ -513,11 +563,15 @@ def main() -> int:
     for host in hosts:
         srv = None
         try:
-            srv = EchoServer(a.binary, host)
+            if a.driver_host:
+                srv = DriverServer(a.driver_host, a.binary, host)
+            else:
+                srv = EchoServer(a.binary, host)
             print(f"server {os.path.basename(a.binary)} on {srv.address}", flush=True)
             if a.peer == "python":
                 tcp_echo(host, srv.port, a.bytes)
-                udp_echo(host, srv.port, a.bytes, window=a.window)
+                if not a.driver_host:
+                    udp_echo(host, srv.port, a.bytes, window=a.window)
             elif a.peer in ("socat", "nc"):
                 tool_echo(a.peer, host, srv.port, a.bytes)
             else:
