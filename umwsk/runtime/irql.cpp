@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+// irql.cpp: the per-thread IRQL, spin locks (real locks that raise to DISPATCH_LEVEL), in-stack
+// queued spin locks, critical regions, fast mutexes, run-down protection, and the lists guarded
+// by a spin lock (ExInterlocked*, SLIST).
+#include <sched.h>
+
+#include "rt_internal.h"
+
+namespace {
+
+thread_local UmwskThreadState t_state;
+
+// A held KSPIN_LOCK holds its owner's token: the address of the owner's thread state, | 1.
+ULONG_PTR my_token() {
+  return reinterpret_cast<ULONG_PTR>(&t_state) | 1;
+}
+
+}  // namespace
+
+UmwskThreadState& umwsk_thread_state() {
+  return t_state;
+}
+
+void umwsk_set_irql(KIRQL irql) {
+  t_state.irql = irql;
+}
+
+// ---- IRQL
+// ------------------------------------------------------------------------------------------
+
+KIRQL KeGetCurrentIrql(void) {
+  return t_state.irql;
+}
+
+KIRQL KfRaiseIrql(KIRQL NewIrql) {
+  const KIRQL old = t_state.irql;
+  if (NewIrql < old) {
+    umwsk_rule_violation("irql.raise_to_lower", nullptr,
+                         "KeRaiseIrql to %u from the higher IRQL %u (IRQL_NOT_GREATER_OR_EQUAL)",
+                         static_cast<unsigned>(NewIrql), static_cast<unsigned>(old));
+    return old;
+  }
+  t_state.irql = NewIrql;
+  return old;
+}
+
+void KeLowerIrql(KIRQL NewIrql) {
+  const KIRQL cur = t_state.irql;
+  if (NewIrql > cur) {
+    umwsk_rule_violation("irql.lower_to_higher", nullptr,
+                         "KeLowerIrql to %u from the lower IRQL %u (IRQL_NOT_LESS_OR_EQUAL)",
+                         static_cast<unsigned>(NewIrql), static_cast<unsigned>(cur));
+    return;
+  }
+  t_state.irql = NewIrql;
+}
+
+KIRQL KeRaiseIrqlToDpcLevel(void) {
+  const KIRQL old = t_state.irql;
+  if (old > DISPATCH_LEVEL) {
+    umwsk_rule_violation("irql.raise_to_lower", nullptr, "KeRaiseIrqlToDpcLevel from IRQL %u",
+                         static_cast<unsigned>(old));
+    return old;
+  }
+  t_state.irql = DISPATCH_LEVEL;
+  return old;
+}
+
+KIRQL KeRaiseIrqlToSynchLevel(void) {
+  const KIRQL old = t_state.irql;
+  if (old > SYNCH_LEVEL) {
+    umwsk_rule_violation("irql.raise_to_lower", nullptr, "KeRaiseIrqlToSynchLevel from IRQL %u",
+                         static_cast<unsigned>(old));
+    return old;
+  }
+  t_state.irql = SYNCH_LEVEL;
+  return old;
+}
+
+void KeEnterCriticalRegion(void) {
+  t_state.critical_region++;
+}
+
+void KeLeaveCriticalRegion(void) {
+  if (t_state.critical_region <= 0) {
+    umwsk_rule_violation("apc.leave_critical_region_unbalanced", nullptr,
+                         "KeLeaveCriticalRegion without KeEnterCriticalRegion");
+    return;
+  }
+  t_state.critical_region--;
+}
+
+void KeEnterGuardedRegion(void) {
+  t_state.guarded_region++;
+}
+
+void KeLeaveGuardedRegion(void) {
+  if (t_state.guarded_region <= 0) {
+    umwsk_rule_violation("apc.leave_guarded_region_unbalanced", nullptr,
+                         "KeLeaveGuardedRegion without KeEnterGuardedRegion");
+    return;
+  }
+  t_state.guarded_region--;
+}
+
+BOOLEAN KeAreApcsDisabled(void) {
+  return (t_state.critical_region > 0 || t_state.guarded_region > 0 || t_state.irql >= APC_LEVEL)
+             ? TRUE
+             : FALSE;
+}
+
+BOOLEAN KeAreAllApcsDisabled(void) {
+  return (t_state.guarded_region > 0 || t_state.irql >= APC_LEVEL) ? TRUE : FALSE;
+}
+
+// ---- spin locks
+// ------------------------------------------------------------------------------------
+
+void umwsk_spin_acquire(PKSPIN_LOCK lock, const void* caller) {
+  const ULONG_PTR me = my_token();
+  unsigned spins = 0;
+  for (;;) {
+    ULONG_PTR expected = 0;
+    if (__atomic_compare_exchange_n(lock, &expected, me, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+      break;
+    }
+    if (expected == me) {
+      umwsk_rule_violation_at(caller, "spinlock.recursive_acquire", lock,
+                              "this thread already holds the spin lock (a deadlock on Windows)");
+      return;  // report mode: treat as acquired once more (released once)
+    }
+    if (++spins < 64) {
+      YieldProcessor();
+    } else {
+      sched_yield();
+    }
+  }
+  t_state.spin_locks_held++;
+}
+
+void umwsk_spin_release(PKSPIN_LOCK lock, const void* caller) {
+  const ULONG_PTR me = my_token();
+  const ULONG_PTR value = __atomic_load_n(lock, __ATOMIC_RELAXED);
+  if (value != me) {
+    umwsk_rule_violation_at(caller, "spinlock.release_not_owner", lock,
+                            value == 0 ? "releasing a spin lock that is not held"
+                                       : "releasing a spin lock held by another thread");
+    return;
+  }
+  __atomic_store_n(lock, static_cast<ULONG_PTR>(0), __ATOMIC_RELEASE);
+  t_state.spin_locks_held--;
+}
+
+bool umwsk_spin_held_by_me(PKSPIN_LOCK lock) {
+  return __atomic_load_n(lock, __ATOMIC_RELAXED) == my_token();
+}
+
+namespace {
+
+KIRQL raise_to_dpc_for_lock(PKSPIN_LOCK lock, const void* caller) {
+  const KIRQL old = t_state.irql;
+  if (old > DISPATCH_LEVEL) {
+    umwsk_rule_violation_at(caller, "irql.spinlock_above_dispatch_level", lock,
+                            "acquiring a spin lock at IRQL %u (> DISPATCH_LEVEL)",
+                            static_cast<unsigned>(old));
+  } else {
+    t_state.irql = DISPATCH_LEVEL;
+  }
+  return old;
+}
+
+void check_at_dpc(PKSPIN_LOCK lock, const void* caller, const char* routine) {
+  if (t_state.irql < DISPATCH_LEVEL) {
+    umwsk_rule_violation_at(caller, "irql.spinlock_at_dpc_level_below_dispatch", lock,
+                            "%s called at IRQL %u (requires DISPATCH_LEVEL)", routine,
+                            static_cast<unsigned>(t_state.irql));
+  }
+}
+
+}  // namespace
+
+void KeInitializeSpinLock(PKSPIN_LOCK SpinLock) {
+  *SpinLock = 0;
+}
+
+KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock) {
+  const void* caller = __builtin_return_address(0);
+  const KIRQL old = raise_to_dpc_for_lock(SpinLock, caller);
+  umwsk_spin_acquire(SpinLock, caller);
+  return old;
+}
+
+void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_release(SpinLock, caller);
+  if (NewIrql > t_state.irql) {
+    umwsk_rule_violation_at(caller, "irql.lower_to_higher", SpinLock,
+                            "KeReleaseSpinLock to IRQL %u from the lower IRQL %u",
+                            static_cast<unsigned>(NewIrql), static_cast<unsigned>(t_state.irql));
+    return;
+  }
+  t_state.irql = NewIrql;
+}
+
+void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
+  const void* caller = __builtin_return_address(0);
+  check_at_dpc(SpinLock, caller, "KeAcquireSpinLockAtDpcLevel");
+  umwsk_spin_acquire(SpinLock, caller);
+}
+
+void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock) {
+  const void* caller = __builtin_return_address(0);
+  check_at_dpc(SpinLock, caller, "KeReleaseSpinLockFromDpcLevel");
+  umwsk_spin_release(SpinLock, caller);
+}
+
+BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
+  const void* caller = __builtin_return_address(0);
+  check_at_dpc(SpinLock, caller, "KeTryToAcquireSpinLockAtDpcLevel");
+  ULONG_PTR expected = 0;
+  if (__atomic_compare_exchange_n(SpinLock, &expected, my_token(), false, __ATOMIC_ACQUIRE,
+                                  __ATOMIC_RELAXED)) {
+    t_state.spin_locks_held++;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+BOOLEAN KeTestSpinLock(PKSPIN_LOCK SpinLock) {
+  // TRUE when the lock is (probably) available.
+  return __atomic_load_n(SpinLock, __ATOMIC_RELAXED) == 0 ? TRUE : FALSE;
+}
+
+void KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle) {
+  const void* caller = __builtin_return_address(0);
+  LockHandle->LockQueue.Next = nullptr;
+  LockHandle->LockQueue.Lock = SpinLock;
+  LockHandle->OldIrql = raise_to_dpc_for_lock(SpinLock, caller);
+  umwsk_spin_acquire(SpinLock, caller);
+}
+
+void KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
+  if (LockHandle->OldIrql > t_state.irql) {
+    umwsk_rule_violation_at(caller, "irql.lower_to_higher", LockHandle->LockQueue.Lock,
+                            "KeReleaseInStackQueuedSpinLock to IRQL %u from the lower IRQL %u",
+                            static_cast<unsigned>(LockHandle->OldIrql),
+                            static_cast<unsigned>(t_state.irql));
+    return;
+  }
+  t_state.irql = LockHandle->OldIrql;
+}
+
+void KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock,
+                                              PKLOCK_QUEUE_HANDLE LockHandle) {
+  const void* caller = __builtin_return_address(0);
+  check_at_dpc(SpinLock, caller, "KeAcquireInStackQueuedSpinLockAtDpcLevel");
+  LockHandle->LockQueue.Next = nullptr;
+  LockHandle->LockQueue.Lock = SpinLock;
+  LockHandle->OldIrql = t_state.irql;
+  umwsk_spin_acquire(SpinLock, caller);
+}
+
+void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) {
+  const void* caller = __builtin_return_address(0);
+  check_at_dpc(LockHandle->LockQueue.Lock, caller, "KeReleaseInStackQueuedSpinLockFromDpcLevel");
+  umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
+}
+
+// ---- lists guarded by a spin lock
+// ------------------------------------------------------------------
+
+PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry,
+                                        PKSPIN_LOCK Lock) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_acquire(Lock, caller);
+  PLIST_ENTRY first = IsListEmpty(ListHead) ? nullptr : ListHead->Flink;
+  InsertHeadList(ListHead, ListEntry);
+  umwsk_spin_release(Lock, caller);
+  return first;
+}
+
+PLIST_ENTRY ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry,
+                                        PKSPIN_LOCK Lock) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_acquire(Lock, caller);
+  PLIST_ENTRY last = IsListEmpty(ListHead) ? nullptr : ListHead->Blink;
+  InsertTailList(ListHead, ListEntry);
+  umwsk_spin_release(Lock, caller);
+  return last;
+}
+
+PLIST_ENTRY ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK Lock) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_acquire(Lock, caller);
+  PLIST_ENTRY entry = IsListEmpty(ListHead) ? nullptr : RemoveHeadList(ListHead);
+  umwsk_spin_release(Lock, caller);
+  return entry;
+}
+
+PSINGLE_LIST_ENTRY ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, PKSPIN_LOCK Lock) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_acquire(Lock, caller);
+  PSINGLE_LIST_ENTRY entry = PopEntryList(ListHead);
+  umwsk_spin_release(Lock, caller);
+  return entry;
+}
+
+PSINGLE_LIST_ENTRY ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead,
+                                              PSINGLE_LIST_ENTRY ListEntry, PKSPIN_LOCK Lock) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_acquire(Lock, caller);
+  PSINGLE_LIST_ENTRY first = ListHead->Next;
+  PushEntryList(ListHead, ListEntry);
+  umwsk_spin_release(Lock, caller);
+  return first;
+}
+
+// ---- SLIST: the header holds the first entry (Alignment) and the depth (Region, low 16 bits),
+// guarded by one of a set of striped locks chosen by the header's address.
+// -------------------------
+
+namespace {
+
+constexpr int kSListLocks = 64;
+pthread_mutex_t g_slist_locks[kSListLocks] = {
+#define UMWSK_M8_                                                                      \
+  PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,     \
+      PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
+      PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+    UMWSK_M8_, UMWSK_M8_, UMWSK_M8_, UMWSK_M8_, UMWSK_M8_,
+    UMWSK_M8_, UMWSK_M8_, UMWSK_M8_
+#undef UMWSK_M8_
+};
+
+pthread_mutex_t* slist_lock(PSLIST_HEADER head) {
+  const ULONG_PTR a = reinterpret_cast<ULONG_PTR>(head);
+  return &g_slist_locks[(a >> 4) % kSListLocks];
+}
+
+}  // namespace
+
+PSLIST_ENTRY InterlockedPushEntrySList(PSLIST_HEADER ListHead, PSLIST_ENTRY ListEntry) {
+  pthread_mutex_t* m = slist_lock(ListHead);
+  pthread_mutex_lock(m);
+  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+  ListEntry->Next = first;
+  ListHead->Alignment = reinterpret_cast<ULONGLONG>(ListEntry);
+  const ULONGLONG depth = (ListHead->Region & 0xffff) + 1;
+  const ULONGLONG seq = (ListHead->Region >> 16) + 1;
+  ListHead->Region = (seq << 16) | (depth & 0xffff);
+  pthread_mutex_unlock(m);
+  return first;
+}
+
+PSLIST_ENTRY InterlockedPopEntrySList(PSLIST_HEADER ListHead) {
+  pthread_mutex_t* m = slist_lock(ListHead);
+  pthread_mutex_lock(m);
+  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+  if (first != nullptr) {
+    ListHead->Alignment = reinterpret_cast<ULONGLONG>(first->Next);
+    const ULONGLONG depth = (ListHead->Region & 0xffff) - 1;
+    const ULONGLONG seq = (ListHead->Region >> 16) + 1;
+    ListHead->Region = (seq << 16) | (depth & 0xffff);
+  }
+  pthread_mutex_unlock(m);
+  return first;
+}
+
+PSLIST_ENTRY InterlockedFlushSList(PSLIST_HEADER ListHead) {
+  pthread_mutex_t* m = slist_lock(ListHead);
+  pthread_mutex_lock(m);
+  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+  ListHead->Alignment = 0;
+  ListHead->Region = ((ListHead->Region >> 16) + 1) << 16;
+  pthread_mutex_unlock(m);
+  return first;
+}
+
+USHORT QueryDepthSList(PSLIST_HEADER ListHead) {
+  pthread_mutex_t* m = slist_lock(ListHead);
+  pthread_mutex_lock(m);
+  const auto depth = static_cast<USHORT>(ListHead->Region & 0xffff);
+  pthread_mutex_unlock(m);
+  return depth;
+}
+
+PSLIST_ENTRY FirstEntrySList(PSLIST_HEADER ListHead) {
+  pthread_mutex_t* m = slist_lock(ListHead);
+  pthread_mutex_lock(m);
+  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+  pthread_mutex_unlock(m);
+  return first;
+}
+
+// ---- fast mutexes
+// ----------------------------------------------------------------------------------
+
+void ExInitializeFastMutex(PFAST_MUTEX FastMutex) {
+  FastMutex->Count = 1;
+  FastMutex->Owner = nullptr;
+  FastMutex->Contention = 0;
+  FastMutex->OldIrql = 0;
+  KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
+}
+
+namespace {
+
+void fast_mutex_wait(PFAST_MUTEX m, const void* caller) {
+  if (m->Owner == umwsk_current_thread()) {
+    umwsk_rule_violation_at(caller, "fast_mutex.recursive_acquire", m,
+                            "this thread already owns the fast mutex (a deadlock on Windows)");
+    return;
+  }
+  if (InterlockedDecrement(&m->Count) != 0) {
+    m->Contention++;
+    KeWaitForSingleObject(&m->Event, WrExecutive, KernelMode, FALSE, nullptr);
+  }
+  m->Owner = umwsk_current_thread();
+}
+
+void fast_mutex_release(PFAST_MUTEX m, const void* caller) {
+  if (m->Owner != umwsk_current_thread()) {
+    umwsk_rule_violation_at(caller, "fast_mutex.release_not_owner", m,
+                            "releasing a fast mutex this thread does not own");
+    return;
+  }
+  m->Owner = nullptr;
+  if (InterlockedIncrement(&m->Count) != 1) {
+    KeSetEvent(&m->Event, 0, FALSE);
+  }
+}
+
+}  // namespace
+
+void ExAcquireFastMutex(PFAST_MUTEX FastMutex) {
+  const void* caller = __builtin_return_address(0);
+  const KIRQL old = t_state.irql;
+  if (old > APC_LEVEL) {
+    umwsk_rule_violation_at(caller, "irql.fast_mutex_above_apc_level", FastMutex,
+                            "ExAcquireFastMutex at IRQL %u (must be <= APC_LEVEL)",
+                            static_cast<unsigned>(old));
+  }
+  if (old < APC_LEVEL) {
+    t_state.irql = APC_LEVEL;
+  }
+  fast_mutex_wait(FastMutex, caller);
+  FastMutex->OldIrql = old;
+}
+
+void ExReleaseFastMutex(PFAST_MUTEX FastMutex) {
+  const void* caller = __builtin_return_address(0);
+  const KIRQL old = static_cast<KIRQL>(FastMutex->OldIrql);
+  fast_mutex_release(FastMutex, caller);
+  if (t_state.irql != APC_LEVEL) {
+    umwsk_rule_violation_at(caller, "irql.fast_mutex_release_irql", FastMutex,
+                            "ExReleaseFastMutex at IRQL %u (must be APC_LEVEL, as acquired)",
+                            static_cast<unsigned>(t_state.irql));
+  }
+  t_state.irql = old;
+}
+
+BOOLEAN ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex) {
+  const KIRQL old = t_state.irql;
+  if (old < APC_LEVEL) {
+    t_state.irql = APC_LEVEL;
+  }
+  if (InterlockedCompareExchange(&FastMutex->Count, 0, 1) == 1) {
+    FastMutex->Owner = umwsk_current_thread();
+    FastMutex->OldIrql = old;
+    return TRUE;
+  }
+  t_state.irql = old;
+  return FALSE;
+}
+
+void ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex) {
+  fast_mutex_wait(FastMutex, __builtin_return_address(0));
+}
+
+void ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex) {
+  fast_mutex_release(FastMutex, __builtin_return_address(0));
+}
+
+// ---- run-down protection: bit 0 = run-down active, references counted in units of 2 -----------
+
+void ExInitializeRundownProtection(PEX_RUNDOWN_REF RunRef) {
+  RunRef->Count = 0;
+}
+
+void ExReInitializeRundownProtection(PEX_RUNDOWN_REF RunRef) {
+  __atomic_store_n(&RunRef->Count, static_cast<ULONG_PTR>(0), __ATOMIC_RELEASE);
+}
+
+BOOLEAN ExAcquireRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count) {
+  ULONG_PTR v = __atomic_load_n(&RunRef->Count, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if (v & 1) {
+      return FALSE;
+    }
+    if (__atomic_compare_exchange_n(&RunRef->Count, &v, v + 2 * static_cast<ULONG_PTR>(Count),
+                                    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      return TRUE;
+    }
+  }
+}
+
+BOOLEAN ExAcquireRundownProtection(PEX_RUNDOWN_REF RunRef) {
+  return ExAcquireRundownProtectionEx(RunRef, 1);
+}
+
+void ExReleaseRundownProtectionEx(PEX_RUNDOWN_REF RunRef, ULONG Count) {
+  const ULONG_PTR before =
+      __atomic_fetch_sub(&RunRef->Count, 2 * static_cast<ULONG_PTR>(Count), __ATOMIC_ACQ_REL);
+  if ((before >> 1) < Count) {
+    umwsk_rule_violation("rundown.release_unbalanced", RunRef,
+                         "ExReleaseRundownProtection without a matching acquire");
+  }
+}
+
+void ExReleaseRundownProtection(PEX_RUNDOWN_REF RunRef) {
+  const ULONG_PTR before = __atomic_fetch_sub(&RunRef->Count, 2, __ATOMIC_ACQ_REL);
+  if ((before >> 1) == 0) {
+    umwsk_rule_violation("rundown.release_unbalanced", RunRef,
+                         "ExReleaseRundownProtection without a matching acquire");
+  }
+}
+
+void ExWaitForRundownProtectionRelease(PEX_RUNDOWN_REF RunRef) {
+  if (t_state.irql > APC_LEVEL) {
+    umwsk_rule_violation("irql.wait_above_apc_level", RunRef,
+                         "ExWaitForRundownProtectionRelease at IRQL %u (must be <= APC_LEVEL)",
+                         static_cast<unsigned>(t_state.irql));
+  }
+  __atomic_fetch_or(&RunRef->Count, static_cast<ULONG_PTR>(1), __ATOMIC_ACQ_REL);
+  while (__atomic_load_n(&RunRef->Count, __ATOMIC_ACQUIRE) != 1) {
+    struct timespec ts = {0, 200000};  // 0.2 ms
+    nanosleep(&ts, nullptr);
+  }
+}
+
+void ExRundownCompleted(PEX_RUNDOWN_REF RunRef) {
+  __atomic_store_n(&RunRef->Count, static_cast<ULONG_PTR>(1), __ATOMIC_RELEASE);
+}
