@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+// connection.cpp: the listen and connection-oriented operations: WskAccept,
+// WskInspectComplete, WskConnect, WskConnectEx, WskSend, WskReceive, WskDisconnect, WskRelease
+// (data indications), and the reserved WskSendEx / WskReceiveEx.
+#include "provider.h"
+
+namespace umwsk::provider {
+
+NTSTATUS WSKAPI wsk_accept(PWSK_SOCKET ListenSocket, ULONG Flags, PVOID AcceptSocketContext,
+                           const WSK_CLIENT_CONNECTION_DISPATCH* AcceptSocketDispatch,
+                           PSOCKADDR LocalAddress, PSOCKADDR RemoteAddress, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* ls = socket_of(ListenSocket);
+  if (ls == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Accept);
+  ProviderSocket* s =
+      socket_new(ls->reg, WSK_FLAG_CONNECTION_SOCKET, AcceptSocketContext, AcceptSocketDispatch);
+  if (s == nullptr) return op_fail(Irp, STATUS_INSUFFICIENT_RESOURCES);
+  op->a = s;
+  xwsk::SockAddr* local = nullptr;
+  xwsk::SockAddr* remote = nullptr;
+  if (!accept_addresses(op, LocalAddress, RemoteAddress, &local, &remote)) {
+    return op_fail(Irp, STATUS_INSUFFICIENT_RESOURCES);
+  }
+  return op_end(Irp,
+                xwsk::accept(ls->xs, Flags, s, &kXwskConnectionEvents, local, remote, &op->req));
+}
+
+NTSTATUS WSKAPI wsk_inspect_complete(PWSK_SOCKET ListenSocket, PWSK_INSPECT_ID InspectID,
+                                     WSK_INSPECT_ACTION Action, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* ls = socket_of(ListenSocket);
+  if (ls == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  if (InspectID == nullptr) return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  const xwsk::InspectId id{InspectID->Key, InspectID->SerialNumber};
+  return op_end(
+      Irp, xwsk::inspect_complete(ls->xs, &id, static_cast<xwsk::InspectAction>(Action), &op->req));
+}
+
+NTSTATUS WSKAPI wsk_connect(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, ULONG Flags, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* s = socket_of(Socket);
+  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  xwsk::SockAddr remote{};
+  if (!sockaddr_in(RemoteAddress, &remote)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  return op_end(Irp, xwsk::connect(s->xs, &remote, Flags, &op->req));
+}
+
+NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, PWSK_BUF Buffer,
+                               ULONG Flags, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* s = socket_of(Socket);
+  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  xwsk::SockAddr remote{};
+  xwsk::Buf buf{};
+  if (!sockaddr_in(RemoteAddress, &remote) || (Buffer != nullptr && !buf_of(Buffer, &buf))) {
+    return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  }
+  return op_end(
+      Irp, xwsk::connect_ex(s->xs, &remote, Buffer != nullptr ? &buf : nullptr, Flags, &op->req));
+}
+
+NTSTATUS WSKAPI wsk_send(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* s = socket_of(Socket);
+  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  xwsk::Buf buf{};
+  if (!buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  return op_end(Irp, xwsk::send(s->xs, &buf, Flags, &op->req));
+}
+
+NTSTATUS WSKAPI wsk_receive(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* s = socket_of(Socket);
+  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  xwsk::Buf buf{};
+  if (!buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  return op_end(Irp, xwsk::receive(s->xs, &buf, Flags, &op->req));
+}
+
+NTSTATUS WSKAPI wsk_disconnect(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp) {
+  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
+  ProviderSocket* s = socket_of(Socket);
+  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  xwsk::Buf buf{};
+  if (Buffer != nullptr && !buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  return op_end(Irp, xwsk::disconnect(s->xs, Buffer != nullptr ? &buf : nullptr, Flags, &op->req));
+}
+
+NTSTATUS WSKAPI wsk_release_data(PWSK_SOCKET Socket, PWSK_DATA_INDICATION DataIndication) {
+  ProviderSocket* s = socket_of(Socket);
+  if (s == nullptr) return STATUS_INVALID_HANDLE;
+  return release_indications(s, DataIndication, false);
+}
+
+// The reserved members of the connection and stream tables: WSK documents them as reserved for
+// system use, so a client never calls them; the provider answers with a status, not a crash.
+NTSTATUS WSKAPI wsk_send_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+                            ULONG ControlInfoLength, PCMSGHDR ControlInfo, PIRP Irp) {
+  (void)Socket;
+  (void)Buffer;
+  (void)Flags;
+  (void)ControlInfoLength;
+  (void)ControlInfo;
+  return irp_fail(Irp, STATUS_NOT_SUPPORTED);
+}
+
+NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+                               PULONG ControlInfoLength, PCMSGHDR ControlInfo, PULONG ControlFlags,
+                               PIRP Irp) {
+  (void)Socket;
+  (void)Buffer;
+  (void)Flags;
+  (void)ControlInfoLength;
+  (void)ControlInfo;
+  (void)ControlFlags;
+  return irp_fail(Irp, STATUS_NOT_SUPPORTED);
+}
+
+}  // namespace umwsk::provider

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+// events.cpp: the provider's xwsk dispatch tables. Each trampoline turns an xwsk event into the
+// WSK event of the client's dispatch table for that socket:
+//  - WskAcceptEvent creates the accepted provider socket (connection category);
+//  - WskInspectEvent / WskAbortEvent carry the WSK_INSPECT_ID of conditional accept;
+//  - WskReceiveEvent / WskReceiveFromEvent get WSK_DATA_INDICATION / WSK_DATAGRAM_INDICATION
+//    lists whose MDLs describe xwsk's indicated segments: one pool block per event (the list,
+//    the remote SOCKADDRs) plus one MDL per segment, freed when the event returns, or, when the
+//    client returns STATUS_PENDING, when it calls WskRelease (or when the socket closes);
+//  - WskDisconnectEvent, WskSendBacklogEvent pass through.
+// Events that come from the xwsk loop thread run at DISPATCH_LEVEL (DispatchScope) and carry
+// WSK_FLAG_AT_DISPATCH_LEVEL. A client table without the callback gets the answer WSK gives for
+// an event the client does not take.
+#include "provider.h"
+
+namespace umwsk::provider {
+
+namespace {
+
+constexpr uint32_t kBlockMagic = 0x424b4e49;  // "INKB"
+
+enum BlockState : uint32_t { kInEvent = 0, kRetained = 1, kReleased = 2 };
+
+}  // namespace
+
+/// One indication list handed to a client, with what describes it. The WSK list starts at
+/// `head`; WskRelease finds the block from it.
+struct IndicationBlock {
+  uint32_t magic;
+  bool datagram;
+  std::atomic<uint32_t> state;
+  ProviderSocket* socket;
+  IndicationBlock* prev;  ///< the socket's retained list (under socket->lock)
+  IndicationBlock* next;
+  void* xlist;  ///< xwsk::DataIndication* or xwsk::DatagramIndication*
+  size_t mdl_count;
+  PMDL* mdls;  ///< mdl_count entries, inside the block
+  alignas(16) unsigned char head[1];
+};
+
+namespace {
+
+IndicationBlock* block_of(const void* head) {
+  if (head == nullptr) return nullptr;
+  auto* b = reinterpret_cast<IndicationBlock*>(const_cast<unsigned char*>(
+      static_cast<const unsigned char*>(head) - offsetof(IndicationBlock, head)));
+  return b->magic == kBlockMagic ? b : nullptr;
+}
+
+/// Segments (MDLs) that describe @p buf: those that hold offset + length.
+size_t segments_of(const xwsk::Buf& buf) {
+  if (buf.length == 0) return 0;
+  size_t need = buf.offset + buf.length;
+  size_t n = 0;
+  for (const xwsk::Segment* s = buf.segment; s != nullptr; s = s->next) {
+    ++n;
+    if (s->length >= need) break;
+    need -= s->length;
+  }
+  return n;
+}
+
+void free_block(IndicationBlock* b) {
+  for (size_t i = 0; i < b->mdl_count; ++i) {
+    if (b->mdls[i] != nullptr) IoFreeMdl(b->mdls[i]);
+  }
+  b->magic = kDeadMagic;
+  pool_free(b, kTagIndication);
+}
+
+/// WSK_BUF over new MDLs describing @p buf. False when an MDL cannot be allocated.
+bool describe(const xwsk::Buf& buf, IndicationBlock* b, WSK_BUF* out) {
+  out->Mdl = nullptr;
+  out->Offset = 0;
+  out->Length = 0;
+  if (buf.length == 0) return true;
+  size_t need = buf.offset + buf.length;
+  PMDL prev = nullptr;
+  for (const xwsk::Segment* s = buf.segment; s != nullptr; s = s->next) {
+    PMDL m = IoAllocateMdl(s->data, static_cast<ULONG>(s->length), FALSE, FALSE, nullptr);
+    if (m == nullptr) return false;
+    MmBuildMdlForNonPagedPool(m);
+    b->mdls[b->mdl_count++] = m;
+    if (prev != nullptr) {
+      prev->Next = m;
+    } else {
+      out->Mdl = m;
+    }
+    prev = m;
+    if (s->length >= need) break;
+    need -= s->length;
+  }
+  out->Offset = static_cast<ULONG>(buf.offset);
+  out->Length = buf.length;
+  return true;
+}
+
+/// A block for @p count list elements of @p elem bytes, @p mdls MDL slots and @p extra bytes.
+IndicationBlock* new_block(ProviderSocket* s, bool datagram, size_t count, size_t elem, size_t mdls,
+                           size_t extra, unsigned char** extra_out) {
+  const size_t list_bytes = (count * elem + 15) & ~static_cast<size_t>(15);
+  const size_t mdl_bytes = (mdls * sizeof(PMDL) + 15) & ~static_cast<size_t>(15);
+  const size_t size = offsetof(IndicationBlock, head) + list_bytes + mdl_bytes + extra;
+  void* mem = pool_alloc(size, kTagIndication);
+  if (mem == nullptr) return nullptr;
+  auto* b = new (mem) IndicationBlock();
+  b->magic = kBlockMagic;
+  b->datagram = datagram;
+  b->state.store(kInEvent, std::memory_order_relaxed);
+  b->socket = s;
+  b->mdls = reinterpret_cast<PMDL*>(b->head + list_bytes);
+  b->mdl_count = 0;
+  *extra_out = b->head + list_bytes + mdl_bytes;
+  return b;
+}
+
+void retain(ProviderSocket* s, IndicationBlock* b) {
+  KIRQL irql;
+  KeAcquireSpinLock(&s->lock, &irql);
+  b->prev = nullptr;
+  b->next = s->retained;
+  if (s->retained != nullptr) s->retained->prev = b;
+  s->retained = b;
+  KeReleaseSpinLock(&s->lock, irql);
+  count(Counter::RetainedIndications, 1);
+}
+
+/// Unlinks @p b if it is on the socket's list. True if it was.
+bool unretain(ProviderSocket* s, IndicationBlock* b) {
+  bool found = false;
+  KIRQL irql;
+  KeAcquireSpinLock(&s->lock, &irql);
+  for (IndicationBlock* p = s->retained; p != nullptr; p = p->next) {
+    if (p == b) {
+      found = true;
+      break;
+    }
+  }
+  if (found) {
+    if (b->prev != nullptr) b->prev->next = b->next;
+    if (b->next != nullptr) b->next->prev = b->prev;
+    if (s->retained == b) s->retained = b->next;
+  }
+  KeReleaseSpinLock(&s->lock, irql);
+  if (found) count(Counter::RetainedIndications, -1);
+  return found;
+}
+
+/// After the client's receive event returned @p st: keep the block (STATUS_PENDING) or free it.
+xwsk::Status settle(ProviderSocket* s, IndicationBlock* b, NTSTATUS st) {
+  if (st == STATUS_PENDING) {
+    retain(s, b);
+    if (b->state.exchange(kRetained, std::memory_order_acq_rel) == kReleased) {
+      // WskRelease ran on another thread before the event returned: it gave the data back to
+      // xwsk; only the block is left.
+      if (unretain(s, b)) free_block(b);
+    }
+    return xwsk::Status::Pending;
+  }
+  free_block(b);
+  return static_cast<xwsk::Status>(st);
+}
+
+SOCKADDR* native_address(const xwsk::SockAddr* a, NativeAddr* storage) {
+  if (a == nullptr || sockaddr_out(*a, &storage->sa) == 0) return nullptr;
+  return &storage->sa;
+}
+
+ProviderSocket* socket_from(void* context) {
+  return static_cast<ProviderSocket*>(context);
+}
+
+// ---- listen events ------------------------------------------------------------------------------
+
+xwsk::Status on_accept(void* socket_context, uint32_t flags, const xwsk::SockAddr* local,
+                       const xwsk::SockAddr* remote, xwsk::Socket* accept_socket,
+                       void** accept_socket_context,
+                       const xwsk::ConnectionDispatch** accept_dispatch) {
+  ProviderSocket* ls = socket_from(socket_context);
+  const WSK_CLIENT_LISTEN_DISPATCH* ld = client_listen_dispatch(ls);
+  if (ld == nullptr || ld->WskAcceptEvent == nullptr) return xwsk::Status::RequestNotAccepted;
+  DispatchScope dispatch;
+  const ULONG wflags = flags | dispatch_flag();
+  if (accept_socket == nullptr) {
+    // The listening socket is closing (WSK: AcceptSocket == NULL).
+    ld->WskAcceptEvent(ls->context, wflags, nullptr, nullptr, nullptr, nullptr, nullptr);
+    return xwsk::Status::Success;
+  }
+  ProviderSocket* s = socket_new(ls->reg, WSK_FLAG_CONNECTION_SOCKET, nullptr, nullptr);
+  if (s == nullptr) return xwsk::Status::RequestNotAccepted;
+  s->xs = accept_socket;
+  NativeAddr l{}, r{};
+  PVOID context = nullptr;
+  const WSK_CLIENT_CONNECTION_DISPATCH* cd = nullptr;
+  const NTSTATUS st = ld->WskAcceptEvent(ls->context, wflags, native_address(local, &l),
+                                         native_address(remote, &r), &s->wsk, &context, &cd);
+  if (st != STATUS_SUCCESS) {
+    s->xs = nullptr;
+    socket_delete(s);  // xwsk closes the socket it offered
+    return xwsk::Status::RequestNotAccepted;
+  }
+  s->context = context;
+  s->client_dispatch = cd;
+  *accept_socket_context = s;
+  *accept_dispatch = &kXwskConnectionEvents;
+  return xwsk::Status::Success;
+}
+
+xwsk::InspectAction on_inspect(void* socket_context, const xwsk::SockAddr* local,
+                               const xwsk::SockAddr* remote, const xwsk::InspectId* inspect_id) {
+  ProviderSocket* ls = socket_from(socket_context);
+  const WSK_CLIENT_LISTEN_DISPATCH* ld = client_listen_dispatch(ls);
+  if (ld == nullptr || ld->WskInspectEvent == nullptr) return xwsk::InspectAction::Accept;
+  DispatchScope dispatch;
+  NativeAddr l{}, r{};
+  WSK_INSPECT_ID id{inspect_id->key, inspect_id->serial_number};
+  const WSK_INSPECT_ACTION a =
+      ld->WskInspectEvent(ls->context, native_address(local, &l), native_address(remote, &r), &id);
+  switch (a) {
+    case WskInspectAccept:
+      return xwsk::InspectAction::Accept;
+    case WskInspectPend:
+      return xwsk::InspectAction::Pend;
+    default:
+      return xwsk::InspectAction::Reject;
+  }
+}
+
+xwsk::Status on_abort(void* socket_context, const xwsk::InspectId* inspect_id) {
+  ProviderSocket* ls = socket_from(socket_context);
+  const WSK_CLIENT_LISTEN_DISPATCH* ld = client_listen_dispatch(ls);
+  if (ld == nullptr || ld->WskAbortEvent == nullptr) return xwsk::Status::Success;
+  DispatchScope dispatch;
+  WSK_INSPECT_ID id{inspect_id->key, inspect_id->serial_number};
+  return static_cast<xwsk::Status>(ld->WskAbortEvent(ls->context, &id));
+}
+
+// ---- connection events --------------------------------------------------------------------------
+
+xwsk::Status on_receive(void* socket_context, uint32_t flags, xwsk::DataIndication* data,
+                        size_t bytes_indicated, size_t* bytes_accepted) {
+  ProviderSocket* s = socket_from(socket_context);
+  const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
+  if (cd == nullptr || cd->WskReceiveEvent == nullptr) return xwsk::Status::DataNotAccepted;
+  DispatchScope dispatch;
+  const ULONG wflags = flags | dispatch_flag();
+  if (data == nullptr) {
+    // The socket can no longer be used (WSK: DataIndication == NULL).
+    SIZE_T accepted = 0;
+    return static_cast<xwsk::Status>(
+        cd->WskReceiveEvent(s->context, wflags, nullptr, 0, &accepted));
+  }
+  size_t n = 0, mdls = 0;
+  for (xwsk::DataIndication* d = data; d != nullptr; d = d->next) {
+    ++n;
+    mdls += segments_of(d->buffer);
+  }
+  unsigned char* extra = nullptr;
+  IndicationBlock* b = new_block(s, false, n, sizeof(WSK_DATA_INDICATION), mdls, 0, &extra);
+  if (b == nullptr) return xwsk::Status::DataNotAccepted;  // xwsk keeps the data for receive()
+  b->xlist = data;
+  auto* list = reinterpret_cast<WSK_DATA_INDICATION*>(b->head);
+  size_t i = 0;
+  for (xwsk::DataIndication* d = data; d != nullptr; d = d->next, ++i) {
+    if (!describe(d->buffer, b, &list[i].Buffer)) {
+      free_block(b);
+      return xwsk::Status::DataNotAccepted;
+    }
+    list[i].Next = i + 1 < n ? &list[i + 1] : nullptr;
+  }
+  SIZE_T accepted = 0;
+  const NTSTATUS st = cd->WskReceiveEvent(s->context, wflags, list, bytes_indicated, &accepted);
+  if (st == STATUS_SUCCESS && bytes_accepted != nullptr) *bytes_accepted = accepted;
+  return settle(s, b, st);
+}
+
+xwsk::Status on_disconnect(void* socket_context, uint32_t flags) {
+  ProviderSocket* s = socket_from(socket_context);
+  const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
+  if (cd == nullptr || cd->WskDisconnectEvent == nullptr) return xwsk::Status::Success;
+  DispatchScope dispatch;
+  return static_cast<xwsk::Status>(cd->WskDisconnectEvent(s->context, flags | dispatch_flag()));
+}
+
+xwsk::Status on_send_backlog(void* socket_context, size_t ideal_backlog_size) {
+  ProviderSocket* s = socket_from(socket_context);
+  const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
+  if (cd == nullptr || cd->WskSendBacklogEvent == nullptr) return xwsk::Status::Success;
+  DispatchScope dispatch;
+  return static_cast<xwsk::Status>(cd->WskSendBacklogEvent(s->context, ideal_backlog_size));
+}
+
+// ---- datagram events ----------------------------------------------------------------------------
+
+xwsk::Status on_receive_from(void* socket_context, uint32_t flags,
+                             xwsk::DatagramIndication* datagrams) {
+  ProviderSocket* s = socket_from(socket_context);
+  const WSK_CLIENT_DATAGRAM_DISPATCH* dd = client_datagram_dispatch(s);
+  if (dd == nullptr || dd->WskReceiveFromEvent == nullptr) return xwsk::Status::DataNotAccepted;
+  DispatchScope dispatch;
+  const ULONG wflags = flags | dispatch_flag();
+  if (datagrams == nullptr) {
+    return static_cast<xwsk::Status>(dd->WskReceiveFromEvent(s->context, wflags, nullptr));
+  }
+  size_t n = 0, mdls = 0;
+  for (xwsk::DatagramIndication* d = datagrams; d != nullptr; d = d->next) {
+    ++n;
+    mdls += segments_of(d->buffer);
+  }
+  unsigned char* extra = nullptr;
+  IndicationBlock* b =
+      new_block(s, true, n, sizeof(WSK_DATAGRAM_INDICATION), mdls, n * sizeof(NativeAddr), &extra);
+  if (b == nullptr) return xwsk::Status::DataNotAccepted;
+  b->xlist = datagrams;
+  auto* list = reinterpret_cast<WSK_DATAGRAM_INDICATION*>(b->head);
+  auto* addrs = reinterpret_cast<NativeAddr*>(extra);
+  size_t i = 0;
+  for (xwsk::DatagramIndication* d = datagrams; d != nullptr; d = d->next, ++i) {
+    if (!describe(d->buffer, b, &list[i].Buffer)) {
+      free_block(b);
+      return xwsk::Status::DataNotAccepted;
+    }
+    list[i].ControlInfo = static_cast<PCMSGHDR>(const_cast<void*>(d->control_info));
+    list[i].ControlInfoLength = static_cast<ULONG>(d->control_info_length);
+    list[i].RemoteAddress = native_address(d->remote_address, &addrs[i]);
+    list[i].Next = i + 1 < n ? &list[i + 1] : nullptr;
+  }
+  const NTSTATUS st = dd->WskReceiveFromEvent(s->context, wflags, list);
+  return settle(s, b, st);
+}
+
+xwsk::Status on_client_event(void* client_context, uint32_t event_type, void* information,
+                             size_t information_length) {
+  auto* reg = static_cast<Registration*>(client_context);
+  if (reg->client_dispatch == nullptr || reg->client_dispatch->WskClientEvent == nullptr) {
+    return xwsk::Status::Success;
+  }
+  DispatchScope dispatch;
+  return static_cast<xwsk::Status>(reg->client_dispatch->WskClientEvent(
+      reg->client_context, event_type, information, information_length));
+}
+
+const xwsk::ListenDispatch kXwskListenEvents = {on_accept, on_inspect, on_abort};
+const xwsk::DatagramDispatch kXwskDatagramEvents = {on_receive_from};
+
+}  // namespace
+
+const xwsk::ConnectionDispatch kXwskConnectionEvents = {on_receive, on_disconnect, on_send_backlog};
+const xwsk::ClientDispatch kXwskClientDispatch = {xwsk::kWskVersion, 0, on_client_event};
+
+namespace {
+const xwsk::StreamDispatch kXwskStreamEvents = {&kXwskListenEvents, &kXwskConnectionEvents};
+}  // namespace
+
+const void* xwsk_dispatch_for(ULONG category) {
+  switch (category) {
+    case WSK_FLAG_LISTEN_SOCKET:
+      return &kXwskListenEvents;
+    case WSK_FLAG_CONNECTION_SOCKET:
+      return &kXwskConnectionEvents;
+    case WSK_FLAG_DATAGRAM_SOCKET:
+      return &kXwskDatagramEvents;
+    case WSK_FLAG_STREAM_SOCKET:
+      return &kXwskStreamEvents;
+    default:
+      return nullptr;  // basic sockets have no events
+  }
+}
+
+// ---- WskRelease ---------------------------------------------------------------------------------
+
+NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram) {
+  IndicationBlock* b = block_of(head);
+  if (b == nullptr || b->socket != s || b->datagram != datagram) return STATUS_INVALID_PARAMETER;
+  const uint32_t prev = b->state.exchange(kReleased, std::memory_order_acq_rel);
+  if (prev == kReleased) return STATUS_INVALID_PARAMETER;  // released twice
+  xwsk::Status st = datagram ? xwsk::release_datagram_indications(
+                                   s->xs, static_cast<xwsk::DatagramIndication*>(b->xlist))
+                             : xwsk::release_data_indications(
+                                   s->xs, static_cast<xwsk::DataIndication*>(b->xlist));
+  // Still in the event (it has not returned STATUS_PENDING yet): the event frees the block.
+  if (prev == kRetained && unretain(s, b)) free_block(b);
+  return nt(st);
+}
+
+void release_all_indications(ProviderSocket* s) {
+  for (;;) {
+    KIRQL irql;
+    KeAcquireSpinLock(&s->lock, &irql);
+    IndicationBlock* b = s->retained;
+    if (b != nullptr) {
+      s->retained = b->next;
+      if (b->next != nullptr) b->next->prev = nullptr;
+    }
+    KeReleaseSpinLock(&s->lock, irql);
+    if (b == nullptr) return;
+    count(Counter::RetainedIndications, -1);
+    free_block(b);
+  }
+}
+
+}  // namespace umwsk::provider

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+// provider.h: the user-mode WSK provider's private declarations (umwsk/provider only).
+//
+// The provider plays netio's role over the xwsk API, linked to xwsk's posix-epoll backend inside
+// libxwsk_umwsk. Every WSK call maps to the xwsk call of the same name:
+//  - a WSK registration owns one xwsk client (Registration below);
+//  - a provider socket (ProviderSocket) begins with the WSK_SOCKET the client sees; its Dispatch
+//    is the const provider table of its category; it holds the xwsk Socket*, the client's
+//    socket context and the client's dispatch table of that category;
+//  - the IRP's XwskProvider area holds the operation's xwsk::Request (IrpOp), so an operation in
+//    flight allocates nothing unless it needs converted outputs;
+//  - the MDL's XwskProvider area holds an xwsk::Segment mirroring it (refreshed at each call);
+//  - events reach the client through the provider's own xwsk dispatch tables (events.cpp).
+//
+// Files include only the WDK headers of umwsk/include, the runtime's internal header and the
+// xwsk API: no Linux socket header.
+#ifndef UMWSK_PROVIDER_PROVIDER_H_
+#define UMWSK_PROVIDER_PROVIDER_H_
+
+// The C++ headers come first: ntdef.h defines min() and max() macros, as the WDK does (unless
+// NOMINMAX, which the runtime's internal header sets too).
+#ifndef NOMINMAX
+#define NOMINMAX 1
+#endif
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+#include <new>
+
+#include "xwsk/xwsk.h"
+
+// clang-format off
+#include <ntddk.h>
+#include <wsk.h>
+// clang-format on
+
+namespace umwsk::provider {
+
+// ---- pool tags (shown reversed by pool tools, as on Windows) ------------------------------------
+
+constexpr ULONG make_tag(const char (&t)[5]) {
+  return static_cast<ULONG>(static_cast<unsigned char>(t[0])) |
+         (static_cast<ULONG>(static_cast<unsigned char>(t[1])) << 8) |
+         (static_cast<ULONG>(static_cast<unsigned char>(t[2])) << 16) |
+         (static_cast<ULONG>(static_cast<unsigned char>(t[3])) << 24);
+}
+
+inline constexpr ULONG kTagRegistration = make_tag("WkRg");  ///< Registration
+inline constexpr ULONG kTagSocket = make_tag("WkSo");        ///< ProviderSocket
+inline constexpr ULONG kTagOp = make_tag("WkOp");            ///< per-operation conversions
+inline constexpr ULONG kTagIndication = make_tag("WkIn");    ///< event indication blocks
+inline constexpr ULONG kTagAddrInfo = make_tag("WkAi");      ///< ADDRINFOEXW result lists
+
+void* pool_alloc(size_t size, ULONG tag);  // zeroed, non-paged; null on failure
+void pool_free(void* p, ULONG tag);        // null allowed
+
+// ---- counters (the runtime's UMWSK_COUNTERS) ----------------------------------------------------
+
+enum class Counter { Sockets, RetainedIndications, Registrations, Captures };
+void count(Counter which, int delta);
+
+// ---- IRQL ---------------------------------------------------------------------------------------
+
+/// Raises to DISPATCH_LEVEL for the scope if the thread is below it (completions and events
+/// that come from the xwsk loop thread; inline ones keep the caller's IRQL).
+class DispatchScope {
+ public:
+  DispatchScope();
+  ~DispatchScope();
+  DispatchScope(const DispatchScope&) = delete;
+  DispatchScope& operator=(const DispatchScope&) = delete;
+
+ private:
+  KIRQL old_;
+  bool raised_;
+};
+
+/// WSK_FLAG_AT_DISPATCH_LEVEL when the current IRQL is DISPATCH_LEVEL, else 0.
+ULONG dispatch_flag();
+
+// ---- registration -------------------------------------------------------------------------------
+
+inline constexpr uint32_t kRegistrationMagic = 0x52574b55;  // "UKWR"
+inline constexpr uint32_t kSocketMagic = 0x53574b55;        // "UKWS"
+inline constexpr uint32_t kDeadMagic = 0xdeadd00d;
+
+struct Registration {
+  uint32_t magic;
+  bool version_ok;  ///< client dispatch version 1.x (else captures fail with STATUS_NOINTERFACE)
+  bool xwsk_registered;
+  std::atomic<uint32_t> deregistering;
+  std::atomic<int32_t> captures;
+  std::atomic<int32_t> sockets;  ///< live provider sockets (including ones being created)
+  std::atomic<int32_t> calls;    ///< WSK_PROVIDER_DISPATCH calls executing now
+  PVOID client_context;
+  const WSK_CLIENT_DISPATCH* client_dispatch;
+  xwsk::Registration xreg;
+  xwsk::ClientNpi xnpi;
+  xwsk::ClientDispatch xdispatch;
+  xwsk::Client* xclient;
+  KEVENT idle;  ///< NotificationEvent, set when a count drops to zero while deregistering
+};
+
+/// The registration behind a PWSK_CLIENT, or null if it is not one of ours.
+Registration* registration_of(PWSK_CLIENT client);
+
+/// Wakes WskDeregister if it is waiting (after a count dropped).
+void registration_changed(Registration* reg);
+
+/// Counts a WSK_PROVIDER_DISPATCH call for the duration of a scope (WskDeregister waits for it).
+class CallScope {
+ public:
+  explicit CallScope(Registration* reg);
+  ~CallScope();
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  Registration* reg_;
+};
+
+extern const WSK_PROVIDER_DISPATCH kProviderDispatch;
+
+// ---- sockets ------------------------------------------------------------------------------------
+
+struct IndicationBlock;
+
+struct ProviderSocket {
+  WSK_SOCKET wsk;  ///< first member: the PWSK_SOCKET the client holds
+  uint32_t magic;
+  ULONG category;  ///< WSK_FLAG_*_SOCKET
+  Registration* reg;
+  xwsk::Socket* xs;             ///< null until the creating operation completes
+  PVOID context;                ///< the client's socket context
+  const void* client_dispatch;  ///< WSK_CLIENT_{LISTEN,CONNECTION,DATAGRAM,STREAM}_DISPATCH
+  KSPIN_LOCK lock;              ///< guards retained
+  IndicationBlock* retained;    ///< indications the client kept (STATUS_PENDING), a list
+};
+
+/// Allocates a provider socket of @p category (counted on its registration). Null on failure.
+ProviderSocket* socket_new(Registration* reg, ULONG category, PVOID context,
+                           const void* client_dispatch);
+/// Frees a provider socket (and any indications the client never released).
+void socket_delete(ProviderSocket* s);
+/// The provider socket behind a PWSK_SOCKET, or null.
+ProviderSocket* socket_of(PWSK_SOCKET s);
+
+/// The const provider table of a category (connection for accepted sockets).
+const void* provider_dispatch_for(ULONG category);
+/// The provider's xwsk event table for a category (events.cpp).
+const void* xwsk_dispatch_for(ULONG category);
+extern const xwsk::ConnectionDispatch kXwskConnectionEvents;
+extern const xwsk::ClientDispatch kXwskClientDispatch;
+
+/// The client's listen / connection / datagram table of a socket, or null.
+const WSK_CLIENT_LISTEN_DISPATCH* client_listen_dispatch(const ProviderSocket* s);
+const WSK_CLIENT_CONNECTION_DISPATCH* client_connection_dispatch(const ProviderSocket* s);
+const WSK_CLIENT_DATAGRAM_DISPATCH* client_datagram_dispatch(const ProviderSocket* s);
+
+// ---- indications (events.cpp) -------------------------------------------------------------------
+
+/// Releases a retained list (WskRelease). STATUS_INVALID_PARAMETER if it is not one.
+NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram);
+/// Frees whatever the client still holds on a socket that is going away.
+void release_all_indications(ProviderSocket* s);
+
+// ---- operations (irp.cpp) -----------------------------------------------------------------------
+
+enum class OpKind : uint32_t {
+  Plain,
+  CreateSocket,   ///< a = ProviderSocket being created; information becomes &a->wsk
+  Accept,         ///< a = new ProviderSocket, b = AddressOut pair (optional)
+  Close,          ///< a = ProviderSocket closing
+  AddressOut,     ///< b = AddressOut
+  ReceiveFrom,    ///< b = ReceiveFromOut
+  SendMessages,   ///< a = xwsk::BufList array
+  TransportList,  ///< a = xwsk::Transport array, b = WSK_TRANSPORT output
+  SizeOut,        ///< a = SIZE_T* output, b = OutputSizeReturned; c holds xwsk's ULONG
+  AddressInfo,    ///< b = AddressInfoCall
+  NameInfo,       ///< b = NameInfoCall
+};
+
+/// The provider's state in IRP::XwskProvider while an operation is in flight.
+struct IrpOp {
+  xwsk::Request req;
+  std::atomic<uint32_t> phase;
+  OpKind kind;
+  void* a;
+  void* b;
+  void* c;
+};
+
+/// Takes @p irp for an operation (IoSetNextIrpStackLocation, request initialized). Never null.
+IrpOp* op_begin(PIRP irp, OpKind kind);
+/// Settles the return of a provider function after its xwsk call returned @p xst: completes the
+/// IRP if the call rejected it or completed it inline, else marks it pending. Returns the status
+/// the WSK function returns.
+NTSTATUS op_end(PIRP irp, xwsk::Status xst);
+/// Completes an IRP taken by op_begin without an xwsk call (argument errors found here).
+NTSTATUS op_fail(PIRP irp, NTSTATUS status);
+/// Completes an IRP that the provider did not take (no op_begin): for calls with a null
+/// argument found before anything was set up. Returns @p status.
+NTSTATUS irp_fail(PIRP irp, NTSTATUS status);
+
+/// Per-kind completion work (each in the file of its operation).
+void finish_create(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info);
+void finish_close(PIRP irp, IrpOp* op, xwsk::Status xst);
+void finish_address(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info);
+void finish_receive_from(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info);
+void finish_control(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info);
+void finish_resolve(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info);
+/// The address outputs of WskAccept (op->b); false when out of memory.
+bool accept_addresses(IrpOp* op, PSOCKADDR local, PSOCKADDR remote, xwsk::SockAddr** xlocal,
+                      xwsk::SockAddr** xremote);
+
+/// WSK_BUF -> xwsk::Buf through the MDLs' segments (refreshed from the MDLs). False if the
+/// buffer cannot be described (null MDL with a length, unmapped MDL).
+bool buf_of(const WSK_BUF* in, xwsk::Buf* out);
+
+// ---- conversions (convert.cpp) ------------------------------------------------------------------
+
+/// SOCKADDR (IPv4 or IPv6) -> xwsk. Unknown families keep their value (xwsk rejects them).
+/// False for a null address.
+bool sockaddr_in(const SOCKADDR* sa, xwsk::SockAddr* out);
+/// xwsk -> SOCKADDR_IN or SOCKADDR_IN6 (by family). Returns the bytes written (0: unknown).
+size_t sockaddr_out(const xwsk::SockAddr& a, SOCKADDR* out);
+
+union NativeAddr {
+  SOCKADDR sa;
+  SOCKADDR_IN in;
+  SOCKADDR_IN6 in6;
+};
+
+/// UNICODE_STRING (UTF-16 code units or UTF-32 code points in WCHAR) -> UTF-8, NUL-terminated.
+/// Returns the length without the NUL, or -1 if it does not fit or is malformed.
+int unicode_to_utf8(const WCHAR* in, size_t count, char* out, size_t cap);
+/// UTF-8 -> WCHAR code points (wchar_t is 32 bits here), NUL-terminated when room. Returns the
+/// count of WCHARs without the NUL, or -1 if it does not fit or is malformed.
+int utf8_to_unicode(const char* in, WCHAR* out, size_t cap);
+
+// ---- the provider functions (one definition each, in the file of their concept) ----------------
+
+// socket.cpp
+NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily, USHORT SocketType,
+                           ULONG Protocol, ULONG Flags, PVOID SocketContext, const VOID* Dispatch,
+                           PEPROCESS OwningProcess, PETHREAD OwningThread,
+                           PSECURITY_DESCRIPTOR SecurityDescriptor, PIRP Irp);
+NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType, ULONG Protocol,
+                                   PSOCKADDR LocalAddress, PSOCKADDR RemoteAddress, ULONG Flags,
+                                   PVOID SocketContext,
+                                   const WSK_CLIENT_CONNECTION_DISPATCH* Dispatch,
+                                   PEPROCESS OwningProcess, PETHREAD OwningThread,
+                                   PSECURITY_DESCRIPTOR SecurityDescriptor, PIRP Irp);
+NTSTATUS WSKAPI wsk_close_socket(PWSK_SOCKET Socket, PIRP Irp);
+NTSTATUS WSKAPI wsk_bind(PWSK_SOCKET Socket, PSOCKADDR LocalAddress, ULONG Flags, PIRP Irp);
+NTSTATUS WSKAPI wsk_listen(PWSK_SOCKET Socket, PIRP Irp);
+NTSTATUS WSKAPI wsk_get_local_address(PWSK_SOCKET Socket, PSOCKADDR LocalAddress, PIRP Irp);
+NTSTATUS WSKAPI wsk_get_remote_address(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, PIRP Irp);
+
+// connection.cpp
+NTSTATUS WSKAPI wsk_accept(PWSK_SOCKET ListenSocket, ULONG Flags, PVOID AcceptSocketContext,
+                           const WSK_CLIENT_CONNECTION_DISPATCH* AcceptSocketDispatch,
+                           PSOCKADDR LocalAddress, PSOCKADDR RemoteAddress, PIRP Irp);
+NTSTATUS WSKAPI wsk_inspect_complete(PWSK_SOCKET ListenSocket, PWSK_INSPECT_ID InspectID,
+                                     WSK_INSPECT_ACTION Action, PIRP Irp);
+NTSTATUS WSKAPI wsk_connect(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, ULONG Flags, PIRP Irp);
+NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, PWSK_BUF Buffer,
+                               ULONG Flags, PIRP Irp);
+NTSTATUS WSKAPI wsk_send(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp);
+NTSTATUS WSKAPI wsk_receive(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp);
+NTSTATUS WSKAPI wsk_disconnect(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp);
+NTSTATUS WSKAPI wsk_release_data(PWSK_SOCKET Socket, PWSK_DATA_INDICATION DataIndication);
+NTSTATUS WSKAPI wsk_send_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+                            ULONG ControlInfoLength, PCMSGHDR ControlInfo, PIRP Irp);
+NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+                               PULONG ControlInfoLength, PCMSGHDR ControlInfo, PULONG ControlFlags,
+                               PIRP Irp);
+
+// datagram.cpp
+NTSTATUS WSKAPI wsk_send_to(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+                            PSOCKADDR RemoteAddress, ULONG ControlInfoLength, PCMSGHDR ControlInfo,
+                            PIRP Irp);
+NTSTATUS WSKAPI wsk_receive_from(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+                                 PSOCKADDR RemoteAddress, PULONG ControlLength,
+                                 PCMSGHDR ControlInfo, PULONG ControlFlags, PIRP Irp);
+NTSTATUS WSKAPI wsk_release_datagrams(PWSK_SOCKET Socket,
+                                      PWSK_DATAGRAM_INDICATION DatagramIndication);
+NTSTATUS WSKAPI wsk_send_messages(PWSK_SOCKET Socket, PWSK_BUF_LIST BufferList, ULONG Flags,
+                                  PSOCKADDR RemoteAddress, ULONG ControlInfoLength,
+                                  PCMSGHDR ControlInfo, PIRP Irp);
+
+// control.cpp
+NTSTATUS WSKAPI wsk_control_socket(PWSK_SOCKET Socket, WSK_CONTROL_SOCKET_TYPE RequestType,
+                                   ULONG ControlCode, ULONG Level, SIZE_T InputSize,
+                                   PVOID InputBuffer, SIZE_T OutputSize, PVOID OutputBuffer,
+                                   SIZE_T* OutputSizeReturned, PIRP Irp);
+NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode, SIZE_T InputSize,
+                                   PVOID InputBuffer, SIZE_T OutputSize, PVOID OutputBuffer,
+                                   SIZE_T* OutputSizeReturned, PIRP Irp);
+
+// resolve.cpp
+NTSTATUS WSKAPI wsk_get_address_info(PWSK_CLIENT Client, PUNICODE_STRING NodeName,
+                                     PUNICODE_STRING ServiceName, ULONG NameSpace, GUID* Provider,
+                                     PADDRINFOEXW Hints, PADDRINFOEXW* Result,
+                                     PEPROCESS OwningProcess, PETHREAD OwningThread, PIRP Irp);
+VOID WSKAPI wsk_free_address_info(PWSK_CLIENT Client, PADDRINFOEXW AddrInfo);
+NTSTATUS WSKAPI wsk_get_name_info(PWSK_CLIENT Client, PSOCKADDR SockAddr, ULONG SockAddrLength,
+                                  PUNICODE_STRING NodeName, PUNICODE_STRING ServiceName,
+                                  ULONG Flags, PEPROCESS OwningProcess, PETHREAD OwningThread,
+                                  PIRP Irp);
+
+inline NTSTATUS nt(xwsk::Status s) {
+  return static_cast<NTSTATUS>(s);
+}
+
+}  // namespace umwsk::provider
+
+#endif  // UMWSK_PROVIDER_PROVIDER_H_
