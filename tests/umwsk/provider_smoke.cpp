@@ -381,6 +381,66 @@ void datagram_round_trip(ADDRESS_FAMILY af) {
         "datagram WskCloseSocket x2");
 }
 
+// WskGetAddressInfo / WskGetNameInfo with L"..." UNICODE_STRINGs, and the transport list.
+void names_and_transports() {
+  WCHAR node_text[] = L"127.0.0.1";  // numeric: no dependence on the host's resolver
+  WCHAR service_text[] = L"4321";
+  UNICODE_STRING node = {static_cast<USHORT>(9 * sizeof(WCHAR)), sizeof(node_text), node_text};
+  UNICODE_STRING service = {static_cast<USHORT>(4 * sizeof(WCHAR)), sizeof(service_text),
+                            service_text};
+  ADDRINFOEXW hints;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_flags = AI_NUMERICHOST;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  PADDRINFOEXW result = nullptr;
+  Call c;
+  NTSTATUS st = c.wait(g_npi.Dispatch->WskGetAddressInfo(
+      g_npi.Client, &node, &service, NS_ALL, nullptr, &hints, &result, nullptr, nullptr, c.irp()));
+  bool found = false;
+  for (PADDRINFOEXW a = result; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == AF_INET && a->ai_addr != nullptr && a->ai_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const SOCKADDR_IN*>(a->ai_addr);
+      found = found || (swap16(in->sin_port) == 4321 && in->sin_addr.s_addr == 0x0100007f);
+    }
+  }
+  check(st == STATUS_SUCCESS && found,
+        "WskGetAddressInfo(L\"127.0.0.1\", L\"4321\"): 127.0.0.1:4321 in the ADDRINFOEXW list");
+  if (result != nullptr) g_npi.Dispatch->WskFreeAddressInfo(g_npi.Client, result);
+
+  Addr a = loopback(AF_INET, 4321);
+  WCHAR host[NI_MAXHOST];
+  WCHAR serv[NI_MAXSERV];
+  UNICODE_STRING host_s = {0, sizeof(host), host};
+  UNICODE_STRING serv_s = {0, sizeof(serv), serv};
+  st = c.wait(g_npi.Dispatch->WskGetNameInfo(g_npi.Client, &a.sa, sizeof(a.in), &host_s, &serv_s,
+                                             NI_NUMERICHOST | NI_NUMERICSERV, nullptr, nullptr,
+                                             c.irp()));
+  check(st == STATUS_SUCCESS && host_s.Length == 9 * sizeof(WCHAR) &&
+            memcmp(host, L"127.0.0.1", 9 * sizeof(WCHAR)) == 0 &&
+            serv_s.Length == 4 * sizeof(WCHAR) && memcmp(serv, L"4321", 4 * sizeof(WCHAR)) == 0,
+        "WskGetNameInfo(NI_NUMERICHOST | NI_NUMERICSERV): L\"127.0.0.1\", L\"4321\"");
+
+  SIZE_T needed = 0;
+  st = g_npi.Dispatch->WskControlClient(g_npi.Client, WSK_TRANSPORT_LIST_QUERY, 0, nullptr, 0,
+                                        nullptr, &needed, nullptr);
+  check(st == STATUS_BUFFER_OVERFLOW && needed >= 3 * sizeof(WSK_TRANSPORT) &&
+            needed % sizeof(WSK_TRANSPORT) == 0,
+        "WSK_TRANSPORT_LIST_QUERY without a buffer: STATUS_BUFFER_OVERFLOW and the size needed");
+  WSK_TRANSPORT transports[8];
+  SIZE_T got = 0;
+  st = g_npi.Dispatch->WskControlClient(g_npi.Client, WSK_TRANSPORT_LIST_QUERY, 0, nullptr,
+                                        sizeof(transports), transports, &got, nullptr);
+  bool tcp4 = false;
+  for (SIZE_T i = 0; i < got / sizeof(WSK_TRANSPORT); ++i) {
+    tcp4 =
+        tcp4 || (transports[i].AddressFamily == AF_INET &&
+                 transports[i].SocketType == SOCK_STREAM && transports[i].Protocol == IPPROTO_TCP);
+  }
+  check(st == STATUS_SUCCESS && got == needed && tcp4,
+        "WSK_TRANSPORT_LIST_QUERY: the list holds AF_INET / SOCK_STREAM / IPPROTO_TCP");
+}
+
 // WskDeregister waits for a capture still held; a capture tried meanwhile fails with
 // STATUS_DEVICE_NOT_READY; releasing the held capture lets WskDeregister return.
 struct LateRelease {
@@ -430,6 +490,7 @@ int main() {
           "WskSocket with an unknown category completes the IRP with STATUS_INVALID_PARAMETER");
   }
 
+  names_and_transports();
   tcp_round_trip(AF_INET);
   tcp_round_trip(AF_INET6);
   datagram_round_trip(AF_INET);
