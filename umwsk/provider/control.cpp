@@ -13,24 +13,32 @@ namespace umwsk::provider {
 
 namespace {
 
-/// The client callback that an event bit of SO_WSK_EVENT_CALLBACK needs, present or not. Bits
-/// that do not belong to the socket's category are left to xwsk (it rejects them).
+/// False when @p bit is an event of the socket's category whose callback the client's dispatch
+/// table (or the table itself) lacks: enabling it fails with STATUS_INVALID_PARAMETER. Bits that
+/// do not belong to the category are left to xwsk, which rejects them; connection events on a
+/// listening socket are for the sockets it will accept (checked when they exist).
 bool client_has_callback(const ProviderSocket* s, ULONG bit) {
+  const bool listens =
+      s->category == WSK_FLAG_LISTEN_SOCKET || s->category == WSK_FLAG_STREAM_SOCKET;
+  const bool connects =
+      s->category == WSK_FLAG_CONNECTION_SOCKET || s->category == WSK_FLAG_STREAM_SOCKET;
   switch (bit) {
     case WSK_EVENT_ACCEPT: {
+      if (!listens) return true;
       const WSK_CLIENT_LISTEN_DISPATCH* d = client_listen_dispatch(s);
-      return d == nullptr || d->WskAcceptEvent != nullptr;
+      return d != nullptr && d->WskAcceptEvent != nullptr;
     }
     case WSK_EVENT_RECEIVE_FROM: {
+      if (s->category != WSK_FLAG_DATAGRAM_SOCKET) return true;
       const WSK_CLIENT_DATAGRAM_DISPATCH* d = client_datagram_dispatch(s);
-      return d == nullptr || d->WskReceiveFromEvent != nullptr;
+      return d != nullptr && d->WskReceiveFromEvent != nullptr;
     }
     case WSK_EVENT_RECEIVE:
     case WSK_EVENT_DISCONNECT:
     case WSK_EVENT_SEND_BACKLOG: {
-      if (s->category == WSK_FLAG_LISTEN_SOCKET) return true;  // for the accepted sockets
+      if (!connects) return true;
       const WSK_CLIENT_CONNECTION_DISPATCH* d = client_connection_dispatch(s);
-      if (d == nullptr) return true;
+      if (d == nullptr) return s->category == WSK_FLAG_STREAM_SOCKET;  // may still listen
       if (bit == WSK_EVENT_RECEIVE) return d->WskReceiveEvent != nullptr;
       if (bit == WSK_EVENT_DISCONNECT) return d->WskDisconnectEvent != nullptr;
       return d->WskSendBacklogEvent != nullptr;
