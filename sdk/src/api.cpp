@@ -462,7 +462,8 @@ constexpr uint32_t kLsn = kCatListen | kCatStreamListening;
 }  // namespace
 
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
-  Status st = check_socket(s, kCatAll & ~kCatStreamListening, req);
+  // WSK_PROVIDER_BASIC_DISPATCH has no WskBind: a basic socket cannot be bound.
+  Status st = check_socket(s, kCatAll & ~(kCatStreamListening | kCatBasic), req);
   if (st != Status::Success) return st;
   if (!address_fits_socket(local, base_of(s))) return Status::InvalidParameter;
   accept_request(req, s);
@@ -567,7 +568,7 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
 }
 
 Status get_local_address(Socket* s, SockAddr* local, Request* req) {
-  Status st = check_socket(s, kCatAll, req);
+  Status st = check_socket(s, kCatAll & ~kCatBasic, req);  // not in the basic dispatch
   if (st != Status::Success) return st;
   if (local == nullptr) return Status::InvalidParameter;
   accept_request(req, s);

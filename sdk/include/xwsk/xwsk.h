@@ -236,7 +236,8 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
 // begun → FileClosed, a Buf whose length runs past its segments → InvalidParameter.
 // ---------------------------------------------------------------------------------------------
 
-/// WskBind (all categories). Exclusive address use is the default, as in WSK: binding an
+/// WskBind (listen, datagram, connection, stream; a basic socket has no WskBind in WSK's basic
+/// dispatch table, so InvalidDeviceRequest). Exclusive address use is the default, as in WSK: binding an
 /// address and port in use completes with AddressAlreadyAssociated (what Windows' transport and
 /// Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the same case as
 /// STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as AddressAlreadyAssociated). For a
@@ -288,7 +289,8 @@ Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
 Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
                      size_t control_length, const void* control, Request* req);
 
-/// WskGetLocalAddress (all but basic-unbound: InvalidDeviceState if not bound).
+/// WskGetLocalAddress (listen, datagram, connection, stream: InvalidDeviceState if not bound; a
+/// basic socket has no WskGetLocalAddress: InvalidDeviceRequest).
 Status get_local_address(Socket* s, SockAddr* local, Request* req);
 
 /// WskGetRemoteAddress (connection, stream when connected: else InvalidDeviceState).
