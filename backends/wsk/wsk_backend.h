@@ -31,11 +31,14 @@ namespace xwsk::wsk {
 
 // ---- limits of the event translation (documented in docs/wsk-backend.md) ----------------------
 
-/// Indications one receive / receive_from event can translate. A longer WSK indication list is
-/// declined with STATUS_DATA_NOT_ACCEPTED (receive: the data stays with the provider and is
-/// read with receive(); receive_from: the datagrams are dropped, as WSK specifies).
+/// Indications one receive / receive_from event translates into the socket's own shadows. A
+/// longer WSK indication list gets an overflow block from non-paged pool for that event (and
+/// for as long as the client retains it); only when that allocation fails is the list declined
+/// with STATUS_DATA_NOT_ACCEPTED. A provider may indicate lists of any length (umwsk's indicates
+/// up to 64 datagrams at once), and a decline would disable the event in the provider.
 inline constexpr int kMaxEventIndications = 8;
-/// MDLs (xwsk Segments) one receive / receive_from event can translate, over all indications.
+/// MDLs (xwsk Segments) one receive / receive_from event translates into the socket's shadows,
+/// over all indications; more take the overflow block too.
 inline constexpr int kMaxEventSegments = 16;
 /// Spare Socket objects a listening socket keeps for connections taken by its accept event. They
 /// are allocated when the socket is created and refilled by every later call on that socket at
@@ -187,6 +190,9 @@ _IRQL_requires_max_(DISPATCH_LEVEL) void socket_attach(Socket* s, WSK_SOCKET* ws
                                                        void* context, const void* dispatch);
 /// Tops up the accept-event spares of a listening socket (PASSIVE_LEVEL: allocates).
 _IRQL_requires_max_(PASSIVE_LEVEL) void refill_accept_spares(Socket* s);
+/// Gives back the overflow block of the current hold, if any (the caller won the hold).
+void free_overflow(Socket* s, void* block);
+
 /// Closes the accounting of a socket whose WskCloseSocket completed and frees it (IRQL <=
 /// DISPATCH_LEVEL). Wakes client_destroy() when it was the client's last socket.
 _IRQL_requires_max_(DISPATCH_LEVEL) void finish_close(Socket* s);
@@ -243,6 +249,11 @@ struct Socket {
   std::atomic<uint32_t> retained;      // indications kept by the client (Pending)
   WSK_DATA_INDICATION* retained_data;  // provider list to release (WskRelease)
   WSK_DATAGRAM_INDICATION* retained_datagrams;
+  void* overflow;  // the current event's overflow shadows (wsk_events.cpp), or null
+  // The list heads the last receive / receive_from event handed to the client (the shadows
+  // below or the overflow block's), which release_*_indications() must be given back.
+  DataIndication* held_data;
+  DatagramIndication* held_datagrams;
   DataIndication data[wsk::kMaxEventIndications];
   DatagramIndication datagrams[wsk::kMaxEventIndications];
   SockAddr datagram_from[wsk::kMaxEventIndications];

@@ -42,14 +42,76 @@ Socket* take_spare(Socket* ls) {
   return nullptr;
 }
 
+// Where one event's translation goes: the socket's own shadows, or an overflow block.
+struct Shadows {
+  DataIndication* data;
+  DatagramIndication* datagrams;
+  SockAddr* from;
+  Segment* segments;
+  int max_segments;
+};
+
+// The overflow block: its shadows follow this header, kOverflowHeader bytes in (every shadow
+// type needs at most pointer alignment).
+struct OverflowBlock {
+  size_t bytes;
+};
+constexpr size_t kOverflowHeader = 16;
+static_assert(sizeof(OverflowBlock) <= kOverflowHeader, "overflow header");
+
+// MDLs a WSK_BUF covers (offset + length bytes into its chain).
+int count_mdls(const WSK_BUF& b) {
+  int n = 0;
+  size_t need = b.Offset + b.Length;
+  for (MDL* m = b.Mdl; m != nullptr; m = m->Next) {
+    ++n;
+    if (m->ByteCount >= need) break;
+    need -= m->ByteCount;
+  }
+  return n;
+}
+
+template <typename T>
+T* carve(unsigned char** p, int count) {
+  T* first = reinterpret_cast<T*>(*p);
+  *p += sizeof(T) * static_cast<size_t>(count);
+  return first;
+}
+
+// Chooses the shadows for an event with @p n indications over @p segs MDLs: the socket's own
+// when they fit, else a new overflow block (non-paged pool, IRQL <= DISPATCH_LEVEL), stored in
+// s->overflow. False when the block cannot be had.
+bool choose_shadows(Socket* s, int n, int segs, Shadows* out) {
+  s->overflow = nullptr;
+  if (n <= kMaxEventIndications && segs <= kMaxEventSegments) {
+    *out = Shadows{s->data, s->datagrams, s->datagram_from, s->segments, kMaxEventSegments};
+    return true;
+  }
+  const size_t bytes = kOverflowHeader +
+                       static_cast<size_t>(n) * (sizeof(DataIndication) +
+                                                 sizeof(DatagramIndication) + sizeof(SockAddr)) +
+                       static_cast<size_t>(segs) * sizeof(Segment);
+  auto* block = static_cast<OverflowBlock*>(detail::alloc(bytes, detail::kTagBuffer));
+  if (block == nullptr) return false;
+  block->bytes = bytes;
+  auto* p = reinterpret_cast<unsigned char*>(block) + kOverflowHeader;
+  out->data = carve<DataIndication>(&p, n);
+  out->datagrams = carve<DatagramIndication>(&p, n);
+  out->from = carve<SockAddr>(&p, n);
+  out->segments = carve<Segment>(&p, segs);
+  out->max_segments = segs;
+  s->overflow = block;
+  return true;
+}
+
 // Describes an MDL chain as Segment shadows; returns the first, or null when the shadows run
 // out. @p need is offset + length of the WSK_BUF over the chain.
-Segment* translate_mdls(Socket* s, MDL* mdl, size_t need, int* used) {
+Segment* translate_mdls(const Shadows& sh, MDL* mdl, size_t need, int* used) {
   Segment* first = nullptr;
   Segment* prev = nullptr;
   while (mdl != nullptr) {
-    if (*used == kMaxEventSegments) return nullptr;
-    Segment* seg = &s->segments[(*used)++];
+    if (*used == sh.max_segments) return nullptr;
+    Segment* seg = &sh.segments[(*used)++];
     seg->next = nullptr;
     seg->data = MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority);
     seg->length = mdl->ByteCount;
@@ -69,8 +131,9 @@ Segment* translate_mdls(Socket* s, MDL* mdl, size_t need, int* used) {
 // runs, so that a release_*_indications() issued from another thread while the callback is
 // still running (it is about to return Pending) finds it. hold_end() gives the hold back when
 // the callback returned anything but Pending. The exchange on `retained` decides who gives it
-// back (and uncounts it): this event, a release or the close. In_event is still set, so no
-// other event of the socket writes the retained_* pointers meanwhile.
+// back (and uncounts it, and frees the overflow block): this event, a release or the close.
+// In_event is still set, so no other event of the socket writes the retained_* pointers or
+// s->overflow meanwhile.
 void hold_begin(Socket* s) {
   s->retained.store(1, std::memory_order_release);
   detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
@@ -78,20 +141,32 @@ void hold_begin(Socket* s) {
 
 void hold_end(Socket* s, Status st) {
   if (st == Status::Pending) return;
+  void* block = s->overflow;
   if (s->retained.exchange(0, std::memory_order_acq_rel) != 0) {
     s->retained_data = nullptr;
     s->retained_datagrams = nullptr;
     detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+    free_overflow(s, block);
   }
 }
 
-bool translate_buf(Socket* s, const WSK_BUF& in, Buf* out, int* used) {
+bool translate_buf(const Shadows& sh, const WSK_BUF& in, Buf* out, int* used) {
   out->offset = in.Offset;
   out->length = in.Length;
   out->segment = nullptr;
   if (in.Mdl == nullptr) return in.Length == 0;
-  out->segment = translate_mdls(s, in.Mdl, in.Offset + in.Length, used);
+  out->segment = translate_mdls(sh, in.Mdl, in.Offset + in.Length, used);
   return out->segment != nullptr;
+}
+
+// WSK: an event the client declines (STATUS_DATA_NOT_ACCEPTED) that it enabled with
+// SO_WSK_EVENT_CALLBACK is disabled by the provider until the client enables it again; a static
+// event (WSK_SET_STATIC_EVENT_CALLBACKS) stays enabled. Mirror that in the socket's mask, so
+// that enabling it again reaches the provider.
+void note_declined(Socket* s, uint32_t event) {
+  const uint32_t fixed =
+      detail::base_of(s->base.client)->static_event_mask.load(std::memory_order_acquire);
+  if ((fixed & event) == 0) s->base.event_mask.fetch_and(~event, std::memory_order_acq_rel);
 }
 
 // ---- listen events
@@ -179,27 +254,35 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
     s->in_event.store(0, std::memory_order_release);
     return STATUS_DATA_NOT_ACCEPTED;
   }
+  int count = 0;
+  int mdls = 0;
+  for (WSK_DATA_INDICATION* d = data; d != nullptr; d = d->Next) {
+    ++count;
+    mdls += count_mdls(d->Buffer);
+  }
+  Shadows sh{};
+  bool ok = choose_shadows(s, count, mdls, &sh);
   int n = 0;
   int segs = 0;
-  bool ok = true;
-  for (WSK_DATA_INDICATION* d = data; d != nullptr; d = d->Next, ++n) {
-    if (n == kMaxEventIndications || !translate_buf(s, d->Buffer, &s->data[n].buffer, &segs)) {
-      ok = false;
-      break;
-    }
-    s->data[n].next = nullptr;
-    if (n > 0) s->data[n - 1].next = &s->data[n];
+  for (WSK_DATA_INDICATION* d = data; ok && d != nullptr; d = d->Next, ++n) {
+    if (!translate_buf(sh, d->Buffer, &sh.data[n].buffer, &segs)) ok = false;
+    sh.data[n].next = nullptr;
+    if (n > 0) sh.data[n - 1].next = &sh.data[n];
   }
   NTSTATUS result = STATUS_DATA_NOT_ACCEPTED;
   if (ok) {
     size_t accepted = 0;
     s->retained_data = data;
+    s->held_data = &sh.data[0];
     hold_begin(s);
-    const Status st = cd->receive(s->base.context, xwsk_event_flags(flags), &s->data[0],
+    const Status st = cd->receive(s->base.context, xwsk_event_flags(flags), &sh.data[0],
                                   bytes_indicated, &accepted);
     hold_end(s, st);
     if (bytes_accepted != nullptr) *bytes_accepted = accepted;
     result = static_cast<NTSTATUS>(st);
+  } else {
+    free_overflow(s, s->overflow);
+    s->overflow = nullptr;
   }
   s->in_event.store(0, std::memory_order_release);
   return result;
@@ -236,29 +319,37 @@ NTSTATUS WINAPI on_receive_from(void* socket_context, ULONG flags,
     s->in_event.store(0, std::memory_order_release);
     return STATUS_DATA_NOT_ACCEPTED;  // datagrams are dropped, as WSK specifies
   }
+  int count = 0;
+  int mdls = 0;
+  for (WSK_DATAGRAM_INDICATION* d = datagrams; d != nullptr; d = d->Next) {
+    ++count;
+    mdls += count_mdls(d->Buffer);
+  }
+  Shadows sh{};
+  bool ok = choose_shadows(s, count, mdls, &sh);
   int n = 0;
   int segs = 0;
-  bool ok = true;
-  for (WSK_DATAGRAM_INDICATION* d = datagrams; d != nullptr; d = d->Next, ++n) {
-    if (n == kMaxEventIndications || !translate_buf(s, d->Buffer, &s->datagrams[n].buffer, &segs)) {
-      ok = false;
-      break;
-    }
-    DatagramIndication& x = s->datagrams[n];
+  for (WSK_DATAGRAM_INDICATION* d = datagrams; ok && d != nullptr; d = d->Next, ++n) {
+    DatagramIndication& x = sh.datagrams[n];
+    if (!translate_buf(sh, d->Buffer, &x.buffer, &segs)) ok = false;
     x.next = nullptr;
     x.control_info = d->ControlInfo;
     x.control_info_length = d->ControlInfoLength;
-    x.remote_address =
-        from_native(d->RemoteAddress, &s->datagram_from[n]) ? &s->datagram_from[n] : nullptr;
-    if (n > 0) s->datagrams[n - 1].next = &x;
+    x.remote_address = from_native(d->RemoteAddress, &sh.from[n]) ? &sh.from[n] : nullptr;
+    if (n > 0) sh.datagrams[n - 1].next = &x;
   }
   NTSTATUS result = STATUS_DATA_NOT_ACCEPTED;
   if (ok) {
     s->retained_datagrams = datagrams;
+    s->held_datagrams = &sh.datagrams[0];
     hold_begin(s);
-    const Status st = dd->receive_from(s->base.context, xwsk_event_flags(flags), &s->datagrams[0]);
+    const Status st = dd->receive_from(s->base.context, xwsk_event_flags(flags), &sh.datagrams[0]);
     hold_end(s, st);
+    if (st == Status::DataNotAccepted) note_declined(s, kEventReceiveFrom);
     result = static_cast<NTSTATUS>(st);
+  } else {
+    free_overflow(s, s->overflow);
+    s->overflow = nullptr;
   }
   s->in_event.store(0, std::memory_order_release);
   return result;
@@ -274,6 +365,11 @@ const WSK_CLIENT_DATAGRAM_DISPATCH kDatagramEvents = {on_receive_from};
 const WSK_CLIENT_STREAM_DISPATCH kStreamEvents = {&kListenEvents, &kConnectionEvents};
 
 }  // namespace
+
+void free_overflow(Socket* s, void* block) {
+  (void)s;
+  if (block != nullptr) detail::release(block, detail::kTagBuffer);
+}
 
 const void* client_dispatch_for(uint32_t category) {
   switch (category) {
