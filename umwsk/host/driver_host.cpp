@@ -100,24 +100,23 @@ void wait_for_stop(const sigset_t* set, long seconds) {
     int sig = 0;
     sigwait(set, &sig);
     printf("xwsk-driver-host: signal %d: unloading\n", sig);
+    fflush(stdout);
     return;
   }
   timespec ts{seconds, 0};
   int sig = sigtimedwait(set, nullptr, &ts);
   if (sig > 0) {
     printf("xwsk-driver-host: signal %d: unloading\n", sig);
+    fflush(stdout);
   } else {
     printf("xwsk-driver-host: %ld s elapsed: unloading\n", seconds);
+    fflush(stdout);
   }
 }
 
 void print_tag(ULONG tag, ULONG_PTR allocations, ULONG_PTR bytes, PVOID context) {
-  char text[5];
-  for (int i = 0; i < 4; ++i) {
-    char c = static_cast<char>((tag >> (8 * i)) & 0xff);
-    text[i] = (c >= 0x20 && c < 0x7f) ? c : '.';
-  }
-  text[4] = '\0';
+  CHAR text[5];
+  UmwskFormatPoolTag(tag, text);
   fprintf(stderr, "xwsk-driver-host: leak: pool tag '%s': %lu allocation(s), %lu bytes\n", text,
           static_cast<unsigned long>(allocations), static_cast<unsigned long>(bytes));
   ++*static_cast<int*>(context);
@@ -129,6 +128,11 @@ bool report_leaks() {
   UmwskForEachPoolTag(print_tag, &leaks);
   UMWSK_COUNTERS c;
   UmwskQueryCounters(&c);
+  if (c.PoolAllocations != 0 && leaks == 0) {
+    fprintf(stderr, "xwsk-driver-host: leak: %ld pool allocation(s) without a tag listed\n",
+            static_cast<long>(c.PoolAllocations));
+    ++leaks;
+  }
   struct Row {
     const char* what;
     LONG value;
@@ -182,24 +186,24 @@ int main(int argc, char** argv) {
   UNICODE_STRING registry_path;
   RtlInitUnicodeString(&registry_path, path);
 
-  static DRIVER_EXTENSION extension;
-  static DRIVER_OBJECT driver;
+  // The driver object the I/O manager would make: \Driver\NAME, default dispatch routines.
   static WCHAR driver_name[160];
   swprintf(driver_name, sizeof driver_name / sizeof driver_name[0], L"\\Driver\\%s", o.name);
-  driver.Type = 4;  // IO_TYPE_DRIVER
-  driver.Size = sizeof driver;
-  driver.DriverExtension = &extension;
-  extension.DriverObject = &driver;
-  RtlInitUnicodeString(&driver.DriverName, driver_name);
-  extension.ServiceKeyName = driver.DriverName;
-  driver.DriverInit = entry;
+  PDRIVER_OBJECT driver = UmwskCreateDriverObject(driver_name);
+  if (driver == nullptr) {
+    fprintf(stderr, "xwsk-driver-host: out of memory for the driver object\n");
+    dlclose(module);
+    return 2;
+  }
+  driver->DriverInit = entry;
 
   printf("xwsk-driver-host: DriverEntry(%s)\n", o.name);
   fflush(stdout);
-  NTSTATUS st = entry(&driver, &registry_path);
+  NTSTATUS st = entry(driver, &registry_path);
   if (!NT_SUCCESS(st)) {
     fprintf(stderr, "xwsk-driver-host: DriverEntry failed: 0x%08x\n", static_cast<unsigned>(st));
     // A driver whose DriverEntry fails must have released everything itself.
+    UmwskFreeDriverObject(driver);
     report_leaks();
     dlclose(module);
     return 1;
@@ -208,12 +212,13 @@ int main(int argc, char** argv) {
   fflush(stdout);
 
   wait_for_stop(&stop, o.seconds);
-  if (driver.DriverUnload == nullptr) {
+  if (driver->DriverUnload == nullptr) {
     fprintf(stderr, "xwsk-driver-host: the driver set no DriverUnload: it cannot be unloaded\n");
     return 3;
   }
-  driver.DriverUnload(&driver);
+  driver->DriverUnload(driver);
   printf("xwsk-driver-host: DriverUnload returned\n");
+  UmwskFreeDriverObject(driver);
   bool clean = report_leaks();
   // The module stays mapped: a thread the driver failed to stop may still run its code.
   printf("xwsk-driver-host: %s\n", clean ? "unloaded clean" : "unloaded with leaks");
