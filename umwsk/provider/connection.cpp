@@ -80,6 +80,15 @@ NTSTATUS WSKAPI wsk_receive(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PI
   IrpOp* op = op_begin(Irp, OpKind::Plain);
   xwsk::Buf buf{};
   if (!buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
+  // Chaos mode: a stream receive may complete with fewer bytes than the buffer holds (not with
+  // WSK_FLAG_WAITALL or WSK_FLAG_DRAIN, which say otherwise).
+  if (chaos_on() && (Flags & (WSK_FLAG_WAITALL | WSK_FLAG_DRAIN)) == 0 && buf.length > 1) {
+    const uint64_t stream = s->chaos_stream();
+    if (chaos_pick(stream, 31, 3) == 0) {
+      const uint32_t cap = buf.length > 0x10000 ? 0x10000u : static_cast<uint32_t>(buf.length);
+      buf.length = 1 + chaos_pick(stream, 32, cap);
+    }
+  }
   return op_end(Irp, xwsk::receive(s->xs, &buf, Flags, &op->req));
 }
 

@@ -161,6 +161,105 @@ xwsk::Status settle(ProviderSocket* s, IndicationBlock* b, NTSTATUS st) {
   return static_cast<xwsk::Status>(st);
 }
 
+// ---- chaos: stream data in several events
+// ---------------------------------------------------------
+
+/// Reads the bytes of an xwsk indication list in order.
+struct DataCursor {
+  xwsk::DataIndication* ind;
+  const xwsk::Segment* seg;
+  size_t seg_off;   // offset in seg
+  size_t ind_left;  // bytes left in ind
+
+  explicit DataCursor(xwsk::DataIndication* d) : ind(d), seg(nullptr), seg_off(0), ind_left(0) {
+    load();
+  }
+  void load() {
+    while (ind != nullptr && ind->buffer.length == 0)
+      ind = ind->next;
+    if (ind == nullptr) return;
+    seg = ind->buffer.segment;
+    seg_off = ind->buffer.offset;
+    ind_left = ind->buffer.length;
+  }
+  /// Copies up to @p n bytes; returns the count copied.
+  size_t copy(unsigned char* out, size_t n) {
+    size_t done = 0;
+    while (done < n && ind != nullptr && seg != nullptr) {
+      if (seg_off >= seg->length) {
+        seg = seg->next;
+        seg_off = 0;
+        continue;
+      }
+      size_t k = seg->length - seg_off;
+      if (k > ind_left) k = ind_left;
+      if (k > n - done) k = n - done;
+      RtlCopyMemory(out + done, static_cast<const unsigned char*>(seg->data) + seg_off, k);
+      done += k;
+      seg_off += k;
+      ind_left -= k;
+      if (ind_left == 0) {
+        ind = ind->next;
+        load();
+      }
+    }
+    return done;
+  }
+};
+
+/// Chaos mode: the data of one xwsk indication given to the client in 2..4 WskReceiveEvent
+/// calls, each over a private copy, so that whatever the client does with a piece (accept it
+/// all or in part, decline it, retain it) is exactly what xwsk is told: the bytes it took.
+xwsk::Status receive_in_pieces(ProviderSocket* s, const WSK_CLIENT_CONNECTION_DISPATCH* cd,
+                               ULONG wflags, xwsk::DataIndication* data, size_t total,
+                               size_t* bytes_accepted, uint64_t stream) {
+  const uint32_t pieces = 2 + chaos_pick(stream, 42, 3);
+  DataCursor cursor(data);
+  size_t consumed = 0;
+  for (uint32_t i = 0; i < pieces && consumed < total; ++i) {
+    const size_t left = total - consumed;
+    size_t n = i + 1 == pieces
+                   ? left
+                   : 1 + chaos_pick(stream, 43 + i,
+                                    static_cast<uint32_t>(left > 0xffffffu ? 0xffffffu : left));
+    if (n > left) n = left;
+    unsigned char* copy = nullptr;
+    IndicationBlock* b = new_block(s, false, 1, sizeof(WSK_DATA_INDICATION), 1, n, &copy);
+    if (b == nullptr) break;
+    if (cursor.copy(copy, n) != n) {
+      free_block(b);
+      break;
+    }
+    b->xlist = nullptr;  // a private copy: nothing to give back to xwsk
+    PMDL m = IoAllocateMdl(copy, static_cast<ULONG>(n), FALSE, FALSE, nullptr);
+    if (m == nullptr) {
+      free_block(b);
+      break;
+    }
+    MmBuildMdlForNonPagedPool(m);
+    b->mdls[b->mdl_count++] = m;
+    auto* list = reinterpret_cast<WSK_DATA_INDICATION*>(b->head);
+    list->Next = nullptr;
+    list->Buffer.Mdl = m;
+    list->Buffer.Offset = 0;
+    list->Buffer.Length = n;
+    SIZE_T accepted = 0;
+    const NTSTATUS st = cd->WskReceiveEvent(s->context, wflags, list, n, &accepted);
+    if (st == STATUS_PENDING) {
+      settle(s, b, st);  // retained: WskRelease frees the copy
+      consumed += n;
+      continue;
+    }
+    free_block(b);
+    if (st != STATUS_SUCCESS) break;
+    consumed += accepted < n ? accepted : n;
+    if (accepted < n) break;  // the client takes the rest with WskReceive, as WSK says
+  }
+  if (consumed == 0) return xwsk::Status::DataNotAccepted;
+  if (bytes_accepted != nullptr) *bytes_accepted = consumed;
+  return xwsk::Status::Success;
+}
+
 SOCKADDR* native_address(const xwsk::SockAddr* a, NativeAddr* storage) {
   if (a == nullptr || sockaddr_out(*a, &storage->sa) == 0) return nullptr;
   return &storage->sa;
@@ -179,7 +278,7 @@ xwsk::Status on_accept(void* socket_context, uint32_t flags, const xwsk::SockAdd
   ProviderSocket* ls = socket_from(socket_context);
   const WSK_CLIENT_LISTEN_DISPATCH* ld = client_listen_dispatch(ls);
   if (ld == nullptr || ld->WskAcceptEvent == nullptr) return xwsk::Status::RequestNotAccepted;
-  DispatchScope dispatch;
+  DispatchScope dispatch(ls->chaos_stream());
   const ULONG wflags = flags | dispatch_flag();
   if (accept_socket == nullptr) {
     // The listening socket is closing (WSK: AcceptSocket == NULL).
@@ -211,7 +310,7 @@ xwsk::InspectAction on_inspect(void* socket_context, const xwsk::SockAddr* local
   ProviderSocket* ls = socket_from(socket_context);
   const WSK_CLIENT_LISTEN_DISPATCH* ld = client_listen_dispatch(ls);
   if (ld == nullptr || ld->WskInspectEvent == nullptr) return xwsk::InspectAction::Accept;
-  DispatchScope dispatch;
+  DispatchScope dispatch(ls->chaos_stream());
   NativeAddr l{}, r{};
   WSK_INSPECT_ID id{inspect_id->key, inspect_id->serial_number};
   const WSK_INSPECT_ACTION a =
@@ -230,7 +329,7 @@ xwsk::Status on_abort(void* socket_context, const xwsk::InspectId* inspect_id) {
   ProviderSocket* ls = socket_from(socket_context);
   const WSK_CLIENT_LISTEN_DISPATCH* ld = client_listen_dispatch(ls);
   if (ld == nullptr || ld->WskAbortEvent == nullptr) return xwsk::Status::Success;
-  DispatchScope dispatch;
+  DispatchScope dispatch(ls->chaos_stream());
   WSK_INSPECT_ID id{inspect_id->key, inspect_id->serial_number};
   return static_cast<xwsk::Status>(ld->WskAbortEvent(ls->context, &id));
 }
@@ -242,13 +341,17 @@ xwsk::Status on_receive(void* socket_context, uint32_t flags, xwsk::DataIndicati
   ProviderSocket* s = socket_from(socket_context);
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskReceiveEvent == nullptr) return xwsk::Status::DataNotAccepted;
-  DispatchScope dispatch;
+  const uint64_t stream = s->chaos_stream();
+  DispatchScope dispatch(stream);
   const ULONG wflags = flags | dispatch_flag();
   if (data == nullptr) {
     // The socket can no longer be used (WSK: DataIndication == NULL).
     SIZE_T accepted = 0;
     return static_cast<xwsk::Status>(
         cd->WskReceiveEvent(s->context, wflags, nullptr, 0, &accepted));
+  }
+  if (chaos_on() && bytes_indicated >= 2 && chaos_pick(stream, 41, 3) == 0) {
+    return receive_in_pieces(s, cd, wflags, data, bytes_indicated, bytes_accepted, stream);
   }
   size_t n = 0, mdls = 0;
   for (xwsk::DataIndication* d = data; d != nullptr; d = d->next) {
@@ -278,7 +381,7 @@ xwsk::Status on_disconnect(void* socket_context, uint32_t flags) {
   ProviderSocket* s = socket_from(socket_context);
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskDisconnectEvent == nullptr) return xwsk::Status::Success;
-  DispatchScope dispatch;
+  DispatchScope dispatch(s->chaos_stream());
   return static_cast<xwsk::Status>(cd->WskDisconnectEvent(s->context, flags | dispatch_flag()));
 }
 
@@ -286,7 +389,7 @@ xwsk::Status on_send_backlog(void* socket_context, size_t ideal_backlog_size) {
   ProviderSocket* s = socket_from(socket_context);
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskSendBacklogEvent == nullptr) return xwsk::Status::Success;
-  DispatchScope dispatch;
+  DispatchScope dispatch(s->chaos_stream());
   return static_cast<xwsk::Status>(cd->WskSendBacklogEvent(s->context, ideal_backlog_size));
 }
 
@@ -297,7 +400,7 @@ xwsk::Status on_receive_from(void* socket_context, uint32_t flags,
   ProviderSocket* s = socket_from(socket_context);
   const WSK_CLIENT_DATAGRAM_DISPATCH* dd = client_datagram_dispatch(s);
   if (dd == nullptr || dd->WskReceiveFromEvent == nullptr) return xwsk::Status::DataNotAccepted;
-  DispatchScope dispatch;
+  DispatchScope dispatch(s->chaos_stream());
   const ULONG wflags = flags | dispatch_flag();
   if (datagrams == nullptr) {
     return static_cast<xwsk::Status>(dd->WskReceiveFromEvent(s->context, wflags, nullptr));
@@ -374,10 +477,14 @@ NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram)
   if (b == nullptr || b->socket != s || b->datagram != datagram) return STATUS_INVALID_PARAMETER;
   const uint32_t prev = b->state.exchange(kReleased, std::memory_order_acq_rel);
   if (prev == kReleased) return STATUS_INVALID_PARAMETER;  // released twice
-  xwsk::Status st = datagram ? xwsk::release_datagram_indications(
-                                   s->xs, static_cast<xwsk::DatagramIndication*>(b->xlist))
-                             : xwsk::release_data_indications(
-                                   s->xs, static_cast<xwsk::DataIndication*>(b->xlist));
+  // A chaos piece is a private copy: nothing goes back to xwsk.
+  xwsk::Status st = xwsk::Status::Success;
+  if (b->xlist != nullptr) {
+    st = datagram
+             ? xwsk::release_datagram_indications(s->xs,
+                                                  static_cast<xwsk::DatagramIndication*>(b->xlist))
+             : xwsk::release_data_indications(s->xs, static_cast<xwsk::DataIndication*>(b->xlist));
+  }
   // Still in the event (it has not returned STATUS_PENDING yet): the event frees the block.
   if (prev == kRetained && unretain(s, b)) free_block(b);
   return nt(st);

@@ -51,11 +51,25 @@ void complete_irp(PIRP irp) {
   IoCompleteRequest(irp, IO_NO_INCREMENT);
 }
 
+/// Chaos mode: whether this completion goes to the chaos worker (and does, if so).
+/// A close completes after the cancelled requests of its socket: while the worker holds IRPs, a
+/// close goes behind them (the worker completes in order).
+bool chaos_must_defer(PIRP irp) {
+  return op_of(irp)->kind == OpKind::Close && chaos_deferred() > 0;
+}
+
+bool chaos_deferred_completion(PIRP irp) {
+  if (!chaos_on()) return false;
+  const uint64_t stream = chaos_next();
+  return (chaos_must_defer(irp) || chaos_pick(stream, 1, 3) == 0) && chaos_defer(irp, stream);
+}
+
 void on_xwsk_complete(xwsk::Request* req, void* context) {
   auto* irp = static_cast<PIRP>(context);
   IrpOp* op = op_of(irp);
   finish(irp, op, req->status, req->information);
   if (op->phase.exchange(kDone, std::memory_order_acq_rel) == kCalling) return;
+  if (chaos_deferred_completion(irp)) return;
   DispatchScope dispatch;
   complete_irp(irp);
 }
@@ -79,6 +93,15 @@ IrpOp* op_begin(PIRP irp, OpKind kind) {
 NTSTATUS op_end(PIRP irp, xwsk::Status xst) {
   IrpOp* op = op_of(irp);
   if (op->phase.load(std::memory_order_acquire) == kDone) {
+    // Completed inline. Chaos mode: a provider may pend what it could complete at once.
+    if (chaos_on()) {
+      const uint64_t stream = chaos_next();
+      if (chaos_must_defer(irp) || chaos_pick(stream, 2, 2) == 0) {
+        IoMarkIrpPending(irp);
+        if (!chaos_defer(irp, stream)) complete_irp(irp);
+        return STATUS_PENDING;
+      }
+    }
     const NTSTATUS st = irp->IoStatus.Status;
     complete_irp(irp);
     return st;
@@ -91,8 +114,14 @@ NTSTATUS op_end(PIRP irp, xwsk::Status xst) {
     return st;
   }
   IoMarkIrpPending(irp);
-  if (op->phase.exchange(kReturned, std::memory_order_acq_rel) == kDone) complete_irp(irp);
+  if (op->phase.exchange(kReturned, std::memory_order_acq_rel) == kDone) {
+    if (!chaos_deferred_completion(irp)) complete_irp(irp);
+  }
   return STATUS_PENDING;
+}
+
+void op_complete_deferred(PIRP irp) {
+  complete_irp(irp);
 }
 
 NTSTATUS op_fail(PIRP irp, NTSTATUS status) {
@@ -134,6 +163,16 @@ DispatchScope::DispatchScope() : old_(KeGetCurrentIrql()), raised_(false) {
     KeRaiseIrql(DISPATCH_LEVEL, &old_);
     raised_ = true;
   }
+}
+
+DispatchScope::DispatchScope(uint64_t chaos_stream) : old_(KeGetCurrentIrql()), raised_(false) {
+  if (old_ >= DISPATCH_LEVEL) return;
+  if (chaos_on()) {
+    chaos_delay(chaos_stream, 21);
+    if (chaos_pick(chaos_stream, 22, 3) == 0) return;  // this event runs at PASSIVE_LEVEL
+  }
+  KeRaiseIrql(DISPATCH_LEVEL, &old_);
+  raised_ = true;
 }
 
 DispatchScope::~DispatchScope() {

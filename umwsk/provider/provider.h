@@ -67,6 +67,9 @@ void count(Counter which, int delta);
 class DispatchScope {
  public:
   DispatchScope();
+  /// For event callbacks: in chaos mode, sometimes stays below DISPATCH_LEVEL (after a short
+  /// delay at times), as WSK allows.
+  explicit DispatchScope(uint64_t chaos_stream);
   ~DispatchScope();
   DispatchScope(const DispatchScope&) = delete;
   DispatchScope& operator=(const DispatchScope&) = delete;
@@ -136,6 +139,13 @@ struct ProviderSocket {
   const void* client_dispatch;  ///< WSK_CLIENT_{LISTEN,CONNECTION,DATAGRAM,STREAM}_DISPATCH
   KSPIN_LOCK lock;              ///< guards retained
   IndicationBlock* retained;    ///< indications the client kept (STATUS_PENDING), a list
+  uint64_t chaos_id;            ///< creation number (chaos decisions)
+  std::atomic<uint32_t> chaos_ops;
+
+  /// A fresh chaos decision stream for this socket: its number and its operation count.
+  uint64_t chaos_stream() {
+    return (chaos_id << 32) | chaos_ops.fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 /// Allocates a provider socket of @p category (counted on its registration). Null on failure.
@@ -217,6 +227,28 @@ bool accept_addresses(IrpOp* op, PSOCKADDR local, PSOCKADDR remote, xwsk::SockAd
 /// WSK_BUF -> xwsk::Buf through the MDLs' segments (refreshed from the MDLs). False if the
 /// buffer cannot be described (null MDL with a length, unmapped MDL).
 bool buf_of(const WSK_BUF* in, xwsk::Buf* out);
+
+// ---- chaos mode (chaos.cpp)
+// ------------------------------------------------------------------------
+
+/// True when chaos mode is on (UMWSK_CHAOS_SEED or UmwskSetChaosSeed; the seed is printed once).
+bool chaos_on();
+/// A choice in [0, range), a pure function of the seed, @p stream and @p what.
+uint32_t chaos_pick(uint64_t stream, uint32_t what, uint32_t range);
+/// The next value of the provider-wide decision counter (for choices with no socket).
+uint64_t chaos_next();
+/// Sometimes sleeps a little (below DISPATCH_LEVEL only).
+void chaos_delay(uint64_t stream, uint32_t what);
+/// Hands a finished IRP to the chaos worker, which completes it later (after a short delay, at
+/// PASSIVE_LEVEL or DISPATCH_LEVEL). False when the worker is not running.
+bool chaos_defer(PIRP irp, uint64_t stream);
+/// IRPs waiting in the chaos worker (WskDeregister waits for them).
+int32_t chaos_deferred();
+/// Starts (first registration) and stops (last deregistration) the chaos worker.
+void chaos_attach();
+void chaos_detach();
+/// Completes an IRP whose operation finished (the chaos worker's side of op_end).
+void op_complete_deferred(PIRP irp);
 
 // ---- conversions (convert.cpp) ------------------------------------------------------------------
 

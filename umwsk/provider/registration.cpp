@@ -31,7 +31,7 @@ Registration* from_registration(PWSK_REGISTRATION r) {
 }
 
 bool idle(const Registration* reg) {
-  return reg->captures.load(std::memory_order_acquire) == 0 &&
+  return chaos_deferred() == 0 && reg->captures.load(std::memory_order_acquire) == 0 &&
          reg->sockets.load(std::memory_order_acquire) == 0 &&
          reg->calls.load(std::memory_order_acquire) == 0;
 }
@@ -120,6 +120,7 @@ UMWSK_PROVIDER_API NTSTATUS WSKAPI WskRegister(PWSK_CLIENT_NPI WskClientNpi,
       return nt(st);
     }
     reg->xwsk_registered = true;
+    chaos_attach();
   }
   WskRegistration->ReservedRegistrationState = kRegisteredState;
   WskRegistration->ReservedRegistrationContext = reg;
@@ -184,6 +185,7 @@ UMWSK_PROVIDER_API VOID WSKAPI WskDeregister(PWSK_REGISTRATION WskRegistration) 
     KeWaitForSingleObject(&reg->idle, Executive, KernelMode, FALSE, &timeout);
   }
   if (reg->xwsk_registered) {
+    chaos_detach();
     xwsk::release_provider(&reg->xreg);
     xwsk::deregister_client(&reg->xreg);
   }

@@ -67,6 +67,10 @@ const void* provider_dispatch_for(ULONG category) {
 
 // ---- objects ------------------------------------------------------------------------------------
 
+namespace {
+std::atomic<uint64_t> g_socket_serial{0};
+}  // namespace
+
 ProviderSocket* socket_new(Registration* reg, ULONG category, PVOID context,
                            const void* client_dispatch) {
   auto* s = static_cast<ProviderSocket*>(pool_alloc(sizeof(ProviderSocket), kTagSocket));
@@ -80,6 +84,8 @@ ProviderSocket* socket_new(Registration* reg, ULONG category, PVOID context,
   s->client_dispatch = client_dispatch;
   KeInitializeSpinLock(&s->lock);
   s->retained = nullptr;
+  s->chaos_id = g_socket_serial.fetch_add(1, std::memory_order_relaxed) + 1;
+  s->chaos_ops.store(0, std::memory_order_relaxed);
   reg->sockets.fetch_add(1, std::memory_order_acq_rel);
   count(Counter::Sockets, 1);
   return s;
