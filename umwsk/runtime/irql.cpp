@@ -130,6 +130,13 @@ void umwsk_spin_acquire(PKSPIN_LOCK lock, const void* caller) {
                               "this thread already holds the spin lock (a deadlock on Windows)");
       return;  // report mode: treat as acquired once more (released once)
     }
+    if ((expected & 1) == 0) {
+      umwsk_rule_violation_at(caller, "spinlock.not_initialized", lock,
+                              "the spin lock holds 0x%lx, not a lock state (KeInitializeSpinLock "
+                              "was not called, or the memory was overwritten)",
+                              static_cast<unsigned long>(expected));
+      return;  // report mode: proceed without the lock rather than spin for ever
+    }
     if (++spins < 64) {
       YieldProcessor();
     } else {

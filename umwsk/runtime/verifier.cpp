@@ -87,9 +87,15 @@ void umwsk_print_caller_and_stack(const void* caller) {
     const char* sym = info.dli_sname != nullptr ? info.dli_sname : "?";
     const char* base = info.dli_saddr != nullptr ? static_cast<const char*>(info.dli_saddr)
                                                  : static_cast<const char*>(info.dli_fbase);
-    fprintf(stderr, "  caller: %s+0x%lx (%s) [%p]\n", sym,
-            static_cast<unsigned long>(static_cast<const char*>(caller) - base),
-            info.dli_fname != nullptr ? info.dli_fname : "?", caller);
+    const char* module = info.dli_fname != nullptr ? info.dli_fname : "?";
+    const auto offset = static_cast<unsigned long>(static_cast<const char*>(caller) - base);
+    if (info.dli_sname != nullptr) {
+      fprintf(stderr, "  caller: %s+0x%lx (%s) [%p]\n", sym, offset, module, caller);
+    } else {
+      // No dynamic symbol (a static function, or an executable linked without -rdynamic).
+      fprintf(stderr, "  caller: %s+0x%lx [%p] (addr2line -f -C -e %s 0x%lx)\n", module, offset,
+              caller, module, offset);
+    }
   } else {
     fprintf(stderr, "  caller: [%p]\n", caller);
   }

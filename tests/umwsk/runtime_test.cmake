@@ -1,0 +1,7 @@
+# umwsk runtime test (helper R's fragment, included from tests/umwsk/CMakeLists.txt inside
+# `if(TARGET xwsk_umwsk)`): the kernel runtime of libxwsk_umwsk against the WDM contract.
+# One ctest entry, label umwsk.
+add_executable(umwsk_runtime_test ${CMAKE_CURRENT_LIST_DIR}/runtime_test.cpp)
+target_link_libraries(umwsk_runtime_test PRIVATE xwsk::umwsk GTest::gtest_main xwsk_warnings)
+add_test(NAME umwsk.runtime COMMAND umwsk_runtime_test)
+set_tests_properties(umwsk.runtime PROPERTIES LABELS "umwsk" TIMEOUT 120)
