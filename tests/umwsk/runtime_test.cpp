@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <string>
 
 #include "ntddk.h"
 #include "ntstrsafe.h"
@@ -56,8 +57,7 @@ class Runtime : public ::testing::Test {
   UMWSK_VERIFIER_MODE old_mode_ = UmwskVerifierStop;
 };
 
-// ---- IRP completion walk
-// -------------------------------------------------------------------------
+// ---- IRP completion walk ------------------------------------------------------------------------
 
 struct WalkLog {
   int calls[8] = {};
@@ -165,8 +165,7 @@ TEST_F(Runtime, CompletionRoutineRunsOnlyForItsInvokeFlags) {
   IoFreeIrp(irp);
 }
 
-// ---- cancellation
-// --------------------------------------------------------------------------------
+// ---- cancellation -------------------------------------------------------------------------------
 
 struct CancelState {
   int cancel_calls = 0;
@@ -222,8 +221,7 @@ TEST_F(Runtime, IoCancelIrpCallsTheCancelRoutineWithTheCancelLockHeld) {
   IoFreeIrp(irp);
 }
 
-// ---- events, waits, threads
-// ------------------------------------------------------------------------
+// ---- events, waits, threads ---------------------------------------------------------------------
 
 struct SetLater {
   PKEVENT event;
@@ -368,8 +366,7 @@ TEST_F(Runtime, ThreadObjectIsSignalledWhenTheThreadEnds) {
   ObDereferenceObject(thread);
 }
 
-// ---- spin locks and IRQL
-// ---------------------------------------------------------------------------
+// ---- spin locks and IRQL ------------------------------------------------------------------------
 
 struct Shared {
   KSPIN_LOCK lock;
@@ -438,8 +435,7 @@ TEST_F(Runtime, SpinLocksRaiseToDispatchAndExclude) {
   }
 }
 
-// ---- pool and lookaside lists
-// ------------------------------------------------------------------------
+// ---- pool and lookaside lists -------------------------------------------------------------------
 
 struct TagSeen {
   ULONG tag;
@@ -548,8 +544,7 @@ TEST_F(Runtime, LookasideListsCacheBlocksUntilDeleted) {
   EXPECT_EQ(g_custom_frees, 2);
 }
 
-// ---- work items and devices
-// --------------------------------------------------------------------------
+// ---- work items and devices ---------------------------------------------------------------------
 
 struct WorkState {
   KEVENT done;
@@ -610,8 +605,88 @@ TEST_F(Runtime, WorkItemsRunAtPassiveLevelOnAnotherThread) {
   UmwskFreeDriverObject(driver);
 }
 
-// ---- MDLs
-// --------------------------------------------------------------------------------------------
+// ---- IRPs sent to a driver's device
+// ---------------------------------------------------------------
+
+constexpr ULONG kIoctlUpper =
+    CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS);
+
+// Completes the IRP from a work item (the pending path of UpperDispatch).
+void UpperLater(PDEVICE_OBJECT DeviceObject, PVOID Context) {
+  (void)DeviceObject;
+  auto* irp = static_cast<PIRP>(Context);
+  auto* item = static_cast<PIO_WORKITEM>(irp->Tail.Overlay.DriverContext[0]);
+  IoFreeWorkItem(item);
+  IoCompleteRequest(irp, IO_NO_INCREMENT);
+}
+
+// IRP_MJ_DEVICE_CONTROL of a test driver: upper-cases the input into the output (buffered),
+// completing inline for one byte and from a work item (pending) otherwise.
+NTSTATUS UpperDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp) {
+  PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(Irp);
+  if (sp->Parameters.DeviceIoControl.IoControlCode != kIoctlUpper) {
+    Irp->IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_INVALID_DEVICE_REQUEST;
+  }
+  auto* buf = static_cast<char*>(Irp->AssociatedIrp.SystemBuffer);
+  const ULONG n = sp->Parameters.DeviceIoControl.InputBufferLength;
+  for (ULONG i = 0; i < n; ++i) {
+    buf[i] = static_cast<char>(buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 'a' + 'A' : buf[i]);
+  }
+  Irp->IoStatus.Status = STATUS_SUCCESS;
+  Irp->IoStatus.Information = n;
+  if (n == 1) {
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+  }
+  PIO_WORKITEM item = IoAllocateWorkItem(DeviceObject);
+  Irp->Tail.Overlay.DriverContext[0] = item;
+  IoMarkIrpPending(Irp);
+  IoQueueWorkItem(item, UpperLater, DelayedWorkQueue, Irp);
+  return STATUS_PENDING;
+}
+
+TEST_F(Runtime, DeviceIoControlRequestsReachTheDriverAndComeBack) {
+  PDRIVER_OBJECT driver = UmwskCreateDriverObject(L"\\Driver\\umwsk_ioctl_test");
+  ASSERT_NE(driver, nullptr);
+  driver->MajorFunction[IRP_MJ_DEVICE_CONTROL] = UpperDispatch;
+  PDEVICE_OBJECT device = nullptr;
+  ASSERT_EQ(IoCreateDevice(driver, 0, nullptr, FILE_DEVICE_UNKNOWN, 0, FALSE, &device),
+            STATUS_SUCCESS);
+  for (const char* text : {"x", "hello, world"}) {
+    char out[32] = {};
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    IO_STATUS_BLOCK iosb{};
+    const auto len = static_cast<ULONG>(strlen(text));
+    PIRP irp = IoBuildDeviceIoControlRequest(kIoctlUpper, device, const_cast<char*>(text), len, out,
+                                             sizeof out, FALSE, &ev, &iosb);
+    ASSERT_NE(irp, nullptr);
+    NTSTATUS st = IoCallDriver(device, irp);
+    if (st == STATUS_PENDING) {
+      LARGE_INTEGER limit = Relative(10000);
+      ASSERT_EQ(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &limit), STATUS_SUCCESS);
+      st = iosb.Status;
+    }
+    EXPECT_EQ(st, STATUS_SUCCESS);
+    EXPECT_EQ(iosb.Information, len);
+    EXPECT_EQ(std::string(out), len == 1 ? std::string("X") : std::string("HELLO, WORLD"));
+  }
+  // What the driver does not handle goes to the default routine, which rejects it.
+  KEVENT ev;
+  KeInitializeEvent(&ev, NotificationEvent, FALSE);
+  IO_STATUS_BLOCK iosb{};
+  PIRP irp =
+      IoBuildDeviceIoControlRequest(kIoctlUpper, device, nullptr, 0, nullptr, 0, TRUE, &ev, &iosb);
+  ASSERT_NE(irp, nullptr);
+  EXPECT_EQ(IoCallDriver(device, irp), STATUS_INVALID_DEVICE_REQUEST);
+  EXPECT_EQ(iosb.Status, STATUS_INVALID_DEVICE_REQUEST);
+  IoDeleteDevice(device);
+  UmwskFreeDriverObject(driver);
+}
+
+// ---- MDLs ---------------------------------------------------------------------------------------
 
 TEST_F(Runtime, MdlsDescribeBuffersAndAreCounted) {
   static char buffer[3 * PAGE_SIZE];
@@ -669,8 +744,7 @@ TEST_F(Runtime, StringPrintfFollowsWindowsConventions) {
   RtlFreeAnsiString(&converted);
 }
 
-// ---- the verifier
-// --------------------------------------------------------------------------------
+// ---- the verifier -------------------------------------------------------------------------------
 
 TEST_F(Runtime, ViolationsAreCountedInReportMode) {
   UmwskSetVerifierMode(UmwskVerifierReport);

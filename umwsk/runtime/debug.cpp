@@ -100,9 +100,10 @@ const char* basename_of(const char* path) {
 #define UMWSK_STATUS_NAMES(X)                                                                      \
   X(STATUS_SUCCESS)                                                                                \
   X(STATUS_PENDING)                                                                                \
-  X(STATUS_TIMEOUT) X(STATUS_ALERTED) X(STATUS_USER_APC) X(STATUS_DEVICE_BUSY)                     \
-      X(STATUS_BUFFER_OVERFLOW) X(STATUS_UNSUCCESSFUL) X(STATUS_NOT_IMPLEMENTED) X(                \
-          STATUS_INVALID_HANDLE) X(STATUS_INVALID_PARAMETER) X(STATUS_INVALID_DEVICE_REQUEST)      \
+  X(STATUS_TIMEOUT)                                                                                \
+  X(STATUS_ALERTED) X(STATUS_USER_APC) X(STATUS_DEVICE_BUSY) X(STATUS_BUFFER_OVERFLOW)             \
+      X(STATUS_UNSUCCESSFUL) X(STATUS_NOT_IMPLEMENTED) X(STATUS_INVALID_HANDLE) X(                 \
+          STATUS_INVALID_PARAMETER) X(STATUS_INVALID_DEVICE_REQUEST)                               \
           X(STATUS_MORE_PROCESSING_REQUIRED) X(STATUS_NO_MEMORY) X(STATUS_ACCESS_DENIED) X(        \
               STATUS_BUFFER_TOO_SMALL) X(STATUS_OBJECT_TYPE_MISMATCH)                              \
               X(STATUS_OBJECT_NAME_NOT_FOUND) X(STATUS_OBJECT_NAME_COLLISION) X(                   \
@@ -428,8 +429,7 @@ void umwsk_write_prefixed(const char* prefix, const char* text) {
   }
 }
 
-// ---- DbgPrint
-// -------------------------------------------------------------------------------------
+// ---- DbgPrint -----------------------------------------------------------------------------------
 
 namespace {
 
@@ -523,8 +523,7 @@ BOOLEAN DbgQueryDebugFilterState(ULONG ComponentId, ULONG Level) {
   return dbg_enabled(Level) ? TRUE : FALSE;
 }
 
-// ---- WPP
-// ------------------------------------------------------------------------------------------
+// ---- WPP ----------------------------------------------------------------------------------------
 
 void UmwskTraceMessage(ULONG Level, PCSTR Flag, PCSTR File, ULONG Line, PCSTR Function,
                        PCSTR Format, ...) {
@@ -554,8 +553,7 @@ void UmwskTraceMessage(ULONG Level, PCSTR Flag, PCSTR File, ULONG Line, PCSTR Fu
   umwsk_write_prefixed("[wpp] ", text);
 }
 
-// ---- ntstrsafe
-// ------------------------------------------------------------------------------------
+// ---- ntstrsafe ----------------------------------------------------------------------------------
 
 NTSTATUS RtlStringCbVPrintfA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszFormat,
                              va_list argList) {

@@ -213,8 +213,7 @@ void umwsk_thread_signal_end(_KTHREAD* thread) {
   pthread_mutex_unlock(&g_disp);
 }
 
-// ---- events
-// --------------------------------------------------------------------------------------
+// ---- events -------------------------------------------------------------------------------------
 
 void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State) {
   umwsk_dispatcher_init(&Event->Header,
@@ -297,8 +296,7 @@ LONG KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
   return old;
 }
 
-// ---- semaphores
-// ----------------------------------------------------------------------------------
+// ---- semaphores ---------------------------------------------------------------------------------
 
 void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit) {
   umwsk_dispatcher_init(&Semaphore->Header, UMWSK_SEMAPHORE_OBJECT, Count);
@@ -332,8 +330,7 @@ LONG KeReadStateSemaphore(PRKSEMAPHORE Semaphore) {
   return state;
 }
 
-// ---- mutexes (SignalState 1 = free; each acquisition by the owner decrements)
-// ---------------------
+// ---- mutexes (SignalState 1 = free; each acquisition by the owner decrements) -------------------
 
 void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level) {
   (void)Level;
@@ -371,8 +368,7 @@ LONG KeReadStateMutex(PRKMUTEX Mutex) {
   return state;
 }
 
-// ---- waits
-// ---------------------------------------------------------------------------------------
+// ---- waits --------------------------------------------------------------------------------------
 
 NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
                                BOOLEAN Alertable, PLARGE_INTEGER Timeout) {

@@ -25,8 +25,7 @@ void umwsk_set_irql(KIRQL irql) {
   t_state.irql = irql;
 }
 
-// ---- IRQL
-// ------------------------------------------------------------------------------------------
+// ---- IRQL ---------------------------------------------------------------------------------------
 
 KIRQL KeGetCurrentIrql(void) {
   return t_state.irql;
@@ -113,8 +112,7 @@ BOOLEAN KeAreAllApcsDisabled(void) {
   return (t_state.guarded_region > 0 || t_state.irql >= APC_LEVEL) ? TRUE : FALSE;
 }
 
-// ---- spin locks
-// ------------------------------------------------------------------------------------
+// ---- spin locks ---------------------------------------------------------------------------------
 
 void umwsk_spin_acquire(PKSPIN_LOCK lock, const void* caller) {
   const ULONG_PTR me = my_token();
@@ -276,8 +274,7 @@ void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) 
   umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
 }
 
-// ---- lists guarded by a spin lock
-// ------------------------------------------------------------------
+// ---- lists guarded by a spin lock ---------------------------------------------------------------
 
 PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry,
                                         PKSPIN_LOCK Lock) {
@@ -402,8 +399,7 @@ PSLIST_ENTRY FirstEntrySList(PSLIST_HEADER ListHead) {
   return first;
 }
 
-// ---- fast mutexes
-// ----------------------------------------------------------------------------------
+// ---- fast mutexes -------------------------------------------------------------------------------
 
 void ExInitializeFastMutex(PFAST_MUTEX FastMutex) {
   FastMutex->Count = 1;

@@ -53,8 +53,7 @@ void umwsk_rule_violation_at(const void* caller, const char* rule, const void* o
 // Prints "caller: symbol+off (module)" and a backtrace to stderr.
 void umwsk_print_caller_and_stack(const void* caller);
 
-// ---- IRQL and per-thread state
-// -------------------------------------------------------------------
+// ---- IRQL and per-thread state ------------------------------------------------------------------
 struct UmwskThreadState {
   KIRQL irql = PASSIVE_LEVEL;
   int spin_locks_held = 0;
@@ -74,8 +73,7 @@ void umwsk_spin_acquire(PKSPIN_LOCK lock, const void* caller);
 void umwsk_spin_release(PKSPIN_LOCK lock, const void* caller);
 bool umwsk_spin_held_by_me(PKSPIN_LOCK lock);
 
-// ---- time
-// ----------------------------------------------------------------------------------------
+// ---- time ---------------------------------------------------------------------------------------
 constexpr LONGLONG kUmwskEpochDelta100ns = 116444736000000000LL;  // 1601-01-01 to 1970-01-01
 LONGLONG umwsk_system_time_100ns();                               // 1601 epoch, realtime
 LONGLONG umwsk_monotonic_100ns();                                 // since boot
@@ -117,8 +115,7 @@ void umwsk_thread_signal_end(struct _KTHREAD* thread);
 // DISPATCHER_HEADER of the given type and state (for thread objects).
 void umwsk_dispatcher_init(DISPATCHER_HEADER* header, UCHAR type, LONG state);
 
-// ---- pool
-// ----------------------------------------------------------------------------------------
+// ---- pool ---------------------------------------------------------------------------------------
 void umwsk_pool_totals(LONG* allocations, LONG64* bytes);
 PVOID umwsk_pool_alloc(POOL_TYPE type, SIZE_T bytes, ULONG tag, bool zero, const void* caller);
 void umwsk_pool_free(PVOID block, ULONG tag, bool check_tag, const void* caller);

@@ -17,8 +17,7 @@ SIZE_T RtlCompareMemory(const void* Source1, const void* Source2, SIZE_T Length)
   return i;
 }
 
-// ---- counted strings
-// ------------------------------------------------------------------------------
+// ---- counted strings ----------------------------------------------------------------------------
 
 void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) {
   if (SourceString == nullptr) {
@@ -371,8 +370,7 @@ NTSTATUS RtlCharToInteger(PCSZ String, ULONG Base, PULONG Value) {
   return parse_integer(String, strlen(String), Base, Value);
 }
 
-// ---- random: a Lehmer generator (multiplier 48271, modulus 2^31 - 1)
-// -----------------------------
+// ---- random: a Lehmer generator (multiplier 48271, modulus 2^31 - 1) ----------------------------
 
 ULONG RtlRandomEx(PULONG Seed) {
   ULONG s = *Seed % 0x7fffffffu;

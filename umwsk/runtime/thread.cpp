@@ -168,8 +168,7 @@ NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
   return STATUS_SUCCESS;
 }
 
-// ---- handles: a table of referenced objects; handle = (index + 1) * 4
-// ----------------------------
+// ---- handles: a table of referenced objects; handle = (index + 1) * 4 ---------------------------
 
 namespace {
 
@@ -585,8 +584,7 @@ void ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType) {
   umwsk_queue_work(WorkItem);
 }
 
-// ---- IO_WORKITEM
-// ---------------------------------------------------------------------------------
+// ---- IO_WORKITEM --------------------------------------------------------------------------------
 
 struct _IO_WORKITEM {
   WORK_QUEUE_ITEM item;
@@ -734,8 +732,7 @@ void IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem) {
   retire_item(IoWorkItem, __builtin_return_address(0), "IoUninitializeWorkItem");
 }
 
-// ---- stacks
-// ---------------------------------------------------------------------------------------
+// ---- stacks -------------------------------------------------------------------------------------
 
 NTSTATUS KeExpandKernelStackAndCallout(PEXPAND_STACK_CALLOUT Callout, PVOID Parameter,
                                        SIZE_T Size) {

@@ -130,8 +130,7 @@ void umwsk_fatal_at(const void* caller, const char* what, const void* object, co
   abort();
 }
 
-// ---- umwsk.h
-// --------------------------------------------------------------------------------------
+// ---- umwsk.h ------------------------------------------------------------------------------------
 
 UMWSK_VERIFIER_MODE UmwskSetVerifierMode(UMWSK_VERIFIER_MODE Mode) {
   const UMWSK_VERIFIER_MODE old = mode();
