@@ -744,6 +744,72 @@ TEST_F(Runtime, StringPrintfFollowsWindowsConventions) {
   RtlFreeAnsiString(&converted);
 }
 
+// ---- timers and DPCs
+// ----------------------------------------------------------------------------------
+
+struct DpcState {
+  std::atomic<int> runs{0};
+  KIRQL irql = PASSIVE_LEVEL;
+  PVOID arg1 = nullptr;
+  KEVENT ran;
+};
+
+void CountingDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1, PVOID SystemArgument2) {
+  (void)Dpc;
+  (void)SystemArgument2;
+  auto* s = static_cast<DpcState*>(DeferredContext);
+  s->irql = KeGetCurrentIrql();
+  s->arg1 = SystemArgument1;
+  s->runs.fetch_add(1);
+  KeSetEvent(&s->ran, IO_NO_INCREMENT, FALSE);
+}
+
+TEST_F(Runtime, TimersSignalAndQueueTheirDpcAtDispatchLevel) {
+  DpcState s;
+  KeInitializeEvent(&s.ran, NotificationEvent, FALSE);
+  KDPC dpc;
+  KeInitializeDpc(&dpc, CountingDpc, &s);
+  EXPECT_TRUE(KeInsertQueueDpc(&dpc, &s, nullptr));
+  KeFlushQueuedDpcs();
+  EXPECT_EQ(s.runs.load(), 1);
+  EXPECT_EQ(s.irql, DISPATCH_LEVEL);
+  EXPECT_EQ(s.arg1, &s);
+
+  KTIMER timer;
+  KeInitializeTimerEx(&timer, SynchronizationTimer);
+  KeClearEvent(&s.ran);
+  EXPECT_FALSE(KeSetTimer(&timer, Relative(20), &dpc));
+  LARGE_INTEGER limit = Relative(10000);
+  EXPECT_EQ(KeWaitForSingleObject(&timer, Executive, KernelMode, FALSE, &limit), STATUS_SUCCESS);
+  LARGE_INTEGER zero;
+  zero.QuadPart = 0;
+  // A synchronization timer is reset by the wait it satisfies.
+  EXPECT_EQ(KeWaitForSingleObject(&timer, Executive, KernelMode, FALSE, &zero), STATUS_TIMEOUT);
+  EXPECT_EQ(KeWaitForSingleObject(&s.ran, Executive, KernelMode, FALSE, &limit), STATUS_SUCCESS);
+  EXPECT_EQ(s.runs.load(), 2);
+
+  // A cancelled timer neither fires nor runs its DPC.
+  KTIMER later;
+  KeInitializeTimer(&later);
+  KeSetTimer(&later, Relative(10000), &dpc);
+  EXPECT_TRUE(KeCancelTimer(&later));
+  EXPECT_FALSE(KeCancelTimer(&later));
+  EXPECT_FALSE(KeReadStateTimer(&later));
+
+  // A periodic timer fires until cancelled.
+  KeInitializeTimer(&later);
+  KeSetTimerEx(&later, Relative(5), 5, &dpc);
+  for (int i = 0; i < 400 && s.runs.load() < 5; ++i) {
+    LARGE_INTEGER t = Relative(5);
+    KeDelayExecutionThread(KernelMode, FALSE, &t);
+  }
+  EXPECT_TRUE(KeCancelTimer(&later));
+  KeFlushQueuedDpcs();
+  EXPECT_GE(s.runs.load(), 5);
+  EXPECT_TRUE(KeReadStateTimer(&later));  // a notification timer stays signalled
+  EXPECT_FALSE(KeRemoveQueueDpc(&dpc));   // nothing queued any more
+}
+
 // ---- the verifier -------------------------------------------------------------------------------
 
 TEST_F(Runtime, ViolationsAreCountedInReportMode) {

@@ -798,6 +798,60 @@ NTKERNELAPI NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_
 NTKERNELAPI NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                             PLARGE_INTEGER Interval);
 
+/* Timers and DPCs. A runtime timer thread expires timers (signalling them and queueing their DPC);
+ * DPCs run in queue order on a runtime DPC thread at DISPATCH_LEVEL. Absolute due times are
+ * converted to the monotonic clock when the timer is set. DueTime holds the runtime's deadline. */
+typedef void KDEFERRED_ROUTINE(struct _KDPC* Dpc, PVOID DeferredContext, PVOID SystemArgument1,
+                               PVOID SystemArgument2);
+typedef KDEFERRED_ROUTINE* PKDEFERRED_ROUTINE;
+typedef enum _KDPC_IMPORTANCE {
+  LowImportance,
+  MediumImportance,
+  HighImportance,
+  MediumHighImportance
+} KDPC_IMPORTANCE;
+typedef struct _KDPC {
+  UCHAR Type;
+  UCHAR Importance;
+  volatile USHORT Number;
+  SINGLE_LIST_ENTRY DpcListEntry;
+  KAFFINITY ProcessorHistory;
+  PKDEFERRED_ROUTINE DeferredRoutine;
+  PVOID DeferredContext;
+  PVOID SystemArgument1;
+  PVOID SystemArgument2;
+  volatile PVOID DpcData; /* non-NULL while queued */
+} KDPC, *PKDPC, *PRKDPC;
+typedef struct _KTIMER {
+  DISPATCHER_HEADER Header;
+  ULARGE_INTEGER DueTime;
+  LIST_ENTRY TimerListEntry;
+  struct _KDPC* Dpc;
+  ULONG Processor;
+  ULONG Period;
+} KTIMER, *PKTIMER, *PRKTIMER;
+NTKERNELAPI void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine,
+                                 PVOID DeferredContext);
+NTKERNELAPI void KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine,
+                                         PVOID DeferredContext);
+/* Queues the DPC; FALSE if it was already queued. Any IRQL. */
+NTKERNELAPI BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
+/* Removes a queued DPC; FALSE if it was not queued (it may be running). */
+NTKERNELAPI BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc);
+/* Returns when every DPC queued before the call has run. PASSIVE_LEVEL. */
+NTKERNELAPI void KeFlushQueuedDpcs(void);
+NTKERNELAPI void KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance);
+NTKERNELAPI void KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number);
+NTKERNELAPI void KeInitializeTimer(PKTIMER Timer);
+NTKERNELAPI void KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type);
+/* Arms the timer (DueTime negative = relative, positive = absolute, 100 ns; Period in ms, 0 =
+ * one shot) and resets its state; TRUE if it was already armed. IRQL <= DISPATCH_LEVEL. */
+NTKERNELAPI BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc);
+NTKERNELAPI BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc);
+/* Disarms the timer; TRUE if it was armed. A DPC it already queued still runs. */
+NTKERNELAPI BOOLEAN KeCancelTimer(PKTIMER Timer);
+NTKERNELAPI BOOLEAN KeReadStateTimer(PKTIMER Timer);
+
 /* ================================================================================================
  * Spin locks (real locks; acquiring raises the thread's IRQL to DISPATCH_LEVEL)
  * ============================================================================================== */
@@ -1560,22 +1614,6 @@ typedef struct _DRIVER_OBJECT {
   PDRIVER_UNLOAD DriverUnload;
   PDRIVER_DISPATCH MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1];
 } DRIVER_OBJECT, *PDRIVER_OBJECT;
-
-typedef void KDEFERRED_ROUTINE(struct _KDPC* Dpc, PVOID DeferredContext, PVOID SystemArgument1,
-                               PVOID SystemArgument2);
-typedef KDEFERRED_ROUTINE* PKDEFERRED_ROUTINE;
-typedef struct _KDPC {
-  UCHAR Type;
-  UCHAR Importance;
-  volatile USHORT Number;
-  SINGLE_LIST_ENTRY DpcListEntry;
-  KAFFINITY ProcessorHistory;
-  PKDEFERRED_ROUTINE DeferredRoutine;
-  PVOID DeferredContext;
-  PVOID SystemArgument1;
-  PVOID SystemArgument2;
-  volatile PVOID DpcData;
-} KDPC, *PKDPC, *PRKDPC;
 
 #define DO_VERIFY_VOLUME 0x00000002
 #define DO_BUFFERED_IO 0x00000004

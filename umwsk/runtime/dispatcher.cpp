@@ -206,6 +206,15 @@ void umwsk_dispatcher_init(DISPATCHER_HEADER* header, UCHAR type, LONG state) {
   InitializeListHead(&header->WaitListHead);
 }
 
+void umwsk_dispatcher_set_state(DISPATCHER_HEADER* header, LONG state) {
+  pthread_mutex_lock(&g_disp);
+  header->SignalState = state;
+  if (state > 0) {
+    wake_waiters(header);
+  }
+  pthread_mutex_unlock(&g_disp);
+}
+
 void umwsk_thread_signal_end(_KTHREAD* thread) {
   pthread_mutex_lock(&g_disp);
   thread->Header.SignalState = 1;

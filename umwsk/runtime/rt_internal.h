@@ -114,6 +114,8 @@ void umwsk_thread_signal_end(struct _KTHREAD* thread);
 // ---------------------------------------------------------------------------------- Initializes a
 // DISPATCHER_HEADER of the given type and state (for thread objects).
 void umwsk_dispatcher_init(DISPATCHER_HEADER* header, UCHAR type, LONG state);
+// Sets an object's SignalState under the dispatcher lock, waking its waiters when positive.
+void umwsk_dispatcher_set_state(DISPATCHER_HEADER* header, LONG state);
 
 // ---- pool ---------------------------------------------------------------------------------------
 void umwsk_pool_totals(LONG* allocations, LONG64* bytes);
