@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "ntddk.h"
 #include "ntstrsafe.h"
 #include "umwsk.h"
+#include "umwsk_wpp.h"
 
 namespace {
 
@@ -808,6 +810,27 @@ TEST_F(Runtime, TimersSignalAndQueueTheirDpcAtDispatchLevel) {
   EXPECT_GE(s.runs.load(), 5);
   EXPECT_TRUE(KeReadStateTimer(&later));  // a notification timer stays signalled
   EXPECT_FALSE(KeRemoveQueueDpc(&dpc));   // nothing queued any more
+}
+
+TEST_F(Runtime, DbgPrintAndWppWriteOnePrefixedLine) {
+  if (getenv("UMWSK_DBGPRINT_LEVEL") != nullptr || getenv("UMWSK_WPP_LEVEL") != nullptr) {
+    GTEST_SKIP()
+        << "UMWSK_DBGPRINT_LEVEL/UMWSK_WPP_LEVEL set: the default filters are not in force";
+  }
+  ::testing::internal::CaptureStderr();
+  DbgPrint("value %lu of %s\n", static_cast<ULONG>(7), "x");
+  DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_ERROR_LEVEL, "ex %ld\n", static_cast<LONG>(-2));
+  DbgPrintEx(DPFLTR_IHVDRIVER_ID, 31, "dropped: above the default level\n");
+  UmwskTraceMessage(TRACE_LEVEL_ERROR, "TRACE_DRIVER", "/src/driver.c", 12, "DriverEntry",
+                    "%!FUNC! failed %!STATUS! at %!FILE!:%!LINE! (%d)", STATUS_CONNECTION_RESET, 5);
+  UmwskTraceMessage(TRACE_LEVEL_VERBOSE, "TRACE_DRIVER", "/src/driver.c", 13, "DriverEntry",
+                    "dropped: verbose");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out,
+            "[kd] value 7 of x\n"
+            "[kd] ex -2\n"
+            "[wpp] TRACE_DRIVER driver.c:12 DriverEntry failed "
+            "STATUS_CONNECTION_RESET(0xC000020D) at driver.c:12 (5)\n");
 }
 
 // ---- the verifier -------------------------------------------------------------------------------
