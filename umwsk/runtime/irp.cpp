@@ -9,7 +9,8 @@
 namespace {
 
 // Irp->UmwskRuntime[0]: how the IRP was made. [1]: non-zero once a completion has started (tells a
-// second IoCompleteRequest apart from one on an IRP that was never passed to a driver).
+// second IoCompleteRequest apart from one on an IRP that was never passed to a driver). [2]: the
+// provider operation that owns it (umwsk_irp_take), until its completion starts.
 constexpr ULONG_PTR kIrpMagicMask = ~static_cast<ULONG_PTR>(0xff);
 constexpr ULONG_PTR kIrpMagic = 0x5052494b5753ULL << 8;  // "UMWSKIRP"-ish
 constexpr ULONG_PTR kIrpAllocated = 0x01;                // IoAllocateIrp
@@ -67,6 +68,23 @@ void finish_threaded_irp(PIRP irp) {
 }
 
 }  // namespace
+
+bool umwsk_irp_take(PIRP irp, const char* who, const void* caller) {
+  const auto owner = reinterpret_cast<const char*>(irp->UmwskRuntime[2]);
+  if (owner != nullptr) {
+    umwsk_rule_violation_at(caller, "irp.resubmitted_while_owned", irp,
+                            "the IRP was passed to %s while %s still owns it (not completed yet)",
+                            who, owner);
+    return false;
+  }
+  irp->UmwskRuntime[1] = 0;
+  irp->UmwskRuntime[2] = reinterpret_cast<ULONG_PTR>(who);
+  return true;
+}
+
+const char* umwsk_irp_owner(PIRP irp) {
+  return reinterpret_cast<const char*>(irp->UmwskRuntime[2]);
+}
 
 void IoInitializeIrp(PIRP Irp, USHORT PacketSize, CCHAR StackSize) {
   if (StackSize < 1 || PacketSize < IoSizeOfIrp(StackSize)) {
@@ -131,6 +149,13 @@ void IoFreeIrp(PIRP Irp) {
                          "IoFreeIrp on memory that IoAllocateIrp did not return");
     return;
   }
+  if (Irp->UmwskRuntime[2] != 0) {
+    umwsk_rule_violation("irp.free_while_owned", Irp,
+                         "IoFreeIrp on an IRP that %s still owns (free it after its completion "
+                         "routine ran)",
+                         reinterpret_cast<const char*>(Irp->UmwskRuntime[2]));
+    return;
+  }
   if (Irp->CancelRoutine != nullptr) {
     umwsk_rule_violation("irp.free_with_cancel_routine", Irp,
                          "IoFreeIrp on an IRP whose cancel routine is still set (it is still "
@@ -142,6 +167,13 @@ void IoFreeIrp(PIRP Irp) {
 void IoReuseIrp(PIRP Irp, NTSTATUS Status) {
   if (Irp->Type != IO_TYPE_IRP) {
     umwsk_rule_violation("irp.reuse_not_irp", Irp, "IoReuseIrp on something that is not an IRP");
+    return;
+  }
+  if (Irp->UmwskRuntime[2] != 0) {
+    umwsk_rule_violation("irp.reuse_while_owned", Irp,
+                         "IoReuseIrp on an IRP that %s still owns (reuse it after its completion "
+                         "routine ran)",
+                         reinterpret_cast<const char*>(Irp->UmwskRuntime[2]));
     return;
   }
   if (Irp->CancelRoutine != nullptr) {
@@ -199,6 +231,7 @@ void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost) {
   }
 
   Irp->UmwskRuntime[1] = 1;
+  Irp->UmwskRuntime[2] = 0;  // the owner gives it back
   PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
   IoSkipCurrentIrpStackLocation(Irp);
   for (;;) {

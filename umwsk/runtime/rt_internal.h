@@ -53,6 +53,17 @@ void umwsk_rule_violation_at(const void* caller, const char* rule, const void* o
 // Prints "caller: symbol+off (module)" and a backtrace to stderr.
 void umwsk_print_caller_and_stack(const void* caller);
 
+// ---- IRP ownership (for the provider)
+// ------------------------------------------------------------- The provider marks an IRP it
+// accepted (`who` names the operation, a string literal); the mark is cleared when
+// IofCompleteRequest starts. Freeing or reusing a marked IRP is a violation (irp.free_while_owned,
+// irp.reuse_while_owned), and so is marking it again (irp.resubmitted_while_owned: returns false,
+// the caller must then fail the call). `caller` is the client's return address
+// (umwsk_rule_violation_at style).
+bool umwsk_irp_take(PIRP irp, const char* who, const void* caller);
+// The operation that owns the IRP, or nullptr.
+const char* umwsk_irp_owner(PIRP irp);
+
 // ---- IRQL and per-thread state ------------------------------------------------------------------
 struct UmwskThreadState {
   KIRQL irql = PASSIVE_LEVEL;
