@@ -105,7 +105,7 @@ NTSTATUS WSKAPI wsk_disconnect(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
 NTSTATUS WSKAPI wsk_release_data(PWSK_SOCKET Socket, PWSK_DATA_INDICATION DataIndication) {
   ProviderSocket* s = socket_of(Socket);
   if (s == nullptr) return STATUS_INVALID_HANDLE;
-  return release_indications(s, DataIndication, false);
+  return release_indications(s, DataIndication, false, __builtin_return_address(0));
 }
 
 // The reserved members of the connection and stream tables: WSK documents them as reserved for

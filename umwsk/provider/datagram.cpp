@@ -103,7 +103,7 @@ NTSTATUS WSKAPI wsk_release_datagrams(PWSK_SOCKET Socket,
                                       PWSK_DATAGRAM_INDICATION DatagramIndication) {
   ProviderSocket* s = socket_of(Socket);
   if (s == nullptr) return STATUS_INVALID_HANDLE;
-  return release_indications(s, DatagramIndication, true);
+  return release_indications(s, DatagramIndication, true, __builtin_return_address(0));
 }
 
 }  // namespace umwsk::provider

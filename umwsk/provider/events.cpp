@@ -17,7 +17,8 @@ namespace umwsk::provider {
 
 namespace {
 
-constexpr uint32_t kBlockMagic = 0x424b4e49;  // "INKB"
+constexpr uint32_t kBlockMagic = 0x424b4e49;       // "INKB"
+constexpr uint32_t kFreedBlockMagic = 0x464b4e49;  // "INKF": in the quarantine
 
 enum BlockState : uint32_t { kInEvent = 0, kRetained = 1, kReleased = 2 };
 
@@ -32,7 +33,8 @@ struct IndicationBlock {
   ProviderSocket* socket;
   IndicationBlock* prev;  ///< the socket's retained list (under socket->lock)
   IndicationBlock* next;
-  void* xlist;  ///< xwsk::DataIndication* or xwsk::DatagramIndication*
+  void* xlist;                 ///< xwsk::DataIndication* or xwsk::DatagramIndication*
+  const void* release_caller;  ///< who called WskRelease while the event was still running
   size_t mdl_count;
   PMDL* mdls;  ///< mdl_count entries, inside the block
   alignas(16) unsigned char head[1];
@@ -44,7 +46,7 @@ IndicationBlock* block_of(const void* head) {
   if (head == nullptr) return nullptr;
   auto* b = reinterpret_cast<IndicationBlock*>(const_cast<unsigned char*>(
       static_cast<const unsigned char*>(head) - offsetof(IndicationBlock, head)));
-  return b->magic == kBlockMagic ? b : nullptr;
+  return b->magic == kBlockMagic || b->magic == kFreedBlockMagic ? b : nullptr;
 }
 
 /// Segments (MDLs) that describe @p buf: those that hold offset + length.
@@ -64,8 +66,9 @@ void free_block(IndicationBlock* b) {
   for (size_t i = 0; i < b->mdl_count; ++i) {
     if (b->mdls[i] != nullptr) IoFreeMdl(b->mdls[i]);
   }
-  b->magic = kDeadMagic;
-  pool_free(b, kTagIndication);
+  b->mdl_count = 0;
+  b->magic = kFreedBlockMagic;
+  quarantine(b, kTagIndication);
 }
 
 /// WSK_BUF over new MDLs describing @p buf. False when an MDL cannot be allocated.
@@ -147,18 +150,58 @@ bool unretain(ProviderSocket* s, IndicationBlock* b) {
 }
 
 /// After the client's receive event returned @p st: keep the block (STATUS_PENDING) or free it.
+/// After the client's receive event returned @p st: keep the block (STATUS_PENDING) or free it.
+/// A WskRelease that came (from another thread) before the event returned STATUS_PENDING left
+/// the list to this function: the client is done with the data, so xwsk is told it was all
+/// consumed (Success) rather than retained. A WskRelease of a list the event did not retain is
+/// reported (wsk.release_not_retained).
 xwsk::Status settle(ProviderSocket* s, IndicationBlock* b, NTSTATUS st) {
   if (st == STATUS_PENDING) {
     retain(s, b);
     if (b->state.exchange(kRetained, std::memory_order_acq_rel) == kReleased) {
-      // WskRelease ran on another thread before the event returned: it gave the data back to
-      // xwsk; only the block is left.
       if (unretain(s, b)) free_block(b);
+      return xwsk::Status::Success;
     }
     return xwsk::Status::Pending;
   }
+  if (b->state.load(std::memory_order_acquire) == kReleased) {
+    umwsk_rule_violation_at(b->release_caller, "wsk.release_not_retained", b->head,
+                            "WskRelease of an indication list the client did not retain "
+                            "(its event returned 0x%08x, not STATUS_PENDING)",
+                            static_cast<unsigned>(st));
+  }
   free_block(b);
   return static_cast<xwsk::Status>(st);
+}
+
+/// Verifier: @p st came back from the client's @p callback; @p ok says whether WSK allows it. A
+/// status WSK does not allow is reported (wsk.event_bad_status) and replaced by @p fallback.
+NTSTATUS checked(NTSTATUS st, bool ok, const void* callback, const char* name, NTSTATUS fallback) {
+  if (ok) return st;
+  umwsk_rule_violation_at(callback, "wsk.event_bad_status", callback,
+                          "%s returned 0x%08x, a status WSK does not allow it to return", name,
+                          static_cast<unsigned>(st));
+  return fallback;
+}
+
+/// WskReceiveEvent / WskReceiveFromEvent: SUCCESS, PENDING or DATA_NOT_ACCEPTED.
+NTSTATUS checked_receive(NTSTATUS st, const void* callback, const char* name) {
+  return checked(st, st == STATUS_SUCCESS || st == STATUS_PENDING || st == STATUS_DATA_NOT_ACCEPTED,
+                 callback, name, STATUS_DATA_NOT_ACCEPTED);
+}
+
+/// WskReceiveEvent's BytesAccepted may not exceed BytesIndicated.
+SIZE_T checked_accepted(SIZE_T accepted, SIZE_T indicated, const void* callback) {
+  if (accepted <= indicated) return accepted;
+  umwsk_rule_violation_at(callback, "wsk.receive_event_accepted_too_much", callback,
+                          "WskReceiveEvent accepted %zu bytes of %zu indicated",
+                          static_cast<size_t>(accepted), static_cast<size_t>(indicated));
+  return indicated;
+}
+
+template <typename F>
+const void* fn(F f) {
+  return reinterpret_cast<const void*>(f);
 }
 
 // ---- chaos: stream data in several events
@@ -244,7 +287,9 @@ xwsk::Status receive_in_pieces(ProviderSocket* s, const WSK_CLIENT_CONNECTION_DI
     list->Buffer.Offset = 0;
     list->Buffer.Length = n;
     SIZE_T accepted = 0;
-    const NTSTATUS st = cd->WskReceiveEvent(s->context, wflags, list, n, &accepted);
+    const NTSTATUS st = checked_receive(cd->WskReceiveEvent(s->context, wflags, list, n, &accepted),
+                                        fn(cd->WskReceiveEvent), "WskReceiveEvent");
+    if (st == STATUS_SUCCESS) accepted = checked_accepted(accepted, n, fn(cd->WskReceiveEvent));
     if (st == STATUS_PENDING) {
       settle(s, b, st);  // retained: WskRelease frees the copy
       consumed += n;
@@ -291,8 +336,10 @@ xwsk::Status on_accept(void* socket_context, uint32_t flags, const xwsk::SockAdd
   NativeAddr l{}, r{};
   PVOID context = nullptr;
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = nullptr;
-  const NTSTATUS st = ld->WskAcceptEvent(ls->context, wflags, native_address(local, &l),
-                                         native_address(remote, &r), &s->wsk, &context, &cd);
+  NTSTATUS st = ld->WskAcceptEvent(ls->context, wflags, native_address(local, &l),
+                                   native_address(remote, &r), &s->wsk, &context, &cd);
+  st = checked(st, st == STATUS_SUCCESS || st == STATUS_REQUEST_NOT_ACCEPTED,
+               fn(ld->WskAcceptEvent), "WskAcceptEvent", STATUS_REQUEST_NOT_ACCEPTED);
   if (st != STATUS_SUCCESS) {
     s->xs = nullptr;
     socket_delete(s);  // xwsk closes the socket it offered
@@ -315,6 +362,9 @@ xwsk::InspectAction on_inspect(void* socket_context, const xwsk::SockAddr* local
   WSK_INSPECT_ID id{inspect_id->key, inspect_id->serial_number};
   const WSK_INSPECT_ACTION a =
       ld->WskInspectEvent(ls->context, native_address(local, &l), native_address(remote, &r), &id);
+  if (a != WskInspectAccept && a != WskInspectReject && a != WskInspectPend) {
+    checked(static_cast<NTSTATUS>(a), false, fn(ld->WskInspectEvent), "WskInspectEvent", 0);
+  }
   switch (a) {
     case WskInspectAccept:
       return xwsk::InspectAction::Accept;
@@ -331,7 +381,9 @@ xwsk::Status on_abort(void* socket_context, const xwsk::InspectId* inspect_id) {
   if (ld == nullptr || ld->WskAbortEvent == nullptr) return xwsk::Status::Success;
   DispatchScope dispatch(ls->chaos_stream());
   WSK_INSPECT_ID id{inspect_id->key, inspect_id->serial_number};
-  return static_cast<xwsk::Status>(ld->WskAbortEvent(ls->context, &id));
+  const NTSTATUS st = ld->WskAbortEvent(ls->context, &id);
+  return static_cast<xwsk::Status>(
+      checked(st, st == STATUS_SUCCESS, fn(ld->WskAbortEvent), "WskAbortEvent", STATUS_SUCCESS));
 }
 
 // ---- connection events --------------------------------------------------------------------------
@@ -372,9 +424,18 @@ xwsk::Status on_receive(void* socket_context, uint32_t flags, xwsk::DataIndicati
     list[i].Next = i + 1 < n ? &list[i + 1] : nullptr;
   }
   SIZE_T accepted = 0;
-  const NTSTATUS st = cd->WskReceiveEvent(s->context, wflags, list, bytes_indicated, &accepted);
-  if (st == STATUS_SUCCESS && bytes_accepted != nullptr) *bytes_accepted = accepted;
-  return settle(s, b, st);
+  const NTSTATUS st =
+      checked_receive(cd->WskReceiveEvent(s->context, wflags, list, bytes_indicated, &accepted),
+                      fn(cd->WskReceiveEvent), "WskReceiveEvent");
+  if (st == STATUS_SUCCESS) {
+    accepted = checked_accepted(accepted, bytes_indicated, fn(cd->WskReceiveEvent));
+  }
+  const xwsk::Status r = settle(s, b, st);
+  if (bytes_accepted != nullptr) {
+    if (st == STATUS_SUCCESS) *bytes_accepted = accepted;
+    if (st == STATUS_PENDING && r == xwsk::Status::Success) *bytes_accepted = bytes_indicated;
+  }
+  return r;
 }
 
 xwsk::Status on_disconnect(void* socket_context, uint32_t flags) {
@@ -382,7 +443,9 @@ xwsk::Status on_disconnect(void* socket_context, uint32_t flags) {
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskDisconnectEvent == nullptr) return xwsk::Status::Success;
   DispatchScope dispatch(s->chaos_stream());
-  return static_cast<xwsk::Status>(cd->WskDisconnectEvent(s->context, flags | dispatch_flag()));
+  const NTSTATUS st = cd->WskDisconnectEvent(s->context, flags | dispatch_flag());
+  return static_cast<xwsk::Status>(checked(st, st == STATUS_SUCCESS, fn(cd->WskDisconnectEvent),
+                                           "WskDisconnectEvent", STATUS_SUCCESS));
 }
 
 xwsk::Status on_send_backlog(void* socket_context, size_t ideal_backlog_size) {
@@ -390,7 +453,9 @@ xwsk::Status on_send_backlog(void* socket_context, size_t ideal_backlog_size) {
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskSendBacklogEvent == nullptr) return xwsk::Status::Success;
   DispatchScope dispatch(s->chaos_stream());
-  return static_cast<xwsk::Status>(cd->WskSendBacklogEvent(s->context, ideal_backlog_size));
+  const NTSTATUS st = cd->WskSendBacklogEvent(s->context, ideal_backlog_size);
+  return static_cast<xwsk::Status>(checked(st, st == STATUS_SUCCESS, fn(cd->WskSendBacklogEvent),
+                                           "WskSendBacklogEvent", STATUS_SUCCESS));
 }
 
 // ---- datagram events ----------------------------------------------------------------------------
@@ -428,7 +493,8 @@ xwsk::Status on_receive_from(void* socket_context, uint32_t flags,
     list[i].RemoteAddress = native_address(d->remote_address, &addrs[i]);
     list[i].Next = i + 1 < n ? &list[i + 1] : nullptr;
   }
-  const NTSTATUS st = dd->WskReceiveFromEvent(s->context, wflags, list);
+  const NTSTATUS st = checked_receive(dd->WskReceiveFromEvent(s->context, wflags, list),
+                                      fn(dd->WskReceiveFromEvent), "WskReceiveFromEvent");
   return settle(s, b, st);
 }
 
@@ -472,11 +538,39 @@ const void* xwsk_dispatch_for(ULONG category) {
 
 // ---- WskRelease ---------------------------------------------------------------------------------
 
-NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram) {
+NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram,
+                             const void* caller) {
+  if (head == nullptr) return STATUS_INVALID_PARAMETER;
   IndicationBlock* b = block_of(head);
-  if (b == nullptr || b->socket != s || b->datagram != datagram) return STATUS_INVALID_PARAMETER;
+  if (b == nullptr) {
+    umwsk_rule_violation_at(caller, "wsk.release_not_indication", head,
+                            "WskRelease of a list the provider did not indicate");
+    return STATUS_INVALID_PARAMETER;
+  }
+  if (b->magic == kFreedBlockMagic) {
+    const bool twice = b->state.load(std::memory_order_acquire) == kReleased;
+    umwsk_rule_violation_at(caller, twice ? "wsk.release_twice" : "wsk.release_not_retained", head,
+                            twice ? "WskRelease of an indication list that was already released"
+                                  : "WskRelease of an indication list the client did not retain "
+                                    "(its event did not return STATUS_PENDING)");
+    return STATUS_INVALID_PARAMETER;
+  }
+  if (b->socket != s) {
+    umwsk_rule_violation_at(caller, "wsk.release_wrong_socket", head,
+                            "WskRelease on socket %p of a list indicated on socket %p",
+                            static_cast<void*>(s), static_cast<void*>(b->socket));
+    return STATUS_INVALID_PARAMETER;
+  }
+  if (b->datagram != datagram) return STATUS_INVALID_PARAMETER;
+  b->release_caller = caller;
   const uint32_t prev = b->state.exchange(kReleased, std::memory_order_acq_rel);
-  if (prev == kReleased) return STATUS_INVALID_PARAMETER;  // released twice
+  if (prev == kReleased) {
+    umwsk_rule_violation_at(caller, "wsk.release_twice", head,
+                            "WskRelease of an indication list that was already released");
+    return STATUS_INVALID_PARAMETER;
+  }
+  // The event has not returned yet: it settles the list (see settle()).
+  if (prev == kInEvent) return STATUS_SUCCESS;
   // A chaos piece is a private copy: nothing goes back to xwsk.
   xwsk::Status st = xwsk::Status::Success;
   if (b->xlist != nullptr) {
@@ -485,8 +579,7 @@ NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram)
                                                   static_cast<xwsk::DatagramIndication*>(b->xlist))
              : xwsk::release_data_indications(s->xs, static_cast<xwsk::DataIndication*>(b->xlist));
   }
-  // Still in the event (it has not returned STATUS_PENDING yet): the event frees the block.
-  if (prev == kRetained && unretain(s, b)) free_block(b);
+  if (unretain(s, b)) free_block(b);
   return nt(st);
 }
 
@@ -501,6 +594,11 @@ void release_all_indications(ProviderSocket* s) {
     }
     KeReleaseSpinLock(&s->lock, irql);
     if (b == nullptr) return;
+    umwsk_rule_violation_at(__builtin_return_address(0), "wsk.close_with_retained_indications",
+                            b->head,
+                            "socket %p closed while the client still held an indication list "
+                            "(WskRelease must come before WskCloseSocket)",
+                            static_cast<void*>(s));
     count(Counter::RetainedIndications, -1);
     free_block(b);
   }

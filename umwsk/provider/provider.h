@@ -35,6 +35,8 @@
 #include <wsk.h>
 // clang-format on
 
+#include "rt_internal.h"  // counters and umwsk_rule_violation (the verifier)
+
 namespace umwsk::provider {
 
 // ---- pool tags (shown reversed by pool tools, as on Windows) ------------------------------------
@@ -61,6 +63,17 @@ enum class Counter { Sockets, RetainedIndications, Registrations, Captures };
 void count(Counter which, int delta);
 
 // ---- IRQL ---------------------------------------------------------------------------------------
+
+/// Verifier: a routine WSK documents as IRQL = PASSIVE_LEVEL called above it
+/// (irql.wsk_above_passive), reported with the caller of the function that uses the macro.
+#define UMWSK_REQUIRE_PASSIVE(routine, object)                                 \
+  do {                                                                         \
+    if (KeGetCurrentIrql() != PASSIVE_LEVEL) {                                 \
+      umwsk_rule_violation("irql.wsk_above_passive", (object),                 \
+                           routine " at IRQL %u (WSK requires PASSIVE_LEVEL)", \
+                           static_cast<unsigned>(KeGetCurrentIrql()));         \
+    }                                                                          \
+  } while (0)
 
 /// Raises to DISPATCH_LEVEL for the scope if the thread is below it (completions and events
 /// that come from the xwsk loop thread; inline ones keep the caller's IRQL).
@@ -148,13 +161,31 @@ struct ProviderSocket {
   }
 };
 
+/// Keeps freed provider objects (sockets, indication blocks) for a while before their memory goes
+/// back to the pool, so that a later use finds their dead magic and is reported instead of
+/// touching freed memory. Flushed when the last registration goes away.
+void quarantine(void* p, ULONG tag);
+void quarantine_flush();
+
 /// Allocates a provider socket of @p category (counted on its registration). Null on failure.
 ProviderSocket* socket_new(Registration* reg, ULONG category, PVOID context,
                            const void* client_dispatch);
 /// Frees a provider socket (and any indications the client never released).
 void socket_delete(ProviderSocket* s);
-/// The provider socket behind a PWSK_SOCKET, or null.
-ProviderSocket* socket_of(PWSK_SOCKET s);
+/// The provider socket behind a PWSK_SOCKET, or null. A socket whose close completed is a
+/// verifier report (wsk.socket_used_after_close). Always inlined, so that the report names the
+/// client code that called the WSK function.
+__attribute__((always_inline)) inline ProviderSocket* socket_of(PWSK_SOCKET s) {
+  auto* p = reinterpret_cast<ProviderSocket*>(s);
+  if (p == nullptr) return nullptr;
+  if (p->magic == kDeadMagic) {
+    umwsk_rule_violation("wsk.socket_used_after_close", p,
+                         "a WSK function was called on a socket whose WskCloseSocket completed");
+    return nullptr;
+  }
+  if (p->magic != kSocketMagic || p->xs == nullptr) return nullptr;
+  return p;
+}
 
 /// The const provider table of a category (connection for accepted sockets).
 const void* provider_dispatch_for(ULONG category);
@@ -171,7 +202,8 @@ const WSK_CLIENT_DATAGRAM_DISPATCH* client_datagram_dispatch(const ProviderSocke
 // ---- indications (events.cpp) -------------------------------------------------------------------
 
 /// Releases a retained list (WskRelease). STATUS_INVALID_PARAMETER if it is not one.
-NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram);
+NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram,
+                             const void* caller);
 /// Frees whatever the client still holds on a socket that is going away.
 void release_all_indications(ProviderSocket* s);
 

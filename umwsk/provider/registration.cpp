@@ -20,6 +20,8 @@ namespace umwsk::provider {
 namespace {
 
 constexpr USHORT kVersion = MAKE_WSK_VERSION(1, 0);
+
+std::atomic<int32_t> g_registrations{0};  // live registrations: the last one flushes the quarantine
 constexpr ULONGLONG kRegisteredState = 0x554d57534b524547ull;    // "UMWSKREG"
 constexpr ULONGLONG kDeregisteredState = 0x554d57534b444552ull;  // "UMWSKDER"
 
@@ -92,6 +94,7 @@ extern "C" {
 
 UMWSK_PROVIDER_API NTSTATUS WSKAPI WskRegister(PWSK_CLIENT_NPI WskClientNpi,
                                                PWSK_REGISTRATION WskRegistration) {
+  UMWSK_REQUIRE_PASSIVE("WskRegister", WskRegistration);
   if (WskClientNpi == nullptr || WskRegistration == nullptr || WskClientNpi->Dispatch == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }
@@ -124,6 +127,7 @@ UMWSK_PROVIDER_API NTSTATUS WSKAPI WskRegister(PWSK_CLIENT_NPI WskClientNpi,
   }
   WskRegistration->ReservedRegistrationState = kRegisteredState;
   WskRegistration->ReservedRegistrationContext = reg;
+  g_registrations.fetch_add(1, std::memory_order_acq_rel);
   count(Counter::Registrations, 1);
   return STATUS_SUCCESS;
 }
@@ -131,7 +135,14 @@ UMWSK_PROVIDER_API NTSTATUS WSKAPI WskRegister(PWSK_CLIENT_NPI WskClientNpi,
 UMWSK_PROVIDER_API NTSTATUS WSKAPI WskCaptureProviderNPI(PWSK_REGISTRATION WskRegistration,
                                                          ULONG WaitTimeout,
                                                          PWSK_PROVIDER_NPI WskProviderNpi) {
-  (void)WaitTimeout;  // the NPI is available from WskRegister on: no wait is ever needed
+  // The NPI is available from WskRegister on: no wait is ever needed, but the IRQL rule stands.
+  if (WaitTimeout != WSK_NO_WAIT) {
+    UMWSK_REQUIRE_PASSIVE("WskCaptureProviderNPI with a wait", WskRegistration);
+  } else if (KeGetCurrentIrql() > DISPATCH_LEVEL) {
+    umwsk_rule_violation("irql.wsk_above_dispatch", WskRegistration,
+                         "WskCaptureProviderNPI at IRQL %u (WSK requires <= DISPATCH_LEVEL)",
+                         static_cast<unsigned>(KeGetCurrentIrql()));
+  }
   // After WskDeregister (the block not freed or overwritten): STATUS_DEVICE_NOT_READY.
   if (WskRegistration != nullptr &&
       WskRegistration->ReservedRegistrationState == kDeregisteredState) {
@@ -172,6 +183,7 @@ UMWSK_PROVIDER_API NTSTATUS WSKAPI WskQueryProviderCharacteristics(
 }
 
 UMWSK_PROVIDER_API VOID WSKAPI WskDeregister(PWSK_REGISTRATION WskRegistration) {
+  UMWSK_REQUIRE_PASSIVE("WskDeregister", WskRegistration);
   Registration* reg = from_registration(WskRegistration);
   if (reg == nullptr) return;
   reg->deregistering.store(1, std::memory_order_release);
@@ -179,10 +191,24 @@ UMWSK_PROVIDER_API VOID WSKAPI WskDeregister(PWSK_REGISTRATION WskRegistration) 
   // raced with the clear below.
   LARGE_INTEGER timeout;
   timeout.QuadPart = -10 * 1000 * 20;  // 20 ms, relative
+  // Verifier: a WskDeregister still waiting after 10 s is reported (wsk.deregister_waiting)
+  // instead of hanging silently: a capture never released or a socket never closed.
+  const void* caller = __builtin_return_address(0);
+  const ULONGLONG started = KeQueryInterruptTime();
+  bool reported = false;
   while (!idle(reg)) {
     KeClearEvent(&reg->idle);
     if (idle(reg)) break;
     KeWaitForSingleObject(&reg->idle, Executive, KernelMode, FALSE, &timeout);
+    if (!reported && KeQueryInterruptTime() - started > 10ull * 1000 * 1000 * 10) {
+      reported = true;
+      umwsk_rule_violation_at(caller, "wsk.deregister_waiting", WskRegistration,
+                              "WskDeregister has waited 10 s: %d captures not released, %d "
+                              "sockets not closed, %d calls in progress",
+                              static_cast<int>(reg->captures.load()),
+                              static_cast<int>(reg->sockets.load()),
+                              static_cast<int>(reg->calls.load()));
+    }
   }
   if (reg->xwsk_registered) {
     chaos_detach();
@@ -195,6 +221,7 @@ UMWSK_PROVIDER_API VOID WSKAPI WskDeregister(PWSK_REGISTRATION WskRegistration) 
   reg->~Registration();
   pool_free(reg, kTagRegistration);
   count(Counter::Registrations, -1);
+  if (g_registrations.fetch_sub(1, std::memory_order_acq_rel) == 1) quarantine_flush();
 }
 
 }  // extern "C"

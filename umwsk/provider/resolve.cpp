@@ -50,6 +50,7 @@ NTSTATUS WSKAPI wsk_get_address_info(PWSK_CLIENT Client, PUNICODE_STRING NodeNam
   (void)Provider;
   (void)OwningProcess;
   (void)OwningThread;
+  UMWSK_REQUIRE_PASSIVE("WskGetAddressInfo", Client);
   if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
   Registration* reg = registration_of(Client);
   if (reg == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
@@ -141,6 +142,7 @@ PADDRINFOEXW addrinfo_list(const xwsk::AddrInfo* in) {
 
 VOID WSKAPI wsk_free_address_info(PWSK_CLIENT Client, PADDRINFOEXW AddrInfo) {
   (void)Client;
+  UMWSK_REQUIRE_PASSIVE("WskFreeAddressInfo", AddrInfo);
   pool_free(AddrInfo, kTagAddrInfo);
 }
 
@@ -150,6 +152,7 @@ NTSTATUS WSKAPI wsk_get_name_info(PWSK_CLIENT Client, PSOCKADDR SockAddr, ULONG 
                                   PIRP Irp) {
   (void)OwningProcess;
   (void)OwningThread;
+  UMWSK_REQUIRE_PASSIVE("WskGetNameInfo", Client);
   if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
   Registration* reg = registration_of(Client);
   if (reg == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);

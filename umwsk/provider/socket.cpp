@@ -68,6 +68,48 @@ const void* provider_dispatch_for(ULONG category) {
 // ---- objects ------------------------------------------------------------------------------------
 
 namespace {
+
+// The quarantine: a ring of freed objects per tag (a spin on an atomic flag guards it: held for a
+// few instructions, any IRQL).
+constexpr size_t kQuarantine = 256;
+
+struct Ring {
+  std::atomic_flag busy = ATOMIC_FLAG_INIT;
+  void* slot[kQuarantine] = {};
+  size_t next = 0;
+};
+
+Ring g_sockets_ring;
+Ring g_blocks_ring;
+
+Ring& ring_for(ULONG tag) {
+  return tag == kTagSocket ? g_sockets_ring : g_blocks_ring;
+}
+
+void* ring_swap(Ring& r, void* p) {
+  while (r.busy.test_and_set(std::memory_order_acquire)) {
+  }
+  void* old = r.slot[r.next];
+  r.slot[r.next] = p;
+  r.next = (r.next + 1) % kQuarantine;
+  r.busy.clear(std::memory_order_release);
+  return old;
+}
+
+}  // namespace
+
+void quarantine(void* p, ULONG tag) {
+  pool_free(ring_swap(ring_for(tag), p), tag);
+}
+
+void quarantine_flush() {
+  for (size_t i = 0; i < kQuarantine; ++i) {
+    pool_free(ring_swap(g_sockets_ring, nullptr), kTagSocket);
+    pool_free(ring_swap(g_blocks_ring, nullptr), kTagIndication);
+  }
+}
+
+namespace {
 std::atomic<uint64_t> g_socket_serial{0};
 }  // namespace
 
@@ -96,15 +138,9 @@ void socket_delete(ProviderSocket* s) {
   release_all_indications(s);
   Registration* reg = s->reg;
   s->magic = kDeadMagic;
-  pool_free(s, kTagSocket);
+  quarantine(s, kTagSocket);
   count(Counter::Sockets, -1);
   if (reg->sockets.fetch_sub(1, std::memory_order_acq_rel) == 1) registration_changed(reg);
-}
-
-ProviderSocket* socket_of(PWSK_SOCKET s) {
-  auto* p = reinterpret_cast<ProviderSocket*>(s);
-  if (p == nullptr || p->magic != kSocketMagic || p->xs == nullptr) return nullptr;
-  return p;
 }
 
 const WSK_CLIENT_LISTEN_DISPATCH* client_listen_dispatch(const ProviderSocket* s) {
