@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "ip2string.h"
 #include "ntddk.h"
 #include "ntstrsafe.h"
 #include "umwsk.h"
@@ -831,6 +832,68 @@ TEST_F(Runtime, DbgPrintAndWppWriteOnePrefixedLine) {
             "[kd] ex -2\n"
             "[wpp] TRACE_DRIVER driver.c:12 DriverEntry failed "
             "STATUS_CONNECTION_RESET(0xC000020D) at driver.c:12 (5)\n");
+}
+
+// ---- ip2string
+// ----------------------------------------------------------------------------------------
+
+std::string V6Text(const char* in) {
+  IN6_ADDR a;
+  PCSTR end = nullptr;
+  if (RtlIpv6StringToAddressA(in, &end, &a) != STATUS_SUCCESS || *end != 0) {
+    return "parse error";
+  }
+  char out[INET6_ADDRSTRLEN];
+  RtlIpv6AddressToStringA(&a, out);
+  return out;
+}
+
+TEST_F(Runtime, IpAddressesConvertToAndFromText) {
+  IN_ADDR v4;
+  PCSTR end = nullptr;
+  ASSERT_EQ(RtlIpv4StringToAddressA("127.0.0.1", TRUE, &end, &v4), STATUS_SUCCESS);
+  EXPECT_EQ(*end, 0);
+  EXPECT_EQ(v4.S_un.S_un_b.s_b1, 127);
+  EXPECT_EQ(v4.S_un.S_un_b.s_b4, 1);
+  char text[INET6_ADDRSTRLEN];
+  EXPECT_EQ(RtlIpv4AddressToStringA(&v4, text) - text, 9);
+  EXPECT_STREQ(text, "127.0.0.1");
+  ULONG len = sizeof text;
+  ASSERT_EQ(RtlIpv4AddressToStringExA(&v4, RtlUshortByteSwap(8080), text, &len), STATUS_SUCCESS);
+  EXPECT_STREQ(text, "127.0.0.1:8080");
+  EXPECT_EQ(len, 15u);
+  len = 4;
+  EXPECT_EQ(RtlIpv4AddressToStringExA(&v4, 0, text, &len), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(len, 10u);  // the room it needs
+  EXPECT_EQ(RtlIpv4StringToAddressA("1.2.3", TRUE, &end, &v4), STATUS_INVALID_PARAMETER);
+  ASSERT_EQ(RtlIpv4StringToAddressA("0x7f.1", FALSE, &end, &v4), STATUS_SUCCESS);
+  RtlIpv4AddressToStringA(&v4, text);
+  EXPECT_STREQ(text, "127.0.0.1");
+  USHORT port = 0;
+  ASSERT_EQ(RtlIpv4StringToAddressExA("10.0.0.2:443", TRUE, &v4, &port), STATUS_SUCCESS);
+  EXPECT_EQ(RtlUshortByteSwap(port), 443);
+  EXPECT_EQ(RtlIpv4StringToAddressExA("10.0.0.2:70000", TRUE, &v4, &port),
+            STATUS_INVALID_PARAMETER);
+
+  EXPECT_EQ(V6Text("::1"), "::1");
+  EXPECT_EQ(V6Text("::"), "::");
+  EXPECT_EQ(V6Text("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
+  EXPECT_EQ(V6Text("1:0:0:2:0:0:0:3"), "1:0:0:2::3");
+  EXPECT_EQ(V6Text("1:0:2:0:3:0:4:0"), "1:0:2:0:3:0:4:0");
+  EXPECT_EQ(V6Text("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
+  EXPECT_EQ(V6Text("1:::2"), "parse error");
+  EXPECT_EQ(V6Text("1:2:3:4:5:6:7:8:9"), "parse error");
+  IN6_ADDR v6;
+  ULONG scope = 0;
+  ASSERT_EQ(RtlIpv6StringToAddressExA("[fe80::1%5]:443", &v6, &scope, &port), STATUS_SUCCESS);
+  EXPECT_EQ(scope, 5u);
+  EXPECT_EQ(RtlUshortByteSwap(port), 443);
+  len = sizeof text;
+  ASSERT_EQ(RtlIpv6AddressToStringExA(&v6, scope, port, text, &len), STATUS_SUCCESS);
+  EXPECT_STREQ(text, "[fe80::1%5]:443");
+  WCHAR wide[INET6_ADDRSTRLEN];
+  RtlIpv6AddressToStringW(&v6, wide);
+  EXPECT_EQ(std::wstring(wide), L"fe80::1");
 }
 
 // ---- the verifier -------------------------------------------------------------------------------
