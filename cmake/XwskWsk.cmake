@@ -166,6 +166,20 @@ function(xwsk_add_wsk_kernel_tests)
       ENVIRONMENT "XWSK_WINE_TIMEOUT=${echo_wine_timeout}"
       FAIL_REGULAR_EXPRESSION "MISMATCH")
   endif()
+  # The two WSK providers compared case by case (Wine's netio.sys, umwsk's): same statuses for
+  # every case that runs on both, or a documented reason (docs/wsk-differential.md).
+  if(XWSK_PYTHON3_PROGRAM AND TARGET xwsk-conformance-wsk_um)
+    add_test(NAME wsk.differential
+      COMMAND "${XWSK_PYTHON3_PROGRAM}" "${root}/tests/umwsk/differential.py"
+              --loader "${kbin}/xwsk-ktest-loader.exe" --driver "${kbin}/xwsk_ktest.sys"
+              --um $<TARGET_FILE:xwsk-conformance-wsk_um>)
+    set_tests_properties(wsk.differential PROPERTIES
+      LABELS "wsk;wsk_um;differential"
+      SKIP_RETURN_CODE 77
+      TIMEOUT ${ARG_TIMEOUT}
+      ENVIRONMENT "XWSK_WINE_TIMEOUT=${wine_timeout}")
+  endif()
+
   # The WSK-native echo sample (samples/wsk-echo), the same source as xwsk_wsk_echo.so, as a
   # driver over Wine's netio.sys.
   if(XWSK_PYTHON3_PROGRAM)

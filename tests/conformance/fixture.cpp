@@ -23,7 +23,7 @@ uint32_t g_port_cursor = 0;
 
 // ---- Op -----------------------------------------------------------------------------------------
 
-bool Op::finish(Context& t, Status ret, uint32_t timeout_ms) {
+bool Op::finish(Context& t, Status ret, uint32_t timeout_ms, bool traced) {
   if (ret != Status::Pending) {
     // Inline completion: the routine has already run, with the returned status.
     XT_ENSURE(t, completed());
@@ -33,6 +33,7 @@ bool Op::finish(Context& t, Status ret, uint32_t timeout_ms) {
     return false;
   }
   XT_ENSURE_EQ(t, 1u, completions.load(std::memory_order_acquire));
+  if (traced) t.trace(req.status);
   return true;
 }
 
@@ -297,11 +298,13 @@ bool Env::bind_loopback(Context& t, xwsk::Socket* s, AddressFamily family, xwsk:
     Op* op = this->op(t);
     if (op == nullptr) return false;
     Status r = xwsk::bind(s, &addr, 0, &op->req);
-    if (!op->finish(t, r)) return false;
+    // A fixed port may be in use on this machine: only the attempt that decides is traced.
+    if (!op->finish(t, r, kTimeoutMs, queries)) return false;
     if (!queries && op->status() == Status::AddressAlreadyAssociated) {
       op->rearm();
       continue;
     }
+    if (!queries) t.trace(op->status());
     XT_ENSURE_STATUS(t, Status::Success, op->status());
     if (queries) {
       op->rearm();

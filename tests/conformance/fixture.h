@@ -28,7 +28,9 @@ struct Op {
   /// Waits for the completion of a call that returned @p ret. An inline result (not Pending)
   /// must already have run the routine with the same status. Fails @p t on a timeout or on a
   /// second completion. On success status()/info() are final.
-  bool finish(Context& t, xwsk::Status ret, uint32_t timeout_ms = kTimeoutMs);
+  /// Unless @p traced is false, the final status goes into the case's completion trace
+  /// (Context::trace): leave out attempts whose outcome depends on the machine (a port in use).
+  bool finish(Context& t, xwsk::Status ret, uint32_t timeout_ms = kTimeoutMs, bool traced = true);
   /// True if the routine has run since the last rearm().
   bool completed() const { return completions.load(std::memory_order_acquire) != 0; }
   /// Prepares the request for its next call.

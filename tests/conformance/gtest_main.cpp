@@ -14,8 +14,11 @@
 // The WSK backend over umwsk's provider: the kernel runtime's own counters (IRPs, MDLs, pool,
 // provider sockets, retained indications...) must come back too, as in a driver's unload.
 #include <ntddk.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "umwsk.h"
+#include "xwsk_wsk.h"
 #endif
 
 namespace {
@@ -34,6 +37,9 @@ class ConformanceCase : public ::testing::Test {
 #if defined(XWSK_UMWSK)
     if (t.result() != xt::Result::Fail) check_runtime(before, t);
 #endif
+    // The completion trace, for comparing providers (tests/umwsk/differential.py).
+    std::printf("XWSK-TRACE %s %s: %s\n", xwsk::backend_name(), case_->name, t.trace_text());
+    std::fflush(stdout);
     switch (t.result()) {
       case xt::Result::Pass:
         break;
@@ -94,6 +100,15 @@ class ClosingLine : public ::testing::EmptyTestEventListener {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+#if defined(XWSK_UMWSK)
+  // XWSK_PROVIDER_PROFILE=wine-8: the WSK backend behaves as it does over Wine's netio.sys (the
+  // same capabilities and workarounds), so that the two providers can be compared case by case
+  // (tests/umwsk/differential.py).
+  const char* profile = getenv("XWSK_PROVIDER_PROFILE");
+  if (profile != nullptr && strcmp(profile, "wine-8") == 0) {
+    xwsk::wsk::set_provider_profile(xwsk::wsk::ProviderProfile::kWine8);
+  }
+#endif
   for (size_t i = 0; i < xt::case_count(); ++i) {
     const xt::Case* c = &xt::cases()[i];
     ::testing::RegisterTest("conformance", c->name, nullptr, nullptr, __FILE__, __LINE__,

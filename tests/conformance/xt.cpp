@@ -38,6 +38,58 @@ Context& Context::add_status(xwsk::Status s) {
   return add(")");
 }
 
+void Context::trace(xwsk::Status s) {
+  uint32_t v = xwsk::status_value(s);
+  for (int i = 0; i < 4; ++i) {
+    trace_hash_ ^= (v >> (8 * i)) & 0xff;
+    trace_hash_ *= 16777619u;
+  }
+  ++trace_count_;
+  char tmp[6];
+  int n = 0;
+  uint32_t low = v & 0xffff;
+  do {
+    tmp[n++] = "0123456789abcdef"[low & 0xf];
+    low >>= 4;
+  } while (low != 0);
+  if (trace_len_ + static_cast<size_t>(n) + 2 >= sizeof(trace_)) return;  // the hash has it all
+  if (trace_len_ > 0) trace_[trace_len_++] = ' ';
+  while (n > 0)
+    trace_[trace_len_++] = tmp[--n];
+  trace_[trace_len_] = '\0';
+}
+
+const char* Context::trace_text() {
+  size_t k = 0;
+  auto put_out = [&](char c) {
+    if (k + 1 < sizeof(trace_out_)) trace_out_[k++] = c;
+  };
+  auto put_u32 = [&](uint32_t v, int base) {
+    char tmp[10];
+    int n = 0;
+    do {
+      tmp[n++] = "0123456789abcdef"[v % static_cast<uint32_t>(base)];
+      v /= static_cast<uint32_t>(base);
+    } while (v != 0);
+    while (n > 0)
+      put_out(tmp[--n]);
+  };
+  put_out('n');
+  put_out('=');
+  put_u32(trace_count_, 10);
+  if (trace_count_ != 0) {
+    put_out(' ');
+    put_out('h');
+    put_out('=');
+    put_u32(trace_hash_, 16);
+    put_out(' ');
+    for (size_t i = 0; i < trace_len_; ++i)
+      put_out(trace_[i]);
+  }
+  trace_out_[k] = '\0';
+  return trace_out_;
+}
+
 void Context::fail(const char* file, int line, const char* what) {
   if (result_ == Result::Fail) return;  // the first failure is the one reported
   result_ = Result::Fail;

@@ -32,11 +32,25 @@ class Context {
 
   bool failed() const { return result_ == Result::Fail; }
 
+  /// Records the final status of one request the case waited for (Op::finish), in completion
+  /// order: the trace two providers are compared by (tests/umwsk/differential.py). Kept as the
+  /// low 16 bits of each NTSTATUS in hex ("0" success, "236" connection refused...), space
+  /// separated, plus a count and an FNV-1a hash over every full 32-bit value, so a trace too long
+  /// for the text is still compared whole.
+  void trace(xwsk::Status s);
+  /// "n=<count> h=<hash> <statuses...>" ("n=0" when nothing was recorded).
+  const char* trace_text();
+
  private:
   void put(char c);
   Result result_ = Result::Pass;
   size_t len_ = 0;
   char message_[512] = {};
+  uint32_t trace_count_ = 0;
+  uint32_t trace_hash_ = 2166136261u;
+  size_t trace_len_ = 0;
+  char trace_[192] = {};
+  char trace_out_[232] = {};
 };
 
 /// A one-shot signal a completion routine sets and a test body waits on (PASSIVE_LEVEL in the

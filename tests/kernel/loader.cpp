@@ -86,7 +86,9 @@ bool run_all(HANDLE device, Counts& counts) {
     switch (out.result) {
       case XWSK_KTEST_PASSED:
         ++counts.passed;
+        // The message of a pass is the case's completion trace.
         std::printf("[ PASSED ] %s\n", out.name);
+        if (out.message[0] != '\0') std::printf("XWSK-TRACE wsk %s: %s\n", out.name, out.message);
         break;
       case XWSK_KTEST_SKIPPED:
         ++counts.skipped;
