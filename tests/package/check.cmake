@@ -27,4 +27,13 @@ foreach(program IN LISTS programs)
     message(FATAL_ERROR "${program} failed (${rc})")
   endif()
 endforeach()
+if(EXISTS ${WORK_DIR}/build/driver-host-path.txt)
+  # The WSK driver under the installed host: DriverEntry, one second, DriverUnload, no leaks.
+  file(READ ${WORK_DIR}/build/driver-host-path.txt host)
+  execute_process(COMMAND ${host} --seconds 1 ${WORK_DIR}/build/downstream_wsk_driver.so
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "unloaded clean")
+    message(FATAL_ERROR "the downstream WSK driver failed under ${host} (${rc}): ${out}${err}")
+  endif()
+endif()
 file(REMOVE_RECURSE ${WORK_DIR})
