@@ -71,6 +71,10 @@ CONTENDERS = [
               ("bench-server-xwsk-posix_poll", "bench-server-xwsk-posix-poll"), [],
               ["E", "U", "A"], "xwsk, POSIX backend, poll engine"),
     Contender("xwsk-uv", ("bench-server-xwsk-uv",), [], ["E", "U", "A"], "xwsk, libuv backend"),
+    # The same server over xwsk's WSK backend, built natively over umwsk's user-mode WSK provider
+    # (which runs on the posix-epoll backend): the cost of the WSK layer, as a ratio to it.
+    Contender("xwsk-wsk-um", ("bench-server-xwsk-wsk_um",), [], ["xwsk-posix-epoll", "E"],
+              "xwsk, WSK backend over umwsk (posix-epoll beneath)"),
 ]
 
 # Cases run by default: the headline cases of the targets, i.e. every TCP case (xwsk vs E, U,
