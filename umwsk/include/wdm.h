@@ -873,6 +873,12 @@ NTKERNELAPI void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
 NTKERNELAPI void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
 NTKERNELAPI BOOLEAN KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
 NTKERNELAPI BOOLEAN KeTestSpinLock(PKSPIN_LOCK SpinLock);
+/* For code that runs at DISPATCH_LEVEL or below: raises only when below DISPATCH_LEVEL. */
+NTKERNELAPI KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock);
+NTKERNELAPI void KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql);
+NTKERNELAPI void KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock,
+                                                      PKLOCK_QUEUE_HANDLE LockHandle);
+NTKERNELAPI void KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle);
 NTKERNELAPI void KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock,
                                                 PKLOCK_QUEUE_HANDLE LockHandle);
 NTKERNELAPI void KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle);

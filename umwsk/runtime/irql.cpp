@@ -274,6 +274,37 @@ void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) 
   umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
 }
 
+KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock) {
+  const void* caller = __builtin_return_address(0);
+  const KIRQL old = raise_to_dpc_for_lock(SpinLock, caller);
+  umwsk_spin_acquire(SpinLock, caller);
+  return old;
+}
+
+void KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_release(SpinLock, caller);
+  if (OldIrql <= t_state.irql) {
+    t_state.irql = OldIrql;
+  }
+}
+
+void KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle) {
+  const void* caller = __builtin_return_address(0);
+  LockHandle->LockQueue.Next = nullptr;
+  LockHandle->LockQueue.Lock = SpinLock;
+  LockHandle->OldIrql = raise_to_dpc_for_lock(SpinLock, caller);
+  umwsk_spin_acquire(SpinLock, caller);
+}
+
+void KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle) {
+  const void* caller = __builtin_return_address(0);
+  umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
+  if (LockHandle->OldIrql <= t_state.irql) {
+    t_state.irql = LockHandle->OldIrql;
+  }
+}
+
 // ---- lists guarded by a spin lock ---------------------------------------------------------------
 
 PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry,

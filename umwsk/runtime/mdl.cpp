@@ -110,6 +110,12 @@ void IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULO
                          "IoBuildPartialMdl: the address is outside the source MDL's buffer");
     return;
   }
+  if ((SourceMdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL |
+                              MDL_MAPPED_TO_SYSTEM_VA | MDL_IO_SPACE)) == 0) {
+    umwsk_rule_violation("mdl.partial_source_not_locked", SourceMdl,
+                         "IoBuildPartialMdl from an MDL whose pages are not locked "
+                         "(MmProbeAndLockPages or MmBuildMdlForNonPagedPool first)");
+  }
   const auto offset = static_cast<ULONG>(va - src_va);
   if (Length == 0) {
     Length = SourceMdl->ByteCount - offset;
