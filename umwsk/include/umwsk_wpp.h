@@ -33,7 +33,8 @@ EXTERN_C_START
 #define TRACE_LEVEL_RESERVED8 8
 #define TRACE_LEVEL_RESERVED9 9
 
-/* The pieces of WPP_CONTROL_GUIDS: accepted and ignored (the flags are printed by name). */
+/* The pieces of WPP_CONTROL_GUIDS: accepted and ignored (the flags are printed by name). A
+ * driver's trace.h may define its own WPP_*_ENABLED helpers: those below give way to them. */
 #define WPP_DEFINE_CONTROL_GUID(Name, Guid, Bits)
 #define WPP_DEFINE_BIT(Name)
 FORCEINLINE void UmwskWppIgnore(int Unused, ...) {
@@ -42,9 +43,15 @@ FORCEINLINE void UmwskWppIgnore(int Unused, ...) {
 #define WPP_INIT_TRACING(...) UmwskWppIgnore(0, __VA_ARGS__)
 #define WPP_CLEANUP(...) UmwskWppIgnore(0, __VA_ARGS__)
 #define WPP_SYSTEMCONTROL(...) UmwskWppIgnore(0, __VA_ARGS__)
+#ifndef WPP_LEVEL_ENABLED
 #define WPP_LEVEL_ENABLED(Flag) (TRUE)
+#endif
+#ifndef WPP_LEVEL_FLAGS_ENABLED
 #define WPP_LEVEL_FLAGS_ENABLED(Level, Flags) (TRUE)
+#endif
+#ifndef WPP_FLAG_ENABLED
 #define WPP_FLAG_ENABLED(Flag) (TRUE)
+#endif
 
 UMWSK_EXTERN_C UMWSK_EXPORT void UmwskTraceMessage(ULONG Level, PCSTR Flag, PCSTR File, ULONG Line,
                                                    PCSTR Function, PCSTR Format, ...);
