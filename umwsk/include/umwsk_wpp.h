@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* umwsk_wpp.h: WPP software tracing without the Windows trace tools. A driver keeps its usual
  * WPP source: it defines WPP_CONTROL_GUIDS (WPP_DEFINE_CONTROL_GUID / WPP_DEFINE_BIT) and includes
- * its generated "file.tmh" after this header. On Linux the .tmh files are empty files made by the
- * build (the umwsk CMake helper), and the WPP calls become:
+ * its generated "file.tmh". On Linux the build makes each .tmh a one-line file that includes this
+ * header (or the source includes it itself), and the WPP calls become:
  *  - WPP_INIT_TRACING(DriverObject, RegistryPath), WPP_CLEANUP(DriverObject): nothing;
  *  - DoTraceMessage(Flag, "fmt", ...) and TraceEvents(Level, Flag, "fmt", ...): one log line on
  *    stderr, "[wpp] <Flag> <file>:<line> <message>", at or below UMWSK_WPP_LEVEL (environment,
