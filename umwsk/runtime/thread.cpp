@@ -246,6 +246,7 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
     header_of(object)->refs.fetch_add(1, std::memory_order_relaxed);
   } else if (Handle == NtCurrentProcess()) {
     object = &g_process.body;
+    g_process.header.refs.fetch_add(1, std::memory_order_relaxed);  // never freed
   } else {
     object = handle_reference(Handle);
   }
@@ -254,9 +255,7 @@ NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
     return STATUS_INVALID_HANDLE;
   }
   if (ObjectType != nullptr && ObjectType != header_of(object)->type) {
-    if (object != &g_process.body) {
-      object_dereference(object, __builtin_return_address(0));
-    }
+    object_dereference(object, __builtin_return_address(0));
     *Object = nullptr;
     return STATUS_OBJECT_TYPE_MISMATCH;
   }
