@@ -233,17 +233,20 @@ void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State) {
 
 namespace {
 
-void check_event(PRKEVENT Event, const void* caller, const char* routine) {
-  if (Event->Header.Type != UMWSK_EVENT_NOTIFICATION_OBJECT &&
-      Event->Header.Type != UMWSK_EVENT_SYNCHRONIZATION_OBJECT) {
+bool check_event(PRKEVENT Event, const void* caller, const char* routine) {
+  if ((Event->Header.Type != UMWSK_EVENT_NOTIFICATION_OBJECT &&
+       Event->Header.Type != UMWSK_EVENT_SYNCHRONIZATION_OBJECT) ||
+      Event->Header.WaitListHead.Flink == nullptr || Event->Header.WaitListHead.Blink == nullptr) {
     umwsk_rule_violation_at(caller, "event.not_initialized", Event,
                             "%s on an object that is not an initialized event", routine);
+    return false;  // report mode: leave the memory alone
   }
   if (umwsk_irql() > DISPATCH_LEVEL) {
     umwsk_rule_violation_at(caller, "irql.event_above_dispatch_level", Event,
                             "%s at IRQL %u (must be <= DISPATCH_LEVEL)", routine,
                             static_cast<unsigned>(umwsk_irql()));
   }
+  return true;
 }
 
 }  // namespace
@@ -251,7 +254,9 @@ void check_event(PRKEVENT Event, const void* caller, const char* routine) {
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
   (void)Increment;
   (void)Wait;
-  check_event(Event, __builtin_return_address(0), "KeSetEvent");
+  if (!check_event(Event, __builtin_return_address(0), "KeSetEvent")) {
+    return 0;
+  }
   pthread_mutex_lock(&g_disp);
   const LONG old = Event->Header.SignalState;
   Event->Header.SignalState = 1;
@@ -261,7 +266,9 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
 }
 
 LONG KeResetEvent(PRKEVENT Event) {
-  check_event(Event, __builtin_return_address(0), "KeResetEvent");
+  if (!check_event(Event, __builtin_return_address(0), "KeResetEvent")) {
+    return 0;
+  }
   pthread_mutex_lock(&g_disp);
   const LONG old = Event->Header.SignalState;
   Event->Header.SignalState = 0;
@@ -270,7 +277,9 @@ LONG KeResetEvent(PRKEVENT Event) {
 }
 
 void KeClearEvent(PRKEVENT Event) {
-  check_event(Event, __builtin_return_address(0), "KeClearEvent");
+  if (!check_event(Event, __builtin_return_address(0), "KeClearEvent")) {
+    return;
+  }
   pthread_mutex_lock(&g_disp);
   Event->Header.SignalState = 0;
   pthread_mutex_unlock(&g_disp);
@@ -286,7 +295,9 @@ LONG KeReadStateEvent(PRKEVENT Event) {
 LONG KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
   (void)Increment;
   (void)Wait;
-  check_event(Event, __builtin_return_address(0), "KePulseEvent");
+  if (!check_event(Event, __builtin_return_address(0), "KePulseEvent")) {
+    return 0;
+  }
   pthread_mutex_lock(&g_disp);
   const LONG old = Event->Header.SignalState;
   // Satisfy the current waiters (all of them, or one for a synchronization event), then leave the
@@ -316,6 +327,11 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
                         BOOLEAN Wait) {
   (void)Increment;
   (void)Wait;
+  if (Semaphore->Header.Type != UMWSK_SEMAPHORE_OBJECT || !known_type(&Semaphore->Header)) {
+    umwsk_rule_violation("semaphore.not_initialized", Semaphore,
+                         "KeReleaseSemaphore on an object that is not an initialized semaphore");
+    return 0;
+  }
   pthread_mutex_lock(&g_disp);
   const LONG old = Semaphore->Header.SignalState;
   if (Adjustment <= 0 || old > Semaphore->Limit - Adjustment) {
@@ -352,6 +368,11 @@ void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level) {
 
 LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait) {
   (void)Wait;
+  if (Mutex->Header.Type != UMWSK_MUTANT_OBJECT || !known_type(&Mutex->Header)) {
+    umwsk_rule_violation("mutex.not_initialized", Mutex,
+                         "KeReleaseMutex on an object that is not an initialized mutex");
+    return 0;
+  }
   pthread_mutex_lock(&g_disp);
   const LONG old = Mutex->Header.SignalState;
   if (Mutex->OwnerThread != reinterpret_cast<PKTHREAD>(umwsk_current_thread()) || old > 0) {
