@@ -271,7 +271,9 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
   }
   NTSTATUS result = STATUS_DATA_NOT_ACCEPTED;
   if (ok) {
-    size_t accepted = 0;
+    // WSK (WskReceiveEvent, BytesAccepted): set only when part of the data is taken; a client
+    // that takes it all leaves it alone. So it starts as everything, as xwsk's contract has it.
+    size_t accepted = bytes_indicated;
     s->retained_data = data;
     s->held_data = &sh.data[0];
     hold_begin(s);
