@@ -438,6 +438,51 @@ TEST_F(Runtime, SpinLocksRaiseToDispatchAndExclude) {
   }
 }
 
+struct RwShared {
+  EX_SPIN_LOCK lock;
+  volatile LONG64 a;
+  volatile LONG64 b;
+  std::atomic<int> torn;
+};
+
+// Writers keep a == b; readers check it under the shared lock.
+void RwWorker(PVOID Context) {
+  auto* s = static_cast<RwShared*>(Context);
+  for (int i = 0; i < 20000; ++i) {
+    if (i % 4 == 0) {
+      const KIRQL old = ExAcquireSpinLockExclusive(&s->lock);
+      s->a = s->a + 1;
+      s->b = s->b + 1;
+      ExReleaseSpinLockExclusive(&s->lock, old);
+    } else {
+      const KIRQL old = ExAcquireSpinLockShared(&s->lock);
+      if (s->a != s->b) {
+        s->torn.fetch_add(1);
+      }
+      ExReleaseSpinLockShared(&s->lock, old);
+    }
+  }
+}
+
+TEST_F(Runtime, ReaderWriterSpinLocksExcludeWriters) {
+  RwShared s{};
+  const KIRQL old = ExAcquireSpinLockShared(&s.lock);
+  EXPECT_EQ(KeGetCurrentIrql(), DISPATCH_LEVEL);
+  EXPECT_TRUE(ExTryConvertSharedSpinLockExclusive(&s.lock));  // the only reader
+  ExReleaseSpinLockExclusive(&s.lock, old);
+  EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+  EXPECT_EQ(s.lock, 0);
+  PVOID a = StartThread(RwWorker, &s);
+  PVOID b = StartThread(RwWorker, &s);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  JoinThread(a);
+  JoinThread(b);
+  EXPECT_EQ(s.a, 2 * 5000);
+  EXPECT_EQ(s.torn.load(), 0);
+  EXPECT_EQ(s.lock, 0);
+}
+
 // ---- pool and lookaside lists -------------------------------------------------------------------
 
 struct TagSeen {

@@ -10,6 +10,11 @@ namespace {
 
 thread_local UmwskThreadState t_state;
 
+// A lock's address for a report.
+const void* obj(const volatile void* p) {
+  return const_cast<const void*>(p);
+}
+
 // A held KSPIN_LOCK holds its owner's token: the address of the owner's thread state, | 1.
 ULONG_PTR my_token() {
   return reinterpret_cast<ULONG_PTR>(&t_state) | 1;
@@ -163,10 +168,10 @@ bool umwsk_spin_held_by_me(PKSPIN_LOCK lock) {
 
 namespace {
 
-KIRQL raise_to_dpc_for_lock(PKSPIN_LOCK lock, const void* caller) {
+KIRQL raise_to_dpc_for_lock(const volatile void* lock, const void* caller) {
   const KIRQL old = t_state.irql;
   if (old > DISPATCH_LEVEL) {
-    umwsk_rule_violation_at(caller, "irql.spinlock_above_dispatch_level", lock,
+    umwsk_rule_violation_at(caller, "irql.spinlock_above_dispatch_level", obj(lock),
                             "acquiring a spin lock at IRQL %u (> DISPATCH_LEVEL)",
                             static_cast<unsigned>(old));
   } else {
@@ -175,9 +180,9 @@ KIRQL raise_to_dpc_for_lock(PKSPIN_LOCK lock, const void* caller) {
   return old;
 }
 
-void check_at_dpc(PKSPIN_LOCK lock, const void* caller, const char* routine) {
+void check_at_dpc(const volatile void* lock, const void* caller, const char* routine) {
   if (t_state.irql < DISPATCH_LEVEL) {
-    umwsk_rule_violation_at(caller, "irql.spinlock_at_dpc_level_below_dispatch", lock,
+    umwsk_rule_violation_at(caller, "irql.spinlock_at_dpc_level_below_dispatch", obj(lock),
                             "%s called at IRQL %u (requires DISPATCH_LEVEL)", routine,
                             static_cast<unsigned>(t_state.irql));
   }
@@ -428,6 +433,134 @@ PSLIST_ENTRY FirstEntrySList(PSLIST_HEADER ListHead) {
   auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
   pthread_mutex_unlock(m);
   return first;
+}
+
+// ---- reader/writer spin locks: bit 31 = a writer holds or waits, bits 0..29 = readers
+// -------------
+
+namespace {
+
+constexpr LONG kExclusive = static_cast<LONG>(0x80000000u);
+constexpr LONG kReaders = 0x3fffffff;
+
+void spin_wait(unsigned* spins) {
+  if (++*spins < 64) {
+    YieldProcessor();
+  } else {
+    sched_yield();
+  }
+}
+
+void ex_acquire_shared(PEX_SPIN_LOCK lock) {
+  unsigned spins = 0;
+  for (;;) {
+    LONG v = __atomic_load_n(lock, __ATOMIC_RELAXED);
+    if ((v & kExclusive) == 0 &&
+        __atomic_compare_exchange_n(lock, &v, v + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      break;
+    }
+    spin_wait(&spins);
+  }
+  t_state.spin_locks_held++;
+}
+
+void ex_release_shared(PEX_SPIN_LOCK lock, const void* caller) {
+  const LONG before = __atomic_fetch_sub(lock, 1, __ATOMIC_RELEASE);
+  if ((before & kReaders) == 0) {
+    __atomic_fetch_add(lock, 1, __ATOMIC_RELAXED);
+    umwsk_rule_violation_at(caller, "spinlock.release_not_owner", obj(lock),
+                            "ExReleaseSpinLockShared on a lock with no shared holder");
+    return;
+  }
+  t_state.spin_locks_held--;
+}
+
+void ex_acquire_exclusive(PEX_SPIN_LOCK lock) {
+  unsigned spins = 0;
+  for (;;) {  // claim the writer bit (new readers then wait)...
+    LONG v = __atomic_load_n(lock, __ATOMIC_RELAXED);
+    if ((v & kExclusive) == 0 && __atomic_compare_exchange_n(lock, &v, v | kExclusive, false,
+                                                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      break;
+    }
+    spin_wait(&spins);
+  }
+  while ((__atomic_load_n(lock, __ATOMIC_ACQUIRE) & kReaders) != 0) {  // ...then drain readers
+    spin_wait(&spins);
+  }
+  t_state.spin_locks_held++;
+}
+
+void ex_release_exclusive(PEX_SPIN_LOCK lock, const void* caller) {
+  if (__atomic_load_n(lock, __ATOMIC_RELAXED) != kExclusive) {
+    umwsk_rule_violation_at(caller, "spinlock.release_not_owner", obj(lock),
+                            "ExReleaseSpinLockExclusive on a lock that is not held exclusively");
+    return;
+  }
+  __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+  t_state.spin_locks_held--;
+}
+
+void restore_irql(KIRQL old, const void* caller, const volatile void* lock) {
+  if (old > t_state.irql) {
+    umwsk_rule_violation_at(caller, "irql.lower_to_higher", obj(lock),
+                            "releasing a spin lock to IRQL %u from the lower IRQL %u",
+                            static_cast<unsigned>(old), static_cast<unsigned>(t_state.irql));
+    return;
+  }
+  t_state.irql = old;
+}
+
+}  // namespace
+
+KIRQL ExAcquireSpinLockShared(PEX_SPIN_LOCK SpinLock) {
+  const KIRQL old = raise_to_dpc_for_lock(SpinLock, __builtin_return_address(0));
+  ex_acquire_shared(SpinLock);
+  return old;
+}
+
+void ExReleaseSpinLockShared(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql) {
+  const void* caller = __builtin_return_address(0);
+  ex_release_shared(SpinLock, caller);
+  restore_irql(OldIrql, caller, SpinLock);
+}
+
+KIRQL ExAcquireSpinLockExclusive(PEX_SPIN_LOCK SpinLock) {
+  const KIRQL old = raise_to_dpc_for_lock(SpinLock, __builtin_return_address(0));
+  ex_acquire_exclusive(SpinLock);
+  return old;
+}
+
+void ExReleaseSpinLockExclusive(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql) {
+  const void* caller = __builtin_return_address(0);
+  ex_release_exclusive(SpinLock, caller);
+  restore_irql(OldIrql, caller, SpinLock);
+}
+
+void ExAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK SpinLock) {
+  check_at_dpc(SpinLock, __builtin_return_address(0), "ExAcquireSpinLockSharedAtDpcLevel");
+  ex_acquire_shared(SpinLock);
+}
+
+void ExReleaseSpinLockSharedFromDpcLevel(PEX_SPIN_LOCK SpinLock) {
+  ex_release_shared(SpinLock, __builtin_return_address(0));
+}
+
+void ExAcquireSpinLockExclusiveAtDpcLevel(PEX_SPIN_LOCK SpinLock) {
+  check_at_dpc(SpinLock, __builtin_return_address(0), "ExAcquireSpinLockExclusiveAtDpcLevel");
+  ex_acquire_exclusive(SpinLock);
+}
+
+void ExReleaseSpinLockExclusiveFromDpcLevel(PEX_SPIN_LOCK SpinLock) {
+  ex_release_exclusive(SpinLock, __builtin_return_address(0));
+}
+
+LOGICAL ExTryConvertSharedSpinLockExclusive(PEX_SPIN_LOCK SpinLock) {
+  LONG expected = 1;
+  return __atomic_compare_exchange_n(SpinLock, &expected, kExclusive, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED)
+             ? TRUE
+             : FALSE;
 }
 
 // ---- fast mutexes -------------------------------------------------------------------------------
