@@ -125,17 +125,17 @@ void stream_state_rules(Context& t) {
                       xwsk::kStreamSocket, nullptr, nullptr, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
-  // Listen needs a bound socket; accept needs a listening one.
-  XT_DO(t, op->finish(t, xwsk::listen(s, &op->req)));
-  XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
+  // Listen needs a bound socket (decided by the call: returned, not pending); accept needs a
+  // listening one.
+  XT_DO(t, op->returned(t, xwsk::listen(s, &op->req), Status::InvalidDeviceState));
   op->rearm();
   XT_CHECK_STATUS(t, Status::InvalidDeviceRequest,
                   xwsk::accept(s, 0, nullptr, nullptr, nullptr, nullptr, &op->req));
   XT_CHECK(t, !op->completed());
   // Connect on an unbound stream socket: InvalidDeviceState, as for connection sockets.
   xwsk::SockAddr remote = xwsk::ipv4_loopback(9);
-  XT_DO(t, op->finish(t, xwsk::connect(s, &remote, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
+  op->rearm();
+  XT_DO(t, op->returned(t, xwsk::connect(s, &remote, 0, &op->req), Status::InvalidDeviceState));
 }
 
 namespace {
@@ -151,8 +151,9 @@ void tcp_connect_unbound_impl(Context& t, AddressFamily f) {
                       nullptr, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
-  XT_DO(t, op->finish(t, xwsk::connect(s, &addr, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
+  // Windows decides it in the call: WskConnect returns STATUS_INVALID_DEVICE_STATE and
+  // completes the IRP with it.
+  XT_DO(t, op->returned(t, xwsk::connect(s, &addr, 0, &op->req), Status::InvalidDeviceState));
   // The socket stays usable: bind, then connect succeeds.
   op->rearm();
   xwsk::SockAddr any = any_address(f, 0);
@@ -202,9 +203,9 @@ void tcp_address_queries_impl(Context& t, AddressFamily f) {
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr a{};
-  // Not bound: no local address. Bound, not connected: no remote address.
-  XT_DO(t, op->finish(t, xwsk::get_local_address(s, &a, &op->req)));
-  XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());
+  // Not bound: no local address (returned by the call, as WskGetLocalAddress documents).
+  // Bound, not connected: no remote address.
+  XT_DO(t, op->returned(t, xwsk::get_local_address(s, &a, &op->req), Status::InvalidDeviceState));
   op->rearm();
   XT_DO(t, op->finish(t, xwsk::get_remote_address(s, &a, &op->req)));
   XT_CHECK_STATUS(t, Status::InvalidDeviceState, op->status());

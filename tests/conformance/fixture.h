@@ -31,6 +31,9 @@ struct Op {
   /// Unless @p traced is false, the final status goes into the case's completion trace
   /// (Context::trace): leave out attempts whose outcome depends on the machine (a port in use).
   bool finish(Context& t, xwsk::Status ret, uint32_t timeout_ms = kTimeoutMs, bool traced = true);
+  /// For a status WSK decides synchronously: the call returned exactly @p expected (not
+  /// Pending), its routine already ran once with it, and information is 0.
+  bool returned(Context& t, xwsk::Status ret, xwsk::Status expected);
   /// True if the routine has run since the last rearm().
   bool completed() const { return completions.load(std::memory_order_acquire) != 0; }
   /// Prepares the request for its next call.

@@ -54,6 +54,7 @@ struct RequestPrivate {
   Socket* socket;                          ///< Target socket, or null for client-level operations.
   uint32_t state;                          ///< 0 idle, 1 in flight (owned by the API layer).
   uint32_t op;                             ///< Operation code (backend-private meaning).
+  uint32_t core_op;                        ///< What the core tracks on completion (core-private).
   alignas(16) unsigned char backend[160];  ///< Backend-private operation state.
 };
 }  // namespace detail
@@ -77,7 +78,9 @@ Status request_init(Request* req, CompletionRoutine routine, void* context);
 /// Returns DeviceBusy if the request is in flight, InvalidParameter for null arguments.
 Status request_set_completion(Request* req, CompletionRoutine routine, void* context);
 
-/// True while @p req has been accepted by a call and its completion routine has not finished.
+/// True from the moment a call accepted @p req until its completion routine starts. When the
+/// routine runs the request is the caller's again (as an IRP is in its IoCompletion routine):
+/// request_pending() is false there, and the routine may reuse or free the request.
 bool request_pending(const Request* req);
 
 /// Releases what request_init() allocated (IoFreeIrp). The request must be idle; a pending
@@ -188,6 +191,8 @@ void release_provider(Registration* registration);
 
 /// WskDeregister: waits (PASSIVE_LEVEL only) until every capture is released and every socket
 /// is closed, then stops the backend. Never call it from a completion routine or callback.
+/// Captures may be released from other threads while it waits (release_provider() keeps
+/// working); capture_provider() returns DeviceNotReady from the moment it began, as in WSK.
 void deregister_client(Registration* registration);
 
 // ---------------------------------------------------------------------------------------------
