@@ -263,6 +263,8 @@ struct Socket {
 
   // State (loop thread only).
   bool bound;
+  bool nodelay_client;  ///< TCP_NODELAY as the client set it (control_socket)
+  bool nodelay_on;      ///< TCP_NODELAY as the fd has it now (on during a kFlagNoDelay send)
   bool connected;
   bool connecting;
   bool shut_wr;      ///< graceful disconnect done (FIN sent)

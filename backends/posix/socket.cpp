@@ -449,6 +449,10 @@ ControlResult set_option(Socket* s, const ControlState* st) {
   if (setsockopt(s->fd, nlevel, nname, &iv, sizeof(iv)) != 0) {
     return {status_from_errno(errno), 0};
   }
+  if (nlevel == IPPROTO_TCP && nname == TCP_NODELAY) {
+    // The client's setting: a kFlagNoDelay send turns it on for itself and restores this.
+    s->nodelay_client = s->nodelay_on = iv != 0;
+  }
   return {Status::Success, 0};
 }
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,7 +122,29 @@ Outcome receive_attempt(Socket* s, Request* r) {
 
 // ---- send ---------------------------------------------------------------------------------
 
+void set_nodelay(Socket* s, bool on) {
+  int v = on ? 1 : 0;
+  if (setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) == 0) s->nodelay_on = on;
+}
+
+Outcome send_bytes(Socket* s, Request* r);
+
+/// A send with kFlagNoDelay (WSK_FLAG_NODELAY) runs with TCP_NODELAY on: turning it on pushes
+/// what is queued and this send's segments go out without waiting for outstanding ACKs. When
+/// the send is over, the client's own setting comes back.
 Outcome send_attempt(Socket* s, Request* r) {
+  const bool nodelay = r->priv.op == kOpSend &&
+                       (op_state<StreamIo>(r)->flags & kFlagNoDelay) != 0 &&
+                       s->base.type == SocketType::Stream;
+  if (nodelay && !s->nodelay_on) set_nodelay(s, true);
+  Outcome o = send_bytes(s, r);
+  if (nodelay && o.done && s->nodelay_on != s->nodelay_client) {
+    set_nodelay(s, s->nodelay_client);
+  }
+  return o;
+}
+
+Outcome send_bytes(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const uint32_t op = r->priv.op;
   if (s->aborted) return finished(Status::ConnectionAborted, 0);
@@ -422,6 +445,7 @@ Socket* accept_one(Socket* s, bool* retry) {
   }
   conn->bound = true;
   conn->connected = true;
+  conn->nodelay_client = conn->nodelay_on = s->nodelay_client;  // Linux copies TCP_NODELAY
   conn->writable = true;
   from_native(reinterpret_cast<sockaddr*>(&ra), rl, &conn->remote_addr);
   return conn;

@@ -80,6 +80,7 @@ Result int_option(Socket* s, const IntOption& o, bool set, const void* input, si
     int iv = static_cast<int>(v);
     if (o.native_name == TCP_NODELAY) {
       int r = uv_tcp_nodelay(&s->h.tcp, iv != 0);
+      if (r == 0) s->nodelay_client = s->nodelay_on = iv != 0;  // see start_sends
       return r == 0 ? ok() : fail(from_uv(r));
     }
     if (o.native_name == SO_BROADCAST && s->kind == HandleKind::Udp) {

@@ -179,6 +179,12 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 
 void finish_send_head(Socket* s, Status st) {
   Request* r = s->sends.pop();
+  if (s->nodelay_on != s->nodelay_client && s->kind == HandleKind::Tcp && s->handle_open) {
+    // A kFlagNoDelay send is over: the client's TCP_NODELAY comes back.
+    if (uv_tcp_nodelay(&s->h.tcp, s->nodelay_client ? 1 : 0) == 0) {
+      s->nodelay_on = s->nodelay_client;
+    }
+  }
   detail::complete(r, st, op_of(r)->io.cur.done);
 }
 
@@ -248,6 +254,11 @@ void start_sends(Socket* s) {
       continue;
     }
     Cursor& cur = op->io.cur;
+    if (head->priv.op == kOpSend && (op->io.flags & kFlagNoDelay) != 0 && !s->nodelay_on) {
+      // WSK_FLAG_NODELAY: this send goes out with TCP_NODELAY on (which also pushes what is
+      // queued); finish_send_head() restores the client's setting.
+      if (uv_tcp_nodelay(&s->h.tcp, 1) == 0) s->nodelay_on = true;
+    }
     while (cur.left != 0) {
       uv_buf_t bufs[kMaxTryBufs];
       unsigned n = cur.fill(bufs, kMaxTryBufs);
@@ -311,6 +322,7 @@ Socket* take_connection(Socket* lsn, void* context, const void* dispatch) {
     return nullptr;
   }
   conn->state = TcpState::Connected;
+  conn->nodelay_client = conn->nodelay_on = lsn->nodelay_client;  // the host copies TCP_NODELAY
   return conn;
 }
 

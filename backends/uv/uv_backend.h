@@ -282,6 +282,8 @@ struct Socket {
   bool in_event;               ///< an event callback of this socket is running
   bool conditional;            ///< SO_CONDITIONAL_ACCEPT
   bool reuse_addr;             ///< SO_REUSEADDR was set by the client
+  bool nodelay_client;         ///< TCP_NODELAY as the client set it
+  bool nodelay_on;             ///< TCP_NODELAY now (on while a kFlagNoDelay send runs)
   bool shut_wr;                ///< graceful disconnect done
   Status error;                ///< sticky error (reset) for new receives, Success if none
   Request* close_req;
