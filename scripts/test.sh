@@ -64,7 +64,7 @@ run_ctest() {
 
 skips_file=$(mktemp)
 run_ctest default "default build (all tests)"
-run_ctest asan "asan+ubsan (conformance, echo)" -L "conformance|echo"
+run_ctest asan "asan+ubsan (conformance, echo, unit)" -L "conformance|echo|unit"
 
 echo
 echo "==> clang-format check"

@@ -38,6 +38,7 @@
 #include "block_cache.h"
 #include "core.h"
 #include "host_sockaddr.h"
+#include "status_map.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -336,12 +337,10 @@ static_assert(offsetof(Socket, base) == 0, "SocketBase must come first");
 
 namespace posix {
 
-// ---- errno_map.cpp ---------------------------------------------------------------------------
+// ---- host errors (backends/common/status_map.h, the table shared with the uv backend) -------
 
-/// The one translation of errno values to Status.
-Status status_from_errno(int err);
-/// getaddrinfo/getnameinfo EAI_* codes to Status.
-Status status_from_eai(int eai, int saved_errno);
+using hostnet::status_from_eai;
+using hostnet::status_from_errno;
 
 // ---- addresses (backends/common/host_sockaddr.h, shared with the uv backend) --------------
 

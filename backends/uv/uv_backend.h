@@ -345,9 +345,10 @@ constexpr size_t kIndicationSize = 64 * 1024;
 
 // ---- errors.cpp / address conversion ----------------------------------------------------------
 
-/// The one translation table: a libuv error code (negative errno on Unix) to a Status.
+/// A libuv error code (negative errno on Unix, or UV_EAI_*) to a Status, through the table
+/// the user-space backends share (backends/common/status_map.h).
 Status from_uv(int uv_error);
-/// errno to Status (through libuv's own translation).
+/// errno to Status (the same table).
 Status from_errno(int err);
 // Address conversion: backends/common/host_sockaddr.h (shared with the posix backend).
 using hostnet::from_native;

@@ -105,6 +105,35 @@ void names_unknown_host(Context& t) {
   XT_DO(t, resolve(t, env, "no-such-host.invalid", nullptr, 0, 0, Status::NotFound, &list));
 }
 
+// A service name the host does not know cannot be resolved: NotFound, as an unknown host
+// (getaddrinfo's EAI_SERVICE, libuv's UV_EAI_SERVICE: one row of the shared status table).
+void names_unknown_service(Context& t) {
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::AddrInfo* list = nullptr;
+  XT_DO(t, resolve(t, env, "127.0.0.1", "no-such-service-xwsk", 0, xwsk::kAiNumericHost,
+                   Status::NotFound, &list));
+}
+
+// Output buffers too small for the name: BufferTooSmall (getnameinfo's EAI_OVERFLOW on posix,
+// the copy-out check on uv), nothing else written past them.
+void names_name_info_small_buffer(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapNameInfo);
+  Env env;
+  XT_DO(t, env.open(t));
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  char node[8] = {'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x'};
+  char service[32];
+  xwsk::SockAddr a = xwsk::ipv4_loopback(8080);
+  XT_DO(t,
+        op->finish(t, xwsk::get_name_info(env.client(), &a, node, 4, service, sizeof(service),
+                                          xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req)));
+  XT_CHECK_STATUS(t, Status::BufferTooSmall, op->status());
+  for (size_t i = 4; i < sizeof(node); ++i)
+    XT_CHECK_EQ(t, 'x', node[i]);
+}
+
 void names_invalid_parameters(Context& t) {
   Env env;
   XT_DO(t, env.open(t));
