@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "core.h"
+#include "rules.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -585,6 +586,9 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
     return Status::InvalidParameter;
   }
   accept_request(req, s);
+  // No fixed remote address can be set (SIO_WSK_SET_REMOTE_ADDRESS is not mapped), so a
+  // datagram without a remote address has nowhere to go: the parameter WSK requires is missing.
+  if (remote == nullptr) return complete(req, Status::InvalidParameter, 0);
   return backend::send_to(s, buf, flags, remote, control_length, control, req);
 }
 
@@ -611,6 +615,7 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
     if (!buf_fits(&e->buffer)) return Status::InvalidParameter;
   }
   accept_request(req, s);
+  if (remote == nullptr) return complete(req, Status::InvalidParameter, 0);  // as send_to
   return backend::send_messages(s, list, flags, remote, control_length, control, req);
 }
 
@@ -722,6 +727,11 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
     return complete(req, st, 0);
   }
   accept_request(req, s);
+  if (Status decided = option_rule(base_of(s), type, level, control_code);
+      decided != Status::Success) {
+    if (output_size_returned != nullptr) *output_size_returned = 0;
+    return complete(req, decided, 0);
+  }
   return backend::control_socket(s, type, control_code, level, input_size, input, output_size,
                                  output, output_size_returned, req);
 }

@@ -36,6 +36,111 @@ bool fionread_reaches(void* a) {
 
 }  // namespace
 
+namespace {
+
+// Sets (or gets) a ULONG option and checks the outcome: Success through the completion, any
+// other status returned by the call itself (the core decides the option rules).
+bool option_is(Context& t, Env& env, xwsk::Socket* s, xwsk::ControlType type, uint32_t level,
+               uint32_t code, uint32_t value, Status expected) {
+  Op* op = env.op(t);
+  if (op == nullptr) return false;
+  uint32_t out = 0;
+  size_t returned = 0;
+  const bool set = type == xwsk::ControlType::SetOption;
+  Status r =
+      xwsk::control_socket(s, type, code, level, set ? sizeof(value) : 0, set ? &value : nullptr,
+                           set ? 0 : sizeof(out), set ? nullptr : &out, &returned, &op->req);
+  if (expected != Status::Success) {
+    if (!op->returned(t, r, expected)) {
+      t.add(" (option ").add_u64(code).add(" level ").add_u64(level).add(")");
+      return false;
+    }
+    XT_ENSURE_EQ(t, 0, returned);
+    return true;
+  }
+  if (!op->finish(t, r)) return false;
+  if (op->status() != Status::Success) {
+    t.fail(__FILE__, __LINE__, "option refused: ");
+    t.add_u64(code).add(" level ").add_u64(level).add(": ").add_status(op->status());
+    return false;
+  }
+  return true;
+}
+
+constexpr xwsk::ControlType kSet = xwsk::ControlType::SetOption;
+constexpr xwsk::ControlType kGet = xwsk::ControlType::GetOption;
+
+}  // namespace
+
+// The option rules, the same on every backend (sdk/src/rules.cpp): an option the socket cannot
+// have is NotSupported, one that must precede bind is InvalidDeviceState after it, both decided
+// by the call.
+void control_socket_option_rules(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  Env env;
+  XT_DO(t, env.open(t));
+  const uint32_t sol = xwsk::kSolSocket;
+  // A TCP connection socket: no SO_BROADCAST, no IPV6_V6ONLY (AF_INET), no conditional accept.
+  xwsk::Socket* tcp = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, xwsk::Protocol::Tcp,
+                      xwsk::kConnectionSocket, nullptr, nullptr, &tcp));
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoBroadcast, 1, Status::NotSupported));
+  XT_DO(t, option_is(t, env, tcp, kGet, sol, xwsk::kSoBroadcast, 0, Status::NotSupported));
+  XT_DO(t, option_is(t, env, tcp, kSet, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 1,
+                     Status::NotSupported));
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoConditionalAccept, 1, Status::NotSupported));
+  // SO_REUSEADDR and SO_EXCLUSIVEADDRUSE: before bind only.
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoReuseAddr, 0, Status::Success));
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoExclusiveAddrUse, 1, Status::Success));
+  xwsk::SockAddr bound{};
+  XT_DO(t, env.bind_loopback(t, tcp, AddressFamily::Inet, &bound));
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoReuseAddr, 1, Status::InvalidDeviceState));
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoExclusiveAddrUse, 1,
+                     Status::InvalidDeviceState));
+  XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoKeepAlive, 1, Status::Success));
+  // A UDP socket: no SO_KEEPALIVE, SO_LINGER, TCP_NODELAY or conditional accept; SO_BROADCAST.
+  xwsk::Socket* udp = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Datagram, xwsk::Protocol::Udp,
+                      xwsk::kDatagramSocket, nullptr, nullptr, &udp));
+  XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoKeepAlive, 1, Status::NotSupported));
+  XT_DO(t, option_is(t, env, udp, kGet, sol, xwsk::kSoKeepAlive, 0, Status::NotSupported));
+  XT_DO(t, option_is(t, env, udp, kSet, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1,
+                     Status::NotSupported));
+  XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoConditionalAccept, 1, Status::NotSupported));
+  {
+    Op* op = env.op(t);
+    XT_CHECK(t, op != nullptr);
+    xwsk::Linger l{1, 0};
+    XT_DO(t, op->returned(t,
+                          xwsk::control_socket(udp, kSet, xwsk::kSoLinger, sol, sizeof(l), &l, 0,
+                                               nullptr, nullptr, &op->req),
+                          Status::NotSupported));
+  }
+  XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoBroadcast, 1, Status::Success));
+  XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoReuseAddr, 1, Status::Success));
+  XT_DO(t, env.bind_loopback(t, udp, AddressFamily::Inet, &bound));
+  XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoReuseAddr, 0, Status::InvalidDeviceState));
+  // A listen socket: conditional accept before bind only.
+  xwsk::Socket* lsn = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, xwsk::Protocol::Tcp,
+                      xwsk::kListenSocket, nullptr, nullptr, &lsn));
+  XT_DO(t, option_is(t, env, lsn, kSet, sol, xwsk::kSoConditionalAccept, 0, Status::Success));
+  XT_DO(t, env.bind_loopback(t, lsn, AddressFamily::Inet, &bound));
+  XT_DO(t, option_is(t, env, lsn, kSet, sol, xwsk::kSoConditionalAccept, 1,
+                     Status::InvalidDeviceState));
+  XT_DO(t, option_is(t, env, lsn, kSet, sol, xwsk::kSoKeepAlive, 1, Status::Success));
+  // IPV6_V6ONLY: before bind only.
+  if ((xwsk::backend_capabilities() & xwsk::kCapIpv6) == 0) return;
+  xwsk::Socket* v6 = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet6, SocketType::Stream, xwsk::Protocol::Tcp,
+                      xwsk::kConnectionSocket, nullptr, nullptr, &v6));
+  XT_DO(t, option_is(t, env, v6, kSet, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 1, Status::Success));
+  XT_DO(t, env.bind_loopback(t, v6, AddressFamily::Inet6, &bound));
+  XT_DO(t, option_is(t, env, v6, kSet, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 0,
+                     Status::InvalidDeviceState));
+}
+
 void control_socket_options(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
   Env env;

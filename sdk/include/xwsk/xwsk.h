@@ -279,8 +279,9 @@ Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req);
 /// ConnectionAborted). The socket stays open until close_socket().
 Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req);
 
-/// WskSendTo (datagram). @p remote may be null on a socket with a fixed remote address.
-/// Information = bytes sent.
+/// WskSendTo (datagram). Information = bytes sent. @p remote is required: WSK allows null only
+/// on a socket with a fixed remote address (SIO_WSK_SET_REMOTE_ADDRESS), which xwsk does not
+/// map, so a null @p remote returns and completes with InvalidParameter.
 Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote,
                size_t control_length, const void* control, Request* req);
 
@@ -314,6 +315,13 @@ Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction ac
 /// WskControlSocket (all categories). Options: see types.h (SO_WSK_EVENT_CALLBACK enables or
 /// disables events; disabling names exactly one event). @p req may be null for
 /// SO_WSK_EVENT_CALLBACK, which then completes at once (as in WSK). Information = bytes output.
+/// The option rules hold on every backend and are decided by the call (returned and completed):
+/// an option the socket cannot have (SO_KEEPALIVE, SO_LINGER, TCP_NODELAY or
+/// SO_CONDITIONAL_ACCEPT on a datagram socket, SO_BROADCAST on a stream socket,
+/// SO_CONDITIONAL_ACCEPT on a connection socket, IPV6_V6ONLY on an AF_INET socket) →
+/// NotSupported; SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, SO_CONDITIONAL_ACCEPT or IPV6_V6ONLY set
+/// after bind → InvalidDeviceState. An AF_INET6 socket starts with IPV6_V6ONLY on (as on
+/// Windows).
 Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,
                       size_t input_size, const void* input, size_t output_size, void* output,
                       size_t* output_size_returned, Request* req);
