@@ -268,22 +268,25 @@ struct Socket {
   bool nodelay_on;      ///< TCP_NODELAY as the fd has it now (on during a kFlagNoDelay send)
   bool connected;
   bool connecting;
-  bool shut_wr;      ///< graceful disconnect done (FIN sent)
-  bool aborted;      ///< abortive disconnect done (RST sent)
-  bool eof;          ///< peer FIN read
-  bool closed;       ///< close executed; memory freed at the end of the iteration
-  bool readable;     ///< engine said readable and no EAGAIN since
-  bool writable;     ///< engine said writable and no EAGAIN since
-  bool rdhup;        ///< peer half-close seen by the engine
-  bool hup;          ///< error / hang-up seen by the engine
-  bool conditional;  ///< SO_CONDITIONAL_ACCEPT (listen sockets)
+  bool shut_wr;         ///< graceful disconnect done (FIN sent)
+  bool aborted;         ///< abortive disconnect done (RST sent)
+  bool eof;             ///< peer FIN read
+  bool closed;          ///< close executed; memory freed at the end of the iteration
+  bool readable;        ///< engine said readable and no EAGAIN since
+  bool writable;        ///< engine said writable and no EAGAIN since
+  bool rdhup;           ///< peer half-close seen by the engine
+  bool hup;             ///< error / hang-up seen by the engine
+  bool conditional;     ///< SO_CONDITIONAL_ACCEPT (listen sockets)
+  bool exclusive_addr;  ///< SO_EXCLUSIVEADDRUSE set by the client (WSK: off by default)
   bool disconnect_indicated;
   bool backlog_indicated;
-  bool local_known;    ///< local_addr is filled (accepted connections)
-  Status error;        ///< sticky transport error (Success when none)
-  uint32_t busy;       ///< dispatch depth (re-entrancy guard)
-  bool in_indication;  ///< inside the receive event: receive() calls queue (ordering)
-  bool again;          ///< work arrived during dispatch: run another pass
+  bool backlog_check;   ///< the ideal send backlog may have changed: re-read SO_SNDBUF
+  size_t backlog_last;  ///< the ideal backlog last indicated
+  bool local_known;     ///< local_addr is filled (accepted connections)
+  Status error;         ///< sticky transport error (Success when none)
+  uint32_t busy;        ///< dispatch depth (re-entrancy guard)
+  bool in_indication;   ///< inside the receive event: receive() calls queue (ordering)
+  bool again;           ///< work arrived during dispatch: run another pass
 
   posix::ReqQueue recv_q;  ///< receive / receive_from / accept requests
   posix::ReqQueue send_q;  ///< send / connect_ex data / disconnect / send_to / send_messages

@@ -427,6 +427,7 @@ ControlResult set_option(Socket* s, const ControlState* st) {
     if (v != 0 && setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)) != 0) {
       return {status_from_errno(errno), 0};
     }
+    s->exclusive_addr = v != 0;
     return {Status::Success, 0};
   }
   if (st->level == kSolSocket && st->code == kSoConditionalAccept) {
@@ -479,12 +480,9 @@ ControlResult get_option(Socket* s, const ControlState* st) {
     return put_ulong(st, s->conditional ? 1u : 0u);
   }
   if (st->level == kSolSocket && st->code == kSoExclusiveAddrUse) {
-    int reuse = 0;
-    socklen_t len = sizeof(reuse);
-    if (getsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) != 0) {
-      return {status_from_errno(errno), 0};
-    }
-    return put_ulong(st, reuse != 0 ? 0u : 1u);
+    // WSK: neither SO_EXCLUSIVEADDRUSE nor SO_REUSEADDR is set by default (the default is
+    // still exclusive use: a second bind of the address fails).
+    return put_ulong(st, s->exclusive_addr ? 1u : 0u);
   }
   if (!native_ulong_option(st->level, st->code, &nlevel, &nname)) {
     return {Status::NotSupported, 0};
@@ -523,7 +521,14 @@ Status op_control_socket(Socket* s, Request* req) {
       break;
   }
   if (st->output_size_returned != nullptr) *st->output_size_returned = r.written;
-  return complete(req, r.status, r.written);
+  const bool backlog = st->type == ControlType::SetOption && st->level == kSolSocket &&
+                       st->code == kSoSndBuf && r.status == Status::Success;
+  Status done = complete(req, r.status, r.written);
+  if (backlog && !s->closed) {
+    s->backlog_check = true;  // the ideal send backlog is SO_SNDBUF: indicate the new one
+    socket_process(s);
+  }
+  return done;
 }
 
 // ---- close --------------------------------------------------------------------------------

@@ -141,6 +141,10 @@ Outcome send_attempt(Socket* s, Request* r) {
   if (nodelay && o.done && s->nodelay_on != s->nodelay_client) {
     set_nodelay(s, s->nodelay_client);
   }
+  if (o.done && event_on(s, kEventSendBacklog)) {
+    s->backlog_check = true;  // tcp_deliver_backlog() looks at SO_SNDBUF in the next pass
+    s->again = true;
+  }
   return o;
 }
 
@@ -512,16 +516,24 @@ void tcp_process_receives(Socket* s) {
   if (s->recv_q.empty()) maybe_indicate_disconnect(s);
 }
 
+/// The send backlog event. The ideal backlog reported is the socket's send buffer size
+/// (SO_SNDBUF as the host reports it): indicated once the event is on and the socket connected,
+/// then again whenever it changed, looked at after a SetOption(SO_SNDBUF) and after each send
+/// request completes (the host's autotuning grows it).
 void tcp_deliver_backlog(Socket* s) {
-  if (!s->connected || s->backlog_indicated || !event_on(s, kEventSendBacklog)) return;
+  if (!s->connected || !event_on(s, kEventSendBacklog)) return;
+  if (s->backlog_indicated && !s->backlog_check) return;
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->send_backlog == nullptr) return;
-  s->backlog_indicated = true;
+  s->backlog_check = false;
   int sndbuf = 0;
   socklen_t len = sizeof(sndbuf);
   if (getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) sndbuf = 0;
-  // The ideal backlog we report is the socket's send buffer size (SO_SNDBUF).
-  cd->send_backlog(s->base.context, static_cast<size_t>(sndbuf > 0 ? sndbuf : 0));
+  const size_t ideal = static_cast<size_t>(sndbuf > 0 ? sndbuf : 0);
+  if (s->backlog_indicated && ideal == s->backlog_last) return;
+  s->backlog_indicated = true;
+  s->backlog_last = ideal;
+  cd->send_backlog(s->base.context, ideal);
 }
 
 void tcp_process_accepts(Socket* s) {

@@ -277,11 +277,14 @@ struct Socket {
   bool reading;        ///< uv_read_start / uv_udp_recv_start active
   bool disconnect_indicated;
   bool backlog_indicated;
+  bool backlog_check;          ///< the ideal send backlog may have changed: re-read SO_SNDBUF
+  size_t backlog_last;         ///< the ideal backlog last indicated
   bool ev_paused;              ///< receive event paused after a partial / not-accepted indication
   std::atomic<bool> retained;  ///< the indication buffer is held by the client (Pending)
   bool in_event;               ///< an event callback of this socket is running
   bool conditional;            ///< SO_CONDITIONAL_ACCEPT
   bool reuse_addr;             ///< SO_REUSEADDR was set by the client
+  bool exclusive_addr;         ///< SO_EXCLUSIVEADDRUSE was set (WSK: off by default)
   bool nodelay_client;         ///< TCP_NODELAY as the client set it
   bool nodelay_on;             ///< TCP_NODELAY now (on while a kFlagNoDelay send runs)
   bool shut_wr;                ///< graceful disconnect done

@@ -85,6 +85,8 @@ struct EventLog {
   std::atomic<uint32_t> accept_calls{0};
   std::atomic<uint32_t> receive_from_calls{0};
   std::atomic<uint32_t> backlog_calls{0};
+  std::atomic<uint64_t> backlog_ideal{0};  // the last ideal backlog indicated
+  std::atomic<uint32_t> flags_seen{0};     // OR of the indication flags of every event
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint32_t> in_callback{0};  // serial delivery check
   std::atomic<uint32_t> overlap{0};      // set if two callbacks of one socket overlapped
