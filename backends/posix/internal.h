@@ -36,6 +36,7 @@
 #include <type_traits>
 
 #include "block_cache.h"
+#include "compat.h"
 #include "core.h"
 #include "host_sockaddr.h"
 #include "status_map.h"
@@ -266,6 +267,7 @@ struct Socket {
   bool bound;
   bool nodelay_client;  ///< TCP_NODELAY as the client set it (control_socket)
   bool nodelay_on;      ///< TCP_NODELAY as the fd has it now (on during a kFlagNoDelay send)
+  bool rdhup_quiet;     ///< poll engine without POLLRDHUP: unread data hides the FIN (compat.h)
   bool connected;
   bool connecting;
   bool shut_wr;         ///< graceful disconnect done (FIN sent)

@@ -58,8 +58,7 @@ Status create_fd(AddressFamily family, SocketType type, Protocol protocol, int* 
   int native_type = type == SocketType::Stream     ? SOCK_STREAM
                     : type == SocketType::Datagram ? SOCK_DGRAM
                                                    : SOCK_RAW;
-  int fd = ::socket(native_family(family), native_type | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    static_cast<int>(protocol));
+  int fd = socket_nb(native_family(family), native_type, static_cast<int>(protocol));
   if (fd < 0) return status_from_errno(errno);
   if (family == AddressFamily::Inet6) {
     int one = 1;

@@ -163,12 +163,12 @@ Outcome send_bytes(Socket* s, Request* r) {
     ssize_t n;
     if (cnt == 1) {
       // One segment (the common case): send, which skips sendmsg's msghdr and iovec import.
-      n = ::send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+      n = ::send(s->fd, iov[0].iov_base, iov[0].iov_len, kSendFlags);
     } else {
       msghdr m{};
       m.msg_iov = iov;
       m.msg_iovlen = static_cast<size_t>(cnt);
-      n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+      n = ::sendmsg(s->fd, &m, kSendFlags);
     }
     if (n >= 0) {
       io->done += static_cast<size_t>(n);
@@ -415,7 +415,7 @@ Socket* accept_one(Socket* s, bool* retry) {
   *retry = false;
   sockaddr_storage ra;
   socklen_t rl = sizeof(ra);
-  int fd = ::accept4(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = accept_nb(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl);
   if (fd < 0) {
     switch (errno) {
       case EINTR:
@@ -671,14 +671,12 @@ Status op_disconnect(Socket* s, Request* req) {
   unspec.sa_family = AF_UNSPEC;
   if (::connect(s->fd, &unspec, sizeof(unspec)) != 0) {
     // Fallback: close abortively and keep the descriptor number with a fresh socket.
-    int fresh = -1;
-    int native_type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
-    fresh = ::socket(native_family(s->base.family), native_type, 0);
+    int fresh = socket_nb(native_family(s->base.family), SOCK_STREAM, 0);
     linger l{1, 0};
     setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
     engine_remove(s->client, s);
     if (fresh >= 0) {
-      ::dup3(fresh, s->fd, O_CLOEXEC);
+      dup_cloexec(fresh, s->fd);
       ::close(fresh);
     } else {
       ::shutdown(s->fd, SHUT_RDWR);
@@ -719,9 +717,8 @@ Status op_inspect_complete(Socket* s, Request* req) {
 
 Status op_socket_connect(Request* req) {
   SocketState* st = op_state<SocketState>(req);
-  int native_type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
   AddressFamily family = st->local.af();
-  int fd = ::socket(native_family(family), native_type, IPPROTO_TCP);
+  int fd = socket_nb(native_family(family), SOCK_STREAM, IPPROTO_TCP);
   if (fd < 0) return complete(req, status_from_errno(errno), 0);
   if (family == AddressFamily::Inet6) {
     int one = 1;
