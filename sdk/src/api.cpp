@@ -136,10 +136,12 @@ void note_completion(Request* req, Status status, uintptr_t information) {
   req->priv.core_op = kCoreOpNone;
   if (status != Status::Success) return;
   SocketBase* target =
-      op == kCoreOpBind ? base_of(req->priv.socket) : reinterpret_cast<SocketBase*>(information);
+      op == kCoreOpSocket ? reinterpret_cast<SocketBase*>(information) : base_of(req->priv.socket);
   if (target == nullptr) return;
-  target->core_state.fetch_or(op == kCoreOpBind ? kCoreBound : kCoreFresh,
-                              std::memory_order_acq_rel);
+  const uint32_t bit = op == kCoreOpSocket ? kCoreFresh
+                       : op == kCoreOpBind ? kCoreBound
+                                           : kCoreConnected;
+  target->core_state.fetch_or(bit, std::memory_order_acq_rel);
 }
 
 // Binds Windows refuses before the transport sees them.
@@ -537,6 +539,7 @@ Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) 
   if (!address_fits_socket(remote, base_of(s))) return Status::InvalidParameter;
   accept_request(req, s);
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
+  req->priv.core_op = kCoreOpConnect;
   return backend::connect(s, remote, flags, req);
 }
 
@@ -548,6 +551,7 @@ Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t f
   if (data != nullptr && !buf_fits(data)) return Status::InvalidParameter;
   accept_request(req, s);
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
+  req->priv.core_op = kCoreOpConnect;
   return backend::connect_ex(s, remote, data, flags, req);
 }
 
@@ -633,6 +637,8 @@ Status get_remote_address(Socket* s, SockAddr* remote, Request* req) {
   if (st != Status::Success) return st;
   if (remote == nullptr) return Status::InvalidParameter;
   accept_request(req, s);
+  // WskGetRemoteAddress: not connected → STATUS_INVALID_DEVICE_STATE, returned by the call.
+  if (!was_connected(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);
   return backend::get_remote_address(s, remote, req);
 }
 

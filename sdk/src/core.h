@@ -64,21 +64,29 @@ struct SocketBase {
 /// made by socket() starts unbound; one made by accept, the accept event or socket_connect is
 /// bound from the start (it has neither bit).
 enum CoreState : uint32_t {
-  kCoreFresh = 1u << 0,  // created by socket(): unbound until a bind completes
-  kCoreBound = 1u << 1,  // a bind completed with Success
+  kCoreFresh = 1u << 0,      // created by socket(): unbound and unconnected until ...
+  kCoreBound = 1u << 1,      // ... a bind completed with Success
+  kCoreConnected = 1u << 2,  // ... a connect or connect_ex completed with Success
 };
 
 /// Request::priv.core_op: which completions the core looks at (set after acceptance).
 enum CoreOp : uint32_t {
   kCoreOpNone = 0,
-  kCoreOpSocket = 1,  // socket(): Success marks the new Socket* (information) fresh
-  kCoreOpBind = 2,    // bind(): Success marks priv.socket bound
+  kCoreOpSocket = 1,   // socket(): Success marks the new Socket* (information) fresh
+  kCoreOpBind = 2,     // bind(): Success marks priv.socket bound
+  kCoreOpConnect = 3,  // connect(), connect_ex(): Success marks priv.socket connected
 };
 
 /// True when @p b may be used as a bound socket (see CoreState).
 inline bool is_bound(const SocketBase* b) {
   uint32_t st = b->core_state.load(std::memory_order_acquire);
   return (st & kCoreFresh) == 0 || (st & kCoreBound) != 0;
+}
+/// True when @p b may be used as a connected socket: it came from accept or socket_connect, or
+/// a connect completed (later disconnects are the backend's to judge).
+inline bool was_connected(const SocketBase* b) {
+  uint32_t st = b->core_state.load(std::memory_order_acquire);
+  return (st & kCoreFresh) == 0 || (st & kCoreConnected) != 0;
 }
 
 /// Per-client state every backend keeps.
