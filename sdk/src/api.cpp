@@ -131,9 +131,9 @@ bool single_bit(uint32_t v) {
 
 // What the core learns from a completion (CoreOp), before the routine sees it.
 void note_completion(Request* req, Status status, uintptr_t information) {
-  uint32_t op = req->priv.core_op;
+  uint32_t op = req->core_op;
   if (op == kCoreOpNone) return;
-  req->priv.core_op = kCoreOpNone;
+  req->core_op = kCoreOpNone;
   if (status != Status::Success) return;
   SocketBase* target =
       op == kCoreOpSocket ? reinterpret_cast<SocketBase*>(information) : base_of(req->priv.socket);
@@ -279,6 +279,7 @@ Status request_init(Request* req, CompletionRoutine routine, void* context) {
   req->routine = routine;
   req->context = context;
   req->priv = RequestPrivate{};
+  req->core_op = kCoreOpNone;
   return backend::request_init(req);
 }
 
@@ -428,7 +429,7 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
                : type == SocketType::Datagram ? Protocol::Udp
                                               : protocol;
   }
-  req->priv.core_op = kCoreOpSocket;
+  req->core_op = kCoreOpSocket;
   return backend::socket(client, family, type, protocol, category, socket_context, dispatch, req);
 }
 
@@ -513,7 +514,7 @@ Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
   if (Status decided = decide_bind(base_of(s)); decided != Status::Success) {
     return complete(req, decided, 0);
   }
-  req->priv.core_op = kCoreOpBind;
+  req->core_op = kCoreOpBind;
   return backend::bind(s, local, flags, req);
 }
 
@@ -539,7 +540,7 @@ Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) 
   if (!address_fits_socket(remote, base_of(s))) return Status::InvalidParameter;
   accept_request(req, s);
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
-  req->priv.core_op = kCoreOpConnect;
+  req->core_op = kCoreOpConnect;
   return backend::connect(s, remote, flags, req);
 }
 
@@ -551,7 +552,7 @@ Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t f
   if (data != nullptr && !buf_fits(data)) return Status::InvalidParameter;
   accept_request(req, s);
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
-  req->priv.core_op = kCoreOpConnect;
+  req->core_op = kCoreOpConnect;
   return backend::connect_ex(s, remote, data, flags, req);
 }
 

@@ -69,7 +69,7 @@ enum CoreState : uint32_t {
   kCoreConnected = 1u << 2,  // ... a connect or connect_ex completed with Success
 };
 
-/// Request::priv.core_op: which completions the core looks at (set after acceptance).
+/// Request::core_op: which completions the core looks at (set after acceptance).
 enum CoreOp : uint32_t {
   kCoreOpNone = 0,
   kCoreOpSocket = 1,   // socket(): Success marks the new Socket* (information) fresh

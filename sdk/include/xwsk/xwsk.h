@@ -54,7 +54,6 @@ struct RequestPrivate {
   Socket* socket;                          ///< Target socket, or null for client-level operations.
   uint32_t state;                          ///< 0 idle, 1 in flight (owned by the API layer).
   uint32_t op;                             ///< Operation code (backend-private meaning).
-  uint32_t core_op;                        ///< What the core tracks on completion (core-private).
   alignas(16) unsigned char backend[160];  ///< Backend-private operation state.
 };
 }  // namespace detail
@@ -62,7 +61,10 @@ struct RequestPrivate {
 /// The caller-owned request: the IRP's role. Initialize it with request_init() before its first
 /// use and release it with request_free() after its last completion.
 struct Request {
-  Status status;          ///< IoStatus.Status: final once the completion routine runs.
+  Status status;  ///< IoStatus.Status: final once the completion routine runs.
+  /// Core-private (what the core notes when the request completes); do not touch. It fills the
+  /// alignment gap before `information`, so the request is no larger for it on 64-bit targets.
+  uint32_t core_op;
   uintptr_t information;  ///< IoStatus.Information: bytes, or a Socket*, per operation.
   CompletionRoutine routine;
   void* context;
@@ -242,12 +244,12 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
 // ---------------------------------------------------------------------------------------------
 
 /// WskBind (listen, datagram, connection, stream; a basic socket has no WskBind in WSK's basic
-/// dispatch table, so InvalidDeviceRequest). Exclusive address use is the default, as in WSK: binding an
-/// address and port in use completes with AddressAlreadyAssociated (what Windows' transport and
-/// Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the same case as
-/// STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as AddressAlreadyAssociated). For a
-/// listen socket this also starts listening (WSK semantics); a stream socket needs listen()
-/// afterwards.
+/// dispatch table, so InvalidDeviceRequest). Exclusive address use is the default, as in WSK:
+/// binding an address and port in use completes with AddressAlreadyAssociated (what Windows'
+/// transport and Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the
+/// same case as STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as
+/// AddressAlreadyAssociated). For a listen socket this also starts listening (WSK semantics); a
+/// stream socket needs listen() afterwards.
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req);
 
 /// WskListen (stream category; the socket must be bound, else InvalidDeviceState).
