@@ -5,12 +5,14 @@
 #      posix-poll, uv, and wsk inside a driver under Wine), the echo sample against real peers,
 #      the benchmark smoke run;
 #   2. the conformance suite and the echo tests again under AddressSanitizer + UBSan;
-#   3. a clang-format check of the tree;
+#   3. the conformance suite on posix-epoll and posix-poll built with the portable fallback of
+#      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
+#   4. a clang-format check of the tree;
 # and prints one summary: counts per step, every skip with its reason, and a closing line
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh full default asan || exit 1
+scripts/bootstrap.sh full default asan portable || exit 1
 
 total_pass=0 total_fail=0 total_skip=0
 summary=()
@@ -21,6 +23,7 @@ run_ctest() {
   shift 2
   local dir=build
   [ "$preset" = asan ] && dir=build-asan
+  [ "$preset" = portable ] && dir=build-portable
   echo
   echo "==> ctest ($what)"
   local log
@@ -64,7 +67,8 @@ run_ctest() {
 
 skips_file=$(mktemp)
 run_ctest default "default build (all tests)"
-run_ctest asan "asan+ubsan (conformance, echo)" -L "conformance|echo"
+run_ctest asan "asan+ubsan (conformance, echo, unit)" -L "conformance|echo|unit"
+run_ctest portable "posix, every portable fallback" -L conformance
 
 echo
 echo "==> clang-format check"

@@ -58,6 +58,7 @@ void run_yielded(Client* c) {
 void* loop_main(void* arg) {
   Client* c = static_cast<Client*>(arg);
   t_loop = c;
+  block_sigpipe_if_needed();  // every socket call of the backend runs on this thread
   for (;;) {
     ++c->turn;
     bool stop = drain(c);
@@ -269,7 +270,7 @@ struct HostFacts {
 
 HostFacts probe_host() {
   HostFacts f{false, false};
-  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket_nb(AF_INET6, SOCK_STREAM, 0);
   if (fd >= 0) {
     sockaddr_in6 a{};
     a.sin6_family = AF_INET6;
@@ -277,7 +278,7 @@ HostFacts probe_host() {
     f.ipv6 = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
     ::close(fd);
   }
-  fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+  fd = socket_nb(AF_INET, SOCK_RAW, IPPROTO_ICMP);
   if (fd >= 0) {
     f.raw = true;
     ::close(fd);

@@ -36,8 +36,10 @@
 #include <type_traits>
 
 #include "block_cache.h"
+#include "compat.h"
 #include "core.h"
 #include "host_sockaddr.h"
+#include "status_map.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -263,24 +265,30 @@ struct Socket {
 
   // State (loop thread only).
   bool bound;
+  bool nodelay_client;  ///< TCP_NODELAY as the client set it (control_socket)
+  bool nodelay_on;      ///< TCP_NODELAY as the fd has it now (on during a kFlagNoDelay send)
+  bool rdhup_quiet;     ///< poll engine without POLLRDHUP: unread data hides the FIN (compat.h)
   bool connected;
   bool connecting;
-  bool shut_wr;      ///< graceful disconnect done (FIN sent)
-  bool aborted;      ///< abortive disconnect done (RST sent)
-  bool eof;          ///< peer FIN read
-  bool closed;       ///< close executed; memory freed at the end of the iteration
-  bool readable;     ///< engine said readable and no EAGAIN since
-  bool writable;     ///< engine said writable and no EAGAIN since
-  bool rdhup;        ///< peer half-close seen by the engine
-  bool hup;          ///< error / hang-up seen by the engine
-  bool conditional;  ///< SO_CONDITIONAL_ACCEPT (listen sockets)
+  bool shut_wr;         ///< graceful disconnect done (FIN sent)
+  bool aborted;         ///< abortive disconnect done (RST sent)
+  bool eof;             ///< peer FIN read
+  bool closed;          ///< close executed; memory freed at the end of the iteration
+  bool readable;        ///< engine said readable and no EAGAIN since
+  bool writable;        ///< engine said writable and no EAGAIN since
+  bool rdhup;           ///< peer half-close seen by the engine
+  bool hup;             ///< error / hang-up seen by the engine
+  bool conditional;     ///< SO_CONDITIONAL_ACCEPT (listen sockets)
+  bool exclusive_addr;  ///< SO_EXCLUSIVEADDRUSE set by the client (WSK: off by default)
   bool disconnect_indicated;
   bool backlog_indicated;
-  bool local_known;    ///< local_addr is filled (accepted connections)
-  Status error;        ///< sticky transport error (Success when none)
-  uint32_t busy;       ///< dispatch depth (re-entrancy guard)
-  bool in_indication;  ///< inside the receive event: receive() calls queue (ordering)
-  bool again;          ///< work arrived during dispatch: run another pass
+  bool backlog_check;   ///< the ideal send backlog may have changed: re-read SO_SNDBUF
+  size_t backlog_last;  ///< the ideal backlog last indicated
+  bool local_known;     ///< local_addr is filled (accepted connections)
+  Status error;         ///< sticky transport error (Success when none)
+  uint32_t busy;        ///< dispatch depth (re-entrancy guard)
+  bool in_indication;   ///< inside the receive event: receive() calls queue (ordering)
+  bool again;           ///< work arrived during dispatch: run another pass
 
   posix::ReqQueue recv_q;  ///< receive / receive_from / accept requests
   posix::ReqQueue send_q;  ///< send / connect_ex data / disconnect / send_to / send_messages
@@ -334,12 +342,10 @@ static_assert(offsetof(Socket, base) == 0, "SocketBase must come first");
 
 namespace posix {
 
-// ---- errno_map.cpp ---------------------------------------------------------------------------
+// ---- host errors (backends/common/status_map.h, the table shared with the uv backend) -------
 
-/// The one translation of errno values to Status.
-Status status_from_errno(int err);
-/// getaddrinfo/getnameinfo EAI_* codes to Status.
-Status status_from_eai(int eai, int saved_errno);
+using hostnet::status_from_eai;
+using hostnet::status_from_errno;
 
 // ---- addresses (backends/common/host_sockaddr.h, shared with the uv backend) --------------
 

@@ -3,11 +3,10 @@
 /// @brief The epoll engine: every fd is registered once, edge-triggered, for
 /// EPOLLIN | EPOLLOUT | EPOLLRDHUP (datagram sockets add EPOLLOUT only while a send waits);
 /// sockets keep readiness flags, so no epoll_ctl is made per operation. An eventfd wakes the
-/// loop for cross-thread submissions.
+/// loop for cross-thread submissions (a pipe where the host has no eventfd: compat.h).
 #include <errno.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <new>
@@ -19,7 +18,7 @@ namespace posix {
 
 struct Engine {
   int epfd;
-  int wakefd;
+  WakeFd wake;
 };
 
 namespace {
@@ -33,16 +32,16 @@ const char* engine_name() {
 Status engine_create(Client* c) {
   void* mem = detail::alloc(sizeof(Engine), detail::kTagMisc);
   if (mem == nullptr) return Status::InsufficientResources;
-  Engine* e = new (mem) Engine{-1, -1};
+  Engine* e = new (mem) Engine{-1, WakeFd{}};
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
-  e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  bool woke = wake_open(&e->wake);
   epoll_event ev{};
   ev.events = EPOLLIN;  // level-triggered: drained in engine_wait
   ev.data.ptr = nullptr;
-  if (e->epfd < 0 || e->wakefd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &ev) != 0) {
+  if (e->epfd < 0 || !woke || epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wake.read_fd, &ev) != 0) {
     Status st = status_from_errno(errno);
     if (e->epfd >= 0) close(e->epfd);
-    if (e->wakefd >= 0) close(e->wakefd);
+    wake_close(&e->wake);
     detail::release(e, detail::kTagMisc);
     return st == Status::Success ? Status::InsufficientResources : st;
   }
@@ -54,17 +53,13 @@ void engine_destroy(Client* c) {
   Engine* e = c->engine;
   if (e == nullptr) return;
   close(e->epfd);
-  close(e->wakefd);
+  wake_close(&e->wake);
   detail::release(e, detail::kTagMisc);
   c->engine = nullptr;
 }
 
 void engine_wake(Client* c) {
-  uint64_t one = 1;
-  ssize_t r;
-  do {
-    r = write(c->engine->wakefd, &one, sizeof(one));
-  } while (r < 0 && errno == EINTR);
+  wake_signal(&c->engine->wake);
 }
 
 namespace {
@@ -126,9 +121,7 @@ void engine_wait(Client* c, bool nonblocking) {
   for (int i = 0; i < n; ++i) {
     Socket* s = static_cast<Socket*>(events[i].data.ptr);
     if (s == nullptr) {
-      uint64_t v;
-      while (read(e->wakefd, &v, sizeof(v)) < 0 && errno == EINTR) {
-      }
+      wake_drain(&e->wake);
       continue;
     }
     uint32_t ev = events[i].events;

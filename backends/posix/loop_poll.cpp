@@ -3,12 +3,15 @@
 /// @brief The poll engine (portable fallback): one poll() over a pollfd array that is rebuilt
 /// only when the socket set or a socket's interest changes. Level-triggered, so a socket asks
 /// only for what it is waiting on (socket_interest) and sockets with no interest are left out.
-/// An eventfd wakes the loop for cross-thread submissions.
+/// An eventfd (a pipe where the host has none) wakes the loop for cross-thread submissions.
+/// Without POLLRDHUP (not Linux) a socket that only waits for the peer's FIN asks for POLLIN and
+/// peeks one byte: 0 means FIN; data still unread means the FIN, if any, is behind it, so the
+/// socket stops asking until it is processed for another reason (a read may take the data).
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <new>
@@ -18,8 +21,14 @@
 namespace xwsk {
 namespace posix {
 
+#if XWSK_HAVE_POLLRDHUP
+constexpr short kPollRdHup = POLLRDHUP;
+#else
+constexpr short kPollRdHup = 0;
+#endif
+
 struct Engine {
-  int wakefd;
+  WakeFd wake;
   // The live socket set (engine_index is the position in it).
   Socket** sockets;
   size_t count;
@@ -69,16 +78,18 @@ bool rebuild(Engine* e) {
     e->snap = static_cast<Socket**>(q);
     e->snap_capacity = c1 < c2 ? c1 : c2;
   }
-  e->pfds[0] = pollfd{e->wakefd, POLLIN, 0};
+  e->pfds[0] = pollfd{e->wake.read_fd, POLLIN, 0};
   size_t n = 1;
   for (size_t i = 0; i < e->count; ++i) {
     Socket* s = e->sockets[i];
     uint32_t want = s->interest;
     if (want == 0) continue;
     short ev = 0;
-    if ((want & kReadyRead) != 0) ev |= POLLIN | POLLRDHUP;
+    if ((want & kReadyRead) != 0) ev |= POLLIN | kPollRdHup;
     if ((want & kReadyWrite) != 0) ev |= POLLOUT;
-    if ((want & kReadyRdHup) != 0) ev |= POLLRDHUP;
+    if ((want & kReadyRdHup) != 0) {
+      ev |= kPollRdHup != 0 ? kPollRdHup : (s->rdhup_quiet ? 0 : POLLIN);
+    }
     e->pfds[n] = pollfd{s->fd, ev, 0};
     e->snap[n - 1] = s;
     ++n;
@@ -99,8 +110,7 @@ Status engine_create(Client* c) {
   if (mem == nullptr) return Status::InsufficientResources;
   memset(mem, 0, sizeof(Engine));
   Engine* e = new (mem) Engine;
-  e->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (e->wakefd < 0) {
+  if (!wake_open(&e->wake)) {
     Status st = status_from_errno(errno);
     detail::release(e, detail::kTagMisc);
     return st;
@@ -113,7 +123,7 @@ Status engine_create(Client* c) {
 void engine_destroy(Client* c) {
   Engine* e = c->engine;
   if (e == nullptr) return;
-  close(e->wakefd);
+  wake_close(&e->wake);
   if (e->sockets != nullptr) detail::release(e->sockets, detail::kTagMisc);
   if (e->pfds != nullptr) detail::release(e->pfds, detail::kTagMisc);
   if (e->snap != nullptr) detail::release(e->snap, detail::kTagMisc);
@@ -122,11 +132,7 @@ void engine_destroy(Client* c) {
 }
 
 void engine_wake(Client* c) {
-  uint64_t one = 1;
-  ssize_t r;
-  do {
-    r = write(c->engine->wakefd, &one, sizeof(one));
-  } while (r < 0 && errno == EINTR);
+  wake_signal(&c->engine->wake);
 }
 
 Status engine_add(Client* c, Socket* s) {
@@ -157,6 +163,11 @@ void engine_remove(Client* c, Socket* s) {
 
 void engine_update(Client* c, Socket* s) {
   uint32_t want = socket_interest(s);
+  if (s->rdhup_quiet) {
+    // The socket was processed (a read may have taken the data before the FIN): peek again.
+    s->rdhup_quiet = false;
+    c->engine->dirty = true;
+  }
   if (want != s->interest) {
     s->interest = want;
     c->engine->dirty = true;
@@ -171,16 +182,14 @@ void engine_wait(Client* c, bool nonblocking) {
   Engine* e = c->engine;
   if (e->dirty && !rebuild(e)) {
     // Out of memory for the snapshot: poll the wake fd only, retry on the next turn.
-    pollfd wake{e->wakefd, POLLIN, 0};
+    pollfd wake{e->wake.read_fd, POLLIN, 0};
     poll(&wake, 1, nonblocking ? 0 : 10);
     return;
   }
   int n = poll(e->pfds, static_cast<nfds_t>(e->snap_count + 1), nonblocking ? 0 : -1);
   if (n <= 0) return;
   if ((e->pfds[0].revents & POLLIN) != 0) {
-    uint64_t v;
-    while (read(e->wakefd, &v, sizeof(v)) < 0 && errno == EINTR) {
-    }
+    wake_drain(&e->wake);
     --n;
   }
   size_t count = e->snap_count;  // sockets added while dispatching are not in this snapshot
@@ -192,7 +201,21 @@ void engine_wait(Client* c, bool nonblocking) {
     uint32_t flags = 0;
     if ((rev & POLLIN) != 0) flags |= kReadyRead;
     if ((rev & POLLOUT) != 0) flags |= kReadyWrite;
-    if ((rev & POLLRDHUP) != 0) flags |= kReadyRdHup;
+    if (kPollRdHup != 0 && (rev & kPollRdHup) != 0) flags |= kReadyRdHup;
+    if (kPollRdHup == 0 && (rev & POLLIN) != 0 && (s->interest & kReadyRead) == 0 &&
+        (s->interest & kReadyRdHup) != 0) {
+      // Waiting for the FIN only (no POLLRDHUP): peek whether it is next in the stream.
+      char c1;
+      ssize_t r = recv(s->fd, &c1, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (r == 0) {
+        flags = (flags & ~kReadyRead) | kReadyRdHup;
+      } else if (r > 0) {
+        flags &= ~kReadyRead;
+        s->rdhup_quiet = true;  // data first: stop asking until the socket is processed
+        e->dirty = true;
+        if (flags == 0) continue;  // nothing for the socket: processing it would re-arm this
+      }
+    }
     if ((rev & (POLLERR | POLLHUP | POLLNVAL)) != 0) flags |= kReadyError;
     socket_ready(s, flags);
   }

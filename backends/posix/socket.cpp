@@ -58,8 +58,7 @@ Status create_fd(AddressFamily family, SocketType type, Protocol protocol, int* 
   int native_type = type == SocketType::Stream     ? SOCK_STREAM
                     : type == SocketType::Datagram ? SOCK_DGRAM
                                                    : SOCK_RAW;
-  int fd = ::socket(native_family(family), native_type | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    static_cast<int>(protocol));
+  int fd = socket_nb(native_family(family), native_type, static_cast<int>(protocol));
   if (fd < 0) return status_from_errno(errno);
   if (family == AddressFamily::Inet6) {
     int one = 1;
@@ -427,6 +426,7 @@ ControlResult set_option(Socket* s, const ControlState* st) {
     if (v != 0 && setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)) != 0) {
       return {status_from_errno(errno), 0};
     }
+    s->exclusive_addr = v != 0;
     return {Status::Success, 0};
   }
   if (st->level == kSolSocket && st->code == kSoConditionalAccept) {
@@ -448,6 +448,10 @@ ControlResult set_option(Socket* s, const ControlState* st) {
   int iv = static_cast<int>(v);
   if (setsockopt(s->fd, nlevel, nname, &iv, sizeof(iv)) != 0) {
     return {status_from_errno(errno), 0};
+  }
+  if (nlevel == IPPROTO_TCP && nname == TCP_NODELAY) {
+    // The client's setting: a kFlagNoDelay send turns it on for itself and restores this.
+    s->nodelay_client = s->nodelay_on = iv != 0;
   }
   return {Status::Success, 0};
 }
@@ -475,12 +479,9 @@ ControlResult get_option(Socket* s, const ControlState* st) {
     return put_ulong(st, s->conditional ? 1u : 0u);
   }
   if (st->level == kSolSocket && st->code == kSoExclusiveAddrUse) {
-    int reuse = 0;
-    socklen_t len = sizeof(reuse);
-    if (getsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) != 0) {
-      return {status_from_errno(errno), 0};
-    }
-    return put_ulong(st, reuse != 0 ? 0u : 1u);
+    // WSK: neither SO_EXCLUSIVEADDRUSE nor SO_REUSEADDR is set by default (the default is
+    // still exclusive use: a second bind of the address fails).
+    return put_ulong(st, s->exclusive_addr ? 1u : 0u);
   }
   if (!native_ulong_option(st->level, st->code, &nlevel, &nname)) {
     return {Status::NotSupported, 0};
@@ -519,7 +520,14 @@ Status op_control_socket(Socket* s, Request* req) {
       break;
   }
   if (st->output_size_returned != nullptr) *st->output_size_returned = r.written;
-  return complete(req, r.status, r.written);
+  const bool backlog = st->type == ControlType::SetOption && st->level == kSolSocket &&
+                       st->code == kSoSndBuf && r.status == Status::Success;
+  Status done = complete(req, r.status, r.written);
+  if (backlog && !s->closed) {
+    s->backlog_check = true;  // the ideal send backlog is SO_SNDBUF: indicate the new one
+    socket_process(s);
+  }
+  return done;
 }
 
 // ---- close --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,7 +122,33 @@ Outcome receive_attempt(Socket* s, Request* r) {
 
 // ---- send ---------------------------------------------------------------------------------
 
+void set_nodelay(Socket* s, bool on) {
+  int v = on ? 1 : 0;
+  if (setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) == 0) s->nodelay_on = on;
+}
+
+Outcome send_bytes(Socket* s, Request* r);
+
+/// A send with kFlagNoDelay (WSK_FLAG_NODELAY) runs with TCP_NODELAY on: turning it on pushes
+/// what is queued and this send's segments go out without waiting for outstanding ACKs. When
+/// the send is over, the client's own setting comes back.
 Outcome send_attempt(Socket* s, Request* r) {
+  const bool nodelay = r->priv.op == kOpSend &&
+                       (op_state<StreamIo>(r)->flags & kFlagNoDelay) != 0 &&
+                       s->base.type == SocketType::Stream;
+  if (nodelay && !s->nodelay_on) set_nodelay(s, true);
+  Outcome o = send_bytes(s, r);
+  if (nodelay && o.done && s->nodelay_on != s->nodelay_client) {
+    set_nodelay(s, s->nodelay_client);
+  }
+  if (o.done && event_on(s, kEventSendBacklog)) {
+    s->backlog_check = true;  // tcp_deliver_backlog() looks at SO_SNDBUF in the next pass
+    s->again = true;
+  }
+  return o;
+}
+
+Outcome send_bytes(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const uint32_t op = r->priv.op;
   if (s->aborted) return finished(Status::ConnectionAborted, 0);
@@ -136,12 +163,12 @@ Outcome send_attempt(Socket* s, Request* r) {
     ssize_t n;
     if (cnt == 1) {
       // One segment (the common case): send, which skips sendmsg's msghdr and iovec import.
-      n = ::send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+      n = ::send(s->fd, iov[0].iov_base, iov[0].iov_len, kSendFlags);
     } else {
       msghdr m{};
       m.msg_iov = iov;
       m.msg_iovlen = static_cast<size_t>(cnt);
-      n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+      n = ::sendmsg(s->fd, &m, kSendFlags);
     }
     if (n >= 0) {
       io->done += static_cast<size_t>(n);
@@ -388,7 +415,7 @@ Socket* accept_one(Socket* s, bool* retry) {
   *retry = false;
   sockaddr_storage ra;
   socklen_t rl = sizeof(ra);
-  int fd = ::accept4(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int fd = accept_nb(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl);
   if (fd < 0) {
     switch (errno) {
       case EINTR:
@@ -422,6 +449,7 @@ Socket* accept_one(Socket* s, bool* retry) {
   }
   conn->bound = true;
   conn->connected = true;
+  conn->nodelay_client = conn->nodelay_on = s->nodelay_client;  // Linux copies TCP_NODELAY
   conn->writable = true;
   from_native(reinterpret_cast<sockaddr*>(&ra), rl, &conn->remote_addr);
   return conn;
@@ -488,16 +516,24 @@ void tcp_process_receives(Socket* s) {
   if (s->recv_q.empty()) maybe_indicate_disconnect(s);
 }
 
+/// The send backlog event. The ideal backlog reported is the socket's send buffer size
+/// (SO_SNDBUF as the host reports it): indicated once the event is on and the socket connected,
+/// then again whenever it changed, looked at after a SetOption(SO_SNDBUF) and after each send
+/// request completes (the host's autotuning grows it).
 void tcp_deliver_backlog(Socket* s) {
-  if (!s->connected || s->backlog_indicated || !event_on(s, kEventSendBacklog)) return;
+  if (!s->connected || !event_on(s, kEventSendBacklog)) return;
+  if (s->backlog_indicated && !s->backlog_check) return;
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->send_backlog == nullptr) return;
-  s->backlog_indicated = true;
+  s->backlog_check = false;
   int sndbuf = 0;
   socklen_t len = sizeof(sndbuf);
   if (getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0) sndbuf = 0;
-  // The ideal backlog we report is the socket's send buffer size (SO_SNDBUF).
-  cd->send_backlog(s->base.context, static_cast<size_t>(sndbuf > 0 ? sndbuf : 0));
+  const size_t ideal = static_cast<size_t>(sndbuf > 0 ? sndbuf : 0);
+  if (s->backlog_indicated && ideal == s->backlog_last) return;
+  s->backlog_indicated = true;
+  s->backlog_last = ideal;
+  cd->send_backlog(s->base.context, ideal);
 }
 
 void tcp_process_accepts(Socket* s) {
@@ -635,14 +671,12 @@ Status op_disconnect(Socket* s, Request* req) {
   unspec.sa_family = AF_UNSPEC;
   if (::connect(s->fd, &unspec, sizeof(unspec)) != 0) {
     // Fallback: close abortively and keep the descriptor number with a fresh socket.
-    int fresh = -1;
-    int native_type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
-    fresh = ::socket(native_family(s->base.family), native_type, 0);
+    int fresh = socket_nb(native_family(s->base.family), SOCK_STREAM, 0);
     linger l{1, 0};
     setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
     engine_remove(s->client, s);
     if (fresh >= 0) {
-      ::dup3(fresh, s->fd, O_CLOEXEC);
+      dup_cloexec(fresh, s->fd);
       ::close(fresh);
     } else {
       ::shutdown(s->fd, SHUT_RDWR);
@@ -683,9 +717,8 @@ Status op_inspect_complete(Socket* s, Request* req) {
 
 Status op_socket_connect(Request* req) {
   SocketState* st = op_state<SocketState>(req);
-  int native_type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
   AddressFamily family = st->local.af();
-  int fd = ::socket(native_family(family), native_type, IPPROTO_TCP);
+  int fd = socket_nb(native_family(family), SOCK_STREAM, IPPROTO_TCP);
   if (fd < 0) return complete(req, status_from_errno(errno), 0);
   if (family == AddressFamily::Inet6) {
     int one = 1;

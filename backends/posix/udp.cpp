@@ -23,7 +23,7 @@ struct DatagramSlots {
   SockAddr addr[kDatagramSlots];
   sockaddr_storage native[kDatagramSlots];
   iovec iov[kDatagramSlots];
-  mmsghdr msgs[kDatagramSlots];
+  MMsgHdr msgs[kDatagramSlots];
 
   /// Points every header at its slot once; recvmmsg then only changes msg_len, msg_flags and
   /// msg_namelen, which reset_names restores for the headers a call used.
@@ -66,12 +66,12 @@ Outcome send_to_attempt(Socket* s, Request* r) {
     ssize_t n;
     if (cnt == 1) {
       // One segment: sendto, which skips sendmsg's msghdr and iovec import.
-      n = ::sendto(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL,
+      n = ::sendto(s->fd, iov[0].iov_base, iov[0].iov_len, kSendFlags,
                    static_cast<sockaddr*>(m.msg_name), m.msg_namelen);
     } else {
       m.msg_iov = iov;
       m.msg_iovlen = static_cast<size_t>(cnt);
-      n = ::sendmsg(s->fd, &m, MSG_NOSIGNAL);
+      n = ::sendmsg(s->fd, &m, kSendFlags);
     }
     if (n >= 0) return finished(Status::Success, static_cast<uintptr_t>(n));
     if (errno == EINTR) continue;
@@ -89,7 +89,7 @@ Outcome send_messages_attempt(Socket* s, Request* r) {
   socklen_t sl = io->has_addr ? to_native(io->addr, &ss) : 0;
   while (io->list != nullptr) {
     if (!s->writable) return kWait;
-    mmsghdr msgs[kBatch];
+    MMsgHdr msgs[kBatch];
     iovec iov[kBatchIov];
     int count = 0;
     int used = 0;
@@ -110,7 +110,7 @@ Outcome send_messages_attempt(Socket* s, Request* r) {
       used += n;
       ++count;
     }
-    int sent = ::sendmmsg(s->fd, msgs, static_cast<unsigned>(count), MSG_NOSIGNAL);
+    int sent = send_mmsg(s->fd, msgs, static_cast<unsigned>(count), kSendFlags);
     if (sent < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -169,7 +169,7 @@ void indicate_datagrams(Socket* s) {
   while (!s->closed && s->recv_q.empty() &&
          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceiveFrom) != 0 &&
          s->dgram_retained.load(std::memory_order_acquire) == 0 && s->readable) {
-    int n = ::recvmmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT, nullptr);
+    int n = recv_mmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {

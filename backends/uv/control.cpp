@@ -80,6 +80,7 @@ Result int_option(Socket* s, const IntOption& o, bool set, const void* input, si
     int iv = static_cast<int>(v);
     if (o.native_name == TCP_NODELAY) {
       int r = uv_tcp_nodelay(&s->h.tcp, iv != 0);
+      if (r == 0) s->nodelay_client = s->nodelay_on = iv != 0;  // see start_sends
       return r == 0 ? ok() : fail(from_uv(r));
     }
     if (o.native_name == SO_BROADCAST && s->kind == HandleKind::Udp) {
@@ -87,6 +88,11 @@ Result int_option(Socket* s, const IntOption& o, bool set, const void* input, si
       return r == 0 ? ok() : fail(from_uv(r));
     }
     if (setsockopt(fd, o.native_level, o.native_name, &iv, sizeof(iv)) != 0) return fail_errno();
+    if (o.native_name == SO_SNDBUF && s->kind == HandleKind::Tcp) {
+      // The ideal send backlog is SO_SNDBUF: the send backlog event reports the new one.
+      s->backlog_check = true;
+      kick(s, kKickEvents);
+    }
     return ok();
   }
   int iv = 0;
@@ -121,8 +127,9 @@ Result option(Socket* s, bool set, uint32_t level, uint32_t code, const void* in
       case kSoReuseAddr:
       case kSoExclusiveAddrUse: {
         if (!set) {
-          bool reuse = s->reuse_addr;
-          return put_u32(output, output_size, (code == kSoReuseAddr) == reuse ? 1u : 0u);
+          // WSK: neither option is set by default.
+          bool on = code == kSoReuseAddr ? s->reuse_addr : s->exclusive_addr;
+          return put_u32(output, output_size, on ? 1u : 0u);
         }
         if (!get_u32(input, input_size, &v)) return fail(Status::InvalidParameter);
         if (s->state != TcpState::Idle) return fail(Status::InvalidDeviceState);
@@ -130,6 +137,7 @@ Result option(Socket* s, bool set, uint32_t level, uint32_t code, const void* in
         int iv = reuse ? 1 : 0;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &iv, sizeof(iv)) != 0) return fail_errno();
         s->reuse_addr = reuse;
+        if (code == kSoExclusiveAddrUse) s->exclusive_addr = v != 0;
         return ok();
       }
       case kSoLinger: {

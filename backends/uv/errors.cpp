@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /// @file errors.cpp
-/// @brief The one libuv-error-to-Status table, and the SockAddr <-> sockaddr conversions.
+/// @brief libuv error codes to Status, through the one table the user-space backends share
+/// (backends/common/status_map.h).
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
 
+#include "status_map.h"
 #include "uv_backend.h"
 
 namespace xwsk {
@@ -12,68 +15,34 @@ namespace uvb {
 
 namespace {
 
-struct ErrorMap {
+// libuv's own getaddrinfo codes and the EAI_* each stands for; the status is the common table's.
+struct EaiCode {
   int uv;
-  Status status;
+  int eai;
 };
-
-// libuv error codes (UV_E*) and the NTSTATUS each stands for. The only table of its kind in
-// this backend: errno values are first translated by uv_translate_sys_error().
-constexpr ErrorMap kErrors[] = {
-    {UV_ECONNREFUSED, Status::ConnectionRefused},
-    {UV_EADDRINUSE, Status::AddressAlreadyAssociated},
-    {UV_EADDRNOTAVAIL, Status::InvalidAddress},
-    {UV_ECONNRESET, Status::ConnectionReset},
-    {UV_ECONNABORTED, Status::ConnectionAborted},
-    {UV_EPIPE, Status::ConnectionReset},
-    {UV_ECANCELED, Status::Cancelled},
-    {UV_ETIMEDOUT, Status::IoTimeout},
-    {UV_ENETUNREACH, Status::NetworkUnreachable},
-    {UV_EHOSTUNREACH, Status::HostUnreachable},
-    {UV_ENETDOWN, Status::NetworkUnreachable},
-    {UV_EHOSTDOWN, Status::HostDown},
-    {UV_EACCES, Status::AccessDenied},
-    {UV_EPERM, Status::AccessDenied},
-    {UV_ENOMEM, Status::InsufficientResources},
-    {UV_ENOBUFS, Status::InsufficientResources},
-    {UV_EMFILE, Status::InsufficientResources},
-    {UV_ENFILE, Status::InsufficientResources},
-    {UV_EINVAL, Status::InvalidParameter},
-    {UV_EAFNOSUPPORT, Status::InvalidParameter},
-    {UV_EPROTONOSUPPORT, Status::NotSupported},
-    {UV_ENOTSUP, Status::NotSupported},
-    {UV_ENOPROTOOPT, Status::NotSupported},
-    {UV_EISCONN, Status::ConnectionActive},
-    {UV_EALREADY, Status::DeviceBusy},
-    {UV_ENOTCONN, Status::ConnectionInvalid},
-    {UV_EMSGSIZE, Status::InvalidBufferSize},
-    {UV_EBADF, Status::InvalidHandle},
-    {UV_EAI_NONAME, Status::NotFound},
-    {UV_EAI_NODATA, Status::NotFound},
-    {UV_EAI_AGAIN, Status::IoTimeout},
-    {UV_EAI_FAIL, Status::Unsuccessful},
-    {UV_EAI_FAMILY, Status::InvalidParameter},
-    {UV_EAI_SERVICE, Status::NotFound},
-    {UV_EAI_BADFLAGS, Status::InvalidParameter},
-    {UV_EAI_MEMORY, Status::InsufficientResources},
-    {UV_EAI_OVERFLOW, Status::BufferOverflow},
-    {UV_EAI_CANCELED, Status::Cancelled},
-    {UV_ENOSPC, Status::BufferTooSmall},
-    {UV_ENOTSOCK, Status::InvalidHandle},
+constexpr EaiCode kEai[] = {
+    {UV_EAI_ADDRFAMILY, EAI_ADDRFAMILY}, {UV_EAI_AGAIN, EAI_AGAIN},
+    {UV_EAI_BADFLAGS, EAI_BADFLAGS},     {UV_EAI_FAIL, EAI_FAIL},
+    {UV_EAI_FAMILY, EAI_FAMILY},         {UV_EAI_MEMORY, EAI_MEMORY},
+    {UV_EAI_NODATA, EAI_NODATA},         {UV_EAI_NONAME, EAI_NONAME},
+    {UV_EAI_OVERFLOW, EAI_OVERFLOW},     {UV_EAI_SERVICE, EAI_SERVICE},
+    {UV_EAI_SOCKTYPE, EAI_SOCKTYPE},     {UV_EAI_CANCELED, EAI_CANCELED},
 };
 
 }  // namespace
 
 Status from_uv(int uv_error) {
   if (uv_error >= 0) return Status::Success;
-  for (const ErrorMap& e : kErrors) {
-    if (e.uv == uv_error) return e.status;
+  for (const EaiCode& e : kEai) {
+    if (e.uv == uv_error) return hostnet::status_from_eai(e.eai, 0);
   }
-  return Status::Unsuccessful;
+  // Every other UV_E* code is the negated errno on POSIX hosts (libuv's uv-errno.h), so the
+  // common errno table decides; libuv-only codes (UV_EOF, UV_ECHARSET...) are Unsuccessful.
+  return hostnet::status_from_errno(-uv_error);
 }
 
 Status from_errno(int err) {
-  return from_uv(uv_translate_sys_error(err));
+  return hostnet::status_from_errno(err);
 }
 
 }  // namespace uvb

@@ -4,6 +4,7 @@
 /// lifetime, backend facts, and the thin xwsk::backend entry points.
 #include <stdlib.h>
 #include <string.h>
+#include <chrono>
 
 #include <new>
 
@@ -584,11 +585,14 @@ Status client_create(const ClientNpi* npi, Client** out) {
 
 void client_destroy(Client* c) {
   {
+    // WskDeregister: every socket closed and every capture released. Sockets and client
+    // operations notify idle_cv; release_provider() notifies nobody, hence the 20 ms re-check.
     std::unique_lock<std::mutex> lock(c->idle_mu);
-    c->idle_cv.wait(lock, [c] {
-      return c->base.sockets.load(std::memory_order_acquire) == 0 &&
-             c->client_ops.load(std::memory_order_acquire) == 0;
-    });
+    while (c->base.sockets.load(std::memory_order_acquire) != 0 ||
+           c->client_ops.load(std::memory_order_acquire) != 0 ||
+           c->base.captures.load(std::memory_order_acquire) != 0) {
+      c->idle_cv.wait_for(lock, std::chrono::milliseconds(20));
+    }
   }
   {
     std::lock_guard<std::mutex> lock(c->mu);

@@ -99,17 +99,25 @@ void indicate_disconnect(Socket* s, uint32_t flags) {
   s->in_event = false;
 }
 
-/// The send backlog event, once per connection: the ideal backlog is the socket's send
-/// buffer size (SO_SNDBUF), as in the POSIX backend.
+/// The send backlog event: the ideal backlog is the socket's send buffer size (SO_SNDBUF), as
+/// in the POSIX backend; indicated once the event is on and the socket connected, then again
+/// whenever it changed (looked at after SetOption(SO_SNDBUF) and after send requests complete).
 void indicate_backlog(Socket* s) {
-  if (s->backlog_indicated || s->state != TcpState::Connected || s->in_event) return;
+  if ((s->backlog_indicated && !s->backlog_check) || s->state != TcpState::Connected ||
+      s->in_event) {
+    return;
+  }
   const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
   if (!event_on(s, kEventSendBacklog) || cd == nullptr || cd->send_backlog == nullptr) return;
-  s->backlog_indicated = true;
+  s->backlog_check = false;
   int sndbuf = 0;
   if (uv_send_buffer_size(&s->h.handle, &sndbuf) != 0) sndbuf = 0;
+  const size_t ideal = static_cast<size_t>(sndbuf > 0 ? sndbuf : 0);
+  if (s->backlog_indicated && ideal == s->backlog_last) return;
+  s->backlog_indicated = true;
+  s->backlog_last = ideal;
   s->in_event = true;
-  cd->send_backlog(s->base.context, static_cast<size_t>(sndbuf > 0 ? sndbuf : 0));
+  cd->send_backlog(s->base.context, ideal);
   s->in_event = false;
 }
 
@@ -179,6 +187,13 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 
 void finish_send_head(Socket* s, Status st) {
   Request* r = s->sends.pop();
+  if (event_on(s, kEventSendBacklog)) s->backlog_check = true;  // see the end of start_sends
+  if (s->nodelay_on != s->nodelay_client && s->kind == HandleKind::Tcp && s->handle_open) {
+    // A kFlagNoDelay send is over: the client's TCP_NODELAY comes back.
+    if (uv_tcp_nodelay(&s->h.tcp, s->nodelay_client ? 1 : 0) == 0) {
+      s->nodelay_on = s->nodelay_client;
+    }
+  }
   detail::complete(r, st, op_of(r)->io.cur.done);
 }
 
@@ -248,6 +263,11 @@ void start_sends(Socket* s) {
       continue;
     }
     Cursor& cur = op->io.cur;
+    if (head->priv.op == kOpSend && (op->io.flags & kFlagNoDelay) != 0 && !s->nodelay_on) {
+      // WSK_FLAG_NODELAY: this send goes out with TCP_NODELAY on (which also pushes what is
+      // queued); finish_send_head() restores the client's setting.
+      if (uv_tcp_nodelay(&s->h.tcp, 1) == 0) s->nodelay_on = true;
+    }
     while (cur.left != 0) {
       uv_buf_t bufs[kMaxTryBufs];
       unsigned n = cur.fill(bufs, kMaxTryBufs);
@@ -288,6 +308,7 @@ void start_sends(Socket* s) {
     }
     finish_send_head(s, Status::Success);
   }
+  if (s->backlog_check && !s->close_started && s->handle_open) indicate_backlog(s);
 }
 
 // ---- accept side -------------------------------------------------------------------------------
@@ -311,6 +332,7 @@ Socket* take_connection(Socket* lsn, void* context, const void* dispatch) {
     return nullptr;
   }
   conn->state = TcpState::Connected;
+  conn->nodelay_client = conn->nodelay_on = lsn->nodelay_client;  // the host copies TCP_NODELAY
   return conn;
 }
 

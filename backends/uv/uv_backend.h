@@ -277,11 +277,16 @@ struct Socket {
   bool reading;        ///< uv_read_start / uv_udp_recv_start active
   bool disconnect_indicated;
   bool backlog_indicated;
+  bool backlog_check;          ///< the ideal send backlog may have changed: re-read SO_SNDBUF
+  size_t backlog_last;         ///< the ideal backlog last indicated
   bool ev_paused;              ///< receive event paused after a partial / not-accepted indication
   std::atomic<bool> retained;  ///< the indication buffer is held by the client (Pending)
   bool in_event;               ///< an event callback of this socket is running
   bool conditional;            ///< SO_CONDITIONAL_ACCEPT
   bool reuse_addr;             ///< SO_REUSEADDR was set by the client
+  bool exclusive_addr;         ///< SO_EXCLUSIVEADDRUSE was set (WSK: off by default)
+  bool nodelay_client;         ///< TCP_NODELAY as the client set it
+  bool nodelay_on;             ///< TCP_NODELAY now (on while a kFlagNoDelay send runs)
   bool shut_wr;                ///< graceful disconnect done
   Status error;                ///< sticky error (reset) for new receives, Success if none
   Request* close_req;
@@ -343,9 +348,10 @@ constexpr size_t kIndicationSize = 64 * 1024;
 
 // ---- errors.cpp / address conversion ----------------------------------------------------------
 
-/// The one translation table: a libuv error code (negative errno on Unix) to a Status.
+/// A libuv error code (negative errno on Unix, or UV_EAI_*) to a Status, through the table
+/// the user-space backends share (backends/common/status_map.h).
 Status from_uv(int uv_error);
-/// errno to Status (through libuv's own translation).
+/// errno to Status (the same table).
 Status from_errno(int err);
 // Address conversion: backends/common/host_sockaddr.h (shared with the posix backend).
 using hostnet::from_native;

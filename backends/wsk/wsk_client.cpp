@@ -372,16 +372,21 @@ _IRQL_requires_(PASSIVE_LEVEL) Status client_create(const ClientNpi* npi, Client
 }
 
 /// WAITS (PASSIVE_LEVEL only): until every socket of the client has been closed (the close
-/// completion frees the socket and signals sockets_closed), then releases the provider NPI and
-/// deregisters (WskDeregister itself waits for the provider).
+/// completion frees the socket and signals sockets_closed) and every capture the client took
+/// through capture_provider() is released (release_provider() signals nothing: the wait
+/// re-reads the count every 20 ms), then releases the provider NPI and deregisters
+/// (WskDeregister itself waits for the provider).
 _IRQL_requires_(PASSIVE_LEVEL) void client_destroy(Client* c) {
   for (;;) {
     KIRQL irql;
     KeAcquireSpinLock(&c->lock, &irql);
     const uint32_t live = c->base.sockets.load(std::memory_order_acquire);
     KeReleaseSpinLock(&c->lock, irql);
-    if (live == 0) break;
-    KeWaitForSingleObject(&c->sockets_closed, Executive, KernelMode, FALSE, nullptr);
+    const uint32_t captures = c->base.captures.load(std::memory_order_acquire);
+    if (live == 0 && captures == 0) break;
+    LARGE_INTEGER recheck;
+    recheck.QuadPart = -20LL * 10 * 1000;  // 20 ms, relative, in 100 ns units
+    KeWaitForSingleObject(&c->sockets_closed, Executive, KernelMode, FALSE, &recheck);
   }
   if (c->worker_running) wine_worker_stop(c);
   // Name-resolution results whose conversion failed at DISPATCH_LEVEL.

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "core.h"
+#include "rules.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -128,6 +129,30 @@ bool single_bit(uint32_t v) {
   return v != 0 && (v & (v - 1)) == 0;
 }
 
+// What the core learns from a completion (CoreOp), before the routine sees it.
+void note_completion(Request* req, Status status, uintptr_t information) {
+  uint32_t op = req->core_op;
+  if (op == kCoreOpNone) return;
+  req->core_op = kCoreOpNone;
+  if (status != Status::Success) return;
+  SocketBase* target =
+      op == kCoreOpSocket ? reinterpret_cast<SocketBase*>(information) : base_of(req->priv.socket);
+  if (target == nullptr) return;
+  const uint32_t bit = op == kCoreOpSocket ? kCoreFresh
+                       : op == kCoreOpBind ? kCoreBound
+                                           : kCoreConnected;
+  target->core_state.fetch_or(bit, std::memory_order_acq_rel);
+}
+
+// Binds Windows refuses before the transport sees them.
+Status decide_bind(const SocketBase* b) {
+  // WskBind on a UDP socket of the listen category: STATUS_NOT_IMPLEMENTED, information 0.
+  if (b->category == kListenSocket && b->type != SocketType::Stream) {
+    return Status::NotImplemented;
+  }
+  return Status::Success;
+}
+
 }  // namespace
 
 void* alloc(size_t size, uint32_t tag) {
@@ -143,6 +168,7 @@ void release(void* memory, uint32_t tag) {
 }
 
 Status complete(Request* req, Status status, uintptr_t information) {
+  note_completion(req, status, information);
   req->status = status;
   req->information = information;
   req->priv.socket = nullptr;
@@ -201,7 +227,9 @@ void init_socket_base(SocketBase* b, Client* client, AddressFamily family, Socke
   b->client = client;
   b->context = context;
   b->dispatch = dispatch;
-  b->listening = category == kListenSocket;
+  // A datagram socket of the listen category (Windows creates one) never listens.
+  b->listening = category == kListenSocket && type == SocketType::Stream;
+  b->core_state.store(0, std::memory_order_relaxed);
   // Static event callbacks (WSK_SET_STATIC_EVENT_CALLBACKS) apply to every new socket whose
   // category and dispatch table can take them.
   ClientBase* cb = base_of(client);
@@ -251,6 +279,7 @@ Status request_init(Request* req, CompletionRoutine routine, void* context) {
   req->routine = routine;
   req->context = context;
   req->priv = RequestPrivate{};
+  req->core_op = kCoreOpNone;
   return backend::request_init(req);
 }
 
@@ -310,6 +339,7 @@ Status register_client(const ClientNpi* npi, Registration* registration) {
   cb->sockets.store(0, std::memory_order_relaxed);
   cb->static_event_mask.store(0, std::memory_order_relaxed);
   cb->any_socket_created.store(false, std::memory_order_relaxed);
+  cb->deregistering.store(0, std::memory_order_relaxed);
   for (void*& r : registration->reserved)
     r = nullptr;
   registration->reserved[0] = c;
@@ -318,9 +348,12 @@ Status register_client(const ClientNpi* npi, Registration* registration) {
 }
 
 namespace {
-Client* client_of(Registration* registration) {
+// Registration::reserved[0] is the client while it is registered; deregister_client() moves it
+// to reserved[1] for as long as it waits, so that captures can still be released meanwhile.
+Client* client_of(Registration* registration, bool deregistering_too) {
   if (registration == nullptr) return nullptr;
   Client* c = static_cast<Client*>(registration->reserved[0]);
+  if (c == nullptr && deregistering_too) c = static_cast<Client*>(registration->reserved[1]);
   if (c == nullptr || base_of(c)->magic != kClientMagic) return nullptr;
   return c;
 }
@@ -328,8 +361,12 @@ Client* client_of(Registration* registration) {
 
 Status capture_provider(Registration* registration, uint32_t wait_timeout_ms, ProviderNpi* out) {
   (void)wait_timeout_ms;  // user-space providers are ready as soon as the client is registered
-  Client* c = client_of(registration);
+  Client* c = client_of(registration, true);
   if (c == nullptr || out == nullptr) return Status::InvalidParameter;
+  // WSK: once WskDeregister was called, captures fail with STATUS_DEVICE_NOT_READY.
+  if (base_of(c)->deregistering.load(std::memory_order_acquire) != 0) {
+    return Status::DeviceNotReady;
+  }
   base_of(c)->captures.fetch_add(1, std::memory_order_acq_rel);
   out->client = c;
   out->version = kWskVersion;
@@ -337,7 +374,7 @@ Status capture_provider(Registration* registration, uint32_t wait_timeout_ms, Pr
 }
 
 void release_provider(Registration* registration) {
-  Client* c = client_of(registration);
+  Client* c = client_of(registration, true);
   if (c == nullptr) return;
   std::atomic<uint32_t>& n = base_of(c)->captures;
   uint32_t cur = n.load(std::memory_order_acquire);
@@ -346,10 +383,13 @@ void release_provider(Registration* registration) {
 }
 
 void deregister_client(Registration* registration) {
-  Client* c = client_of(registration);
+  Client* c = client_of(registration, false);
   if (c == nullptr) return;
+  base_of(c)->deregistering.store(1, std::memory_order_release);
+  registration->reserved[1] = c;  // release_provider() still finds it while we wait
   registration->reserved[0] = nullptr;
-  backend::client_destroy(c);  // waits for sockets; frees c (magic cleared by the backend)
+  backend::client_destroy(c);  // waits for captures and sockets; frees c (magic cleared)
+  registration->reserved[1] = nullptr;
   g_counters.registrations.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -371,8 +411,11 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
                  category != kDatagramSocket;
       break;
     case SocketType::Datagram:
-      combo_ok = (protocol == Protocol::Udp || protocol == Protocol::Default) &&
-                 (category == kDatagramSocket || category == kBasicSocket);
+      // Windows also creates a UDP socket of the listen category (its bind then fails with
+      // NotImplemented, see bind()).
+      combo_ok =
+          (protocol == Protocol::Udp || protocol == Protocol::Default) &&
+          (category == kDatagramSocket || category == kBasicSocket || category == kListenSocket);
       break;
     case SocketType::Raw:
       combo_ok = category == kDatagramSocket || category == kBasicSocket;
@@ -386,6 +429,7 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
                : type == SocketType::Datagram ? Protocol::Udp
                                               : protocol;
   }
+  req->core_op = kCoreOpSocket;
   return backend::socket(client, family, type, protocol, category, socket_context, dispatch, req);
 }
 
@@ -467,6 +511,10 @@ Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
   if (st != Status::Success) return st;
   if (!address_fits_socket(local, base_of(s))) return Status::InvalidParameter;
   accept_request(req, s);
+  if (Status decided = decide_bind(base_of(s)); decided != Status::Success) {
+    return complete(req, decided, 0);
+  }
+  req->core_op = kCoreOpBind;
   return backend::bind(s, local, flags, req);
 }
 
@@ -474,6 +522,7 @@ Status listen(Socket* s, Request* req) {
   Status st = check_socket(s, kCatStream, req);
   if (st != Status::Success) return st;
   accept_request(req, s);
+  if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);
   return backend::listen(s, req);
 }
 
@@ -490,6 +539,8 @@ Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) 
   if (st != Status::Success) return st;
   if (!address_fits_socket(remote, base_of(s))) return Status::InvalidParameter;
   accept_request(req, s);
+  if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
+  req->core_op = kCoreOpConnect;
   return backend::connect(s, remote, flags, req);
 }
 
@@ -500,6 +551,8 @@ Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t f
   if (!address_fits_socket(remote, base_of(s))) return Status::InvalidParameter;
   if (data != nullptr && !buf_fits(data)) return Status::InvalidParameter;
   accept_request(req, s);
+  if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
+  req->core_op = kCoreOpConnect;
   return backend::connect_ex(s, remote, data, flags, req);
 }
 
@@ -538,6 +591,9 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
     return Status::InvalidParameter;
   }
   accept_request(req, s);
+  // No fixed remote address can be set (SIO_WSK_SET_REMOTE_ADDRESS is not mapped), so a
+  // datagram without a remote address has nowhere to go: the parameter WSK requires is missing.
+  if (remote == nullptr) return complete(req, Status::InvalidParameter, 0);
   return backend::send_to(s, buf, flags, remote, control_length, control, req);
 }
 
@@ -564,6 +620,7 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
     if (!buf_fits(&e->buffer)) return Status::InvalidParameter;
   }
   accept_request(req, s);
+  if (remote == nullptr) return complete(req, Status::InvalidParameter, 0);  // as send_to
   return backend::send_messages(s, list, flags, remote, control_length, control, req);
 }
 
@@ -572,6 +629,7 @@ Status get_local_address(Socket* s, SockAddr* local, Request* req) {
   if (st != Status::Success) return st;
   if (local == nullptr) return Status::InvalidParameter;
   accept_request(req, s);
+  if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
   return backend::get_local_address(s, local, req);
 }
 
@@ -580,6 +638,8 @@ Status get_remote_address(Socket* s, SockAddr* remote, Request* req) {
   if (st != Status::Success) return st;
   if (remote == nullptr) return Status::InvalidParameter;
   accept_request(req, s);
+  // WskGetRemoteAddress: not connected → STATUS_INVALID_DEVICE_STATE, returned by the call.
+  if (!was_connected(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);
   return backend::get_remote_address(s, remote, req);
 }
 
@@ -674,6 +734,11 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
     return complete(req, st, 0);
   }
   accept_request(req, s);
+  if (Status decided = option_rule(base_of(s), type, level, control_code);
+      decided != Status::Success) {
+    if (output_size_returned != nullptr) *output_size_returned = 0;
+    return complete(req, decided, 0);
+  }
   return backend::control_socket(s, type, control_code, level, input_size, input, output_size,
                                  output, output_size_returned, req);
 }

@@ -57,7 +57,37 @@ struct SocketBase {
   const void* dispatch;
   std::atomic<uint32_t> event_mask;  // enabled WSK_EVENT_* bits
   bool listening;                    // stream category after listen(), or listen category
+  std::atomic<uint32_t> core_state;  // kCoreBound...: what the core saw complete (rules.cpp)
 };
+
+/// SocketBase::core_state bits, set by detail::complete() when the operation succeeded. A socket
+/// made by socket() starts unbound; one made by accept, the accept event or socket_connect is
+/// bound from the start (it has neither bit).
+enum CoreState : uint32_t {
+  kCoreFresh = 1u << 0,      // created by socket(): unbound and unconnected until ...
+  kCoreBound = 1u << 1,      // ... a bind completed with Success
+  kCoreConnected = 1u << 2,  // ... a connect or connect_ex completed with Success
+};
+
+/// Request::core_op: which completions the core looks at (set after acceptance).
+enum CoreOp : uint32_t {
+  kCoreOpNone = 0,
+  kCoreOpSocket = 1,   // socket(): Success marks the new Socket* (information) fresh
+  kCoreOpBind = 2,     // bind(): Success marks priv.socket bound
+  kCoreOpConnect = 3,  // connect(), connect_ex(): Success marks priv.socket connected
+};
+
+/// True when @p b may be used as a bound socket (see CoreState).
+inline bool is_bound(const SocketBase* b) {
+  uint32_t st = b->core_state.load(std::memory_order_acquire);
+  return (st & kCoreFresh) == 0 || (st & kCoreBound) != 0;
+}
+/// True when @p b may be used as a connected socket: it came from accept or socket_connect, or
+/// a connect completed (later disconnects are the backend's to judge).
+inline bool was_connected(const SocketBase* b) {
+  uint32_t st = b->core_state.load(std::memory_order_acquire);
+  return (st & kCoreFresh) == 0 || (st & kCoreConnected) != 0;
+}
 
 /// Per-client state every backend keeps.
 struct ClientBase {
@@ -69,6 +99,7 @@ struct ClientBase {
   std::atomic<uint32_t> sockets;            // live sockets of this client
   std::atomic<uint32_t> static_event_mask;  // WSK_SET_STATIC_EVENT_CALLBACKS
   std::atomic<bool> any_socket_created;
+  std::atomic<uint32_t> deregistering;  // deregister_client() began: captures now fail
 };
 
 // Backends put the base first in a standard-layout struct (they static_assert it), so the
@@ -155,7 +186,9 @@ void segment_free(Segment* seg);
 /// Creates and starts a client. The backend allocates it (detail::alloc), fills its ClientBase
 /// except magic/npi/registration/counters (the core does those), and starts its machinery.
 Status client_create(const ClientNpi* npi, Client** out);
-/// Waits until every socket of @p client is closed, then stops and frees it.
+/// Waits until every socket of @p client is closed and base.captures is zero, then stops and
+/// frees it. Captures are released by other threads meanwhile (release_provider decrements
+/// base.captures and wakes nobody): the wait re-reads the count at least every 20 ms.
 void client_destroy(Client* client);
 
 Status socket(Client* client, AddressFamily family, SocketType type, Protocol protocol,

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Conformance: statuses, addresses, registration, request rules, argument validation.
+#include <new>
+
 #include "cases.h"
 
 namespace xt {
@@ -142,6 +144,67 @@ void core_request_rules(Context& t) {
   XT_CHECK(t, b->matches(8, 0, 4));
 }
 
+namespace {
+struct PendingProbe {
+  std::atomic<uint32_t> ran{0};
+  std::atomic<uint32_t> pending_in_routine{2};
+  Event done;
+};
+void probe_pending(xwsk::Request* req, void* ctx) {
+  auto* p = static_cast<PendingProbe*>(ctx);
+  p->pending_in_routine.store(xwsk::request_pending(req) ? 1u : 0u, std::memory_order_release);
+  p->ran.fetch_add(1, std::memory_order_acq_rel);
+  p->done.set();
+}
+}  // namespace
+
+// request_pending(): true from acceptance until the completion routine starts; false inside the
+// routine (the request is the caller's again there, as an IRP in its IoCompletion routine), and
+// false after a call that rejected the request.
+void core_request_pending(Context& t) {
+  PendingProbe* p = new (std::nothrow) PendingProbe();
+  XT_CHECK(t, p != nullptr);
+  xwsk::Request* req = new (std::nothrow) xwsk::Request();
+  if (req == nullptr) delete p;
+  XT_CHECK(t, req != nullptr);
+  struct Free {
+    PendingProbe* p;
+    xwsk::Request* req;
+    bool init = false;
+    ~Free() {
+      if (init && !xwsk::request_pending(req)) xwsk::request_free(req);
+      delete req;
+      delete p;
+    }
+  } guard{p, req};
+  XT_CHECK_STATUS(t, Status::Success, xwsk::request_init(req, probe_pending, p));
+  guard.init = true;
+  XT_CHECK(t, !xwsk::request_pending(req));
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  Buffer* b = env.buffer(t, 8);
+  XT_CHECK(t, b != nullptr);
+  xwsk::Buf buf = b->all();
+  // Rejected (null socket): never pending.
+  XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::receive(nullptr, &buf, 0, req));
+  XT_CHECK(t, !xwsk::request_pending(req));
+  Status r = xwsk::receive(srv, &buf, 0, req);
+  XT_CHECK_STATUS(t, Status::Pending, r);
+  XT_CHECK(t, xwsk::request_pending(req));
+  Buffer* out = env.buffer(t, 8);
+  XT_CHECK(t, out != nullptr);
+  out->fill(5);
+  XT_DO(t, env.send_all(t, cli, out, 0, 8));
+  XT_CHECK(t, p->done.wait(kTimeoutMs));
+  XT_CHECK_EQ(t, 1, p->ran.load());
+  XT_CHECK_EQ(t, 0, p->pending_in_routine.load());
+  XT_CHECK(t, !xwsk::request_pending(req));
+  XT_CHECK_STATUS(t, Status::Success, req->status);
+}
+
 void core_socket_invalid_parameters(Context& t) {
   Env env;
   XT_DO(t, env.open(t));
@@ -170,7 +233,6 @@ void core_socket_invalid_parameters(Context& t) {
       {99, 1, 6, xwsk::kConnectionSocket},  // unknown family
       {2, 1, 17, xwsk::kConnectionSocket},  // stream over UDP
       {2, 2, 6, xwsk::kDatagramSocket},     // datagram over TCP
-      {2, 2, 17, xwsk::kListenSocket},      // listen category on UDP
       {2, 1, 6, xwsk::kDatagramSocket},     // datagram category on TCP
       {2, 1, 6, 0x3},                       // two categories
       {23, 9, 6, xwsk::kConnectionSocket},  // unknown type
@@ -184,6 +246,23 @@ void core_socket_invalid_parameters(Context& t) {
     XT_CHECK_STATUS(t, Status::InvalidParameter, op->status());
     XT_CHECK_EQ(t, 0, op->info());
   }
+}
+
+// As Windows has it: WskSocket(AF_INET, SOCK_DGRAM, IPPROTO_UDP, WSK_FLAG_LISTEN_SOCKET)
+// succeeds; its bind returns and completes with NotImplemented (information 0); it closes.
+void core_socket_udp_listen(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  Env env;
+  XT_DO(t, env.open(t));
+  Op* op = env.op(t);
+  XT_CHECK(t, op != nullptr);
+  xwsk::Socket* udp_listen = nullptr;
+  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Datagram, Protocol::Udp,
+                      xwsk::kListenSocket, nullptr, nullptr, &udp_listen));
+  op->rearm();
+  xwsk::SockAddr any = xwsk::ipv4_any(0);
+  XT_DO(t, op->returned(t, xwsk::bind(udp_listen, &any, 0, &op->req), Status::NotImplemented));
+  XT_DO(t, env.close(t, udp_listen));
 }
 
 void core_wrong_category(Context& t) {

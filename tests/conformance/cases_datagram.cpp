@@ -292,6 +292,15 @@ void udp_argument_checks(Context& t) {
   XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::listen(a, &op->req));
   XT_CHECK(t, !op->completed());
   (void)control;
+  // No remote address and no fixed one (none can be set): InvalidParameter, returned by the call
+  // and completed, on every backend (the core decides it).
+  XT_DO(t, op->returned(t, xwsk::send_to(a, &ok, 0, nullptr, 0, nullptr, &op->req),
+                        Status::InvalidParameter));
+  op->rearm();
+  xwsk::BufList one{nullptr, ok};
+  XT_DO(t, op->returned(t, xwsk::send_messages(a, &one, 0, nullptr, 0, nullptr, &op->req),
+                        Status::InvalidParameter));
+  op->rearm();
   // A zero-length datagram is a datagram.
   xwsk::Socket* c = nullptr;
   xwsk::SockAddr ca{};

@@ -21,6 +21,11 @@ namespace {
 enum class RecvMode : uint32_t { AcceptAll = 0, Partial = 1, NotAccepted = 2, Retain = 3 };
 
 /// Receive/disconnect event state: copies every indicated byte it accepts into `data`.
+bool user_space_backend() {
+  const char* n = xwsk::backend_name();
+  return !(n[0] == 'w' && n[1] == 's' && n[2] == 'k' && n[3] == '\0');
+}
+
 struct RecvState {
   EventLog log;
   uint8_t* data = nullptr;
@@ -96,9 +101,9 @@ size_t copy_indications(RecvState* s, xwsk::DataIndication* list, size_t limit) 
 
 Status rec_receive(void* ctx, uint32_t flags, xwsk::DataIndication* data, size_t indicated,
                    size_t* accepted) {
-  (void)flags;
   RecvState* s = static_cast<RecvState*>(ctx);
   Scope scope(&s->log);
+  s->log.flags_seen.fetch_or(flags, std::memory_order_acq_rel);
   s->log.receive_calls.fetch_add(1, std::memory_order_acq_rel);
   if (data == nullptr) {
     s->null_data_calls.fetch_add(1, std::memory_order_acq_rel);
@@ -147,9 +152,9 @@ Status rec_disconnect(void* ctx, uint32_t flags) {
 }
 
 Status rec_backlog(void* ctx, size_t ideal) {
-  (void)ideal;
   RecvState* s = static_cast<RecvState*>(ctx);
   Scope scope(&s->log);
+  s->log.backlog_ideal.store(ideal, std::memory_order_release);
   s->log.backlog_calls.fetch_add(1, std::memory_order_acq_rel);
   return Status::Success;
 }
@@ -244,9 +249,9 @@ struct DgramState {
 };
 
 Status dg_receive_from(void* ctx, uint32_t flags, xwsk::DatagramIndication* list) {
-  (void)flags;
   DgramState* s = static_cast<DgramState*>(ctx);
   Scope scope(&s->log);
+  s->log.flags_seen.fetch_or(flags, std::memory_order_acq_rel);
   s->log.receive_from_calls.fetch_add(1, std::memory_order_acq_rel);
   if (list == nullptr) return Status::Success;
   bool first = s->first_done.exchange(1, std::memory_order_acq_rel) == 0;
@@ -337,6 +342,12 @@ void events_receive(Context& t, AddressFamily f) {
   XT_CHECK(t, data_matches(st.p, 11, n));
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
   XT_CHECK_EQ(t, 0, st->log.disconnect_calls.load());
+  // Indication flags: only those WskReceiveEvent defines; never AT_DISPATCH_LEVEL in user space.
+  const uint32_t flags = st->log.flags_seen.load();
+  XT_CHECK_EQ(
+      t, 0,
+      flags & ~(xwsk::kFlagReleaseAsap | xwsk::kFlagEntireMessage | xwsk::kFlagAtDispatchLevel));
+  if (user_space_backend()) XT_CHECK_EQ(t, 0, flags & xwsk::kFlagAtDispatchLevel);
 }
 
 }  // namespace
@@ -879,6 +890,67 @@ void events_send_backlog(Context& t) {
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
 }
 
+namespace {
+struct BacklogWait {
+  RecvState* st;
+  uint32_t calls;
+};
+bool backlog_calls_reached(void* arg) {
+  auto* w = static_cast<BacklogWait*>(arg);
+  return w->st->log.backlog_calls.load(std::memory_order_acquire) >= w->calls;
+}
+}  // namespace
+
+// The send backlog event fires again when the ideal backlog changes. The user-space backends
+// report the socket's send buffer size (SO_SNDBUF as the host has it) as the ideal backlog, so
+// changing SO_SNDBUF changes it: the event reports the new value. A WSK transport derives the
+// ideal backlog from the connection's congestion window and RTT, which no case can steer, so on
+// the WSK backend only the first indication is pinned.
+void events_send_backlog_changes(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
+  Owned<RecvState> st(new_recv_state(t, 64));
+  XT_CHECK(t, st);
+  Env env;
+  XT_DO(t, env.open(t));
+  xwsk::Socket* cli = nullptr;
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, nullptr, nullptr, st.p,
+                              &kRecDispatch));
+  XT_DO(t, env.enable_events(t, cli, xwsk::kEventSendBacklog));
+  BacklogWait w{st.p, 1};
+  XT_CHECK(t, wait_until(backlog_calls_reached, &w));
+  const uint64_t first = st->log.backlog_ideal.load(std::memory_order_acquire);
+  XT_CHECK(t, first > 0);
+  const char* name = xwsk::backend_name();
+  if (name[0] == 'w' && name[1] == 's' && name[2] == 'k' && name[3] == '\0') {
+    XT_SKIP(t,
+            "the WSK transport decides when the ideal send backlog changes (congestion "
+            "window, RTT); no case can make it change");
+  }
+  uint32_t sndbuf = 0;
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &sndbuf));
+  XT_CHECK_EQ(t, sndbuf, first);
+  // A send buffer of another size: the event reports it (once).
+  const uint32_t want = first == 2u * 40000u ? 50000u : 40000u;
+  XT_DO(t, env.set_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, want));
+  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &sndbuf));
+  XT_CHECK(t, sndbuf != first);
+  w.calls = 2;
+  XT_CHECK(t, wait_until(backlog_calls_reached, &w));
+  XT_CHECK_EQ(t, sndbuf, st->log.backlog_ideal.load(std::memory_order_acquire));
+  // Data moves as before; the events stayed serial and no receive event was raised.
+  Buffer* out = env.buffer(t, 4096);
+  Buffer* in = env.buffer(t, 4096);
+  XT_CHECK(t, out != nullptr && in != nullptr);
+  out->fill(91);
+  XT_DO(t, env.send_all(t, cli, out, 0, 4096));
+  XT_DO(t, env.receive_exact(t, srv, in, 0, 4096));
+  XT_CHECK(t, in->matches(91, 0, 4096));
+  XT_CHECK_EQ(t, 0, st->log.overlap.load());
+  XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
+}
+
 void events_accept(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -1097,6 +1169,12 @@ void events_receive_from(Context& t, AddressFamily f) {
     XT_CHECK(t, xwsk::address_equal(st->from[i], aa));
   }
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
+  // Indication flags: WskReceiveFromEvent defines MSG_BCAST, MSG_MCAST and AT_DISPATCH_LEVEL
+  // only (no WSK_FLAG_ENTIRE_MESSAGE: a datagram is always whole); loopback unicast is neither
+  // broadcast nor multicast; user-space callbacks never run at DISPATCH_LEVEL.
+  const uint32_t flags = st->log.flags_seen.load();
+  XT_CHECK_EQ(t, 0, flags & ~xwsk::kFlagAtDispatchLevel);
+  if (user_space_backend()) XT_CHECK_EQ(t, 0, flags);
   // Disabled: datagrams go to receive_from() again.
   XT_DO(t, env.disable_event(t, b, xwsk::kEventReceiveFrom));
   Op* s = env.op(t);

@@ -330,6 +330,71 @@ void lifecycle_deregister_waits(Context& t) {
   XT_CHECK(t, d->close_call == Status::Pending || d->close_call == Status::Success);
 }
 
+namespace {
+
+// The second thread of lifecycle_deregister_waits_for_capture: while deregister_client() waits,
+// a capture fails (DeviceNotReady), then the held capture is released.
+struct CaptureHolder {
+  xwsk::Registration* reg = nullptr;
+  Status capture_while_deregistering = Status::Success;
+  std::atomic<uint32_t> released{0};
+};
+
+void release_later(void* arg) {
+  CaptureHolder* h = static_cast<CaptureHolder*>(arg);
+  sleep_ms(200);  // deregister_client() is waiting by now (if it returned, the case fails)
+  xwsk::ProviderNpi npi{};
+  h->capture_while_deregistering = xwsk::capture_provider(h->reg, xwsk::kNoWait, &npi);
+  if (h->capture_while_deregistering == Status::Success) xwsk::release_provider(h->reg);
+  h->released.store(1, std::memory_order_release);
+  xwsk::release_provider(h->reg);
+}
+
+}  // namespace
+
+// WskDeregister waits until every captured provider NPI is released: a capture released by
+// another thread after deregister_client() began lets it return, and not before.
+void lifecycle_deregister_waits_for_capture(Context& t) {
+  static const xwsk::ClientDispatch kDispatch = {xwsk::kWskVersion, 0, nullptr};
+  xwsk::ClientNpi npi{nullptr, &kDispatch};
+  CaptureHolder* h = new (std::nothrow) CaptureHolder();
+  XT_CHECK(t, h != nullptr);
+  xwsk::Registration* reg = new (std::nothrow) xwsk::Registration();
+  if (reg == nullptr) {
+    delete h;
+    XT_CHECK(t, reg != nullptr);
+  }
+  struct Free {
+    CaptureHolder* h;
+    xwsk::Registration* reg;
+    ~Free() {
+      delete h;
+      delete reg;
+    }
+  } guard{h, reg};
+  h->reg = reg;
+  XT_CHECK_STATUS(t, Status::Success, xwsk::register_client(&npi, reg));
+  xwsk::ProviderNpi prov{};
+  Status cs = xwsk::capture_provider(reg, xwsk::kInfiniteWait, &prov);
+  if (cs != Status::Success) {
+    xwsk::deregister_client(reg);
+    XT_CHECK_STATUS(t, Status::Success, cs);
+  }
+  Thread releaser;
+  if (!releaser.start(release_later, h)) {
+    xwsk::release_provider(reg);
+    xwsk::deregister_client(reg);
+    XT_SKIP(t, "no second thread could be started");
+  }
+  xwsk::deregister_client(reg);  // returns only after the other thread released the capture
+  uint32_t released_before_return = h->released.load(std::memory_order_acquire);
+  releaser.join();
+  XT_CHECK_EQ(t, 1, released_before_return);
+  XT_CHECK_STATUS(t, Status::DeviceNotReady, h->capture_while_deregistering);
+  // Deregistered: a capture now fails as before.
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::capture_provider(reg, xwsk::kNoWait, &prov));
+}
+
 }  // namespace xt
 
 namespace xt {

@@ -184,6 +184,13 @@ void disconnect_graceful(Context& t, AddressFamily f) {
   XT_DO(t, env.send_all(t, srv, b, 0, 50));
   XT_DO(t, env.receive_exact(t, cli, in, 0, 50));
   XT_CHECK(t, in->matches(3, 0, 50));
+  // Sending after the own FIN: the socket is not in a state to send (ESHUTDOWN's row of the
+  // status table, decided as InvalidDeviceState).
+  Op* s = env.op(t);
+  XT_CHECK(t, s != nullptr);
+  xwsk::Buf more = b->buf(0, 10);
+  XT_DO(t, s->finish(t, xwsk::send(cli, &more, 0, &s->req)));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceState, s->status());
 }
 
 void disconnect_abortive(Context& t, AddressFamily f) {

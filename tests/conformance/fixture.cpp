@@ -37,6 +37,14 @@ bool Op::finish(Context& t, Status ret, uint32_t timeout_ms, bool traced) {
   return true;
 }
 
+bool Op::returned(Context& t, Status ret, Status expected) {
+  XT_ENSURE_STATUS(t, expected, ret);
+  if (!finish(t, ret)) return false;
+  XT_ENSURE_STATUS(t, expected, req.status);
+  XT_ENSURE_EQ(t, 0, req.information);
+  return true;
+}
+
 void Op::rearm() {
   completions.store(0, std::memory_order_release);
   done.reset();

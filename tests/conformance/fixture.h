@@ -31,6 +31,9 @@ struct Op {
   /// Unless @p traced is false, the final status goes into the case's completion trace
   /// (Context::trace): leave out attempts whose outcome depends on the machine (a port in use).
   bool finish(Context& t, xwsk::Status ret, uint32_t timeout_ms = kTimeoutMs, bool traced = true);
+  /// For a status WSK decides synchronously: the call returned exactly @p expected (not
+  /// Pending), its routine already ran once with it, and information is 0.
+  bool returned(Context& t, xwsk::Status ret, xwsk::Status expected);
   /// True if the routine has run since the last rearm().
   bool completed() const { return completions.load(std::memory_order_acquire) != 0; }
   /// Prepares the request for its next call.
@@ -82,6 +85,8 @@ struct EventLog {
   std::atomic<uint32_t> accept_calls{0};
   std::atomic<uint32_t> receive_from_calls{0};
   std::atomic<uint32_t> backlog_calls{0};
+  std::atomic<uint64_t> backlog_ideal{0};  // the last ideal backlog indicated
+  std::atomic<uint32_t> flags_seen{0};     // OR of the indication flags of every event
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint32_t> in_callback{0};  // serial delivery check
   std::atomic<uint32_t> overlap{0};      // set if two callbacks of one socket overlapped

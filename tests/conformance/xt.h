@@ -70,6 +70,26 @@ class Event {
   alignas(16) unsigned char storage_[128];
 };
 
+/// A second thread for the cases that need one (a capture released while deregister_client
+/// waits). Implemented per platform: std::thread in user space, a system thread in the kernel.
+class Thread {
+ public:
+  Thread() = default;
+  ~Thread();  // joins if still running
+  Thread(const Thread&) = delete;
+  Thread& operator=(const Thread&) = delete;
+  /// Starts @p fn(@p arg) on a new thread (PASSIVE_LEVEL). False if no thread could be made.
+  bool start(void (*fn)(void* arg), void* arg);
+  /// Waits until the thread has finished (PASSIVE_LEVEL). No-op if it was never started.
+  void join();
+
+ private:
+  void (*fn_)(void*) = nullptr;
+  void* arg_ = nullptr;
+  bool running_ = false;
+  alignas(16) unsigned char storage_[64] = {};
+};
+
 /// Sleeps (PASSIVE_LEVEL). Used only to give a peer time to act, never to time a result.
 void sleep_ms(uint32_t ms);
 

@@ -47,6 +47,34 @@ bool Event::wait(uint32_t timeout_ms) {
   return e->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [e] { return e->signaled; });
 }
 
+namespace {
+std::thread* thread_of(unsigned char* storage) {
+  return std::launder(reinterpret_cast<std::thread*>(storage));
+}
+}  // namespace
+static_assert(sizeof(std::thread) <= 64, "xt::Thread storage too small");
+
+bool Thread::start(void (*fn)(void* arg), void* arg) {
+  if (running_ || fn == nullptr) return false;
+  fn_ = fn;
+  arg_ = arg;
+  new (storage_) std::thread([this] { fn_(arg_); });
+  running_ = true;
+  return true;
+}
+
+void Thread::join() {
+  if (!running_) return;
+  std::thread* th = thread_of(storage_);
+  th->join();
+  th->~thread();
+  running_ = false;
+}
+
+Thread::~Thread() {
+  join();
+}
+
 void sleep_ms(uint32_t ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }

@@ -42,6 +42,52 @@ bool Event::wait(uint32_t timeout_ms) {
          STATUS_SUCCESS;
 }
 
+namespace {
+struct ThreadStart {
+  void (*fn)(void*);
+  void* arg;
+};
+void WINAPI thread_main(void* context) {
+  auto* start = static_cast<ThreadStart*>(context);
+  start->fn(start->arg);
+  PsTerminateSystemThread(STATUS_SUCCESS);
+}
+HANDLE* handle_of(unsigned char* storage) {
+  return reinterpret_cast<HANDLE*>(storage);
+}
+static_assert(sizeof(HANDLE) + sizeof(ThreadStart) <= 64, "xt::Thread storage too small");
+}  // namespace
+
+// A system thread; join() waits on its handle (a kernel thread handle is waitable).
+bool Thread::start(void (*fn)(void* arg), void* arg) {
+  if (running_ || fn == nullptr) return false;
+  fn_ = fn;
+  arg_ = arg;
+  auto* start = reinterpret_cast<ThreadStart*>(storage_ + sizeof(HANDLE));
+  start->fn = fn;
+  start->arg = arg;
+  HANDLE h = nullptr;
+  if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, nullptr, nullptr, nullptr,
+                                       thread_main, start))) {
+    return false;
+  }
+  *handle_of(storage_) = h;
+  running_ = true;
+  return true;
+}
+
+void Thread::join() {
+  if (!running_) return;
+  HANDLE h = *handle_of(storage_);
+  ZwWaitForSingleObject(h, FALSE, nullptr);
+  ZwClose(h);
+  running_ = false;
+}
+
+Thread::~Thread() {
+  join();
+}
+
 void sleep_ms(uint32_t ms) {
   LARGE_INTEGER interval = relative_ms(ms);
   KeDelayExecutionThread(KernelMode, FALSE, &interval);

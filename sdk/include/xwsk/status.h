@@ -4,7 +4,7 @@
 ///
 /// Every xwsk call returns an xwsk::Status and every request completes with one. The values are
 /// the Windows NTSTATUS codes, so the WSK backend passes provider statuses through untouched and
-/// the user-space backends translate native errors (errno, libuv codes) in exactly one table each.
+/// the user-space backends translate native errors (errno, EAI_*, libuv codes) in one shared table.
 /// A value that is not in the table below is still a valid Status (a provider may return any
 /// NTSTATUS); status_name() then returns "STATUS_<unknown>".
 #ifndef XWSK_STATUS_H_

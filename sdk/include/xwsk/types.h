@@ -53,12 +53,19 @@ constexpr uint32_t kFlagDrain = 0x00000004;  // WSK_FLAG_DRAIN
 constexpr uint32_t kFlagNoDelay = 0x00000002;  // WSK_FLAG_NODELAY
 /// disconnect: abortive (RST) instead of graceful (FIN).
 constexpr uint32_t kFlagAbortive = 0x00000001;  // WSK_FLAG_ABORTIVE
-/// event callbacks (indication flags): the callback runs at DISPATCH_LEVEL.
+/// event callbacks (indication flags): the callback runs at DISPATCH_LEVEL. Never set by the
+/// user-space backends (their callbacks do not run at DISPATCH_LEVEL; without the flag WSK
+/// promises only IRQL <= DISPATCH_LEVEL).
 constexpr uint32_t kFlagAtDispatchLevel = 0x00000008;  // WSK_FLAG_AT_DISPATCH_LEVEL
-/// receive event: the data is a whole message / the last indication of a message.
+/// receive event only: the data is a whole message / the last part of one (for TCP: a segment
+/// had the push bit). The receive_from event has no such flag in WSK. Not set by the user-space
+/// backends (the host does not expose the push bit).
 constexpr uint32_t kFlagEntireMessage = 0x00000004;  // WSK_FLAG_ENTIRE_MESSAGE
-/// receive event: the provider wants the data back soon (do not retain it).
+/// receive event only: the provider wants the data back soon (do not retain it).
 constexpr uint32_t kFlagReleaseAsap = 0x00000002;  // WSK_FLAG_RELEASE_ASAP
+/// receive_from event: the datagrams were broadcast / multicast (MSG_BCAST / MSG_MCAST).
+constexpr uint32_t kMsgBcast = 0x0400;
+constexpr uint32_t kMsgMcast = 0x0800;
 
 /// receive_from control flag: the datagram was truncated (MSG_TRUNC).
 constexpr uint32_t kMsgTrunc = 0x0100;

@@ -61,7 +61,10 @@ struct RequestPrivate {
 /// The caller-owned request: the IRP's role. Initialize it with request_init() before its first
 /// use and release it with request_free() after its last completion.
 struct Request {
-  Status status;          ///< IoStatus.Status: final once the completion routine runs.
+  Status status;  ///< IoStatus.Status: final once the completion routine runs.
+  /// Core-private (what the core notes when the request completes); do not touch. It fills the
+  /// alignment gap before `information`, so the request is no larger for it on 64-bit targets.
+  uint32_t core_op;
   uintptr_t information;  ///< IoStatus.Information: bytes, or a Socket*, per operation.
   CompletionRoutine routine;
   void* context;
@@ -77,7 +80,9 @@ Status request_init(Request* req, CompletionRoutine routine, void* context);
 /// Returns DeviceBusy if the request is in flight, InvalidParameter for null arguments.
 Status request_set_completion(Request* req, CompletionRoutine routine, void* context);
 
-/// True while @p req has been accepted by a call and its completion routine has not finished.
+/// True from the moment a call accepted @p req until its completion routine starts. When the
+/// routine runs the request is the caller's again (as an IRP is in its IoCompletion routine):
+/// request_pending() is false there, and the routine may reuse or free the request.
 bool request_pending(const Request* req);
 
 /// Releases what request_init() allocated (IoFreeIrp). The request must be idle; a pending
@@ -188,6 +193,8 @@ void release_provider(Registration* registration);
 
 /// WskDeregister: waits (PASSIVE_LEVEL only) until every capture is released and every socket
 /// is closed, then stops the backend. Never call it from a completion routine or callback.
+/// Captures may be released from other threads while it waits (release_provider() keeps
+/// working); capture_provider() returns DeviceNotReady from the moment it began, as in WSK.
 void deregister_client(Registration* registration);
 
 // ---------------------------------------------------------------------------------------------
@@ -237,12 +244,12 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
 // ---------------------------------------------------------------------------------------------
 
 /// WskBind (listen, datagram, connection, stream; a basic socket has no WskBind in WSK's basic
-/// dispatch table, so InvalidDeviceRequest). Exclusive address use is the default, as in WSK: binding an
-/// address and port in use completes with AddressAlreadyAssociated (what Windows' transport and
-/// Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the same case as
-/// STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as AddressAlreadyAssociated). For a
-/// listen socket this also starts listening (WSK semantics); a stream socket needs listen()
-/// afterwards.
+/// dispatch table, so InvalidDeviceRequest). Exclusive address use is the default, as in WSK:
+/// binding an address and port in use completes with AddressAlreadyAssociated (what Windows'
+/// transport and Wine report for WSAEADDRINUSE; the WSK guide's address-sharing table writes the
+/// same case as STATUS_ADDRESS_ALREADY_EXISTS, which the WSK backend reports as
+/// AddressAlreadyAssociated). For a listen socket this also starts listening (WSK semantics); a
+/// stream socket needs listen() afterwards.
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req);
 
 /// WskListen (stream category; the socket must be bound, else InvalidDeviceState).
@@ -274,8 +281,9 @@ Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req);
 /// ConnectionAborted). The socket stays open until close_socket().
 Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req);
 
-/// WskSendTo (datagram). @p remote may be null on a socket with a fixed remote address.
-/// Information = bytes sent.
+/// WskSendTo (datagram). Information = bytes sent. @p remote is required: WSK allows null only
+/// on a socket with a fixed remote address (SIO_WSK_SET_REMOTE_ADDRESS), which xwsk does not
+/// map, so a null @p remote returns and completes with InvalidParameter.
 Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote,
                size_t control_length, const void* control, Request* req);
 
@@ -309,6 +317,13 @@ Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction ac
 /// WskControlSocket (all categories). Options: see types.h (SO_WSK_EVENT_CALLBACK enables or
 /// disables events; disabling names exactly one event). @p req may be null for
 /// SO_WSK_EVENT_CALLBACK, which then completes at once (as in WSK). Information = bytes output.
+/// The option rules hold on every backend and are decided by the call (returned and completed):
+/// an option the socket cannot have (SO_KEEPALIVE, SO_LINGER, TCP_NODELAY or
+/// SO_CONDITIONAL_ACCEPT on a datagram socket, SO_BROADCAST on a stream socket,
+/// SO_CONDITIONAL_ACCEPT on a connection socket, IPV6_V6ONLY on an AF_INET socket) →
+/// NotSupported; SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, SO_CONDITIONAL_ACCEPT or IPV6_V6ONLY set
+/// after bind → InvalidDeviceState. An AF_INET6 socket starts with IPV6_V6ONLY on (as on
+/// Windows).
 Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,
                       size_t input_size, const void* input, size_t output_size, void* output,
                       size_t* output_size_returned, Request* req);
