@@ -94,6 +94,19 @@ TEST_F(RuntimeVerifier, RaiseToALowerIrql) {
   ExpectOnly("irql.raise_to_lower");
 }
 
+TEST_F(RuntimeVerifier, PassiveLevelRoutineAtApcLevel) {
+  KIRQL old;
+  KeRaiseIrql(APC_LEVEL, &old);
+  PVOID thread = nullptr;
+  EXPECT_EQ(ObReferenceObjectByHandle(NtCurrentThread(), THREAD_ALL_ACCESS, *PsThreadType,
+                                      KernelMode, &thread, nullptr),
+            STATUS_SUCCESS);  // reported, then served
+  KeLowerIrql(old);
+  ASSERT_NE(thread, nullptr);
+  ObDereferenceObject(thread);
+  ExpectOnly("irql.passive_routine_above_passive");
+}
+
 NTSTATUS RaisingCompletion(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context) {
   (void)DeviceObject;
   (void)Irp;

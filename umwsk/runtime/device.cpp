@@ -160,6 +160,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 }
 
 void IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), DeviceObject, "IoDeleteDevice");
   if (umwsk_object_type(DeviceObject) != &umwsk_device_type) {
     umwsk_rule_violation("device.delete_not_device", DeviceObject,
                          "IoDeleteDevice on something that is not a device object");
@@ -191,6 +192,8 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject) {
 }
 
 NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), SymbolicLinkName,
+                       "IoCreateSymbolicLink");
   if (SymbolicLinkName == nullptr || DeviceName == nullptr || SymbolicLinkName->Length == 0) {
     return STATUS_INVALID_PARAMETER;
   }
@@ -217,6 +220,8 @@ NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING 
 }
 
 NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), SymbolicLinkName,
+                       "IoDeleteSymbolicLink");
   if (SymbolicLinkName == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }

@@ -30,6 +30,17 @@ void umwsk_set_irql(KIRQL irql) {
   t_state.irql = irql;
 }
 
+void umwsk_check_irql_max(KIRQL max_irql, const void* caller, const void* object,
+                          const char* routine) {
+  if (t_state.irql > max_irql) {
+    umwsk_rule_violation_at(caller,
+                            max_irql == PASSIVE_LEVEL ? "irql.passive_routine_above_passive"
+                                                      : "irql.routine_above_its_irql",
+                            object, "%s at IRQL %u (documented IRQL <= %u)", routine,
+                            static_cast<unsigned>(t_state.irql), static_cast<unsigned>(max_irql));
+  }
+}
+
 // ---- IRQL ---------------------------------------------------------------------------------------
 
 KIRQL KeGetCurrentIrql(void) {

@@ -420,6 +420,8 @@ void ExInitializeNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PALLOCATE
 }
 
 void ExDeleteNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside) {
+  umwsk_check_irql_max(DISPATCH_LEVEL, __builtin_return_address(0), Lookaside,
+                       "ExDeleteNPagedLookasideList");
   lookaside_delete(&Lookaside->L, __builtin_return_address(0), "ExDeleteNPagedLookasideList");
 }
 

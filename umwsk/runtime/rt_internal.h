@@ -78,6 +78,10 @@ inline KIRQL umwsk_irql() {
   return umwsk_thread_state().irql;
 }
 void umwsk_set_irql(KIRQL irql);
+// Reports irql.passive_routine_above_passive (or irql.above_apc_level_routine when max_irql is
+// APC_LEVEL) when the current IRQL is above max_irql; `routine` names the WDK routine.
+void umwsk_check_irql_max(KIRQL max_irql, const void* caller, const void* object,
+                          const char* routine);
 
 // Raw spin lock operations on a KSPIN_LOCK (no IRQL change); recursion is a violation.
 void umwsk_spin_acquire(PKSPIN_LOCK lock, const void* caller);

@@ -191,6 +191,8 @@ NTSTATUS RtlAppendUnicodeToString(PUNICODE_STRING Destination, PCWSTR Source) {
 
 NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString, PCUNICODE_STRING SourceString,
                                       BOOLEAN AllocateDestinationString) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), SourceString,
+                       "RtlUnicodeStringToAnsiString");
   const size_t chars = SourceString->Length / sizeof(WCHAR);
   if (chars > MAXUSHORT - 1) {
     return STATUS_INVALID_PARAMETER_2;
@@ -228,6 +230,8 @@ NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString, PCUNICODE_
 
 NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString, PCANSI_STRING SourceString,
                                       BOOLEAN AllocateDestinationString) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), SourceString,
+                       "RtlAnsiStringToUnicodeString");
   const size_t chars = SourceString->Length;
   const size_t bytes = (chars + 1) * sizeof(WCHAR);
   if (bytes > UNICODE_STRING_MAX_BYTES) {
@@ -254,6 +258,7 @@ NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString, PCANSI_
 }
 
 void RtlFreeAnsiString(PANSI_STRING AnsiString) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), AnsiString, "RtlFreeAnsiString");
   if (AnsiString != nullptr && AnsiString->Buffer != nullptr) {
     umwsk_pool_free(AnsiString->Buffer, kUmwskStringTag, true, __builtin_return_address(0));
     AnsiString->Buffer = nullptr;
@@ -408,6 +413,8 @@ BOOLEAN RtlIsNtDdiVersionAvailable(ULONG Version) {
 // ---- routine lookup -----------------------------------------------------------------------------
 
 PVOID MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), SystemRoutineName,
+                       "MmGetSystemRoutineAddress");
   if (SystemRoutineName == nullptr || SystemRoutineName->Buffer == nullptr) {
     return nullptr;
   }

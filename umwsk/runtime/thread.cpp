@@ -239,6 +239,8 @@ void* handle_reference(HANDLE handle) {
 NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
                                    POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
                                    PVOID* Object, POBJECT_HANDLE_INFORMATION HandleInformation) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), Handle,
+                       "ObReferenceObjectByHandle");
   (void)AccessMode;
   void* object = nullptr;
   if (Handle == NtCurrentThread()) {
@@ -277,6 +279,7 @@ NTSTATUS ObReferenceObjectByHandleWithTag(HANDLE Handle, ACCESS_MASK DesiredAcce
 }
 
 NTSTATUS ZwClose(HANDLE Handle) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), Handle, "ZwClose");
   void* object = handle_remove(Handle);
   if (object == nullptr) {
     umwsk_rule_violation("handle.close_invalid", Handle,
@@ -684,6 +687,8 @@ bool retire_item(PIO_WORKITEM w, const void* caller, const char* routine) {
 }  // namespace
 
 PIO_WORKITEM IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject) {
+  umwsk_check_irql_max(DISPATCH_LEVEL, __builtin_return_address(0), DeviceObject,
+                       "IoAllocateWorkItem");
   auto* w = static_cast<PIO_WORKITEM>(malloc(sizeof(IO_WORKITEM)));
   if (w == nullptr) {
     return nullptr;
