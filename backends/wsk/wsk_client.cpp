@@ -303,7 +303,13 @@ void pool_release(void* memory, uint32_t tag, void* context) {
 const Allocator kDefaultAllocator = {pool_allocate, pool_release, nullptr};
 
 const char* name() {
+#if defined(XWSK_UMWSK)
+  // Over umwsk's user-mode provider the transport beneath is the POSIX backend's: cases that
+  // depend on the transport (not on WSK) take the user-space branch.
+  return "wsk-um";
+#else
   return "wsk";
+#endif
 }
 
 uint32_t capabilities() {

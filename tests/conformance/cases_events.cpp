@@ -21,9 +21,12 @@ namespace {
 enum class RecvMode : uint32_t { AcceptAll = 0, Partial = 1, NotAccepted = 2, Retain = 3 };
 
 /// Receive/disconnect event state: copies every indicated byte it accepts into `data`.
+/// True for the user-space backends, whose events run at PASSIVE_LEVEL with no indication
+/// flags; false for the WSK backend on any provider ("wsk", or "wsk-um" over umwsk, whose
+/// provider raises events at DISPATCH_LEVEL with WSK_FLAG_AT_DISPATCH_LEVEL, as WSK documents).
 bool user_space_backend() {
   const char* n = xwsk::backend_name();
-  return !(n[0] == 'w' && n[1] == 's' && n[2] == 'k' && n[3] == '\0');
+  return !(n[0] == 'w' && n[1] == 's' && n[2] == 'k' && (n[3] == '\0' || n[3] == '-'));
 }
 
 struct RecvState {
@@ -736,14 +739,25 @@ namespace {
 // Zero-copy echo from the receive event, the pattern of a fast server: the event sends the
 // indicated Buf itself on the same socket. If the send completed inside the event, the event
 // returns Success; else it returns Pending and the send's completion releases the indication,
-// possibly before the event has returned (another thread), which the backend must accept.
-struct EchoFromEvent {
-  xwsk::Socket* sock = nullptr;
-  xwsk::Request send_req{};
+// possibly before the event has returned (another thread), which the backend must accept. A
+// provider may indicate more data while earlier indications are retained (WSK allows it), so
+// each held indication has its own send slot.
+struct EchoFromEvent;
+
+struct EchoSlot {
+  EchoFromEvent* owner = nullptr;
+  xwsk::Request req{};
   xwsk::Buf out{};
   xwsk::DataIndication* held = nullptr;
+  std::atomic<bool> busy{false};
   std::atomic<bool> in_event{false};
   std::atomic<bool> send_done{false};
+};
+
+struct EchoFromEvent {
+  static constexpr int kSlots = 8;
+  xwsk::Socket* sock = nullptr;
+  EchoSlot slots[kSlots];
   std::atomic<uint32_t> events{0};
   std::atomic<uint32_t> retained{0};
   std::atomic<uint32_t> released{0};
@@ -752,14 +766,16 @@ struct EchoFromEvent {
 };
 
 void echo_event_sent(xwsk::Request* req, void* ctx) {
-  auto* e = static_cast<EchoFromEvent*>(ctx);
+  auto* slot = static_cast<EchoSlot*>(ctx);
+  EchoFromEvent* e = slot->owner;
   if (req->status != Status::Success) e->errors.fetch_add(1);
-  if (e->in_event.load(std::memory_order_acquire)) {
-    e->send_done.store(true, std::memory_order_release);
+  if (slot->in_event.load(std::memory_order_acquire)) {
+    slot->send_done.store(true, std::memory_order_release);
     return;
   }
-  xwsk::DataIndication* held = e->held;
-  e->held = nullptr;
+  xwsk::DataIndication* held = slot->held;
+  slot->held = nullptr;
+  slot->busy.store(false, std::memory_order_release);
   if (xwsk::release_data_indications(e->sock, held) != Status::Success) e->errors.fetch_add(1);
   e->released.fetch_add(1, std::memory_order_release);
 }
@@ -769,23 +785,35 @@ Status echo_event_receive(void* ctx, uint32_t, xwsk::DataIndication* data, size_
   if (data == nullptr) return Status::Success;
   if (e->in_callback.exchange(1) != 0) e->errors.fetch_add(1);  // not serial
   e->events.fetch_add(1);
+  EchoSlot* slot = nullptr;
+  for (EchoSlot& candidate : e->slots) {
+    bool idle = false;
+    if (candidate.busy.compare_exchange_strong(idle, true, std::memory_order_acq_rel)) {
+      slot = &candidate;
+      break;
+    }
+  }
   Status result = Status::Success;
-  if (data->next != nullptr) {
-    e->errors.fetch_add(1);  // one message at a time is all this case sends
+  if (slot == nullptr || data->next != nullptr) {
+    // More held at once than this case ever causes, or a list (it sends one message at a
+    // time and echoes each indication whole).
+    e->errors.fetch_add(1);
+    if (slot != nullptr) slot->busy.store(false, std::memory_order_release);
   } else {
-    e->held = data;
-    e->out = data->buffer;
-    e->send_done.store(false, std::memory_order_release);
-    e->in_event.store(true, std::memory_order_release);
-    Status st = xwsk::send(e->sock, &e->out, 0, &e->send_req);
-    e->in_event.store(false, std::memory_order_release);
+    slot->held = data;
+    slot->out = data->buffer;
+    slot->send_done.store(false, std::memory_order_release);
+    slot->in_event.store(true, std::memory_order_release);
+    Status st = xwsk::send(e->sock, &slot->out, 0, &slot->req);
+    slot->in_event.store(false, std::memory_order_release);
     if (st != Status::Pending) {
       // Completed inside the call (the routine has run), or rejected before acceptance, which
       // valid arguments never are: either way nothing is retained.
-      e->held = nullptr;
-      if (st != Status::Success || !e->send_done.load(std::memory_order_acquire)) {
+      slot->held = nullptr;
+      if (st != Status::Success || !slot->send_done.load(std::memory_order_acquire)) {
         e->errors.fetch_add(1);
       }
+      slot->busy.store(false, std::memory_order_release);
     } else {
       e->retained.fetch_add(1);
       result = Status::Pending;  // the send's completion releases it
@@ -799,8 +827,11 @@ const xwsk::ConnectionDispatch kEchoFromEventDispatch = {echo_event_receive, nul
 
 bool echo_settled(void* arg) {
   auto* e = static_cast<EchoFromEvent*>(arg);
-  return e->released.load(std::memory_order_acquire) == e->retained.load() &&
-         !xwsk::request_pending(&e->send_req);
+  if (e->released.load(std::memory_order_acquire) != e->retained.load()) return false;
+  for (EchoSlot& slot : e->slots) {
+    if (xwsk::request_pending(&slot.req)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -809,9 +840,15 @@ void events_echo_from_indication(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<EchoFromEvent> e(new (std::nothrow) EchoFromEvent());
   XT_CHECK(t, e);
-  XT_CHECK_STATUS(t, Status::Success, xwsk::request_init(&e->send_req, echo_event_sent, e.p));
+  int initialized = 0;
+  for (EchoSlot& slot : e->slots) {
+    slot.owner = e.p;
+    if (xwsk::request_init(&slot.req, echo_event_sent, &slot) != Status::Success) break;
+    ++initialized;
+  }
   bool ok = false;
   do {
+    if (initialized != EchoFromEvent::kSlots) break;
     Env env;
     if (!env.open(t)) break;
     xwsk::Socket* cli = nullptr;
@@ -854,8 +891,11 @@ void events_echo_from_indication(Context& t) {
       break;
     }
     ok = true;
-  } while (false);  // the Env (sockets, client) is gone here: the send request is idle
-  XT_CHECK_STATUS(t, Status::Success, xwsk::request_free(&e->send_req));
+  } while (false);
+  // The Env (sockets, client) is gone here: every send request is idle.
+  for (int i = 0; i < initialized; ++i)
+    XT_CHECK_STATUS(t, Status::Success, xwsk::request_free(&e->slots[i].req));
+  XT_CHECK(t, initialized == EchoFromEvent::kSlots);
   XT_CHECK(t, ok || t.failed());
 }
 
@@ -922,6 +962,8 @@ void events_send_backlog_changes(Context& t) {
   XT_CHECK(t, wait_until(backlog_calls_reached, &w));
   const uint64_t first = st->log.backlog_ideal.load(std::memory_order_acquire);
   XT_CHECK(t, first > 0);
+  // A kernel WSK provider's transport decides the ideal backlog; umwsk's ("wsk-um") follows
+  // SO_SNDBUF of the POSIX backend beneath it, like the user-space backends.
   const char* name = xwsk::backend_name();
   if (name[0] == 'w' && name[1] == 's' && name[2] == 'k' && name[3] == '\0') {
     XT_SKIP(t,

@@ -359,7 +359,8 @@ enum Capability : uint32_t {
   kCapAbortiveClose = 1u << 16,  ///< close_socket of a connected socket resets the peer
 };
 
-/// The backend's name ("posix-epoll", "posix-poll", "uv", "wsk").
+/// The backend's name ("posix-epoll", "posix-poll", "uv", "wsk"; "wsk-um" for the WSK backend
+/// over umwsk's user-mode provider).
 const char* backend_name();
 
 /// The capabilities of the backend as it runs now.
