@@ -182,6 +182,8 @@ struct EventState {
   KIRQL irql;
   char bytes[16];
   SIZE_T length;
+  bool take_all;  // return STATUS_SUCCESS without setting BytesAccepted (WSK: "all taken")
+  LONG events;
 };
 
 NTSTATUS on_receive_event(PVOID context, ULONG flags, PWSK_DATA_INDICATION data, SIZE_T indicated,
@@ -195,8 +197,13 @@ NTSTATUS on_receive_event(PVOID context, ULONG flags, PWSK_DATA_INDICATION data,
   const SIZE_T n = b.Length < sizeof(e->bytes) ? b.Length : sizeof(e->bytes);
   if (p != nullptr && b.Offset + n <= MmGetMdlByteCount(b.Mdl)) memcpy(e->bytes, p + b.Offset, n);
   e->length = indicated;
+  InterlockedIncrement(&e->events);
+  (void)accepted;  // never set: WSK lets a client that takes everything leave it alone
+  if (e->take_all) {
+    KeSetEvent(&e->got, IO_NO_INCREMENT, FALSE);
+    return STATUS_SUCCESS;
+  }
   e->retained = data;
-  (void)accepted;
   KeSetEvent(&e->got, IO_NO_INCREMENT, FALSE);
   return STATUS_PENDING;  // kept: released with WskRelease by the test thread
 }
@@ -317,6 +324,21 @@ void tcp_round_trip(ADDRESS_FAMILY af) {
     check(counters.RetainedIndications == 1, "one retained indication counted");
     st = conn_d(server)->WskRelease(server, ev.retained);
     check(st == STATUS_SUCCESS, "WskRelease of the retained indication");
+    // Taken whole with STATUS_SUCCESS and BytesAccepted left alone: the provider counts all of it
+    // as taken, so the next data comes through the event again (not held for a WskReceive).
+    ev.take_all = true;
+    bool both = true;
+    for (int round = 0; round < 2 && both; ++round) {
+      KeClearEvent(&ev.got);
+      memcpy(out.data, round == 0 ? "more1" : "more2", 5);
+      ob = out.wsk(0, 5);
+      st = c.wait(conn_d(client)->WskSend(client, &ob, 0, c.irp()));
+      both = st == STATUS_SUCCESS &&
+             KeWaitForSingleObject(&ev.got, Executive, KernelMode, FALSE, &timeout) ==
+                 STATUS_SUCCESS &&
+             memcmp(ev.bytes, round == 0 ? "more1" : "more2", 5) == 0;
+    }
+    check(both, "two more WskReceiveEvents after one that took all without BytesAccepted");
   }
 
   // Graceful disconnect: the server's receive completes with 0 bytes.

@@ -286,7 +286,7 @@ xwsk::Status receive_in_pieces(ProviderSocket* s, const WSK_CLIENT_CONNECTION_DI
     list->Buffer.Mdl = m;
     list->Buffer.Offset = 0;
     list->Buffer.Length = n;
-    SIZE_T accepted = 0;
+    SIZE_T accepted = n;  // WSK: a client that takes everything need not set BytesAccepted
     const NTSTATUS st = checked_receive(cd->WskReceiveEvent(s->context, wflags, list, n, &accepted),
                                         fn(cd->WskReceiveEvent), "WskReceiveEvent");
     if (st == STATUS_SUCCESS) accepted = checked_accepted(accepted, n, fn(cd->WskReceiveEvent));
@@ -423,7 +423,7 @@ xwsk::Status on_receive(void* socket_context, uint32_t flags, xwsk::DataIndicati
     }
     list[i].Next = i + 1 < n ? &list[i + 1] : nullptr;
   }
-  SIZE_T accepted = 0;
+  SIZE_T accepted = bytes_indicated;  // set by the client only for a partial take
   const NTSTATUS st =
       checked_receive(cd->WskReceiveEvent(s->context, wflags, list, bytes_indicated, &accepted),
                       fn(cd->WskReceiveEvent), "WskReceiveEvent");
@@ -452,7 +452,15 @@ xwsk::Status on_send_backlog(void* socket_context, size_t ideal_backlog_size) {
   ProviderSocket* s = socket_from(socket_context);
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskSendBacklogEvent == nullptr) return xwsk::Status::Success;
-  DispatchScope dispatch(s->chaos_stream());
+  const uint64_t stream = s->chaos_stream();
+  DispatchScope dispatch(stream);
+  if (chaos_on()) {
+    // Chaos mode: the ideal backlog is the provider's estimate; it may differ from the send
+    // buffer size the transport reports (half or double of it).
+    const uint32_t pick = chaos_pick(stream, 51, 4);
+    if (pick == 0 && ideal_backlog_size > 1) ideal_backlog_size /= 2;
+    if (pick == 1) ideal_backlog_size *= 2;
+  }
   const NTSTATUS st = cd->WskSendBacklogEvent(s->context, ideal_backlog_size);
   return static_cast<xwsk::Status>(checked(st, st == STATUS_SUCCESS, fn(cd->WskSendBacklogEvent),
                                            "WskSendBacklogEvent", STATUS_SUCCESS));
