@@ -67,7 +67,7 @@ run_ctest() {
 
 skips_file=$(mktemp)
 run_ctest default "default build (all tests)"
-run_ctest asan "asan+ubsan (conformance, echo, unit)" -L "conformance|echo|unit"
+run_ctest asan "asan+ubsan (conformance, echo, unit, umwsk)" -L "conformance|echo|unit|umwsk"
 run_ctest portable "posix, every portable fallback" -L conformance
 
 echo
