@@ -495,17 +495,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       reap(w);
       step(w, in, session.client());
     }
-    // Close every socket; sockets still being created or accepted are closed once they exist
-    // (an accept still pending completes Cancelled when its listener closes).
+    // Close every socket. Sockets still being created or accepted are closed once they exist
+    // (an accept still pending completes Cancelled when its listener closes), and an accept
+    // event may adopt a socket until its listener's close has completed: repeat until a pass
+    // finds nothing to close, nothing reserved, after every close so far has completed.
     for (int round = 0;; ++round) {
       if (round > 5000) die("sockets still being created or accepted after 5 s");
       reap(w);
-      bool reserved = false;
+      bool busy = false;
       for (Slot& slot : w.slots) {
         xwsk::Socket* s = nullptr;
         {
           std::lock_guard<std::mutex> lock(w.mu);
-          if (slot.state == SlotState::Reserved) reserved = true;
+          if (slot.state == SlotState::Reserved) busy = true;
           if (slot.state == SlotState::Open) {
             s = slot.s;
             slot.state = SlotState::Closed;
@@ -513,17 +515,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           }
         }
         if (s == nullptr) continue;
+        busy = true;
         arm(slot.close_req);
         Status st = xwsk::close_socket(s, &slot.close_req.req);
         if (!slot.close_req.settle(st)) die_status("close_socket at the end rejected", st);
       }
-      if (!reserved) break;
+      for (Slot& slot : w.slots)
+        slot.close_req.wait(kWaitMs);
+      if (!busy) break;
       fuzz::sleep_ms(1);
     }
     for (Op& op : w.ops)
       op.t.wait(kWaitMs);
-    for (Slot& slot : w.slots)
-      slot.close_req.wait(kWaitMs);
     session.finish();
     for (Op& op : w.ops)
       op.t.fini();
