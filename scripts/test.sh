@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Runs every test: sets up (packages, configure, build of the default and the ASan/UBSan
-# presets), then runs
+# Runs every test: sets up (packages, configure, build of the default, ASan/UBSan, portable,
+# TSan and fuzz presets), then runs
 #   1. ctest on the default build: the conformance suite on every backend (posix-epoll,
 #      posix-poll, uv, and wsk inside a driver under Wine), the echo sample against real peers,
-#      the benchmark smoke run;
-#   2. the conformance suite and the echo tests again under AddressSanitizer + UBSan;
-#   3. the conformance suite on posix-epoll and posix-poll built with the portable fallback of
+#      the benchmark smoke run (everything but the soak);
+#   2. the soak (label soak): 1,000 connections against the echo server on every user-space
+#      backend, every byte checked (XWSK_SOAK_CONNECTIONS=10000 for more);
+#   3. the conformance suite and the echo tests again under AddressSanitizer + UBSan;
+#   4. the conformance suite on posix-epoll and posix-poll built with the portable fallback of
 #      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
-#   4. a clang-format check of the tree;
+#   5. the conformance suite and the echo tests under ThreadSanitizer (preset tsan);
+#   6. the fuzz targets (preset fuzz, label fuzz): the committed seeds and regression inputs
+#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 8 targets, 2 at a time);
+#   7. a clang-format check of the tree;
 # and prints one summary: counts per step, every skip with its reason, and a closing line
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh full default asan portable || exit 1
+scripts/bootstrap.sh full default asan portable tsan fuzz || exit 1
 
 total_pass=0 total_fail=0 total_skip=0
 summary=()
@@ -22,8 +27,7 @@ run_ctest() {
   local preset=$1 what=$2
   shift 2
   local dir=build
-  [ "$preset" = asan ] && dir=build-asan
-  [ "$preset" = portable ] && dir=build-portable
+  [ "$preset" = default ] || dir=build-$preset
   echo
   echo "==> ctest ($what)"
   local log
@@ -66,9 +70,12 @@ run_ctest() {
 }
 
 skips_file=$(mktemp)
-run_ctest default "default build (all tests)"
+run_ctest default "default build (all but soak)" -LE soak
+run_ctest default "soak (1,000 connections/backend)" -L soak
 run_ctest asan "asan+ubsan (conformance, echo, unit, umwsk)" -L "conformance|echo|unit|umwsk"
 run_ctest portable "posix, every portable fallback" -L conformance
+run_ctest tsan "tsan (conformance, echo)" -L "conformance|echo"
+run_ctest fuzz "fuzz (replay, then 20 s/target)" -L fuzz
 
 echo
 echo "==> clang-format check"

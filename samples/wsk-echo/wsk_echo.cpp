@@ -103,6 +103,12 @@ struct Server {
 
 Server g_server;
 
+// unload() sets stopping with InterlockedExchange while completion routines and the worker
+// read it on other threads: read it atomically too (a plain read is a data race, ThreadSanitizer).
+bool server_stopping() {
+  return InterlockedCompareExchange(&g_server.stopping, 0, 0) != 0;
+}
+
 // ---- a synchronous call at PASSIVE_LEVEL (setup and teardown of the listener) ----------------
 
 NTSTATUS NTAPI sync_done(PDEVICE_OBJECT, PIRP, PVOID context) {
@@ -176,7 +182,7 @@ void connection_free(Connection* c) {
   KeAcquireSpinLock(&g_server.lock, &irql);
   if (c->link.Flink != nullptr) RemoveEntryList(&c->link);
   LONG left = --g_server.live;
-  bool stopping = g_server.stopping != 0;
+  bool stopping = server_stopping();
   KeReleaseSpinLock(&g_server.lock, irql);
   ExFreePoolWithTag(c, kTag);
   if (left == 0 && stopping) KeSetEvent(&g_server.work, IO_NO_INCREMENT, FALSE);
@@ -199,7 +205,7 @@ Connection* connection_new(PWSK_SOCKET socket) {
   KIRQL irql;
   KeAcquireSpinLock(&g_server.lock, &irql);
   ++g_server.live;
-  bool ok = g_server.stopping == 0 && c->buffer != nullptr && c->irp != nullptr &&
+  bool ok = !server_stopping() && c->buffer != nullptr && c->irp != nullptr &&
             c->close_irp != nullptr && c->send_irp != nullptr && c->mdl != nullptr;
   if (ok) InsertTailList(&g_server.connections, &c->link);
   KeReleaseSpinLock(&g_server.lock, irql);
@@ -329,7 +335,7 @@ NTSTATUS NTAPI on_accepted(PDEVICE_OBJECT, PIRP irp, PVOID) {
       }
     }
   }
-  if (g_server.stopping == 0 && irp->IoStatus.Status != STATUS_CANCELLED) want_accept();
+  if (!server_stopping() && irp->IoStatus.Status != STATUS_CANCELLED) want_accept();
   return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
@@ -383,14 +389,14 @@ VOID worker(PVOID) {
   bool closed_all = false;
   for (;;) {
     KeWaitForSingleObject(&g_server.work, Executive, KernelMode, FALSE, nullptr);
-    if (g_server.stopping != 0 && !closed_all) {
+    if (server_stopping() && !closed_all) {
       close_all();
       closed_all = true;
     }
     for (;;) {
       KIRQL irql;
       KeAcquireSpinLock(&g_server.lock, &irql);
-      bool accept = g_server.accept_wanted && g_server.stopping == 0;
+      bool accept = g_server.accept_wanted && !server_stopping();
       g_server.accept_wanted = false;
       Connection* c = nullptr;
       Job job = Job::kNone;
@@ -403,7 +409,7 @@ VOID worker(PVOID) {
       KeReleaseSpinLock(&g_server.lock, irql);
       if (accept) post_accept();
       if (c == nullptr) {
-        if (g_server.stopping != 0 && live == 0) PsTerminateSystemThread(STATUS_SUCCESS);
+        if (server_stopping() && live == 0) PsTerminateSystemThread(STATUS_SUCCESS);
         break;
       }
       run_job(c, job);

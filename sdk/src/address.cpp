@@ -27,11 +27,15 @@ const char* parse_decimal(const char* p, const char* end, uint32_t max, uint32_t
   return p;
 }
 
+// Strict four-part dotted decimal, as RtlIpv4StringToAddress with Strict = TRUE: an octet with a
+// leading zero ("01") would be octal in the lenient form, so strict mode rejects it (and so does
+// inet_pton); a lone "0" is fine.
 bool parse_ipv4(const char* p, const char* end, uint8_t out[4]) {
   for (int i = 0; i < 4; ++i) {
     uint32_t octet = 0;
     const char* q = parse_decimal(p, end, 255, &octet);
     if (q == nullptr || q - p > 3) return false;
+    if (*p == '0' && q - p > 1) return false;
     out[i] = static_cast<uint8_t>(octet);
     p = q;
     if (i < 3) {

@@ -61,6 +61,19 @@ void core_address_parse_format(Context& t) {
       return;
     }
   }
+  // Strict dotted decimal, as RtlIpv4StringToAddress with Strict = TRUE: a leading zero (octal
+  // in the lenient form) or a hex octet is rejected; a lone zero octet is plain decimal.
+  const char* not_decimal[] = {"01.02.03.04", "1.2.3.010", "00.1.2.3", "::ffff:1.2.3.04",
+                               "0x1.2.3.4"};
+  for (const char* b : not_decimal) {
+    if (xwsk::parse_address(b, &a) != Status::InvalidParameter) {
+      t.fail(__FILE__, __LINE__, "accepted a leading zero: ");
+      t.add(b);
+      return;
+    }
+  }
+  XT_CHECK_STATUS(t, Status::Success, xwsk::parse_address("0.10.0.100:0", &a));
+  XT_CHECK(t, xwsk::address_equal(a, xwsk::ipv4(0, 10, 0, 100, 0)));
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::parse_address(nullptr, &a));
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::parse_address("1.2.3.4", nullptr));
   char tiny[4];

@@ -177,6 +177,8 @@ constexpr SockAddr ipv6_any(uint16_t port) {
 }
 
 /// Parses "1.2.3.4", "1.2.3.4:80", "::1", "[::1]:80" (numeric only; no name resolution).
+/// IPv4 is strict four-part dotted decimal, as RtlIpv4StringToAddress with Strict = TRUE: an
+/// octet with a leading zero ("01.02.03.04", octal in the lenient form) is rejected.
 /// A missing port leaves the port 0. Returns InvalidParameter for anything else (never crashes,
 /// never allocates, any IRQL).
 Status parse_address(const char* text, SockAddr* out);
