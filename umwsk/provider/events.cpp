@@ -452,15 +452,7 @@ xwsk::Status on_send_backlog(void* socket_context, size_t ideal_backlog_size) {
   ProviderSocket* s = socket_from(socket_context);
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = client_connection_dispatch(s);
   if (cd == nullptr || cd->WskSendBacklogEvent == nullptr) return xwsk::Status::Success;
-  const uint64_t stream = s->chaos_stream();
-  DispatchScope dispatch(stream);
-  if (chaos_on()) {
-    // Chaos mode: the ideal backlog is the provider's estimate; it may differ from the send
-    // buffer size the transport reports (half or double of it).
-    const uint32_t pick = chaos_pick(stream, 51, 4);
-    if (pick == 0 && ideal_backlog_size > 1) ideal_backlog_size /= 2;
-    if (pick == 1) ideal_backlog_size *= 2;
-  }
+  DispatchScope dispatch(s->chaos_stream());
   const NTSTATUS st = cd->WskSendBacklogEvent(s->context, ideal_backlog_size);
   return static_cast<xwsk::Status>(checked(st, st == STATUS_SUCCESS, fn(cd->WskSendBacklogEvent),
                                            "WskSendBacklogEvent", STATUS_SUCCESS));
