@@ -232,18 +232,26 @@ void make_wsk_buf(const Buf* buf, WSK_BUF* out, MdlCut* cut) {
   Segment* seg = buf->segment;
   out->Mdl = seg != nullptr ? static_cast<MDL*>(seg->native) : nullptr;
   // Link the MDLs of the segments the Buf covers, mirroring seg->next (the chain of segments
-  // is the caller's and fixed), and end the chain at the last one the Buf covers.
+  // is the caller's and fixed). A link is written only when it differs, so once a chain has
+  // been used, requests over it only read it, however many are in flight.
   size_t need = buf->offset + buf->length;
   while (seg != nullptr && seg->native != nullptr) {
     auto* mdl = static_cast<MDL*>(seg->native);
     Segment* next = seg->next;
     if (seg->length >= need || next == nullptr || next->native == nullptr) {
-      cut->mdl = mdl;
-      cut->next = mdl->Next;
-      mdl->Next = nullptr;
+      // WSK bounds the chain by Offset + Length, but Wine 8's netio rejects a chain that runs
+      // past the Buf: under that profile only, the chain ends here for the call and gets its
+      // Next back when the IRP completes (restore_mdl_cut). Two requests in flight over one
+      // chain that end in different segments would cut each other's, so nowhere else.
+      if (provider_profile() == ProviderProfile::kWine8 && mdl->Next != nullptr) {
+        cut->mdl = mdl;
+        cut->next = mdl->Next;
+        mdl->Next = nullptr;
+      }
       break;
     }
-    mdl->Next = static_cast<MDL*>(next->native);
+    auto* want = static_cast<MDL*>(next->native);
+    if (mdl->Next != want) mdl->Next = want;
     need -= seg->length;
     seg = next;
   }
