@@ -228,9 +228,9 @@ struct IrpOp {
   xwsk::Request req;
   std::atomic<uint32_t> phase;
   OpKind kind;
-  void* a;
-  void* b;
-  void* c;
+  void* a;  ///< per kind (OpKind), until the operation finished
+  void* b;  ///< per kind; after it finished: the chaos worker's completion choices
+  void* c;  ///< per kind; after it finished: the chaos worker's queue link
 };
 
 /// Takes @p irp for an operation (IoSetNextIrpStackLocation, request initialized). Never null.
