@@ -143,11 +143,16 @@ bool buf_of(const WSK_BUF* in, xwsk::Buf* out) {
   if (in->Mdl == nullptr) return in->Length == 0;
   size_t need = static_cast<size_t>(in->Offset) + in->Length;
   for (PMDL m = in->Mdl; m != nullptr; m = m->Next) {
+    // Written only when they differ: another request in flight over the same MDL (read by the
+    // xwsk loop thread) sees the same values, so an unchanged mirror is never written again.
     xwsk::Segment* seg = segment_of(m);
-    seg->data = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
-    seg->length = MmGetMdlByteCount(m);
-    seg->native = m;
-    seg->next = m->Next != nullptr ? segment_of(m->Next) : nullptr;
+    void* const data = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
+    const size_t length = MmGetMdlByteCount(m);
+    xwsk::Segment* const next = m->Next != nullptr ? segment_of(m->Next) : nullptr;
+    if (seg->data != data) seg->data = data;
+    if (seg->length != length) seg->length = length;
+    if (seg->native != m) seg->native = m;
+    if (seg->next != next) seg->next = next;
     if (seg->data == nullptr && seg->length != 0) return false;
     if (seg->length >= need) break;
     need -= seg->length;
