@@ -205,8 +205,11 @@ const xwsk::SockAddr* some_address(World& w, fuzz::Input& in, xwsk::AddressFamil
   }
 }
 
-// Prepares op's buffer: 1 or 2 segments over its data, a length that fits.
+// Prepares op's buffer: 1 or 2 segments over its data, a length that fits. The op is free, so
+// the segments of its previous use go first (on the WSK backend each one holds an MDL).
 void make_buf(Op& op, fuzz::Input& in) {
+  xwsk::segment_free(&op.seg[0]);
+  xwsk::segment_free(&op.seg[1]);
   size_t split = in.u8() % (kData / 2);
   xwsk::segment_init(&op.seg[0], op.data, split);
   xwsk::segment_init(&op.seg[1], op.data + split, kData - split);
