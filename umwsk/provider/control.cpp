@@ -18,6 +18,8 @@ namespace {
 /// do not belong to the category are left to xwsk, which rejects them; connection events on a
 /// listening socket are for the sockets it will accept (checked when they exist).
 bool client_has_callback(const ProviderSocket* s, ULONG bit) {
+  // A socket inside its WskAcceptEvent has no table yet: xwsk decides (it checks the provider's).
+  if (s->dispatch_pending.load(std::memory_order_acquire)) return true;
   const bool listens =
       s->category == WSK_FLAG_LISTEN_SOCKET || s->category == WSK_FLAG_STREAM_SOCKET;
   const bool connects =

@@ -333,6 +333,7 @@ xwsk::Status on_accept(void* socket_context, uint32_t flags, const xwsk::SockAdd
   ProviderSocket* s = socket_new(ls->reg, WSK_FLAG_CONNECTION_SOCKET, nullptr, nullptr);
   if (s == nullptr) return xwsk::Status::RequestNotAccepted;
   s->xs = accept_socket;
+  s->dispatch_pending.store(true, std::memory_order_release);
   NativeAddr l{}, r{};
   PVOID context = nullptr;
   const WSK_CLIENT_CONNECTION_DISPATCH* cd = nullptr;
@@ -346,7 +347,8 @@ xwsk::Status on_accept(void* socket_context, uint32_t flags, const xwsk::SockAdd
     return xwsk::Status::RequestNotAccepted;
   }
   s->context = context;
-  s->client_dispatch = cd;
+  s->client_dispatch.store(cd, std::memory_order_release);
+  s->dispatch_pending.store(false, std::memory_order_release);
   *accept_socket_context = s;
   *accept_dispatch = &kXwskConnectionEvents;
   return xwsk::Status::Success;

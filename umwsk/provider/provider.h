@@ -147,12 +147,15 @@ struct ProviderSocket {
   uint32_t magic;
   ULONG category;  ///< WSK_FLAG_*_SOCKET
   Registration* reg;
-  xwsk::Socket* xs;             ///< null until the creating operation completes
-  PVOID context;                ///< the client's socket context
-  const void* client_dispatch;  ///< WSK_CLIENT_{LISTEN,CONNECTION,DATAGRAM,STREAM}_DISPATCH
-  KSPIN_LOCK lock;              ///< guards retained
-  IndicationBlock* retained;    ///< indications the client kept (STATUS_PENDING), a list
-  uint64_t chaos_id;            ///< creation number (chaos decisions)
+  xwsk::Socket* xs;  ///< null until the creating operation completes
+  PVOID context;     ///< the client's socket context
+  /// WSK_CLIENT_{LISTEN,CONNECTION,DATAGRAM,STREAM}_DISPATCH. Atomic: a socket offered by
+  /// WskAcceptEvent gets it when the event returns, while the client may already use it.
+  std::atomic<const void*> client_dispatch;
+  std::atomic<bool> dispatch_pending;  ///< inside WskAcceptEvent: the table is not known yet
+  KSPIN_LOCK lock;                     ///< guards retained
+  IndicationBlock* retained;           ///< indications the client kept (STATUS_PENDING), a list
+  uint64_t chaos_id;                   ///< creation number (chaos decisions)
   std::atomic<uint32_t> chaos_ops;
 
   /// A fresh chaos decision stream for this socket: its number and its operation count.

@@ -123,7 +123,8 @@ ProviderSocket* socket_new(Registration* reg, ULONG category, PVOID context,
   s->reg = reg;
   s->xs = nullptr;
   s->context = context;
-  s->client_dispatch = client_dispatch;
+  s->client_dispatch.store(client_dispatch, std::memory_order_release);
+  s->dispatch_pending.store(false, std::memory_order_relaxed);
   KeInitializeSpinLock(&s->lock);
   s->retained = nullptr;
   s->chaos_id = g_socket_serial.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -144,30 +145,32 @@ void socket_delete(ProviderSocket* s) {
 }
 
 const WSK_CLIENT_LISTEN_DISPATCH* client_listen_dispatch(const ProviderSocket* s) {
-  if (s->client_dispatch == nullptr) return nullptr;
-  if (s->category == WSK_FLAG_LISTEN_SOCKET) {
-    return static_cast<const WSK_CLIENT_LISTEN_DISPATCH*>(s->client_dispatch);
-  }
+  const void* d = s->client_dispatch.load(std::memory_order_acquire);
+  if (d == nullptr) return nullptr;
+  if (s->category == WSK_FLAG_LISTEN_SOCKET)
+    return static_cast<const WSK_CLIENT_LISTEN_DISPATCH*>(d);
   if (s->category == WSK_FLAG_STREAM_SOCKET) {
-    return static_cast<const WSK_CLIENT_STREAM_DISPATCH*>(s->client_dispatch)->Listen;
+    return static_cast<const WSK_CLIENT_STREAM_DISPATCH*>(d)->Listen;
   }
   return nullptr;
 }
 
 const WSK_CLIENT_CONNECTION_DISPATCH* client_connection_dispatch(const ProviderSocket* s) {
-  if (s->client_dispatch == nullptr) return nullptr;
+  const void* d = s->client_dispatch.load(std::memory_order_acquire);
+  if (d == nullptr) return nullptr;
   if (s->category == WSK_FLAG_CONNECTION_SOCKET) {
-    return static_cast<const WSK_CLIENT_CONNECTION_DISPATCH*>(s->client_dispatch);
+    return static_cast<const WSK_CLIENT_CONNECTION_DISPATCH*>(d);
   }
   if (s->category == WSK_FLAG_STREAM_SOCKET) {
-    return static_cast<const WSK_CLIENT_STREAM_DISPATCH*>(s->client_dispatch)->Connect;
+    return static_cast<const WSK_CLIENT_STREAM_DISPATCH*>(d)->Connect;
   }
   return nullptr;
 }
 
 const WSK_CLIENT_DATAGRAM_DISPATCH* client_datagram_dispatch(const ProviderSocket* s) {
   if (s->category != WSK_FLAG_DATAGRAM_SOCKET) return nullptr;
-  return static_cast<const WSK_CLIENT_DATAGRAM_DISPATCH*>(s->client_dispatch);
+  return static_cast<const WSK_CLIENT_DATAGRAM_DISPATCH*>(
+      s->client_dispatch.load(std::memory_order_acquire));
 }
 
 // ---- creation -----------------------------------------------------------------------------------
