@@ -73,6 +73,7 @@ int count_mdls(const WSK_BUF& b) {
 
 template <typename T>
 T* carve(unsigned char** p, int count) {
+  static_assert(alignof(T) <= kOverflowHeader, "overflow shadows are at most 16-aligned");
   T* first = reinterpret_cast<T*>(*p);
   *p += sizeof(T) * static_cast<size_t>(count);
   return first;
@@ -95,10 +96,12 @@ bool choose_shadows(Socket* s, int n, int segs, Shadows* out) {
   if (block == nullptr) return false;
   block->bytes = bytes;
   auto* p = reinterpret_cast<unsigned char*>(block) + kOverflowHeader;
+  // Pointer-aligned shadows first, SockAddr (4-aligned, 28 bytes) last, so that every array
+  // stays aligned whatever n is.
   out->data = carve<DataIndication>(&p, n);
   out->datagrams = carve<DatagramIndication>(&p, n);
-  out->from = carve<SockAddr>(&p, n);
   out->segments = carve<Segment>(&p, segs);
+  out->from = carve<SockAddr>(&p, n);
   out->max_segments = segs;
   s->overflow = block;
   return true;
