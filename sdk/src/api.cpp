@@ -350,10 +350,19 @@ Status register_client(const ClientNpi* npi, Registration* registration) {
 namespace {
 // Registration::reserved[0] is the client while it is registered; deregister_client() moves it
 // to reserved[1] for as long as it waits, so that captures can still be released meanwhile.
+// Other threads capture and release while deregister_client() waits: both slots are read and
+// written atomically.
+void* slot_load(Registration* registration, int i) {
+  return std::atomic_ref<void*>(registration->reserved[i]).load(std::memory_order_acquire);
+}
+void slot_store(Registration* registration, int i, void* v) {
+  std::atomic_ref<void*>(registration->reserved[i]).store(v, std::memory_order_release);
+}
+
 Client* client_of(Registration* registration, bool deregistering_too) {
   if (registration == nullptr) return nullptr;
-  Client* c = static_cast<Client*>(registration->reserved[0]);
-  if (c == nullptr && deregistering_too) c = static_cast<Client*>(registration->reserved[1]);
+  Client* c = static_cast<Client*>(slot_load(registration, 0));
+  if (c == nullptr && deregistering_too) c = static_cast<Client*>(slot_load(registration, 1));
   if (c == nullptr || base_of(c)->magic != kClientMagic) return nullptr;
   return c;
 }
@@ -386,10 +395,10 @@ void deregister_client(Registration* registration) {
   Client* c = client_of(registration, false);
   if (c == nullptr) return;
   base_of(c)->deregistering.store(1, std::memory_order_release);
-  registration->reserved[1] = c;  // release_provider() still finds it while we wait
-  registration->reserved[0] = nullptr;
+  slot_store(registration, 1, c);  // release_provider() still finds it while we wait
+  slot_store(registration, 0, nullptr);
   backend::client_destroy(c);  // waits for captures and sockets; frees c (magic cleared)
-  registration->reserved[1] = nullptr;
+  slot_store(registration, 1, nullptr);
   g_counters.registrations.fetch_sub(1, std::memory_order_relaxed);
 }
 
