@@ -273,7 +273,10 @@ void free_zombies(Client* c) {
     // A buffer still held at close (retained or partly left) goes back to the pool.
     if (z->ind_buf != nullptr) buffer_put(c, z->ind_buf);
     z->~Socket();
-    if (!c->socket_cache.put(z)) detail::release(z, detail::kTagSocket);
+    // Kept for reuse unless the cache is full or the build is checked (quarantine).
+    if (detail::kChecked || !c->socket_cache.put(z)) {
+      detail::release_socket_memory(z, detail::kTagSocket);
+    }
     z = next;
   }
   pthread_mutex_lock(&c->mu);

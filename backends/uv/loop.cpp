@@ -474,8 +474,11 @@ void socket_maybe_free(Socket* s) {
     }
   }
   s->~Socket();
-  // Kept for socket_alloc (libuv is done with the handle), unless the cache is full.
-  if (!c->socket_cache.put(s)) detail::release(s, detail::kTagSocket);
+  // Kept for socket_alloc (libuv is done with the handle), unless the cache is full or the
+  // build is checked (quarantine).
+  if (detail::kChecked || !c->socket_cache.put(s)) {
+    detail::release_socket_memory(s, detail::kTagSocket);
+  }
   notify_idle(c);
 }
 

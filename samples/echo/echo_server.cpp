@@ -27,6 +27,9 @@ bool socket_gone(Status st) {
 
 constexpr uint32_t kMaxConsecutiveFailures = 100;
 
+/// Connections that must have gone before housekeeping() gives memory back.
+constexpr uint32_t kTrimAfter = 64;
+
 /// A shortage that passes (out of descriptors, memory or buffers): the slot keeps accepting.
 bool resource_shortage(Status st) {
   return st == Status::InsufficientResources || st == Status::NoMemory;
@@ -124,6 +127,7 @@ void Server::Connection::destroy() {
     if (next != nullptr) next->prev = prev;
     if (s->connections_ == this) s->connections_ = next;
     s->stats_.active--;
+    s->closed_since_trim_++;  // see housekeeping()
     s->stats_.tcp_bytes_in += bytes_in;
     s->stats_.tcp_bytes_out += bytes_out;
     if (graceful) {
@@ -405,6 +409,15 @@ void Server::on_accept(xwsk::Request* req, void* context) {
   }
   s->pump_accepts();
   s->release_work();
+}
+
+void Server::housekeeping() {
+  {
+    Guard g(lock_);
+    if (closed_since_trim_ < kTrimAfter) return;
+    closed_since_trim_ = 0;
+  }
+  return_free_memory();
 }
 
 void Server::on_close(xwsk::Request* req, void* context) {

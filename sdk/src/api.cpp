@@ -418,7 +418,7 @@ void deregister_client(Registration* registration) {
   registration->reserved[2] = nullptr;
   backend::client_destroy(c);  // waits for captures and sockets; frees c (magic cleared)
   registration->reserved[1] = nullptr;
-  g_counters.registrations.fetch_sub(1, std::memory_order_relaxed);
+  if (g_counters.registrations.fetch_sub(1, std::memory_order_acq_rel) == 1) quarantine_flush();
 }
 
 // ---- client-level operations --------------------------------------------------------------------

@@ -125,6 +125,20 @@ extern LiveCounters g_counters;
 void* alloc(size_t size, uint32_t tag);
 void release(void* memory, uint32_t tag);
 
+// ---- checked build mode (checked.cpp) ------------------------------------------------------
+#if defined(XWSK_CHECKED)
+constexpr bool kChecked = true;
+#else
+constexpr bool kChecked = false;
+#endif
+/// Backends release a closed socket object's memory through this instead of their reuse cache
+/// when kChecked: the memory stays allocated (its magic dead) for the next 256 closes, so a
+/// stale handle gets InvalidHandle instead of acting on a new socket. Unchecked: release().
+void release_socket_memory(void* memory, uint32_t tag);
+/// Releases everything in the quarantine (the core calls it when the last client deregisters,
+/// so that the allocator and the counters see every block back).
+void quarantine_flush();
+
 // ---- requests -----------------------------------------------------------------------------
 // In flight is a 32-bit pattern, not 1, so that request_init() can tell a request in flight
 // (DeviceBusy) from the uninitialized memory a new request starts as.
