@@ -65,9 +65,11 @@ void misuse_looping_chain(Context& t) {
   xwsk::Socket* cli = nullptr;
   xwsk::Socket* srv = nullptr;
   XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  // The datagram checks need a datagram socket (not every provider has them: kCapUdp).
+  const bool have_udp = (xwsk::backend_capabilities() & xwsk::kCapUdp) != 0;
   xwsk::Socket* udp = nullptr;
-  xwsk::SockAddr udp_addr{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &udp, &udp_addr));
+  xwsk::SockAddr udp_addr = xwsk::ipv4_loopback(9);
+  if (have_udp) XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &udp, &udp_addr));
   Buffer* b = env.buffer(t, 64);
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);
@@ -96,16 +98,18 @@ void misuse_looping_chain(Context& t) {
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(srv, &loop2, 0, r));
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect_ex(cli, &udp_addr, &loop1, 0, r));
   XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::disconnect(cli, &loop2, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::send_to(udp, &loop2, 0, &udp_addr, 0, nullptr, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::receive_from(udp, &loop1, 0, nullptr, nullptr, nullptr, nullptr, r));
-  // A BufList that loops back on itself (each element a valid datagram).
-  xwsk::BufList e1{nullptr, b->buf(0, 4)};
-  xwsk::BufList e2{&e1, b->buf(4, 4)};
-  e1.next = &e2;
-  XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::send_messages(udp, &e1, 0, &udp_addr, 0, nullptr, r));
+  if (have_udp) {
+    XT_CHECK_STATUS(t, Status::InvalidParameter,
+                    xwsk::send_to(udp, &loop2, 0, &udp_addr, 0, nullptr, r));
+    XT_CHECK_STATUS(t, Status::InvalidParameter,
+                    xwsk::receive_from(udp, &loop1, 0, nullptr, nullptr, nullptr, nullptr, r));
+    // A BufList that loops back on itself (each element a valid datagram).
+    xwsk::BufList e1{nullptr, b->buf(0, 4)};
+    xwsk::BufList e2{&e1, b->buf(4, 4)};
+    e1.next = &e2;
+    XT_CHECK_STATUS(t, Status::InvalidParameter,
+                    xwsk::send_messages(udp, &e1, 0, &udp_addr, 0, nullptr, r));
+  }
   XT_CHECK(t, !op->completed());
   XT_CHECK(t, !xwsk::request_pending(r));
   // A chain one segment longer than the bound: refused; cut to the bound: accepted.
