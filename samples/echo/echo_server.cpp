@@ -414,8 +414,14 @@ void Server::on_accept(xwsk::Request* req, void* context) {
 void Server::housekeeping() {
   {
     Guard g(lock_);
-    if (closed_since_trim_ < kTrimAfter) return;
+    // A burst of closes, or closes that stopped coming since the last call (so the last ones
+    // of a burst are not left out).
+    uint32_t closed = closed_since_trim_;
+    bool settled = closed != 0 && closed == closed_at_last_check_;
+    closed_at_last_check_ = closed;
+    if (closed < kTrimAfter && !settled) return;
     closed_since_trim_ = 0;
+    closed_at_last_check_ = 0;
   }
   return_free_memory();
 }

@@ -345,7 +345,7 @@ def check_rss(a):
                 if time.monotonic() > deadline:
                     raise Failure(f"round {r}: the server did not close its connections")
                 time.sleep(0.05)
-            time.sleep(0.5)  # the server gives memory back every 200 ms once a burst went
+            time.sleep(0.7)  # the server gives memory back at its next 200 ms ticks
             rss.append(srv.rss_kib())
         summary, _ = srv.stop()
     finally:
