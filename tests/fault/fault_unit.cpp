@@ -402,6 +402,8 @@ TEST(fault, bad_input_sweep) {
               xwsk::accept(conn, 0, nullptr, nullptr, nullptr, nullptr, r));
     EXPECT_EQ(Status::InvalidDeviceRequest, xwsk::listen(d, r));
     EXPECT_EQ(Status::InvalidDeviceRequest, xwsk::connect(basic, &a, 0, r));
+    EXPECT_EQ(Status::InvalidDeviceRequest, xwsk::bind(basic, &a, 0, r));  // WSK basic dispatch
+    EXPECT_EQ(Status::InvalidDeviceRequest, xwsk::get_local_address(basic, &a, r));
     EXPECT_EQ(Status::InvalidDeviceRequest, xwsk::disconnect(d, nullptr, 0, r));
     EXPECT_EQ(Status::InvalidDeviceRequest, xwsk::get_remote_address(d, &a, r));
     EXPECT_EQ(Status::InvalidDeviceRequest,
@@ -470,7 +472,7 @@ TEST(fault, bad_input_sweep) {
     EXPECT_EQ(Status::DeviceBusy,
               xwsk::get_address_info(c, "localhost", nullptr, 0, nullptr, &ai, b));
     EXPECT_EQ(Status::DeviceBusy, xwsk::get_name_info(c, &a, node, sizeof node, nullptr, 0, 0, b));
-    EXPECT_EQ(Status::DeviceBusy, xwsk::bind(basic, &a, 0, b));
+    EXPECT_EQ(Status::DeviceBusy, xwsk::bind(conn, &a, 0, b));
     EXPECT_EQ(Status::DeviceBusy, xwsk::connect(conn, &a, 0, b));
     EXPECT_EQ(Status::DeviceBusy, xwsk::connect_ex(conn, &a, nullptr, 0, b));
     EXPECT_EQ(Status::DeviceBusy, xwsk::send(conn, &buf, 0, b));
@@ -490,8 +492,11 @@ TEST(fault, bad_input_sweep) {
     EXPECT_EQ(Status::DeviceBusy, xwsk::close_socket(basic, b));
     // The busy close did not start a close: the socket still works.
     Op q;
-    xwsk::SockAddr basic_addr = xwsk::ipv4_loopback(0);
-    EXPECT_EQ(Status::Success, q.finish(xwsk::bind(basic, &basic_addr, 0, &q.req)));
+    uint32_t rcvbuf = 0;
+    EXPECT_EQ(Status::Success,
+              q.finish(xwsk::control_socket(basic, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf,
+                                            xwsk::kSolSocket, 0, nullptr, sizeof rcvbuf, &rcvbuf,
+                                            nullptr, &q.req)));
     // The busy request still completes exactly once.
     sockaddr_in to;
     int fd = plain_udp_to(port_of(d_addr), &to);
