@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -328,6 +329,12 @@ TEST(fault, bad_input_sweep) {
     EXPECT_FALSE(xwsk::request_pending(nullptr));
     EXPECT_EQ(Status::InvalidParameter, xwsk::segment_init(nullptr, data, 1));
     xwsk::segment_free(nullptr);
+    xwsk::SockAddr parsed{};
+    EXPECT_EQ(Status::InvalidParameter, xwsk::parse_address(nullptr, &parsed));
+    EXPECT_EQ(Status::InvalidParameter, xwsk::parse_address("127.0.0.1:9", nullptr));
+    EXPECT_EQ(0u, xwsk::format_address(a, nullptr, 64));
+    EXPECT_EQ(0u, xwsk::format_address(a, node, 0));
+    EXPECT_NE(nullptr, xwsk::capability_reason(static_cast<xwsk::Capability>(0x80000000u)));
     xwsk::Registration spare{};
     EXPECT_EQ(Status::InvalidParameter, xwsk::register_client(nullptr, &spare));
     EXPECT_EQ(Status::InvalidParameter, xwsk::capture_provider(nullptr, xwsk::kNoWait, nullptr));
@@ -446,6 +453,10 @@ TEST(fault, bad_input_sweep) {
                                                              nullptr, 0, nullptr, &ret_size, r));
     EXPECT_EQ(Status::InvalidParameter,
               xwsk::get_name_info(c, &a, node, 0, service, sizeof service, 0, r));
+    char long_text[4096];
+    memset(long_text, '1', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    EXPECT_EQ(Status::InvalidParameter, xwsk::parse_address(long_text, &parsed));
     static xwsk::BufList list[xwsk::kMaxChainSegments + 1];
     for (size_t i = 0; i <= xwsk::kMaxChainSegments; ++i) {
       list[i] = xwsk::BufList{i < xwsk::kMaxChainSegments ? &list[i + 1] : nullptr,
