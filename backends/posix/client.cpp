@@ -279,6 +279,10 @@ void free_zombies(Client* c) {
     }
     z = next;
   }
+  // Memory goes back as connections go: no more idle objects than the client has live sockets.
+  uint32_t live = c->base.sockets.load(std::memory_order_acquire);
+  c->socket_cache.trim(live, [](void* block) { detail::release(block, detail::kTagSocket); });
+  c->buffer_pool.trim(live, [](void* block) { detail::release(block, detail::kTagBuffer); });
   pthread_mutex_lock(&c->mu);
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
