@@ -3,10 +3,13 @@
 # TSan and fuzz presets), then runs
 #   1. ctest on the default build: the conformance suite on every backend (posix-epoll,
 #      posix-poll, uv, and wsk inside a driver under Wine), the echo sample against real peers,
-#      the benchmark smoke run (everything but the soak);
+#      the fault tests (label fault: descriptor exhaustion, UDP flood, RSS rounds, request
+#      races, the bad-input sweep; under a minute), the benchmark smoke run (everything but
+#      the soak);
 #   2. the soak (label soak): 1,000 connections against the echo server on every user-space
 #      backend, every byte checked (XWSK_SOAK_CONNECTIONS=10000 for more);
-#   3. the conformance suite and the echo tests again under AddressSanitizer + UBSan;
+#   3. the conformance suite, the echo tests and the unit tests (fault-unit among them) again
+#      under AddressSanitizer + UBSan, in the checked build (XWSK_CHECKED: stale handles);
 #   4. the conformance suite on posix-epoll and posix-poll built with the portable fallback of
 #      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
 #   5. the conformance suite and the echo tests under ThreadSanitizer (preset tsan);

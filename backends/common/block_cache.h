@@ -40,6 +40,13 @@ struct BlockCache {
     ++count;
     return true;
   }
+  /// Keeps at most @p keep blocks, handing the others to @p release (memory goes back as
+  /// connections go: the backends keep no more idle blocks than the client has live sockets).
+  template <typename Release>
+  void trim(uint32_t keep, Release release) {
+    while (count > keep)
+      release(take());
+  }
   /// Empties the cache, handing every block to @p release.
   template <typename Release>
   void clear(Release release) {

@@ -55,6 +55,41 @@ void run_yielded(Client* c) {
   }
 }
 
+uint64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
+/// How long the engine may wait: not at all while sockets yielded or a starved listener may
+/// retry now, until the starved listeners' retry time, else without a bound.
+int wait_timeout(Client* c) {
+  if (c->yield_head != nullptr) return 0;
+  if (c->starved == nullptr) return -1;
+  if (c->fd_released) return 0;
+  uint64_t now = now_ms();
+  if (now >= c->starved_retry_ms) return 0;
+  return static_cast<int>(c->starved_retry_ms - now);
+}
+
+/// Starved listeners try to accept again when their backoff ran out or a descriptor of the
+/// client was closed. Those still short go back on the list (starve), with a longer backoff.
+void run_starved(Client* c) {
+  if (c->starved == nullptr) return;
+  if (!c->fd_released && now_ms() < c->starved_retry_ms) return;
+  c->fd_released = false;
+  Socket* list = c->starved;
+  c->starved = nullptr;
+  while (list != nullptr) {
+    Socket* s = list;
+    list = s->starved_next;
+    s->starved_next = nullptr;
+    s->starved = false;
+    s->readable = true;  // the connections still wait in the listen queue; no new edge comes
+    socket_process(s);
+  }
+}
+
 void* loop_main(void* arg) {
   Client* c = static_cast<Client*>(arg);
   t_loop = c;
@@ -64,8 +99,9 @@ void* loop_main(void* arg) {
     bool stop = drain(c);
     free_zombies(c);
     if (stop) break;
-    engine_wait(c, c->yield_head != nullptr);
+    engine_wait(c, wait_timeout(c));
     run_yielded(c);
+    run_starved(c);
     free_zombies(c);
   }
   t_loop = nullptr;
@@ -150,6 +186,42 @@ void unyield(Socket* s) {
   s->yield_queued = false;
 }
 
+void starve(Socket* s) {
+  s->readable = false;
+  if (s->starved) return;
+  Client* c = s->client;
+  if (c->starved == nullptr) {
+    // The first listener of a round sets the retry time; each round that fails again doubles
+    // the backoff, up to kAcceptRetryMaxMs.
+    uint32_t backoff = c->starved_backoff_ms != 0 ? c->starved_backoff_ms : kAcceptRetryMinMs;
+    c->starved_retry_ms = now_ms() + backoff;
+    c->starved_backoff_ms = backoff * 2 < kAcceptRetryMaxMs ? backoff * 2 : kAcceptRetryMaxMs;
+  }
+  s->starved = true;
+  s->starved_next = c->starved;
+  c->starved = s;
+}
+
+void unstarve(Socket* s) {
+  if (!s->starved) return;
+  for (Socket** link = &s->client->starved; *link != nullptr; link = &(*link)->starved_next) {
+    if (*link == s) {
+      *link = s->starved_next;
+      break;
+    }
+  }
+  s->starved_next = nullptr;
+  s->starved = false;
+}
+
+void fd_released(Client* c) {
+  if (c->starved != nullptr) c->fd_released = true;
+}
+
+void accept_recovered(Client* c) {
+  c->starved_backoff_ms = 0;
+}
+
 void free_socket_cache(Client* c) {
   c->socket_cache.clear([](void* block) { detail::release(block, detail::kTagSocket); });
   c->buffer_pool.clear([](void* block) { detail::release(block, detail::kTagBuffer); });
@@ -201,9 +273,16 @@ void free_zombies(Client* c) {
     // A buffer still held at close (retained or partly left) goes back to the pool.
     if (z->ind_buf != nullptr) buffer_put(c, z->ind_buf);
     z->~Socket();
-    if (!c->socket_cache.put(z)) detail::release(z, detail::kTagSocket);
+    // Kept for reuse unless the cache is full or the build is checked (quarantine).
+    if (detail::kChecked || !c->socket_cache.put(z)) {
+      detail::release_socket_memory(z, detail::kTagSocket);
+    }
     z = next;
   }
+  // Memory goes back as connections go: no more idle objects than the client has live sockets.
+  uint32_t live = c->base.sockets.load(std::memory_order_acquire);
+  c->socket_cache.trim(live, [](void* block) { detail::release(block, detail::kTagSocket); });
+  c->buffer_pool.trim(live, [](void* block) { detail::release(block, detail::kTagBuffer); });
   pthread_mutex_lock(&c->mu);
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);

@@ -210,12 +210,19 @@ constexpr size_t kDatagramSlotSize = 64 * 1024;
 /// (when nothing is queued before it) up to this dispatch depth; deeper, it is queued and the
 /// running dispatch pass picks it up, so recursion stays bounded.
 constexpr uint32_t kMaxInlineDepth = 4;
-/// Closed socket objects a client keeps for reuse (64 x ~440 bytes).
+/// Closed socket objects a client keeps for reuse (64 x 472 bytes at most, and no more than
+/// the client has live sockets).
 constexpr uint32_t kSocketCacheSize = 64;
-/// Idle indication buffers a client keeps (16 x 64 KiB at most).
+/// Idle indication buffers a client keeps (16 x 64 KiB at most, and no more than the client
+/// has live sockets).
 constexpr uint32_t kBufferPoolSize = 16;
 /// Bounded iovec arrays on the stack (a longer chain is transferred in several calls).
 constexpr int kMaxIov = 64;
+/// An accept that fails for lack of descriptors or memory is retried after this backoff
+/// (doubling per failed retry up to the maximum), or at once when the client closes a
+/// descriptor; the connection waits in the listen queue meanwhile.
+constexpr uint32_t kAcceptRetryMinMs = 10;
+constexpr uint32_t kAcceptRetryMaxMs = 1000;
 
 struct DatagramSlots;  // udp.cpp
 
@@ -242,6 +249,12 @@ struct Client {
   Socket* yield_head;
   Socket* yield_tail;
   uint64_t turn;  ///< loop iterations; a yielded socket runs in the turn after it yielded
+  /// Listeners whose accept failed for lack of descriptors or memory (see starve()): retried
+  /// at starved_retry_ms (monotonic), or at once when a descriptor of this client is closed.
+  Socket* starved;
+  uint64_t starved_retry_ms;
+  uint32_t starved_backoff_ms;  ///< next backoff; 0 = kAcceptRetryMinMs
+  bool fd_released;             ///< a descriptor of this client was closed since the last retry
   /// Closed sockets kept for reuse, so a connection costs no heap traffic (kSocketCacheSize
   /// at most; freed at deregistration).
   hostnet::BlockCache<posix::kSocketCacheSize> socket_cache;
@@ -304,6 +317,9 @@ struct Socket {
 
   // Receive-from event (datagram).
   posix::DatagramSlots* dgram;
+  /// receive_from requests served in turn dgram_turn (the per-turn budget, kDatagramSlots).
+  uint32_t dgram_reads;
+  uint64_t dgram_turn;
   std::atomic<uint32_t> dgram_retained;  ///< datagrams the client holds (returned Pending)
 
   // Conditional accept / accepted connections not yet handed out (listen sockets).
@@ -327,6 +343,10 @@ struct Socket {
   Socket* yield_prev;
   uint64_t yield_turn;  ///< Client::turn when it yielded
   bool yield_queued;
+
+  // Starved list (Client::starved), loop thread only.
+  Socket* starved_next;
+  bool starved;
 
   // Engine bookkeeping.
   int engine_index;
@@ -389,6 +409,16 @@ void indication_buffer_done(Socket* s);
 void yield_read(Socket* s);
 /// Takes a closing socket off the yield list.
 void unyield(Socket* s);
+/// The listener @p s could not accept for lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM):
+/// it stops reading and waits on the client's starved list for the backoff timer or the next
+/// descriptor the client closes (loop thread).
+void starve(Socket* s);
+/// Takes a closing listener off the starved list.
+void unstarve(Socket* s);
+/// A descriptor of the client was closed: starved listeners retry at once (loop thread).
+void fd_released(Client* c);
+/// An accept succeeded: the backoff starts again from its minimum.
+void accept_recovered(Client* c);
 
 // ---- socket.cpp: socket objects and the per-socket state machine ------------------------
 
@@ -515,9 +545,9 @@ Status engine_add(Client* c, Socket* s);
 void engine_remove(Client* c, Socket* s);
 /// The socket's interest may have changed (level-triggered engines re-read socket_interest).
 void engine_update(Client* c, Socket* s);
-/// Waits for readiness or a wake-up (without blocking when @p nonblocking) and dispatches
-/// socket_ready() (loop thread).
-void engine_wait(Client* c, bool nonblocking);
+/// Waits for readiness or a wake-up (at most @p timeout_ms; 0 does not block, -1 waits without
+/// a bound) and dispatches socket_ready() (loop thread).
+void engine_wait(Client* c, int timeout_ms);
 /// True when readiness is level-triggered (a socket still readable is reported again).
 bool engine_level_triggered();
 /// "posix-epoll" / "posix-poll".

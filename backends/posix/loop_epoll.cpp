@@ -114,10 +114,10 @@ bool engine_level_triggered() {
   return false;
 }
 
-void engine_wait(Client* c, bool nonblocking) {
+void engine_wait(Client* c, int timeout_ms) {
   Engine* e = c->engine;
   epoll_event events[kMaxEvents];
-  int n = epoll_wait(e->epfd, events, kMaxEvents, nonblocking ? 0 : -1);
+  int n = epoll_wait(e->epfd, events, kMaxEvents, timeout_ms);
   for (int i = 0; i < n; ++i) {
     Socket* s = static_cast<Socket*>(events[i].data.ptr);
     if (s == nullptr) {

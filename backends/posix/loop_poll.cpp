@@ -178,15 +178,15 @@ bool engine_level_triggered() {
   return true;
 }
 
-void engine_wait(Client* c, bool nonblocking) {
+void engine_wait(Client* c, int timeout_ms) {
   Engine* e = c->engine;
   if (e->dirty && !rebuild(e)) {
     // Out of memory for the snapshot: poll the wake fd only, retry on the next turn.
     pollfd wake{e->wake.read_fd, POLLIN, 0};
-    poll(&wake, 1, nonblocking ? 0 : 10);
+    poll(&wake, 1, timeout_ms >= 0 && timeout_ms < 10 ? timeout_ms : 10);
     return;
   }
-  int n = poll(e->pfds, static_cast<nfds_t>(e->snap_count + 1), nonblocking ? 0 : -1);
+  int n = poll(e->pfds, static_cast<nfds_t>(e->snap_count + 1), timeout_ms);
   if (n <= 0) return;
   if ((e->pfds[0].revents & POLLIN) != 0) {
     wake_drain(&e->wake);

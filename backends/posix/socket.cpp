@@ -136,6 +136,7 @@ void socket_destroy(Socket* s, bool abortive) {
   if (s->closed) return;
   s->closed = true;
   unyield(s);
+  unstarve(s);
   engine_remove(s->client, s);
   if (abortive) {
     linger l{1, 0};
@@ -143,6 +144,7 @@ void socket_destroy(Socket* s, bool abortive) {
   }
   ::close(s->fd);
   s->fd = -1;
+  fd_released(s->client);
   tcp_reclaim(s);
   udp_reclaim(s);
   bury(s);
@@ -238,7 +240,8 @@ uint32_t socket_interest(const Socket* s) {
                                        s->dgram_retained.load(std::memory_order_acquire) == 0);
     want_write = !s->send_q.empty();
   } else if (s->base.listening) {
-    want_read = !s->recv_q.empty() || (mask & kEventAccept) != 0 || s->conditional;
+    // A starved listener (out of descriptors) is not polled: it waits for its retry.
+    want_read = !s->starved && (!s->recv_q.empty() || (mask & kEventAccept) != 0 || s->conditional);
   } else if (s->connecting) {
     want_write = true;
   } else if (s->connected && !s->aborted) {
@@ -538,6 +541,7 @@ Status op_close(Socket* s, Request* req) {
   // WSK resets a connection that was not disconnected when its socket is closed.
   bool abortive = s->base.type == SocketType::Stream && s->connected && !s->shut_wr && !s->aborted;
   unyield(s);
+  unstarve(s);
   engine_remove(s->client, s);
   if (abortive) {
     linger l{1, 0};
@@ -545,6 +549,7 @@ Status op_close(Socket* s, Request* req) {
   }
   ::close(s->fd);
   s->fd = -1;
+  fd_released(s->client);
   tcp_reclaim(s);
   udp_reclaim(s);
   Status r = complete(req, Status::Success, 0);

@@ -426,11 +426,19 @@ Socket* accept_one(Socket* s, bool* retry) {
       case EAGAIN:
         s->readable = false;
         return nullptr;
+      case EMFILE:
+      case ENFILE:
+      case ENOBUFS:
+      case ENOMEM:
+        // Out of descriptors or memory: the accept requests stay pending and the connection
+        // waits in the listen queue. The listener retries after a bounded backoff, or at once
+        // when this client closes a descriptor (starve), instead of spinning or failing.
+        starve(s);
+        return nullptr;
       default: {
-        // Out of descriptors or memory: fail the oldest accept request rather than spin. The
-        // connection stays in the backlog. Edge-triggered, `readable` stays set (no new edge
-        // would come for it), so the next accept request retries at once; level-triggered,
-        // poll reports the listener again.
+        // Any other error: fail the oldest accept request rather than spin. Edge-triggered,
+        // `readable` stays set (no new edge would come for it), so the next accept request
+        // retries at once; level-triggered, poll reports the listener again.
         Status st = status_from_errno(errno);
         if (engine_level_triggered()) s->readable = false;
         if (Request* r = s->recv_q.pop()) complete(r, st, 0);
@@ -441,12 +449,15 @@ Socket* accept_one(Socket* s, bool* retry) {
   Socket* conn = socket_new(s->client, fd, s->base.family, SocketType::Stream, Protocol::Tcp,
                             kConnectionSocket, nullptr, nullptr);
   if (conn == nullptr) {
+    // Out of memory for the socket object: this connection is reset, the rest wait in the
+    // listen queue until the backoff runs out (accepting on would reset them all).
     linger l{1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
     ::close(fd);
-    *retry = true;
+    starve(s);
     return nullptr;
   }
+  accept_recovered(s->client);
   conn->bound = true;
   conn->connected = true;
   conn->nodelay_client = conn->nodelay_on = s->nodelay_client;  // Linux copies TCP_NODELAY

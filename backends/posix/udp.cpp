@@ -127,10 +127,24 @@ Outcome send_messages_attempt(Socket* s, Request* r) {
   return finished(Status::Success, io->done);
 }
 
+/// A socket reads at most one batch (kDatagramSlots) per loop turn for receive_from requests,
+/// as the event path does: a client that re-issues its receive from the completion routine
+/// would otherwise read a flood for ever in one dispatch pass and starve the other sockets.
+bool datagram_budget_spent(Socket* s) {
+  Client* c = s->client;
+  if (s->dgram_turn != c->turn) {
+    s->dgram_turn = c->turn;
+    s->dgram_reads = 0;
+  }
+  if (s->dgram_reads < kDatagramSlots) return false;
+  yield_read(s);  // runs again in the next turn, after the other ready sockets
+  return true;
+}
+
 Outcome receive_from_attempt(Socket* s, Request* r) {
   DatagramIo* io = op_state<DatagramIo>(r);
   for (;;) {
-    if (!s->readable) return kWait;
+    if (!s->readable || datagram_budget_spent(s)) return kWait;
     iovec iov[kMaxIov];
     size_t bytes = 0;
     msghdr m{};
@@ -141,6 +155,7 @@ Outcome receive_from_attempt(Socket* s, Request* r) {
     m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, 0, iov, kMaxIov, &bytes));
     ssize_t n = ::recvmsg(s->fd, &m, 0);
     if (n >= 0) {
+      ++s->dgram_reads;
       if (io->remote_out != nullptr)
         from_native(reinterpret_cast<sockaddr*>(&ss), m.msg_namelen, io->remote_out);
       if (io->control_length != nullptr) *io->control_length = 0;

@@ -474,8 +474,15 @@ void socket_maybe_free(Socket* s) {
     }
   }
   s->~Socket();
-  // Kept for socket_alloc (libuv is done with the handle), unless the cache is full.
-  if (!c->socket_cache.put(s)) detail::release(s, detail::kTagSocket);
+  // Kept for socket_alloc (libuv is done with the handle), unless the cache is full or the
+  // build is checked (quarantine).
+  if (detail::kChecked || !c->socket_cache.put(s)) {
+    detail::release_socket_memory(s, detail::kTagSocket);
+  }
+  // Memory goes back as connections go: no more idle objects than the client has live sockets.
+  uint32_t live = c->base.sockets.load(std::memory_order_acquire);
+  c->socket_cache.trim(live, [](void* block) { detail::release(block, detail::kTagSocket); });
+  c->buffer_pool.trim(live, [](void* block) { detail::release(block, detail::kTagBuffer); });
   notify_idle(c);
 }
 

@@ -8,6 +8,7 @@
 //   Event          a notification KEVENT. wait() only at PASSIVE_LEVEL.
 //   log_error      vDbgPrintEx(DPFLTR_IHVNETWORK_ID, DPFLTR_ERROR_LEVEL, ...): safe at any IRQL
 //                  for the formats used here (no %ls/%wZ).
+//   return_free_memory  nothing: the kernel pool returns freed memory itself
 //   provider_hung  logs and returns; the caller keeps waiting (it cannot free a request the
 //                  provider owns, and a driver must not exit).
 //
@@ -54,6 +55,9 @@ __attribute__((format(printf, 1, 2)))
 void log_error(const char* format, ...);
 
 void provider_hung(const char* what, uint32_t timeout_ms);
+
+/// The pool gives freed memory back by itself: nothing to do.
+inline void return_free_memory() {}
 
 }  // namespace echo
 

@@ -10,6 +10,9 @@
 //   Event     a notification event (KEVENT): set from anywhere, waited on only by the thread
 //             that starts and stops things (PASSIVE_LEVEL), never by a completion routine.
 //   log_error printf-style diagnostics (stderr / DbgPrintEx).
+//   return_free_memory  gives freed heap memory back to the system (glibc: malloc_trim, whose
+//             freed pages would otherwise stay resident after a burst of connections went;
+//             elsewhere and in the kernel, where the pool returns memory itself: nothing).
 //   provider_hung  a synchronous setup/teardown call did not complete in time. User space: the
 //             program reports it and exits (status 70). Kernel: reports it and returns (the
 //             caller then keeps waiting: it cannot free a request the provider still owns).
@@ -27,6 +30,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <chrono>
 #include <condition_variable>
@@ -76,6 +82,12 @@ log_error(const char* format, ...) {
   va_start(args, format);
   vfprintf(stderr, format, args);
   va_end(args);
+}
+
+inline void return_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 [[noreturn]] inline void provider_hung(const char* what, uint32_t timeout_ms) {

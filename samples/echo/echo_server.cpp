@@ -27,6 +27,20 @@ bool socket_gone(Status st) {
 
 constexpr uint32_t kMaxConsecutiveFailures = 100;
 
+/// Connections that must have gone before housekeeping() gives memory back.
+constexpr uint32_t kTrimAfter = 64;
+
+/// A shortage that passes (out of descriptors, memory or buffers): the slot keeps accepting.
+bool resource_shortage(Status st) {
+  return st == Status::InsufficientResources || st == Status::NoMemory;
+}
+
+/// Rate limit without a clock (the same code runs in the kernel): the 1st, 2nd, 4th, 8th, ...
+/// failure of a streak is logged.
+bool worth_logging(uint32_t failures) {
+  return (failures & (failures - 1)) == 0;
+}
+
 }  // namespace
 
 // =============================================================================================
@@ -113,6 +127,7 @@ void Server::Connection::destroy() {
     if (next != nullptr) next->prev = prev;
     if (s->connections_ == this) s->connections_ = next;
     s->stats_.active--;
+    s->closed_since_trim_++;  // see housekeeping()
     s->stats_.tcp_bytes_in += bytes_in;
     s->stats_.tcp_bytes_out += bytes_out;
     if (graceful) {
@@ -396,6 +411,21 @@ void Server::on_accept(xwsk::Request* req, void* context) {
   s->release_work();
 }
 
+void Server::housekeeping() {
+  {
+    Guard g(lock_);
+    // A burst of closes, or closes that stopped coming since the last call (so the last ones
+    // of a burst are not left out).
+    uint32_t closed = closed_since_trim_;
+    bool settled = closed != 0 && closed == closed_at_last_check_;
+    closed_at_last_check_ = closed;
+    if (closed < kTrimAfter && !settled) return;
+    closed_since_trim_ = 0;
+    closed_at_last_check_ = 0;
+  }
+  return_free_memory();
+}
+
 void Server::on_close(xwsk::Request* req, void* context) {
   (void)req;
   static_cast<Server*>(context)->release_work();
@@ -426,6 +456,9 @@ void Server::pump_accepts() {
         } else if (a->state == AcceptSlot::kIdle) {
           slot = a;
           if (stopping_ || a->prepared == nullptr || listener_closed_) {
+            if (!stopping_ && !listener_closed_) {
+              log_error("xwsk-echo: out of memory for a connection: accept slot retired\n");
+            }
             a->state = AcceptSlot::kDead;
             act = kKill;
           } else {
@@ -455,11 +488,25 @@ void Server::pump_accepts() {
           Guard g(lock_);
           slot->state = AcceptSlot::kIdle;
         } else {
-          bool dead = socket_gone(slot->result) || ++slot->failures > kMaxConsecutiveFailures;
-          Guard g(lock_);
-          if (slot->result != Status::Cancelled) stats_.accept_errors++;
-          slot->state = dead ? AcceptSlot::kDead : AcceptSlot::kIdle;
+          // A shortage never retires the slot (the next accept waits for resources to return);
+          // any other failure does after kMaxConsecutiveFailures in a row. Either way it is said.
+          uint32_t failures = ++slot->failures;
+          bool shortage = resource_shortage(slot->result);
+          bool gone = socket_gone(slot->result);
+          bool dead = gone || (!shortage && failures > kMaxConsecutiveFailures);
+          {
+            Guard g(lock_);
+            if (slot->result != Status::Cancelled) stats_.accept_errors++;
+            slot->state = dead ? AcceptSlot::kDead : AcceptSlot::kIdle;
+          }
           if (dead) act = kKill;
+          if (dead && !gone) {
+            log_error("xwsk-echo: accept failed %u times in a row (%s): accept slot retired\n",
+                      failures, xwsk::status_name(slot->result));
+          } else if (!gone && worth_logging(failures)) {
+            log_error("xwsk-echo: accept failed (%s, %u in a row): still accepting\n",
+                      xwsk::status_name(slot->result), failures);
+          }
         }
         if (act == kKill && slot->prepared != nullptr) {
           slot->prepared->destroy();

@@ -71,6 +71,11 @@ class Server {
   /// rather than freed under the provider's feet).
   bool stop(uint32_t timeout_ms);
   ServerStats stats();
+  /// Gives the memory of the connections that went since the last call back to the system
+  /// (return_free_memory), once a burst of them went or the closes stopped coming. Main thread,
+  /// now and then (the program calls it every 200 ms): never on a completion path, where it
+  /// would cost latency.
+  void housekeeping();
 
   struct Connection;
   struct AcceptSlot;
@@ -109,6 +114,8 @@ class Server {
   bool listener_closed_ = false;
   bool udp_closed_ = false;
   uint64_t work_ = 0;  ///< In-flight requests and live connections; stop() waits for 0.
+  uint32_t closed_since_trim_ = 0;     ///< Connections gone since memory was last given back.
+  uint32_t closed_at_last_check_ = 0;  ///< closed_since_trim_ at the last housekeeping().
   Event quiesced_;
   Connection* connections_ = nullptr;  ///< Live connections (intrusive list).
   AcceptSlot* accept_slots_ = nullptr;

@@ -330,6 +330,7 @@ int cmd_server(const Options& o) {
       sig = s;
       break;
     }
+    srv.housekeeping();
   }
   const double seconds = static_cast<double>(echo::now_ns() - start) / 1e9;
   bool clean = srv.stop(15000);

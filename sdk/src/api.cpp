@@ -71,15 +71,22 @@ bool address_fits_socket(const SockAddr* a, const SocketBase* b) {
   return address_ok(a) && a->af() == b->family;
 }
 
-void accept_request(Request* req, Socket* s) {
+// Takes the request from idle to in flight in one atomic step, so two threads handing the same
+// request to xwsk at once cannot both have it accepted: the loser gets DeviceBusy.
+[[nodiscard]] bool accept_request(Request* req, Socket* s) {
+  uint32_t idle = kIdle;
+  if (!std::atomic_ref<uint32_t>(req->priv.state)
+           .compare_exchange_strong(idle, kInFlight, std::memory_order_acq_rel)) {
+    return false;
+  }
   req->status = Status::Pending;
   req->information = 0;
   req->priv.next = nullptr;
   req->priv.prev = nullptr;
   req->priv.socket = s;
   req->priv.op = 0;
-  set_request_state(req, kInFlight);
   g_counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 constexpr uint32_t kConnectionEvents = kEventReceive | kEventDisconnect | kEventSendBacklog;
@@ -180,22 +187,24 @@ Status complete(Request* req, Status status, uintptr_t information) {
 
 bool buf_fits(const Buf* buf) {
   if (buf == nullptr) return false;
-  if (buf->length == 0) return true;
+  // The whole chain is walked, bounded: a chain longer than kMaxChainSegments is refused, and so
+  // is one that loops back on itself (it never ends, so it runs past the bound).
   size_t skip = buf->offset;
   size_t need = buf->length;
   bool first = true;
+  size_t count = 0;
   for (const Segment* seg = buf->segment; seg != nullptr; seg = seg->next) {
+    if (++count > kMaxChainSegments) return false;
     if (seg->data == nullptr && seg->length != 0) return false;
     size_t avail = seg->length;
     if (first) {
-      if (skip > avail) return false;
-      avail -= skip;
+      if (skip > avail && need != 0) return false;
+      avail -= skip < avail ? skip : avail;
       first = false;
     }
-    if (avail >= need) return true;
-    need -= avail;
+    need -= avail < need ? avail : need;
   }
-  return false;
+  return need == 0;
 }
 
 const ListenDispatch* listen_dispatch(const SocketBase* b) {
@@ -274,6 +283,7 @@ using namespace detail;
 
 Status request_init(Request* req, CompletionRoutine routine, void* context) {
   if (req == nullptr || routine == nullptr) return Status::InvalidParameter;
+  if (request_state(req) == kInFlight) return Status::DeviceBusy;
   req->status = Status::Success;
   req->information = 0;
   req->routine = routine;
@@ -321,11 +331,27 @@ void segment_free(Segment* seg) {
 
 // ---- registration -------------------------------------------------------------------------------
 
+namespace {
+// reserved[2] seals reserved[0], so a registration that was never zeroed (garbage) is not taken
+// for a registered one and its garbage pointer is never followed.
+void* registration_seal(Client* c) {
+  return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(c) ^ uintptr_t{0x5eA1ed0c});
+}
+Client* registered_client(const Registration* registration) {
+  Client* c = static_cast<Client*>(registration->reserved[0]);
+  if (c == nullptr || registration->reserved[2] != registration_seal(c)) return nullptr;
+  return base_of(c)->magic == kClientMagic ? c : nullptr;
+}
+}  // namespace
+
 Status register_client(const ClientNpi* npi, Registration* registration) {
   if (npi == nullptr || registration == nullptr || npi->dispatch == nullptr) {
     return Status::InvalidParameter;
   }
   if ((npi->dispatch->version >> 8) != 1) return Status::NotSupported;
+  // WSK: each registration instance needs its own WSK_REGISTRATION. One still registered (its
+  // client alive) is refused, so the first client is not orphaned.
+  if (registered_client(registration) != nullptr) return Status::InvalidParameter;
   Client* c = nullptr;
   Status st = backend::client_create(npi, &c);
   if (st != Status::Success) return st;
@@ -343,6 +369,7 @@ Status register_client(const ClientNpi* npi, Registration* registration) {
   for (void*& r : registration->reserved)
     r = nullptr;
   registration->reserved[0] = c;
+  registration->reserved[2] = registration_seal(c);
   g_counters.registrations.fetch_add(1, std::memory_order_relaxed);
   return Status::Success;
 }
@@ -397,9 +424,10 @@ void deregister_client(Registration* registration) {
   base_of(c)->deregistering.store(1, std::memory_order_release);
   slot_store(registration, 1, c);  // release_provider() still finds it while we wait
   slot_store(registration, 0, nullptr);
+  slot_store(registration, 2, nullptr);
   backend::client_destroy(c);  // waits for captures and sockets; frees c (magic cleared)
   slot_store(registration, 1, nullptr);
-  g_counters.registrations.fetch_sub(1, std::memory_order_relaxed);
+  if (g_counters.registrations.fetch_sub(1, std::memory_order_acq_rel) == 1) quarantine_flush();
 }
 
 // ---- client-level operations --------------------------------------------------------------------
@@ -408,7 +436,7 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
               uint32_t category, void* socket_context, const void* dispatch, Request* req) {
   Status st = check_client(client, req);
   if (st != Status::Success) return st;
-  accept_request(req, nullptr);
+  if (!accept_request(req, nullptr)) return Status::DeviceBusy;
   bool family_ok = family == AddressFamily::Inet || family == AddressFamily::Inet6;
   bool category_ok = category == kBasicSocket || category == kListenSocket ||
                      category == kConnectionSocket || category == kDatagramSocket ||
@@ -453,7 +481,7 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
   if (type != SocketType::Stream || (protocol != Protocol::Tcp && protocol != Protocol::Default)) {
     return Status::InvalidParameter;
   }
-  accept_request(req, nullptr);
+  if (!accept_request(req, nullptr)) return Status::DeviceBusy;
   return backend::socket_connect(client, type, Protocol::Tcp, local, remote, flags, socket_context,
                                  dispatch, req);
 }
@@ -472,7 +500,7 @@ Status control_client(Client* client, uint32_t control_code, size_t input_size, 
                                    output_size_returned, nullptr);
   }
   if (request_state(req) != kIdle) return Status::DeviceBusy;
-  accept_request(req, nullptr);
+  if (!accept_request(req, nullptr)) return Status::DeviceBusy;
   return backend::control_client(client, control_code, input_size, input, output_size, output,
                                  output_size_returned, req);
 }
@@ -485,7 +513,7 @@ Status get_address_info(Client* client, const char* node, const char* service, u
     return Status::InvalidParameter;
   }
   *result = nullptr;
-  accept_request(req, nullptr);
+  if (!accept_request(req, nullptr)) return Status::DeviceBusy;
   return backend::get_address_info(client, node, service, name_space, hints, result, req);
 }
 
@@ -502,7 +530,7 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
       (node != nullptr && node_size == 0) || (service != nullptr && service_size == 0)) {
     return Status::InvalidParameter;
   }
-  accept_request(req, nullptr);
+  if (!accept_request(req, nullptr)) return Status::DeviceBusy;
   return backend::get_name_info(client, address, node, node_size, service, service_size, flags,
                                 req);
 }
@@ -519,7 +547,7 @@ Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
   Status st = check_socket(s, kCatAll & ~(kCatStreamListening | kCatBasic), req);
   if (st != Status::Success) return st;
   if (!address_fits_socket(local, base_of(s))) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (Status decided = decide_bind(base_of(s)); decided != Status::Success) {
     return complete(req, decided, 0);
   }
@@ -530,7 +558,7 @@ Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
 Status listen(Socket* s, Request* req) {
   Status st = check_socket(s, kCatStream, req);
   if (st != Status::Success) return st;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);
   return backend::listen(s, req);
 }
@@ -539,7 +567,7 @@ Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
               const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
   Status st = check_socket(s, kLsn, req);
   if (st != Status::Success) return st;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   return backend::accept(s, flags, accept_socket_context, dispatch, local, remote, req);
 }
 
@@ -547,7 +575,7 @@ Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) 
   Status st = check_socket(s, kConn, req);
   if (st != Status::Success) return st;
   if (!address_fits_socket(remote, base_of(s))) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
   req->core_op = kCoreOpConnect;
   return backend::connect(s, remote, flags, req);
@@ -559,7 +587,7 @@ Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t f
   if (st != Status::Success) return st;
   if (!address_fits_socket(remote, base_of(s))) return Status::InvalidParameter;
   if (data != nullptr && !buf_fits(data)) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
   req->core_op = kCoreOpConnect;
   return backend::connect_ex(s, remote, data, flags, req);
@@ -569,7 +597,7 @@ Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   Status st = check_socket(s, kConn, req);
   if (st != Status::Success) return st;
   if (!buf_fits(buf)) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   return backend::send(s, buf, flags, req);
 }
 
@@ -578,7 +606,7 @@ Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   if (st != Status::Success) return st;
   if (!buf_fits(buf)) return Status::InvalidParameter;
   if ((flags & kFlagWaitAll) != 0 && (flags & kFlagDrain) != 0) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   return backend::receive(s, buf, flags, req);
 }
 
@@ -587,7 +615,7 @@ Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req
   if (st != Status::Success) return st;
   if (final_data != nullptr && !buf_fits(final_data)) return Status::InvalidParameter;
   if (final_data != nullptr && (flags & kFlagAbortive) != 0) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   return backend::disconnect(s, final_data, flags, req);
 }
 
@@ -599,7 +627,7 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
       (control_length != 0 && control == nullptr)) {
     return Status::InvalidParameter;
   }
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   // No fixed remote address can be set (SIO_WSK_SET_REMOTE_ADDRESS is not mapped), so a
   // datagram without a remote address has nowhere to go: the parameter WSK requires is missing.
   if (remote == nullptr) return complete(req, Status::InvalidParameter, 0);
@@ -613,7 +641,7 @@ Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
   if (!buf_fits(buf) || (control_length != nullptr && *control_length != 0 && control == nullptr)) {
     return Status::InvalidParameter;
   }
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   return backend::receive_from(s, buf, flags, remote, control_length, control, control_flags, req);
 }
 
@@ -625,10 +653,11 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
       (control_length != 0 && control == nullptr)) {
     return Status::InvalidParameter;
   }
+  size_t datagrams = 0;
   for (BufList* e = list; e != nullptr; e = e->next) {
-    if (!buf_fits(&e->buffer)) return Status::InvalidParameter;
+    if (++datagrams > kMaxChainSegments || !buf_fits(&e->buffer)) return Status::InvalidParameter;
   }
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (remote == nullptr) return complete(req, Status::InvalidParameter, 0);  // as send_to
   return backend::send_messages(s, list, flags, remote, control_length, control, req);
 }
@@ -637,7 +666,7 @@ Status get_local_address(Socket* s, SockAddr* local, Request* req) {
   Status st = check_socket(s, kCatAll & ~kCatBasic, req);  // not in the basic dispatch
   if (st != Status::Success) return st;
   if (local == nullptr) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (!is_bound(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);  // as WSK
   return backend::get_local_address(s, local, req);
 }
@@ -646,7 +675,7 @@ Status get_remote_address(Socket* s, SockAddr* remote, Request* req) {
   Status st = check_socket(s, kConn, req);
   if (st != Status::Success) return st;
   if (remote == nullptr) return Status::InvalidParameter;
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   // WskGetRemoteAddress: not connected → STATUS_INVALID_DEVICE_STATE, returned by the call.
   if (!was_connected(base_of(s))) return complete(req, Status::InvalidDeviceState, 0);
   return backend::get_remote_address(s, remote, req);
@@ -674,7 +703,7 @@ Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction ac
       (action != InspectAction::Accept && action != InspectAction::Reject)) {
     return Status::InvalidParameter;
   }
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   return backend::inspect_complete(s, inspect_id, action, req);
 }
 
@@ -737,12 +766,12 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
   }
   if (events) {
     // With a request, SO_WSK_EVENT_CALLBACK completes it with the outcome, whatever it is.
+    if (!accept_request(req, s)) return Status::DeviceBusy;
     st = change_events(s, input_size, input);
     if (output_size_returned != nullptr) *output_size_returned = 0;
-    accept_request(req, s);
     return complete(req, st, 0);
   }
-  accept_request(req, s);
+  if (!accept_request(req, s)) return Status::DeviceBusy;
   if (Status decided = option_rule(base_of(s), type, level, control_code);
       decided != Status::Success) {
     if (output_size_returned != nullptr) *output_size_returned = 0;
@@ -759,7 +788,10 @@ Status close_socket(Socket* s, Request* req) {
   if (!base_of(s)->closing.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
     return Status::FileClosed;
   }
-  accept_request(req, s);
+  if (!accept_request(req, s)) {
+    base_of(s)->closing.store(0, std::memory_order_release);  // not closed: the request was busy
+    return Status::DeviceBusy;
+  }
   return backend::close_socket(s, req);
 }
 

@@ -125,8 +125,24 @@ extern LiveCounters g_counters;
 void* alloc(size_t size, uint32_t tag);
 void release(void* memory, uint32_t tag);
 
+// ---- checked build mode (checked.cpp) ------------------------------------------------------
+#if defined(XWSK_CHECKED)
+constexpr bool kChecked = true;
+#else
+constexpr bool kChecked = false;
+#endif
+/// Backends release a closed socket object's memory through this instead of their reuse cache
+/// when kChecked: the memory stays allocated (its magic dead) for the next 256 closes, so a
+/// stale handle gets InvalidHandle instead of acting on a new socket. Unchecked: release().
+void release_socket_memory(void* memory, uint32_t tag);
+/// Releases everything in the quarantine (the core calls it when the last client deregisters,
+/// so that the allocator and the counters see every block back).
+void quarantine_flush();
+
 // ---- requests -----------------------------------------------------------------------------
-enum RequestState : uint32_t { kIdle = 0, kInFlight = 1 };
+// In flight is a 32-bit pattern, not 1, so that request_init() can tell a request in flight
+// (DeviceBusy) from the uninitialized memory a new request starts as.
+enum RequestState : uint32_t { kIdle = 0, kInFlight = 0x464c5478 /* "xTLF" */ };
 
 /// Completes an accepted request: sets status and information, marks it idle, then runs the
 /// completion routine. Returns @p status so a backend can write `return complete(r, st, n);`.
@@ -159,7 +175,8 @@ void fini_socket_base(SocketBase* b);
 /// listener (their static events were applied at creation, with the dispatch given to accept).
 uint32_t inherited_event_mask(const SocketBase* listener, const SocketBase* accepted);
 
-/// Sums the bytes a Buf can address: true when offset + length fits in its segment chain.
+/// Sums the bytes a Buf can address: true when offset + length fits in its segment chain, the
+/// chain holds at most kMaxChainSegments segments and does not loop back on itself.
 bool buf_fits(const Buf* buf);
 
 }  // namespace detail

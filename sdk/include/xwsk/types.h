@@ -204,8 +204,14 @@ struct Segment {
   void* native;   ///< Backend-private: the PMDL on the WSK backend; null in user space.
 };
 
+/// The longest segment chain (and the longest BufList) a call accepts. The whole chain from
+/// Buf::segment is checked before the request is accepted: a longer chain, or one that loops
+/// back on itself (it never ends), gets InvalidParameter instead of a walk without end.
+constexpr size_t kMaxChainSegments = 1024;
+
 /// WSK_BUF: @p length bytes starting @p offset bytes into the chain that begins at @p segment.
-/// The offset applies to the first segment only, as in WSK.
+/// The offset applies to the first segment only, as in WSK. The chain holds at most
+/// kMaxChainSegments segments and ends with a null next.
 struct Buf {
   Segment* segment;
   size_t offset;

@@ -52,7 +52,7 @@ struct RequestPrivate {
   Request* next;                           ///< Queue link (owned by the backend while pending).
   Request* prev;                           ///< Queue link.
   Socket* socket;                          ///< Target socket, or null for client-level operations.
-  uint32_t state;                          ///< 0 idle, 1 in flight (owned by the API layer).
+  uint32_t state;                          ///< 0 idle, else in flight (owned by the API layer).
   uint32_t op;                             ///< Operation code (backend-private meaning).
   alignas(16) unsigned char backend[160];  ///< Backend-private operation state.
 };
@@ -72,8 +72,10 @@ struct Request {
 };
 
 /// Prepares @p req (IoAllocateIrp + IoSetCompletionRoutine on the WSK backend). @p routine must
-/// not be null. Returns InvalidParameter for a null request or routine, InsufficientResources if
-/// the backend cannot allocate its IRP.
+/// not be null. Returns InvalidParameter for a null request or routine, DeviceBusy (request left
+/// alone) for a request in flight, InsufficientResources if the backend cannot allocate its IRP.
+/// Acceptance is atomic: when two threads hand one idle request to calls at once, exactly one
+/// call accepts it and the other returns DeviceBusy.
 Status request_init(Request* req, CompletionRoutine routine, void* context);
 
 /// Changes the completion routine of an idle request (IoSetCompletionRoutine on reuse).
@@ -179,7 +181,9 @@ constexpr uint32_t kInfiniteWait = 0xffffffffu;  ///< WSK_INFINITE_WAIT
 constexpr uint32_t kNoWait = 0;                  ///< WSK_NO_WAIT
 
 /// WskRegister. Starts the backend (user space: its event thread). Returns InvalidParameter for
-/// null arguments or a null dispatch, NotSupported for a version other than 1.x,
+/// null arguments or a null dispatch, or for a @p registration that still holds a registered
+/// client (WSK wants a different WSK_REGISTRATION per registration instance; the registered
+/// client is left as it was), NotSupported for a version other than 1.x,
 /// InsufficientResources when the backend cannot start.
 Status register_client(const ClientNpi* npi, Registration* registration);
 
