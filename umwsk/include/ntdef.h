@@ -383,8 +383,10 @@ typedef struct _LUID {
   ((FIELD_OFFSET(T, F2) > FIELD_OFFSET(T, F1))                               \
        ? (FIELD_OFFSET(T, F2) - FIELD_OFFSET(T, F1) - RTL_FIELD_SIZE(T, F1)) \
        : (FIELD_OFFSET(T, F1) - FIELD_OFFSET(T, F2) - RTL_FIELD_SIZE(T, F2)))
+/* offsetof, not the WDK's &((type*)0)->field: clang's UndefinedBehaviorSanitizer reports that
+ * as a member access within a null pointer. */
 #define CONTAINING_RECORD(address, type, field) \
-  ((type*)((PCHAR)(address) - (ULONG_PTR)(&((type*)0)->field)))
+  ((type*)((PCHAR)(address) - (ULONG_PTR)offsetof(type, field)))
 #define ARGUMENT_PRESENT(ArgumentPointer) ((CHAR*)((ULONG_PTR)(ArgumentPointer)) != (CHAR*)NULL)
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
 #define DBG_UNREFERENCED_PARAMETER(P) ((void)(P))
