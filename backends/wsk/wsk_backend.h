@@ -40,6 +40,21 @@ inline constexpr int kMaxEventIndications = 8;
 /// MDLs (xwsk Segments) one receive / receive_from event translates into the socket's shadows,
 /// over all indications; more take the overflow block too.
 inline constexpr int kMaxEventSegments = 16;
+/// Indication lists one socket's client may keep at once (receive / receive_from events that
+/// returned Pending and were not released yet). WSK lets a provider indicate more data while
+/// earlier lists are kept; with all of them in use the next event is declined.
+inline constexpr int kMaxHolds = 8;
+
+/// One indication list the client may keep (Pending): the provider's list to give back with
+/// WskRelease, the xwsk list head the client must name in release_*_indications(), and the
+/// overflow block its shadows live in (null: the socket's own shadows).
+struct Hold {
+  std::atomic<uint32_t> held;  // 1 from just before the client's callback until given back
+  void* native;                // WSK_DATA_INDICATION* or WSK_DATAGRAM_INDICATION*
+  const void* head;            // the DataIndication* / DatagramIndication* handed out
+  void* block;                 // overflow block, or null
+};
+
 /// Spare Socket objects a listening socket keeps for connections taken by its accept event. They
 /// are allocated when the socket is created and refilled by every later call on that socket at
 /// PASSIVE_LEVEL; when none is left the accept event declines the connection
@@ -190,8 +205,10 @@ _IRQL_requires_max_(DISPATCH_LEVEL) void socket_attach(Socket* s, WSK_SOCKET* ws
                                                        void* context, const void* dispatch);
 /// Tops up the accept-event spares of a listening socket (PASSIVE_LEVEL: allocates).
 _IRQL_requires_max_(PASSIVE_LEVEL) void refill_accept_spares(Socket* s);
-/// Gives back the overflow block of the current hold, if any (the caller won the hold).
-void free_overflow(Socket* s, void* block);
+/// Gives back the hold of the list whose head is @p head (release_*_indications), or, with a
+/// null @p head, every hold (the close). Returns the provider's list of the one given back, or
+/// null when no hold has that head. IRQL <= DISPATCH_LEVEL.
+void* give_back_hold(Socket* s, const void* head);
 
 /// Closes the accounting of a socket whose WskCloseSocket completed and frees it (IRQL <=
 /// DISPATCH_LEVEL). Wakes client_destroy() when it was the client's last socket.
@@ -246,14 +263,8 @@ struct Socket {
   // Event translation state: used only by the event trampolines (wsk_events.cpp), which the
   // provider calls serially per socket; in_event catches a provider that does not.
   std::atomic<uint32_t> in_event;
-  std::atomic<uint32_t> retained;      // indications kept by the client (Pending)
-  WSK_DATA_INDICATION* retained_data;  // provider list to release (WskRelease)
-  WSK_DATAGRAM_INDICATION* retained_datagrams;
-  void* overflow;  // the current event's overflow shadows (wsk_events.cpp), or null
-  // The list heads the last receive / receive_from event handed to the client (the shadows
-  // below or the overflow block's), which release_*_indications() must be given back.
-  DataIndication* held_data;
-  DatagramIndication* held_datagrams;
+  wsk::Hold holds[wsk::kMaxHolds];  // lists the client keeps (wsk_events.cpp)
+  std::atomic<bool> shadows_held;   // the shadows below belong to a hold
   DataIndication data[wsk::kMaxEventIndications];
   DatagramIndication datagrams[wsk::kMaxEventIndications];
   SockAddr datagram_from[wsk::kMaxEventIndications];

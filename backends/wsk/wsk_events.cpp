@@ -80,11 +80,12 @@ T* carve(unsigned char** p, int count) {
 }
 
 // Chooses the shadows for an event with @p n indications over @p segs MDLs: the socket's own
-// when they fit, else a new overflow block (non-paged pool, IRQL <= DISPATCH_LEVEL), stored in
-// s->overflow. False when the block cannot be had.
-bool choose_shadows(Socket* s, int n, int segs, Shadows* out) {
-  s->overflow = nullptr;
-  if (n <= kMaxEventIndications && segs <= kMaxEventSegments) {
+// when they fit and no kept list holds them, else a new overflow block (non-paged pool, IRQL <=
+// DISPATCH_LEVEL), returned in *block. False when the block cannot be had.
+bool choose_shadows(Socket* s, int n, int segs, Shadows* out, void** block_out) {
+  *block_out = nullptr;
+  if (n <= kMaxEventIndications && segs <= kMaxEventSegments &&
+      !s->shadows_held.exchange(true, std::memory_order_acq_rel)) {
     *out = Shadows{s->data, s->datagrams, s->datagram_from, s->segments, kMaxEventSegments};
     return true;
   }
@@ -103,8 +104,17 @@ bool choose_shadows(Socket* s, int n, int segs, Shadows* out) {
   out->segments = carve<Segment>(&p, segs);
   out->from = carve<SockAddr>(&p, n);
   out->max_segments = segs;
-  s->overflow = block;
+  *block_out = block;
   return true;
+}
+
+// Gives shadows back: the overflow block, or the socket's own.
+void free_shadows(Socket* s, void* block) {
+  if (block != nullptr) {
+    detail::release(block, detail::kTagBuffer);
+  } else {
+    s->shadows_held.store(false, std::memory_order_release);
+  }
 }
 
 // Describes an MDL chain as Segment shadows; returns the first, or null when the shadows run
@@ -130,27 +140,39 @@ Segment* translate_mdls(const Shadows& sh, MDL* mdl, size_t need, int* used) {
   return first;
 }
 
-// Receive / receive_from events: the list is marked retained before the client's callback
-// runs, so that a release_*_indications() issued from another thread while the callback is
-// still running (it is about to return Pending) finds it. hold_end() gives the hold back when
-// the callback returned anything but Pending. The exchange on `retained` decides who gives it
-// back (and uncounts it, and frees the overflow block): this event, a release or the close.
-// In_event is still set, so no other event of the socket writes the retained_* pointers or
-// s->overflow meanwhile.
-void hold_begin(Socket* s) {
-  s->retained.store(1, std::memory_order_release);
-  detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+// Receive / receive_from events: the list gets a hold before the client's callback runs, so
+// that a release_*_indications() issued from another thread while the callback is still running
+// (it is about to return Pending) finds it. hold_end() gives the hold back when the callback
+// returned anything but Pending. The exchange on Hold::held decides who gives it back (and
+// uncounts it, and frees its shadows): this event, a release or the close.
+Hold* hold_begin(Socket* s, void* native, const void* head, void* block) {
+  for (Hold& h : s->holds) {
+    if (h.held.load(std::memory_order_acquire) != 0) continue;
+    h.native = native;
+    h.head = head;
+    h.block = block;
+    h.held.store(1, std::memory_order_release);
+    detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+    return &h;
+  }
+  return nullptr;  // every hold in use
 }
 
-void hold_end(Socket* s, Status st) {
+void hold_end(Socket* s, Hold* h, Status st) {
   if (st == Status::Pending) return;
-  void* block = s->overflow;
-  if (s->retained.exchange(0, std::memory_order_acq_rel) != 0) {
-    s->retained_data = nullptr;
-    s->retained_datagrams = nullptr;
+  void* block = h->block;
+  if (h->held.exchange(0, std::memory_order_acq_rel) != 0) {
     detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
-    free_overflow(s, block);
+    free_shadows(s, block);
   }
+}
+
+// True when a hold is free (only the event thread takes holds, so it stays free until then).
+bool hold_free(Socket* s) {
+  for (Hold& h : s->holds) {
+    if (h.held.load(std::memory_order_acquire) == 0) return true;
+  }
+  return false;
 }
 
 bool translate_buf(const Shadows& sh, const WSK_BUF& in, Buf* out, int* used) {
@@ -250,10 +272,10 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
     return static_cast<NTSTATUS>(
         cd->receive(s->base.context, xwsk_event_flags(flags), nullptr, 0, nullptr));
   }
-  // Shadows busy (a concurrent event, or indications the client still holds): decline; the
+  // A concurrent event (a provider that does not serialize), or every hold in use: decline; the
   // provider keeps the data for a later receive().
   if (s->in_event.exchange(1, std::memory_order_acq_rel) != 0) return STATUS_DATA_NOT_ACCEPTED;
-  if (s->retained.load(std::memory_order_acquire) != 0) {
+  if (!hold_free(s)) {
     s->in_event.store(0, std::memory_order_release);
     return STATUS_DATA_NOT_ACCEPTED;
   }
@@ -264,7 +286,8 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
     mdls += count_mdls(d->Buffer);
   }
   Shadows sh{};
-  bool ok = choose_shadows(s, count, mdls, &sh);
+  void* block = nullptr;
+  bool ok = choose_shadows(s, count, mdls, &sh, &block);
   int n = 0;
   int segs = 0;
   for (WSK_DATA_INDICATION* d = data; ok && d != nullptr; d = d->Next, ++n) {
@@ -277,17 +300,14 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
     // WSK (WskReceiveEvent, BytesAccepted): set only when part of the data is taken; a client
     // that takes it all leaves it alone. So it starts as everything, as xwsk's contract has it.
     size_t accepted = bytes_indicated;
-    s->retained_data = data;
-    s->held_data = &sh.data[0];
-    hold_begin(s);
+    Hold* h = hold_begin(s, data, &sh.data[0], block);
     const Status st = cd->receive(s->base.context, xwsk_event_flags(flags), &sh.data[0],
                                   bytes_indicated, &accepted);
-    hold_end(s, st);
+    hold_end(s, h, st);
     if (bytes_accepted != nullptr) *bytes_accepted = accepted;
     result = static_cast<NTSTATUS>(st);
-  } else {
-    free_overflow(s, s->overflow);
-    s->overflow = nullptr;
+  } else if (sh.data != nullptr) {
+    free_shadows(s, block);
   }
   s->in_event.store(0, std::memory_order_release);
   return result;
@@ -320,7 +340,7 @@ NTSTATUS WINAPI on_receive_from(void* socket_context, ULONG flags,
         dd->receive_from(s->base.context, xwsk_event_flags(flags), nullptr));
   }
   if (s->in_event.exchange(1, std::memory_order_acq_rel) != 0) return STATUS_DATA_NOT_ACCEPTED;
-  if (s->retained.load(std::memory_order_acquire) != 0) {
+  if (!hold_free(s)) {
     s->in_event.store(0, std::memory_order_release);
     return STATUS_DATA_NOT_ACCEPTED;  // datagrams are dropped, as WSK specifies
   }
@@ -331,7 +351,8 @@ NTSTATUS WINAPI on_receive_from(void* socket_context, ULONG flags,
     mdls += count_mdls(d->Buffer);
   }
   Shadows sh{};
-  bool ok = choose_shadows(s, count, mdls, &sh);
+  void* block = nullptr;
+  bool ok = choose_shadows(s, count, mdls, &sh, &block);
   int n = 0;
   int segs = 0;
   for (WSK_DATAGRAM_INDICATION* d = datagrams; ok && d != nullptr; d = d->Next, ++n) {
@@ -345,16 +366,13 @@ NTSTATUS WINAPI on_receive_from(void* socket_context, ULONG flags,
   }
   NTSTATUS result = STATUS_DATA_NOT_ACCEPTED;
   if (ok) {
-    s->retained_datagrams = datagrams;
-    s->held_datagrams = &sh.datagrams[0];
-    hold_begin(s);
+    Hold* h = hold_begin(s, datagrams, &sh.datagrams[0], block);
     const Status st = dd->receive_from(s->base.context, xwsk_event_flags(flags), &sh.datagrams[0]);
-    hold_end(s, st);
+    hold_end(s, h, st);
     if (st == Status::DataNotAccepted) note_declined(s, kEventReceiveFrom);
     result = static_cast<NTSTATUS>(st);
-  } else {
-    free_overflow(s, s->overflow);
-    s->overflow = nullptr;
+  } else if (sh.datagrams != nullptr) {
+    free_shadows(s, block);
   }
   s->in_event.store(0, std::memory_order_release);
   return result;
@@ -371,9 +389,20 @@ const WSK_CLIENT_STREAM_DISPATCH kStreamEvents = {&kListenEvents, &kConnectionEv
 
 }  // namespace
 
-void free_overflow(Socket* s, void* block) {
-  (void)s;
-  if (block != nullptr) detail::release(block, detail::kTagBuffer);
+void* give_back_hold(Socket* s, const void* head) {
+  void* native = nullptr;
+  for (Hold& h : s->holds) {
+    if (h.held.load(std::memory_order_acquire) == 0) continue;
+    if (head != nullptr && h.head != head) continue;
+    void* list = h.native;
+    void* block = h.block;
+    if (h.held.exchange(0, std::memory_order_acq_rel) == 0) continue;  // given back meanwhile
+    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+    free_shadows(s, block);
+    native = list;
+    if (head != nullptr) break;
+  }
+  return native;
 }
 
 const void* client_dispatch_for(uint32_t category) {

@@ -78,11 +78,7 @@ void finish_close(Socket* s) {
   free_spares(s);
   // Indications the client still kept went back to the provider with the close (WskCloseSocket
   // reclaims them); stop counting them, as the user-space backends do.
-  void* block = s->overflow;
-  if (s->retained.exchange(0, std::memory_order_acq_rel) != 0) {
-    detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
-    free_overflow(s, block);
-  }
+  give_back_hold(s, nullptr);
   Client* c = s->base.client;
   // The last socket of a client wakes client_destroy(); the spin lock keeps the client alive
   // until KeSetEvent has returned (client_destroy reads the count under the same lock).
@@ -358,21 +354,11 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
 /// IRQL <= DISPATCH_LEVEL; synchronous.
 _IRQL_requires_max_(DISPATCH_LEVEL) Status
     release_data_indications(Socket* s, DataIndication* list) {
-  if (s->retained.load(std::memory_order_acquire) == 0 || list != s->held_data ||
-      s->retained_data == nullptr) {
-    return Status::InvalidParameter;  // not what the last receive event handed out
-  }
-  WSK_DATA_INDICATION* native = s->retained_data;
-  void* block = s->overflow;
-  // The receive event may still be running its callback (the hold is set before it runs): the
-  // exchange settles who gives the hold back, this release, the event (its callback did not
-  // return Pending after all) or the close. The pointer is left as it is: once `retained` is 0
-  // the next event may already be storing its own list there, and nothing reads it unretained.
-  if (native == nullptr || s->retained.exchange(0, std::memory_order_acq_rel) == 0) {
-    return Status::InvalidParameter;
-  }
-  detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
-  wsk::free_overflow(s, block);
+  // Only a list a receive event handed out and the client kept: the hold it has settles who
+  // gives it back (this release, the event if its callback did not return Pending after all,
+  // or the close).
+  auto* native = static_cast<WSK_DATA_INDICATION*>(wsk::give_back_hold(s, list));
+  if (native == nullptr) return Status::InvalidParameter;
   PFN_WSK_RELEASE_DATA_INDICATION_LIST fn =
       is_stream(s) ? stream_d(s)->WskRelease : conn_d(s)->WskRelease;
   return static_cast<Status>(fn(s->wsk, native));
@@ -381,17 +367,8 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
 /// WskRelease (datagram). IRQL <= DISPATCH_LEVEL; synchronous.
 _IRQL_requires_max_(DISPATCH_LEVEL) Status
     release_datagram_indications(Socket* s, DatagramIndication* list) {
-  if (s->retained.load(std::memory_order_acquire) == 0 || list != s->held_datagrams ||
-      s->retained_datagrams == nullptr) {
-    return Status::InvalidParameter;
-  }
-  WSK_DATAGRAM_INDICATION* native = s->retained_datagrams;
-  void* block = s->overflow;
-  if (native == nullptr || s->retained.exchange(0, std::memory_order_acq_rel) == 0) {
-    return Status::InvalidParameter;  // as above
-  }
-  detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
-  wsk::free_overflow(s, block);
+  auto* native = static_cast<WSK_DATAGRAM_INDICATION*>(wsk::give_back_hold(s, list));
+  if (native == nullptr) return Status::InvalidParameter;
   return static_cast<Status>(dgram_d(s)->WskRelease(s->wsk, native));
 }
 

@@ -131,8 +131,9 @@ void core_request_rules(Context& t) {
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
-  xwsk::Buf buf = b->all();
-  Status r = xwsk::receive(srv, &buf, 0, &op->req);
+  // WAITALL over exactly the 4 bytes sent: a stream may deliver them in pieces otherwise.
+  xwsk::Buf buf = b->buf(0, 4);
+  Status r = xwsk::receive(srv, &buf, xwsk::kFlagWaitAll, &op->req);
   XT_CHECK_STATUS(t, Status::Pending, r);
   XT_CHECK(t, xwsk::request_pending(&op->req));
   XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(srv, &buf, 0, &op->req));
@@ -150,7 +151,7 @@ void core_request_rules(Context& t) {
   // Reuse after completion.
   op->rearm();
   out->fill(8);
-  r = xwsk::receive(srv, &buf, 0, &op->req);
+  r = xwsk::receive(srv, &buf, xwsk::kFlagWaitAll, &op->req);
   XT_DO(t, env.send_all(t, peer, out, 0, 4));
   XT_DO(t, op->finish(t, r));
   XT_CHECK_STATUS(t, Status::Success, op->status());
