@@ -291,7 +291,10 @@ int utf8_to_utf16(const char* in, WCHAR* out, size_t cap) {
 int utf16_to_utf8(const WCHAR* in, size_t n, char* out, size_t cap) {
   size_t o = 0;
   for (size_t i = 0; i < n; ++i) {
-    uint32_t cp = static_cast<uint16_t>(in[i]);
+    // WCHAR is 16 bits in the WDK; where it is wider (umwsk: wchar_t, 32 bits) a unit may hold
+    // a whole code point, which must not be cut to 16 bits.
+    uint32_t cp = static_cast<uint32_t>(in[i]);
+    if (cp > 0x10ffff) cp = 0xfffd;
     if (cp == 0) break;
     if (cp >= 0xd800 && cp < 0xdc00 && i + 1 < n) {
       const uint32_t lo = static_cast<uint16_t>(in[i + 1]);

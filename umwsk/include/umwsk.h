@@ -80,6 +80,15 @@ UMWSK_API void UmwskFreeDriverObject(PDRIVER_OBJECT DriverObject);
  */
 UMWSK_API PDEVICE_OBJECT UmwskReferenceDeviceByName(PCWSTR Name);
 
+/* ---- chaos mode (the provider) -------------------------------------------------------------- */
+/* Chaos mode: the provider varies what WSK lets it vary (inline or pended completions, data
+ * split across events, short receives, delays, PASSIVE or DISPATCH level), every decision a
+ * function of the seed. UMWSK_CHAOS_SEED=<n>|random in the environment turns it on at the first
+ * WskRegister; this call (before WskRegister) does the same. The seed is printed once. */
+UMWSK_API void UmwskSetChaosSeed(BOOLEAN Enable, ULONG64 Seed);
+/* TRUE when chaos mode is on; *Seed (may be NULL) gets the seed. */
+UMWSK_API BOOLEAN UmwskGetChaosSeed(ULONG64* Seed);
+
 EXTERN_C_END
 
 #endif /* UMWSK_UMWSK_H_ */
