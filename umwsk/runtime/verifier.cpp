@@ -82,7 +82,9 @@ void umwsk_print_caller_and_stack(const void* caller) {
   Dl_info info;
   memset(&info, 0, sizeof info);
   // The return address points after the call; look up the byte before it.
-  const void* lookup = static_cast<const char*>(caller) - 1;
+  // (No pointer arithmetic on a null caller: UBSan reports it.)
+  const void* lookup =
+      reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(caller) - (caller != nullptr));
   if (caller != nullptr && dladdr(lookup, &info) != 0) {
     const char* sym = info.dli_sname != nullptr ? info.dli_sname : "?";
     const char* base = info.dli_saddr != nullptr ? static_cast<const char*>(info.dli_saddr)
