@@ -24,8 +24,9 @@ void misuse_request_init_in_flight(Context& t) {
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
-  xwsk::Buf buf = b->all();
-  Status r = xwsk::receive(srv, &buf, 0, &op->req);
+  // WAITALL over exactly the 4 bytes sent: a stream may deliver them in pieces otherwise.
+  xwsk::Buf buf = b->buf(0, 4);
+  Status r = xwsk::receive(srv, &buf, xwsk::kFlagWaitAll, &op->req);
   XT_CHECK_STATUS(t, Status::Pending, r);
   xwsk::CompletionRoutine routine = op->req.routine;
   void* context = op->req.context;

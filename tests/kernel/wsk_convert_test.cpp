@@ -97,9 +97,10 @@ KtestResult wsk_convert(KtestContext& ctx) {
   CHECK(utf8_to_utf16(utf8, w, 4) == -1);
   CHECK(utf16_to_utf8(w, static_cast<size_t>(wn), u, 5) == -1);
   CHECK(utf8_to_utf16("\xff", w, 4) == -1);
-  // make_wsk_buf: a Buf that ends inside the second of three segments ends the MDL chain there
-  // for the provider call (Wine's netio rejects a multi-MDL chain that runs past the Buf), and
-  // restore_mdl_cut() gives the MDL its Next back.
+  // make_wsk_buf, under the wine-8 profile (the loader sets it under Wine): a Buf that ends
+  // inside the second of three segments ends the MDL chain there for the provider call (Wine's
+  // netio rejects a multi-MDL chain that runs past the Buf), and restore_mdl_cut() gives the MDL
+  // its Next back. Other providers get the chain whole (WSK bounds it by Offset + Length).
   char bytes[48];
   Segment seg[3] = {};
   bool made = true;
@@ -119,12 +120,17 @@ KtestResult wsk_convert(KtestContext& ctx) {
     MdlCut cut;
     make_wsk_buf(&part, &wb, &cut);
     linked = wb.Mdl == mdl0 && wb.Offset == 4 && wb.Length == 20 && mdl0->Next == mdl1;
-    cut_ok = mdl1->Next == nullptr && cut.mdl == mdl1 && cut.next == mdl2;
+    if (provider_profile() == ProviderProfile::kWine8) {
+      cut_ok = mdl1->Next == nullptr && cut.mdl == mdl1 && cut.next == mdl2;
+    } else {
+      cut_ok = mdl1->Next == mdl2 && cut.mdl == nullptr;
+    }
     restore_mdl_cut(cut);
     restored = mdl1->Next == mdl2;
     const Buf all{&seg[0], 0, 48};
     make_wsk_buf(&all, &wb, &cut);
-    whole = mdl0->Next == mdl1 && mdl1->Next == mdl2 && mdl2->Next == nullptr && cut.mdl == mdl2;
+    // The chain already ends at the Buf's last segment: nothing to cut.
+    whole = mdl0->Next == mdl1 && mdl1->Next == mdl2 && mdl2->Next == nullptr && cut.mdl == nullptr;
     restore_mdl_cut(cut);
   }
   for (Segment& s : seg)
