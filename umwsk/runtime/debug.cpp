@@ -102,7 +102,8 @@ const char* basename_of(const char* path) {
   X(STATUS_PENDING)                                                                                \
   X(STATUS_TIMEOUT)                                                                                \
   X(STATUS_ALERTED)                                                                                \
-  X(STATUS_USER_APC) X(STATUS_DEVICE_BUSY) X(STATUS_BUFFER_OVERFLOW) X(STATUS_UNSUCCESSFUL) X(     \
+  X(STATUS_USER_APC)                                                                               \
+  X(STATUS_DEVICE_BUSY) X(STATUS_BUFFER_OVERFLOW) X(STATUS_UNSUCCESSFUL) X(                        \
       STATUS_NOT_IMPLEMENTED) X(STATUS_INVALID_HANDLE) X(STATUS_INVALID_PARAMETER)                 \
       X(STATUS_INVALID_DEVICE_REQUEST) X(STATUS_MORE_PROCESSING_REQUIRED) X(STATUS_NO_MEMORY) X(   \
           STATUS_ACCESS_DENIED) X(STATUS_BUFFER_TOO_SMALL) X(STATUS_OBJECT_TYPE_MISMATCH)          \
