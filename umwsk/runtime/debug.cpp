@@ -97,38 +97,57 @@ const char* basename_of(const char* path) {
 
 }  // namespace
 
-#define UMWSK_STATUS_NAMES(X)                                                                      \
-  X(STATUS_SUCCESS)                                                                                \
-  X(STATUS_PENDING)                                                                                \
-  X(STATUS_TIMEOUT)                                                                                \
-  X(STATUS_ALERTED)                                                                                \
-  X(STATUS_USER_APC)                                                                               \
-  X(STATUS_DEVICE_BUSY) X(STATUS_BUFFER_OVERFLOW) X(STATUS_UNSUCCESSFUL) X(                        \
-      STATUS_NOT_IMPLEMENTED) X(STATUS_INVALID_HANDLE) X(STATUS_INVALID_PARAMETER)                 \
-      X(STATUS_INVALID_DEVICE_REQUEST) X(STATUS_MORE_PROCESSING_REQUIRED) X(STATUS_NO_MEMORY) X(   \
-          STATUS_ACCESS_DENIED) X(STATUS_BUFFER_TOO_SMALL) X(STATUS_OBJECT_TYPE_MISMATCH)          \
-          X(STATUS_OBJECT_NAME_NOT_FOUND) X(STATUS_OBJECT_NAME_COLLISION) X(                       \
-              STATUS_INSUFFICIENT_RESOURCES) X(STATUS_DEVICE_NOT_READY) X(STATUS_IO_TIMEOUT)       \
-              X(STATUS_NOT_SUPPORTED) X(STATUS_CANCELLED) X(STATUS_FILE_CLOSED) X(                 \
-                  STATUS_INVALID_ADDRESS) X(STATUS_INVALID_DEVICE_STATE)                           \
-                  X(STATUS_INVALID_BUFFER_SIZE) X(STATUS_INVALID_ADDRESS_COMPONENT) X(             \
-                      STATUS_TOO_MANY_ADDRESSES) X(STATUS_ADDRESS_ALREADY_EXISTS)                  \
-                      X(STATUS_CONNECTION_DISCONNECTED) X(STATUS_CONNECTION_RESET) X(              \
-                          STATUS_DATA_NOT_ACCEPTED) X(STATUS_NOT_FOUND)                            \
-                          X(STATUS_CONNECTION_REFUSED) X(STATUS_GRACEFUL_DISCONNECT) X(            \
-                              STATUS_ADDRESS_ALREADY_ASSOCIATED) X(STATUS_ADDRESS_NOT_ASSOCIATED)  \
-                              X(STATUS_CONNECTION_INVALID) X(STATUS_CONNECTION_ACTIVE)             \
-                                  X(STATUS_NETWORK_UNREACHABLE) X(STATUS_HOST_UNREACHABLE)         \
-                                      X(STATUS_PROTOCOL_UNREACHABLE) X(STATUS_PORT_UNREACHABLE)    \
-                                          X(STATUS_REQUEST_ABORTED) X(STATUS_CONNECTION_ABORTED)   \
-                                              X(STATUS_REQUEST_NOT_ACCEPTED) X(STATUS_HOST_DOWN)   \
-                                                  X(STATUS_NO_MATCH) X(STATUS_NOINTERFACE)         \
-                                                      X(STATUS_FILE_FORCED_CLOSED)                 \
-                                                          X(STATUS_NO_SUCH_DEVICE) X(              \
-                                                              STATUS_INTEGER_OVERFLOW)             \
-                                                              X(STATUS_NAME_TOO_LONG) X(           \
-                                                                  STATUS_SEMAPHORE_LIMIT_EXCEEDED) \
-                                                                  X(STATUS_MUTANT_NOT_OWNED)
+// clang-format off
+#define UMWSK_STATUS_NAMES(X) \
+  X(STATUS_SUCCESS) \
+  X(STATUS_PENDING) \
+  X(STATUS_TIMEOUT) \
+  X(STATUS_ALERTED) \
+  X(STATUS_USER_APC) \
+  X(STATUS_DEVICE_BUSY) \
+  X(STATUS_BUFFER_OVERFLOW) \
+  X(STATUS_UNSUCCESSFUL) \
+  X(STATUS_INVALID_HANDLE) \
+  X(STATUS_INVALID_PARAMETER) \
+  X(STATUS_INVALID_DEVICE_REQUEST) \
+  X(STATUS_MORE_PROCESSING_REQUIRED) \
+  X(STATUS_NO_MEMORY) \
+  X(STATUS_BUFFER_TOO_SMALL) \
+  X(STATUS_OBJECT_TYPE_MISMATCH) \
+  X(STATUS_OBJECT_NAME_NOT_FOUND) \
+  X(STATUS_OBJECT_NAME_COLLISION) \
+  X(STATUS_DEVICE_NOT_READY) \
+  X(STATUS_IO_TIMEOUT) \
+  X(STATUS_NOT_SUPPORTED) \
+  X(STATUS_CANCELLED) \
+  X(STATUS_FILE_CLOSED) \
+  X(STATUS_INVALID_DEVICE_STATE) \
+  X(STATUS_INVALID_BUFFER_SIZE) \
+  X(STATUS_INVALID_ADDRESS_COMPONENT) \
+  X(STATUS_ADDRESS_ALREADY_EXISTS) \
+  X(STATUS_CONNECTION_DISCONNECTED) \
+  X(STATUS_CONNECTION_RESET) \
+  X(STATUS_NOT_FOUND) \
+  X(STATUS_CONNECTION_REFUSED) \
+  X(STATUS_GRACEFUL_DISCONNECT) \
+  X(STATUS_ADDRESS_NOT_ASSOCIATED) \
+  X(STATUS_CONNECTION_INVALID) \
+  X(STATUS_CONNECTION_ACTIVE) \
+  X(STATUS_NETWORK_UNREACHABLE) \
+  X(STATUS_HOST_UNREACHABLE) \
+  X(STATUS_PROTOCOL_UNREACHABLE) \
+  X(STATUS_PORT_UNREACHABLE) \
+  X(STATUS_REQUEST_ABORTED) \
+  X(STATUS_CONNECTION_ABORTED) \
+  X(STATUS_REQUEST_NOT_ACCEPTED) \
+  X(STATUS_HOST_DOWN) \
+  X(STATUS_NO_MATCH) \
+  X(STATUS_NOINTERFACE) \
+  X(STATUS_FILE_FORCED_CLOSED) \
+  X(STATUS_NO_SUCH_DEVICE) \
+  X(STATUS_NAME_TOO_LONG) \
+  X(STATUS_MUTANT_NOT_OWNED)
+// clang-format on
 
 const char* umwsk_status_name(NTSTATUS status) {
 #define UMWSK_STATUS_CASE_(name) \
