@@ -234,9 +234,14 @@ void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State) {
 namespace {
 
 bool check_event(PRKEVENT Event, const void* caller, const char* routine) {
-  if ((Event->Header.Type != UMWSK_EVENT_NOTIFICATION_OBJECT &&
-       Event->Header.Type != UMWSK_EVENT_SYNCHRONIZATION_OBJECT) ||
-      Event->Header.WaitListHead.Flink == nullptr || Event->Header.WaitListHead.Blink == nullptr) {
+  // Waiters link themselves into the wait list under the dispatcher lock: read it under it too.
+  pthread_mutex_lock(&g_disp);
+  const bool initialized = (Event->Header.Type == UMWSK_EVENT_NOTIFICATION_OBJECT ||
+                            Event->Header.Type == UMWSK_EVENT_SYNCHRONIZATION_OBJECT) &&
+                           Event->Header.WaitListHead.Flink != nullptr &&
+                           Event->Header.WaitListHead.Blink != nullptr;
+  pthread_mutex_unlock(&g_disp);
+  if (!initialized) {
     umwsk_rule_violation_at(caller, "event.not_initialized", Event,
                             "%s on an object that is not an initialized event", routine);
     return false;  // report mode: leave the memory alone
