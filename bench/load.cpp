@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -29,6 +30,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #ifndef UDP_SEGMENT
@@ -42,7 +44,7 @@ using nlohmann::json;
 // ---------------------------------------------------------------------------------------
 // Case table: the single source of truth, also printed by --list for the runner.
 
-enum class Kind { kEcho, kPump, kChurn, kUdpPingPong, kUdpBlast };
+enum class Kind { kEcho, kPump, kChurn, kChurnUnderFlood, kUdpPingPong, kUdpBlast };
 enum class Send { kSingle, kMmsg, kBatched };  // kBatched: UDP GSO, else sendmmsg
 
 struct CaseDef {
@@ -74,6 +76,9 @@ constexpr CaseDef kCases[] = {
      "100 connections, 8 KiB writes into a sink"},
     {"tcp_churn_c100", Kind::kChurn, "echo", 100, 2, 1, Send::kSingle, "conn/s",
      "100 in parallel: connect, 2 B echoed, close, repeat"},
+    {"tcp_churn_udp_flood_c10", Kind::kChurnUnderFlood, "echo", 10, 2, 1, Send::kMmsg, "conn/s",
+     "10 in parallel: connect, 2 B echoed, close, while 64 B datagrams flood the same server "
+     "(sendmmsg x32 from a second thread): connect + echo latency under a flood"},
     {"udp_pingpong_64", Kind::kUdpPingPong, "echo", 1, 64, 1, Send::kSingle, "msg/s",
      "64 B datagram round trips"},
     {"udp_blast_64_single", Kind::kUdpBlast, "sink", 1, 64, 0, Send::kSingle, "pkt/s",
@@ -784,6 +789,41 @@ json RunUdpBlast(const Options& o, const CaseDef& c, Errors& err) {
   return out;
 }
 
+// The churn case while a second thread floods the same server's UDP port with 64 B datagrams
+// (sendmmsg x32, no pacing). The server echoes them back to a socket nobody reads. What is
+// measured is the churn's connect + echo latency (p50, p99): a server whose loop is fair keeps
+// serving TCP while the flood lasts. The flood stops with the case (bounded by the window).
+json RunChurnUnderFlood(const Options& o, const CaseDef& c, Errors& err) {
+  int fd = UdpSocket(o, err);
+  if (fd < 0) return json::object();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> sent{0};
+  std::thread flood([&] {
+    constexpr int kBatch = 32;
+    constexpr size_t kSize = 64;
+    unsigned char buf[kBatch * kSize];
+    mmsghdr msgs[kBatch]{};
+    iovec iov[kBatch];
+    for (int i = 0; i < kBatch; ++i) {
+      FillDatagram(buf + static_cast<size_t>(i) * kSize, kSize, static_cast<uint64_t>(i));
+      iov[i].iov_base = buf + static_cast<size_t>(i) * kSize;
+      iov[i].iov_len = kSize;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (!stop.load(std::memory_order_relaxed)) {
+      int n = sendmmsg(fd, msgs, kBatch, 0);
+      if (n > 0) sent.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    }
+  });
+  json out = RunChurn(o, c, err);
+  stop.store(true);
+  flood.join();
+  close(fd);
+  out["flood_sent"] = sent.load();
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 
 const CaseDef* FindCase(const std::string& name) {
@@ -801,6 +841,8 @@ const char* KindName(Kind k) {
       return "tcp_pump";
     case Kind::kChurn:
       return "tcp_churn";
+    case Kind::kChurnUnderFlood:
+      return "tcp_churn_under_flood";
     case Kind::kUdpPingPong:
       return "udp_pingpong";
     case Kind::kUdpBlast:
@@ -836,6 +878,9 @@ json RunCase(const Options& o, const CaseDef& c) {
       break;
     case Kind::kChurn:
       out = RunChurn(o, c, err);
+      break;
+    case Kind::kChurnUnderFlood:
+      out = RunChurnUnderFlood(o, c, err);
       break;
     case Kind::kUdpPingPong:
       out = RunUdpPingPong(o, c, err);

@@ -90,6 +90,7 @@ DEFAULT_CASES = [
     "tcp_pump_1_64k",
     "tcp_pump_100_8k",
     "tcp_churn_c100",
+    "tcp_churn_udp_flood_c10",
 ]
 ALL_SERVER_CASES_NOTE = "udp_pingpong_64, udp_blast_{64,1200}_{single,batched,mmsg}"
 
@@ -535,14 +536,37 @@ def paired_vs_best(per: dict, cont: str, bases: tuple[str, ...]) -> list[float]:
             if all(k in per[b] for b in bases)]
 
 
+# Latency under a UDP flood (tcp_churn_udp_flood_c10): a contender's connect + echo p99 at most
+# this many times E's, per round. Reported as E's p99 / the contender's, so that, as in every
+# other table, higher is better and the bar is 1 / TARGET_FLOOD_P99.
+LATENCY_CASES = ("tcp_churn_udp_flood_c10",)
+TARGET_FLOOD_P99 = 1.2
+
+
 def compute_targets(result: dict) -> dict:
     """Paired per-round ratios against the issue's targets (see TARGETS_TCP)."""
     dropped = {d["round"] for d in result.get("dropped_rounds", [])}
     by: dict = {}
+    p99: dict = {}
     for r in result["runs"]:
         if r.get("ok") and not r.get("skipped") and r["round"] not in dropped and r.get("rate"):
             by.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = r["rate"]
-    out: dict = {"tcp": {}, "batch": {}, "syscalls": {}, "null": {}}
+            if r.get("p99_us"):
+                p99.setdefault(r["case"], {}).setdefault(r["contender"], {})[r["round"]] = \
+                    r["p99_us"]
+    out: dict = {"tcp": {}, "batch": {}, "syscalls": {}, "null": {}, "latency": {}}
+    for case in LATENCY_CASES:
+        per = p99.get(case, {})
+        row = {}
+        for cont in ("xwsk-posix-epoll", "xwsk-posix-poll", "xwsk-uv", "xwsk-wsk-um", "U", "A"):
+            if cont in per and "E" in per:
+                paired = [per["E"][k] / per[cont][k] for k in sorted(per[cont])
+                          if k in per["E"] and per[cont][k] > 0]
+                cell = target_cell(paired, 1 / TARGET_FLOOD_P99)
+                if cell:
+                    row[cont] = cell
+        if row:
+            out["latency"][case] = row
     sys_by = {(s["case"], s["contender"]): s.get("syscalls_per_msg")
               for s in result.get("syscalls", [])}
     for case in result["config"]["cases"]:
@@ -694,6 +718,20 @@ def write_markdown(result: dict, path: str) -> None:
             cells = [cell_text(row.get(k), True) for k in keys]
             L.append(f"| {case} | " + " | ".join(cells) + " |")
         L.append("")
+        if tg.get("latency"):
+            L.append(f"Latency under a UDP flood (connect + 2 B echo while 64 B datagrams flood "
+                     f"the same server): E's p99 / the contender's p99, paired per round; the "
+                     f"target is a p99 at most {TARGET_FLOOD_P99:g}× E's, i.e. a ratio ≥ "
+                     f"{1 / TARGET_FLOOD_P99:.2f} (xwsk-posix-epoll is the issue's target; the "
+                     f"others are shown for comparison).")
+            L.append("")
+            conts = sorted({c for row in tg["latency"].values() for c in row})
+            L.append("| case | " + " | ".join(f"E p99 / {c} p99" for c in conts) + " |")
+            L.append("|---|" + "---|" * len(conts))
+            for case, row in tg["latency"].items():
+                L.append(f"| {case} | " + " | ".join(cell_text(row.get(c), True) for c in conts)
+                         + " |")
+            L.append("")
         if tg.get("null"):
             L.append("Noise floor: E run again in the same rounds as E#2 and E#3 (`--null 2`: the "
                      "same binary, shuffled in like any contender). `E#2/E` is how far two "
