@@ -13,6 +13,14 @@
 //    (shutdown: FIN) or resets (SO_LINGER {1, 0} + close: RST).
 //  - UDP: an xwsk datagram socket with the receive-from event; a plain UDP socket sends up to 32
 //    datagrams of 0 to 1400 bytes (each taken or retained).
+// Input layout (so that a case can be written by hand): byte 0 (bit 0 UDP, bit 1 IPv6); TCP:
+// salt, mode (bit 0 events, bit 1 WAITALL), 8 bytes of take/retain bits (one per indication,
+// cyclic), in request mode the first receive's size byte, then the script, one op byte each
+// (op % 8: 0-2 write 1-64 bytes, 3 write 1-16384 (u16), 4 pause 0-3 ms, 5 next receive's size,
+// 6 with bits 0x30 FIN, 7 with bits 0x70 RST); UDP: 8 bytes of take/retain bits, salt, then per
+// datagram a byte (bit 7: a u16 size follows, else size = byte % 64; bit 6: pause). Receives
+// smaller than 4096 bytes are capped at 512 per input (each is a round trip), a WAITALL receive
+// without a FIN in the script gets one at the end.
 // Checks: every byte the peer sent arrives in order, exactly once, and before the disconnect
 // event / the 0-byte receive (after a FIN: all of it; after a RST: a prefix, and the end is
 // reported); every datagram arrives whole, in order, from the peer's address; every accepted
@@ -43,10 +51,11 @@ using xwsk::Status;
 constexpr uint32_t kWaitMs = 5000;
 constexpr size_t kMaxBytes = 128 * 1024;
 constexpr size_t kRxSize = 4096;
+constexpr int kMaxSmallReceives = 512;
 constexpr int kMaxRetained = 64;
 constexpr int kMaxDatagrams = 32;
 constexpr size_t kMaxDatagram = 1400;
-constexpr int kChoices = 64;
+constexpr unsigned kChoiceBits = 64;  // take or retain, per indication, cyclically (8 bytes)
 
 uint64_t now_ms() {
   timespec ts{};
@@ -94,13 +103,19 @@ size_t copy_buf(const xwsk::Buf& b, uint8_t* out, size_t room) {
   return n;
 }
 
+// Whether the event retains indication @p i (STATUS_PENDING, released later) or takes it.
+bool retain(const uint8_t* choices, uint32_t i) {
+  i %= kChoiceBits;
+  return ((choices[i / 8] >> (i % 8)) & 1) != 0;
+}
+
 // ---- one stream connection ------------------------------------------------------------------
 
 struct Conn {
   std::mutex mu;
   xwsk::Socket* s = nullptr;
   bool events = false;
-  uint8_t choices[kChoices] = {};
+  uint8_t choices[kChoiceBits / 8] = {};
   uint32_t indications = 0;
   uint8_t got[kMaxBytes];
   size_t got_len = 0;
@@ -127,8 +142,7 @@ Status on_receive(void* ctx, uint32_t, xwsk::DataIndication* data, size_t bytes,
     n += copy_buf(d->buffer, c->got + c->got_len + n, kMaxBytes - c->got_len - n);
   if (n != bytes) die("bytes indicated differ from the bytes in the indication list");
   c->got_len += n;
-  uint8_t choice = c->choices[c->indications++ % kChoices];
-  if ((choice & 1) != 0 && !c->closing && c->n_retained < kMaxRetained) {
+  if (retain(c->choices, c->indications++) && !c->closing && c->n_retained < kMaxRetained) {
     c->retained[c->n_retained++] = data;
     return Status::Pending;
   }
@@ -152,7 +166,7 @@ const xwsk::ConnectionDispatch kConnection = {on_receive, on_disconnect, on_back
 
 struct Dgram {
   std::mutex mu;
-  uint8_t choices[kChoices] = {};
+  uint8_t choices[kChoiceBits / 8] = {};
   uint32_t indications = 0;
   int count = 0;
   size_t len[kMaxDatagrams] = {};
@@ -174,8 +188,7 @@ Status on_receive_from(void* ctx, uint32_t, xwsk::DatagramIndication* list) {
     g->from[g->count] = *d->remote_address;
     ++g->count;
   }
-  uint8_t choice = g->choices[g->indications++ % kChoices];
-  if ((choice & 1) != 0 && !g->closing && g->n_retained < kMaxRetained) {
+  if (retain(g->choices, g->indications++) && !g->closing && g->n_retained < kMaxRetained) {
     g->retained[g->n_retained++] = list;
     return Status::Pending;
   }
@@ -278,6 +291,7 @@ struct Stream {
   xwsk::Segment rx_seg{};
   xwsk::Buf rx_buf{};       // the receive's Buf: left alone while the receive is pending
   size_t rx_next_size = 1;  // the next receive's size
+  int small_receives = 0;   // receives of less than kRxSize so far: at most kMaxSmallReceives
   uint32_t rx_flags = 0;
 };
 
@@ -339,7 +353,10 @@ void pump(Stream& st) {
     }
     if (st.c.disconnected) return;
   }
-  st.rx_buf = xwsk::Buf{&st.rx_seg, 0, st.rx_next_size};
+  // Each receive is a round trip through the loop thread: small ones only so many times.
+  size_t size = st.rx_next_size;
+  if (size < kRxSize && st.small_receives++ >= kMaxSmallReceives) size = kRxSize;
+  st.rx_buf = xwsk::Buf{&st.rx_seg, 0, size};
   arm(st.rx);
   Status r = xwsk::receive(st.c.s, &st.rx_buf, st.rx_flags, &st.rx.req);
   if (!st.rx.settle(r)) die_status("receive rejected", r);
@@ -351,12 +368,20 @@ void nap() {
   nanosleep(&ts, nullptr);
 }
 
-// Waits, pumping, until @p cond holds (bounded).
+// Waits, pumping, until @p cond holds: dies after 5 s without a byte arriving.
 template <typename Cond>
 void wait_for(Stream& st, const char* what, Cond cond) {
   uint64_t deadline = now_ms() + kWaitMs;
+  size_t seen = 0;
   while (!cond()) {
     pump(st);
+    {
+      std::lock_guard<std::mutex> lock(st.c.mu);
+      if (st.c.got_len != seen) {
+        seen = st.c.got_len;
+        deadline = now_ms() + kWaitMs;
+      }
+    }
     if (now_ms() > deadline) die(what);
     nap();
   }
