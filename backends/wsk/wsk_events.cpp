@@ -210,6 +210,11 @@ NTSTATUS WINAPI on_accept(void* socket_context, ULONG flags, SOCKADDR* local_add
                nullptr);
     return STATUS_SUCCESS;
   }
+  // The client disabled the event (a provider may still be delivering one it decided on before
+  // the disable returned): the connection is not the client's to see; the provider resets it.
+  if ((ls->base.event_mask.load(std::memory_order_acquire) & kEventAccept) == 0) {
+    return STATUS_REQUEST_NOT_ACCEPTED;
+  }
   Socket* ns = take_spare(ls);
   if (ns == nullptr) return STATUS_REQUEST_NOT_ACCEPTED;  // spares exhausted (documented)
   SockAddr local{}, remote{};
