@@ -436,23 +436,36 @@ void run_stream(World& w, fuzz::Input& in, int f) {
   arm(t);
   Status r = xwsk::accept(w.listener[f], 0, &st->c, &kConnection, nullptr, nullptr, &t.req);
   if (!t.settle(r)) die_status("accept rejected", r);
-  st->fd = ::socket(f == 0 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
-  if (st->fd < 0) die("peer socket");
-  int one = 1;
-  setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int rc;
-  if (f == 0) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(w.port[0]);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    rc = ::connect(st->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  } else {
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(w.port[1]);
-    a.sin6_addr = in6addr_loopback;
-    rc = ::connect(st->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  // A fresh client socket per attempt: thousands of inputs use up loopback's ephemeral ports
+  // (TIME_WAIT) on a machine that ran other network tests just before, and a connect can then
+  // fail for a while with EADDRNOTAVAIL (or EAGAIN): the host's limit, not the provider's. Retry
+  // for up to 2 s; anything else, or still failing, is a failure.
+  int rc = -1;
+  for (int attempt = 0; attempt < 200 && rc != 0; ++attempt) {
+    if (attempt > 0) {
+      int saved = errno;
+      if (saved != EADDRNOTAVAIL && saved != EAGAIN) break;
+      ::close(st->fd);
+      timespec pause{0, 10 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+    st->fd = ::socket(f == 0 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
+    if (st->fd < 0) die("peer socket");
+    int one = 1;
+    setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (f == 0) {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(w.port[0]);
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      rc = ::connect(st->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    } else {
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_port = htons(w.port[1]);
+      a.sin6_addr = in6addr_loopback;
+      rc = ::connect(st->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
   }
   if (rc != 0) die("peer connect");
   t.wait(kWaitMs);
