@@ -51,13 +51,9 @@ struct Shadows {
   int max_segments;
 };
 
-// The overflow block: its shadows follow this header, kOverflowHeader bytes in (every shadow
-// type needs at most pointer alignment).
-struct OverflowBlock {
-  size_t bytes;
-};
+// An overflow block holds its shadows from kOverflowHeader bytes in (every shadow type needs at
+// most pointer alignment; the allocator's blocks are 16-aligned).
 constexpr size_t kOverflowHeader = 16;
-static_assert(sizeof(OverflowBlock) <= kOverflowHeader, "overflow header");
 
 // MDLs a WSK_BUF covers (offset + length bytes into its chain).
 int count_mdls(const WSK_BUF& b) {
@@ -93,10 +89,9 @@ bool choose_shadows(Socket* s, int n, int segs, Shadows* out, void** block_out) 
                        static_cast<size_t>(n) * (sizeof(DataIndication) +
                                                  sizeof(DatagramIndication) + sizeof(SockAddr)) +
                        static_cast<size_t>(segs) * sizeof(Segment);
-  auto* block = static_cast<OverflowBlock*>(detail::alloc(bytes, detail::kTagBuffer));
+  auto* block = static_cast<unsigned char*>(detail::alloc(bytes, detail::kTagBuffer));
   if (block == nullptr) return false;
-  block->bytes = bytes;
-  auto* p = reinterpret_cast<unsigned char*>(block) + kOverflowHeader;
+  unsigned char* p = block + kOverflowHeader;
   // Pointer-aligned shadows first, SockAddr (4-aligned, 28 bytes) last, so that every array
   // stays aligned whatever n is.
   out->data = carve<DataIndication>(&p, n);

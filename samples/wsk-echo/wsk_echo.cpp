@@ -66,10 +66,9 @@ struct Connection {
   // The WSK_BUFs stay valid until their operation completes (a provider may read them later).
   WSK_BUF receive_buf;
   WSK_BUF send_buf;
-  Job job;        // the queued job (worker thread)
-  LONG closing;   // set once: no new operation is issued after it
-  bool graceful;  // the peer closed: disconnect before the close
-  LONG issuing;   // advance(): 1 while it issues an operation, 2 if that completed inline
+  Job job;       // the queued job (worker thread)
+  LONG closing;  // set once: no new operation is issued after it
+  LONG issuing;  // advance(): 1 while it issues an operation, 2 if that completed inline
 };
 
 NTSTATUS NTAPI on_accept_event(PVOID socket_context, ULONG flags, PSOCKADDR local, PSOCKADDR remote,
@@ -230,7 +229,6 @@ enum class Step { kReceived, kSent };
 
 void begin_close(Connection* c, bool graceful) {
   if (InterlockedExchange(&c->closing, 1) != 0) return;
-  c->graceful = graceful;
   queue_job(c, graceful && g_server.events ? Job::kDisconnect : Job::kClose);
 }
 
