@@ -4,7 +4,7 @@
 # PE import libraries, so the result runs inside Wine's kernel emulation
 # (winedevice.exe + ntoskrnl.exe + netio.sys, a real WSK provider).
 #
-# Recipe: /work/shared/wsk-on-wine.md. Debian packages:
+# Recipe and its pitfalls: backends/wsk/NOTES.md. Debian packages:
 #   apt-get install -y g++-mingw-w64-x86-64 mingw-w64 wine64 libwine-dev
 #
 # Usage:

@@ -4,7 +4,7 @@
 ///
 /// posix calls it with errno / getaddrinfo codes; uv with libuv codes, which are the negated
 /// errno values on POSIX hosts (UV_EAI_* are libuv's own and are translated to EAI_* first,
-/// backends/uv/errors.cpp). So one host error means one status on both backends. The rows
+/// backends/uv/status.cpp). So one host error means one status on both backends. The rows
 /// where the WSK reference speaks are decided by it; the others by the nearest WSK meaning
 /// (docs/wsk-mapping.md, "Host errors").
 #ifndef XWSK_BACKENDS_COMMON_STATUS_MAP_H_

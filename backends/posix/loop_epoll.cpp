@@ -11,7 +11,7 @@
 
 #include <new>
 
-#include "internal.h"
+#include "backend.h"
 
 namespace xwsk {
 namespace posix {

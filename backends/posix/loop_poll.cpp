@@ -16,7 +16,7 @@
 
 #include <new>
 
-#include "internal.h"
+#include "backend.h"
 
 namespace xwsk {
 namespace posix {

@@ -7,7 +7,7 @@
 #include <netdb.h>
 #include <string.h>
 
-#include "internal.h"
+#include "backend.h"
 
 namespace xwsk {
 namespace posix {

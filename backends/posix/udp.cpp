@@ -7,7 +7,7 @@
 
 #include <new>
 
-#include "internal.h"
+#include "backend.h"
 
 namespace xwsk {
 namespace posix {

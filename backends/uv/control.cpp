@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "uv_backend.h"
+#include "backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -305,5 +305,5 @@ Status address_query_run(Socket* s, Request* req, bool local) {
   return detail::complete(req, Status::Success, sizeof(SockAddr));
 }
 
-}  // namespace uvb
+}  // namespace uv
 }  // namespace xwsk

@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "uv_backend.h"
+#include "backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -266,5 +266,5 @@ Status raw_close(Socket* s, Request* req) {
   return Status::Pending;
 }
 
-}  // namespace uvb
+}  // namespace uv
 }  // namespace xwsk

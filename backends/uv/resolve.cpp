@@ -9,10 +9,10 @@
 
 #include <new>
 
-#include "uv_backend.h"
+#include "backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -176,7 +176,7 @@ Status get_name_info_run(Client* c, Request* req) {
   return Status::Pending;
 }
 
-}  // namespace uvb
+}  // namespace uv
 
 namespace backend {
 

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "uv_backend.h"
+#include "backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -906,5 +906,5 @@ Status socket_connect_run(Client* c, Request* req) {
   return detail::complete(req, from_errno(err), 0);
 }
 
-}  // namespace uvb
+}  // namespace uv
 }  // namespace xwsk

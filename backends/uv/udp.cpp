@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "uv_backend.h"
+#include "backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -372,5 +372,5 @@ Status udp_close(Socket* s, Request* req) {
   return Status::Pending;
 }
 
-}  // namespace uvb
+}  // namespace uv
 }  // namespace xwsk

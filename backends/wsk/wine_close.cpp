@@ -26,7 +26,7 @@
 //
 // The worker is the only code in the backend that waits besides client_destroy(); it runs at
 // PASSIVE_LEVEL in its own system thread.
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::wsk {
 

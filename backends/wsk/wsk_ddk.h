@@ -11,7 +11,7 @@
 //    XWSK_UMWSK, which the umwsk headers' CMake target defines. Like the WDK's, these headers
 //    are C++-safe; nothing here works around them.
 //  - mingw-w64 + Wine 8's DDK headers (the tested build here, see
-//    cmake/mingw-w64-wine-driver.cmake and /work/shared/wsk-on-wine.md).
+//    cmake/mingw-w64-wine-driver.cmake and backends/wsk/NOTES.md).
 //    Two quirks of Wine's headers are handled here and nowhere else:
 //      1. They are not wrapped in extern "C" for C++: ntoskrnl functions
 //         would get C++-mangled names and fail to link. We wrap them.

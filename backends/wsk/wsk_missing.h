@@ -2,8 +2,8 @@
 // wsk_missing.h: WSK declarations that Wine 8's ddk/wsk.h lacks.
 //
 // Included only by wsk_ddk.h, after the DDK. Names and meanings follow the
-// WSK reference in /work/shared/reference/wsk-ddi/ and wsk-guide/ (the file
-// is cited on each item). Those pages give names, not numeric values; the
+// WSK reference: Microsoft's WSK DDI pages and the WSK guide (the page's file
+// name is cited on each item). Those pages give names, not numeric values; the
 // values are the ones in the Windows Driver Kit's wsk.h / ws2def.h.
 //
 // Guarding, so this also compiles against the real WDK:

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// wsk.convert: checks the WSK backend's one conversion table (backends/wsk/wsk_convert.cpp) in
+// wsk.convert: checks the WSK backend's one conversion table (backends/wsk/convert.cpp) in
 // the kernel, against the DDK's own structures and constants. Most WSK paths that use it are
 // compiled only under Wine (the provider lacks them); this case at least proves that what they
 // would hand the provider is right: SOCKADDR_IN/SOCKADDR_IN6 layout, flags, event masks,
 // options, control codes, UTF-8 <-> UTF-16.
 #include "ktest_registry.h"
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::ktest {
 namespace {

@@ -14,8 +14,8 @@
 
 #if XWSK_TEST_UV
 #include <uv.h>
-namespace xwsk::uvb {
-Status from_uv(int uv_error);  // backends/uv/errors.cpp
+namespace xwsk::uv {
+Status from_uv(int uv_error);  // backends/uv/status.cpp
 }
 #endif
 
@@ -71,7 +71,7 @@ TEST(status_map, uv_uses_the_same_table) {
   const xwsk::hostnet::StatusRow* rows = xwsk::hostnet::errno_rows(&n);
   for (size_t i = 0; i < n; ++i) {
     if (rows[i].code == 0) continue;
-    EXPECT_EQ(rows[i].status, xwsk::uvb::from_uv(-rows[i].code)) << "errno " << rows[i].code;
+    EXPECT_EQ(rows[i].status, xwsk::uv::from_uv(-rows[i].code)) << "errno " << rows[i].code;
   }
   const struct {
     int uv;
@@ -80,11 +80,11 @@ TEST(status_map, uv_uses_the_same_table) {
              {UV_EAI_FAIL, EAI_FAIL},       {UV_EAI_NONAME, EAI_NONAME},
              {UV_EAI_AGAIN, EAI_AGAIN},     {UV_EAI_FAMILY, EAI_FAMILY}};
   for (const auto& e : eai) {
-    EXPECT_EQ(status_from_eai(e.eai, 0), xwsk::uvb::from_uv(e.uv)) << "UV code " << e.uv;
+    EXPECT_EQ(status_from_eai(e.eai, 0), xwsk::uv::from_uv(e.uv)) << "UV code " << e.uv;
   }
-  EXPECT_EQ(Status::Cancelled, xwsk::uvb::from_uv(UV_EAI_CANCELED));
-  EXPECT_EQ(Status::Cancelled, xwsk::uvb::from_uv(UV_ECANCELED));
-  EXPECT_EQ(Status::Success, xwsk::uvb::from_uv(0));
+  EXPECT_EQ(Status::Cancelled, xwsk::uv::from_uv(UV_EAI_CANCELED));
+  EXPECT_EQ(Status::Cancelled, xwsk::uv::from_uv(UV_ECANCELED));
+  EXPECT_EQ(Status::Success, xwsk::uv::from_uv(0));
 }
 #endif
 

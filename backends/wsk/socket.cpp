@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// wsk_socket.cpp: socket objects and the socket-level operations of the provider dispatch tables
+// socket.cpp: socket objects and the socket-level operations of the provider dispatch tables
 // (WSK_PROVIDER_{BASIC,LISTEN,CONNECTION,DATAGRAM,STREAM}_DISPATCH).
 //
 // Every operation: begin_op() (IoReuseIrp + IoSetCompletionRoutine on the request's IRP), copy
@@ -8,7 +8,7 @@
 // limit of the provider function, unless the backend allocates: then PASSIVE_LEVEL).
 #include <new>
 
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::wsk {
 
@@ -223,7 +223,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) Status
 }
 
 /// WskReceive. IRQL <= DISPATCH_LEVEL. On Wine 8 (flags ignored by the provider) WAITALL is
-/// emulated by the completion routine (wsk_ops.cpp).
+/// emulated by the completion routine (request.cpp).
 _IRQL_requires_max_(DISPATCH_LEVEL) Status
     receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   IRP* irp = begin_op(req, OpKind::kReceive, s);
@@ -421,7 +421,7 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
   return Status::Success;
 }
 
-/// WskControlSocket: options and ioctls (xwsk names mapped in wsk_convert.cpp). PASSIVE_LEVEL
+/// WskControlSocket: options and ioctls (xwsk names mapped in convert.cpp). PASSIVE_LEVEL
 /// (WSK allows DISPATCH_LEVEL for some codes only; the accept spares are topped up here).
 _IRQL_requires_(PASSIVE_LEVEL) Status
     control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file internal.h
+/// @file backend.h
 /// @brief The POSIX backend's internal interface: the Client and Socket objects, the operation
 /// codes and per-request state, and the event-loop engine contract.
 ///
@@ -55,7 +55,7 @@ enum OpCode : uint32_t {
   kOpSocketConnect,
   kOpAddressInfo,
   kOpNameInfo,
-  kOpDeferred,  ///< completes with the status/information stored in DeferredState
+  kOpDeferred,  ///< completes with the status/information stored in ResolveState
   // socket level
   kOpBind,
   kOpListen,

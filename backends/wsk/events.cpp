@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
-// wsk_events.cpp: the const WSK client dispatch tables of every socket, made of trampolines that
+// events.cpp: the const WSK client dispatch tables of every socket, made of trampolines that
 // translate a WSK event into the xwsk dispatch the client gave for that socket.
 //
 // Rules for every trampoline here:
 //  - IRQL <= DISPATCH_LEVEL (the provider may call at DISPATCH_LEVEL); nothing waits;
 //  - nothing allocates: what the translation needs is preallocated in the Socket (indication
-//    and segment shadows, accept spares; limits in wsk_backend.h). Past a limit the event is
+//    and segment shadows, accept spares; limits in backend.h). Past a limit the event is
 //    declined the way WSK lets a client decline it (DATA_NOT_ACCEPTED, REQUEST_NOT_ACCEPTED);
 //  - no backend lock is held while the client's callback runs.
 // Wine 8.0 never calls any of these (WskControlSocket, and so SO_WSK_EVENT_CALLBACK, is a stub).
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::wsk {
 

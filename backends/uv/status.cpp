@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file errors.cpp
+/// @file status.cpp
 /// @brief libuv error codes to Status, through the one table the user-space backends share
 /// (backends/common/status_map.h).
 #include <errno.h>
@@ -7,11 +7,11 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "backend.h"
 #include "status_map.h"
-#include "uv_backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -45,5 +45,5 @@ Status from_errno(int err) {
   return hostnet::status_from_errno(err);
 }
 
-}  // namespace uvb
+}  // namespace uv
 }  // namespace xwsk

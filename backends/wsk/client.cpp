@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// wsk_client.cpp: backend facts (name, capabilities, provider profile), the default allocator,
+// client.cpp: backend facts (name, capabilities, provider profile), the default allocator,
 // registration (WskRegister / WskCaptureProviderNPI / WskReleaseProviderNPI / WskDeregister)
 // and the client-level operations of WSK_PROVIDER_DISPATCH.
 #include <new>
 
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::wsk {
 

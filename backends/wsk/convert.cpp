@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// wsk_convert.cpp: the one place where xwsk values become WSK/DDK values and back: socket
+// convert.cpp: the one place where xwsk values become WSK/DDK values and back: socket
 // addresses, selectors, flags, event masks, options, ioctls, control codes, strings. xwsk uses
 // the Windows numbering, so most values coincide; they are still mapped name by name, so a
 // value that differs (or a DDK that renumbers) is caught here and nowhere else.
 //
 // Everything in this file is pure computation: any IRQL, no allocation.
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::wsk {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// wsk_ops.cpp: requests (one IRP each), segments (one MDL each) and the one IRP completion
+// request.cpp: requests (one IRP each), segments (one MDL each) and the one IRP completion
 // routine that turns a provider completion into detail::complete().
 //
 // Inline completion. A WSK provider may complete the IRP before its function returns (Wine's
@@ -11,11 +11,11 @@
 //   end_op()              exchange(kReturned): if it was kDone, complete now and return the
 //                         final status, else return Pending (the routine will complete).
 // Both sides are lock-free and run at IRQL <= DISPATCH_LEVEL.
-#include "wsk_backend.h"
+#include "backend.h"
 
 namespace xwsk::wsk {
 
-// Implemented in wsk_client.cpp (name resolution results) and wsk_socket.cpp (socket objects).
+// Implemented in client.cpp (name resolution results) and socket.cpp (socket objects).
 Status finish_address_info(OpState* op, Status st);
 Status finish_name_info(OpState* op, Status st);
 uintptr_t finish_control_client(OpState* op, Status st, uintptr_t info);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file loop.cpp
+/// @file client.cpp
 /// @brief The client and its loop thread, the submission queue, request dispatch, socket
 /// lifetime, backend facts, and the thin xwsk::backend entry points.
 #include <stdlib.h>
@@ -8,10 +8,10 @@
 
 #include <new>
 
-#include "uv_backend.h"
+#include "backend.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 namespace {
 
@@ -486,14 +486,14 @@ void socket_maybe_free(Socket* s) {
   notify_idle(c);
 }
 
-}  // namespace uvb
+}  // namespace uv
 
 // ---------------------------------------------------------------------------------------------
 // xwsk::backend: facts, requests, segments, clients
 // ---------------------------------------------------------------------------------------------
 namespace backend {
 
-using uvb::op_of;
+using uv::op_of;
 
 namespace {
 void* default_allocate(size_t size, uint32_t, void*) {
@@ -515,16 +515,16 @@ constexpr uint32_t kCaps = kCapIpv6 | kCapUdp | kCapEvents | kCapStreamCategory 
 /// the loop thread follow it until the deferred ones ran, so that requests keep their order.
 Status run_or_submit(Client* c, Request* req, uint32_t op) {
   req->priv.op = op;
-  if (!uvb::on_loop(c)) return uvb::submit(c, req);
-  if (c->inline_depth < uvb::kMaxInlineDepth && c->deferred == 0) {
+  if (!uv::on_loop(c)) return uv::submit(c, req);
+  if (c->inline_depth < uv::kMaxInlineDepth && c->deferred == 0) {
     ++c->inline_depth;
-    Status st = uvb::dispatch(c, req);
+    Status st = uv::dispatch(c, req);
     --c->inline_depth;
     return st;
   }
   ++c->deferred;
-  req->priv.op |= uvb::kOpDeferred;
-  return uvb::submit(c, req);
+  req->priv.op |= uv::kOpDeferred;
+  return uv::submit(c, req);
 }
 
 Status run_or_submit(Socket* s, Request* req, uint32_t op) {
@@ -581,11 +581,11 @@ Status client_create(const ClientNpi* npi, Client** out) {
     detail::release(mem, detail::kTagClient);
     return Status::InsufficientResources;
   }
-  uv_async_init(&c->loop, &c->wakeup, uvb::on_wakeup_entry);
+  uv_async_init(&c->loop, &c->wakeup, uv::on_wakeup_entry);
   c->wakeup.data = c;
   uv_timer_init(&c->loop, &c->pend_timer);
   c->pend_timer.data = c;
-  c->thread = std::thread(uvb::loop_entry, c);
+  c->thread = std::thread(uv::loop_entry, c);
   *out = c;
   return Status::Success;
 }
@@ -607,7 +607,7 @@ void client_destroy(Client* c) {
   }
   uv_async_send(&c->wakeup);
   c->thread.join();
-  uvb::free_socket_cache(c);
+  uv::free_socket_cache(c);
   c->base.magic = detail::kDeadMagic;
   c->~Client();
   detail::release(c, detail::kTagClient);
@@ -626,7 +626,7 @@ Status socket(Client* client, AddressFamily family, SocketType type, Protocol pr
   a.dispatch = dispatch;
   // Counted until created, so that deregistration never races a queued creation.
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
-  return run_or_submit(client, req, uvb::kOpSocket);
+  return run_or_submit(client, req, uv::kOpSocket);
 }
 
 Status socket_connect(Client* client, SocketType type, Protocol protocol, const SockAddr* local,
@@ -641,15 +641,15 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
   a.context = socket_context;
   a.dispatch = dispatch;
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
-  return run_or_submit(client, req, uvb::kOpSocketConnect);
+  return run_or_submit(client, req, uv::kOpSocketConnect);
 }
 
 Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
                       size_t output_size, void* output, size_t* output_size_returned,
                       Request* req) {
   // Touches no loop state: runs on the calling thread.
-  return uvb::control_client_run(client, control_code, input_size, input, output_size, output,
-                                 output_size_returned, req);
+  return uv::control_client_run(client, control_code, input_size, input, output_size, output,
+                                output_size_returned, req);
 }
 
 Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
@@ -661,7 +661,7 @@ Status get_address_info(Client* client, const char* node, const char* service, u
   a.hints = hints;
   a.result = result;
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
-  return run_or_submit(client, req, uvb::kOpGetAddrInfo);
+  return run_or_submit(client, req, uv::kOpGetAddrInfo);
 }
 
 Status get_name_info(Client* client, const SockAddr* address, char* node, size_t node_size,
@@ -674,7 +674,7 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
   a.service_size = service_size;
   a.flags = flags;
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
-  return run_or_submit(client, req, uvb::kOpGetNameInfo);
+  return run_or_submit(client, req, uv::kOpGetNameInfo);
 }
 
 // ---- socket operations --------------------------------------------------------------------------
@@ -683,11 +683,11 @@ Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
   auto& a = op_of(req)->bind;
   a.addr = *local;
   a.flags = flags;
-  return run_or_submit(s, req, uvb::kOpBind);
+  return run_or_submit(s, req, uv::kOpBind);
 }
 
 Status listen(Socket* s, Request* req) {
-  return run_or_submit(s, req, uvb::kOpListen);
+  return run_or_submit(s, req, uv::kOpListen);
 }
 
 Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
@@ -698,7 +698,7 @@ Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
   a.dispatch = dispatch;
   a.local = local;
   a.remote = remote;
-  return run_or_submit(s, req, uvb::kOpAccept);
+  return run_or_submit(s, req, uv::kOpAccept);
 }
 
 Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) {
@@ -706,8 +706,8 @@ Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) 
   auto& a = op_of(req)->connect;
   a.remote = *remote;
   a.has_data = false;
-  a.data = uvb::Cursor{nullptr, 0, 0, 0};
-  return run_or_submit(s, req, uvb::kOpConnect);
+  a.data = uv::Cursor{nullptr, 0, 0, 0};
+  return run_or_submit(s, req, uv::kOpConnect);
 }
 
 Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
@@ -716,31 +716,31 @@ Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t f
   auto& a = op_of(req)->connect;
   a.remote = *remote;
   a.has_data = data != nullptr && data->length != 0;
-  a.data = uvb::Cursor{nullptr, 0, 0, 0};
+  a.data = uv::Cursor{nullptr, 0, 0, 0};
   if (a.has_data) a.data.init(*data);
-  return run_or_submit(s, req, uvb::kOpConnect);
+  return run_or_submit(s, req, uv::kOpConnect);
 }
 
 Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   auto& a = op_of(req)->io;
   a.cur.init(*buf);
   a.flags = flags;
-  return run_or_submit(s, req, uvb::kOpSend);
+  return run_or_submit(s, req, uv::kOpSend);
 }
 
 Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   auto& a = op_of(req)->io;
   a.cur.init(*buf);
   a.flags = flags;
-  return run_or_submit(s, req, uvb::kOpReceive);
+  return run_or_submit(s, req, uv::kOpReceive);
 }
 
 Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req) {
   auto& a = op_of(req)->io;
-  a.cur = uvb::Cursor{nullptr, 0, 0, 0};
+  a.cur = uv::Cursor{nullptr, 0, 0, 0};
   if (final_data != nullptr) a.cur.init(*final_data);
   a.flags = flags;
-  return run_or_submit(s, req, uvb::kOpDisconnect);
+  return run_or_submit(s, req, uv::kOpDisconnect);
 }
 
 Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote,
@@ -755,7 +755,7 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
   if (remote != nullptr) a.remote = *remote;
   a.total = 0;
   a.started = true;
-  return run_or_submit(s, req, uvb::kOpSendTo);
+  return run_or_submit(s, req, uv::kOpSendTo);
 }
 
 Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
@@ -767,7 +767,7 @@ Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
   a.remote = remote;
   a.control_length = control_length;
   a.control_flags = control_flags;
-  return run_or_submit(s, req, uvb::kOpReceiveFrom);
+  return run_or_submit(s, req, uv::kOpReceiveFrom);
 }
 
 Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
@@ -777,29 +777,29 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
   (void)control;
   auto& a = op_of(req)->send_to;
   a.list = list;
-  a.cur = uvb::Cursor{nullptr, 0, 0, 0};
+  a.cur = uv::Cursor{nullptr, 0, 0, 0};
   a.has_remote = remote != nullptr;
   if (remote != nullptr) a.remote = *remote;
   a.total = 0;
   a.started = false;
-  return run_or_submit(s, req, uvb::kOpSendMessages);
+  return run_or_submit(s, req, uv::kOpSendMessages);
 }
 
 Status get_local_address(Socket* s, SockAddr* local, Request* req) {
   op_of(req)->query.addr = local;
-  return run_or_submit(s, req, uvb::kOpGetLocal);
+  return run_or_submit(s, req, uv::kOpGetLocal);
 }
 
 Status get_remote_address(Socket* s, SockAddr* remote, Request* req) {
   op_of(req)->query.addr = remote;
-  return run_or_submit(s, req, uvb::kOpGetRemote);
+  return run_or_submit(s, req, uv::kOpGetRemote);
 }
 
 Status release_data_indications(Socket* s, DataIndication* list) {
   if (list != &s->data_ind) return Status::InvalidParameter;
   if (!s->retained.exchange(false, std::memory_order_acq_rel)) return Status::InvalidParameter;
   detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
-  uvb::kick(s, uvb::kKickRelease);
+  uv::kick(s, uv::kKickRelease);
   return Status::Success;
 }
 
@@ -807,7 +807,7 @@ Status release_datagram_indications(Socket* s, DatagramIndication* list) {
   (void)list;  // the one list a datagram socket can have retained (its receive buffer's)
   if (!s->retained.exchange(false, std::memory_order_acq_rel)) return Status::InvalidParameter;
   detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
-  uvb::kick(s, uvb::kKickRelease);
+  uv::kick(s, uv::kKickRelease);
   return Status::Success;
 }
 
@@ -816,13 +816,13 @@ Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction ac
   auto& a = op_of(req)->inspect;
   a.id = *inspect_id;
   a.action = action;
-  return run_or_submit(s, req, uvb::kOpInspectComplete);
+  return run_or_submit(s, req, uv::kOpInspectComplete);
 }
 
 Status set_event_mask(Socket* s, uint32_t old_mask, uint32_t new_mask) {
   (void)old_mask;
   s->base.event_mask.store(new_mask, std::memory_order_release);
-  uvb::kick(s, uvb::kKickEvents);
+  uv::kick(s, uv::kKickEvents);
   return Status::Success;
 }
 
@@ -838,11 +838,11 @@ Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32
   a.output_size = output_size;
   a.output = output;
   a.output_size_returned = output_size_returned;
-  return run_or_submit(s, req, uvb::kOpControlSocket);
+  return run_or_submit(s, req, uv::kOpControlSocket);
 }
 
 Status close_socket(Socket* s, Request* req) {
-  return run_or_submit(s, req, uvb::kOpClose);
+  return run_or_submit(s, req, uv::kOpClose);
 }
 
 }  // namespace backend

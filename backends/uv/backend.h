@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file uv_backend.h
+/// @file backend.h
 /// @brief Internal declarations of the libuv backend (backends/uv): the Client and Socket
 /// objects, the per-request operation state, and the functions the backend's files share.
 ///
@@ -28,7 +28,7 @@
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
-namespace uvb {
+namespace uv {
 
 /// Closed sockets a client keeps for reuse, so connection churn does not reach the allocator.
 constexpr uint32_t kSocketCacheSize = 64;
@@ -225,7 +225,7 @@ struct Pended {
   bool accepted;  ///< Accept decided; waits for an accept request or event
 };
 
-}  // namespace uvb
+}  // namespace uv
 
 /// The client: one libuv loop on its own thread.
 struct Client {
@@ -234,20 +234,20 @@ struct Client {
   uv_async_t wakeup;
   uv_timer_t pend_timer;  ///< watches connections pended by conditional accept
   std::thread thread;
-  std::mutex mu;              ///< guards the submission and kick queues
-  uvb::ReqQueue submissions;  ///< requests handed over from other threads
-  Socket* kicks;              ///< sockets whose state changed from another thread
-  Socket* kicks_running;      ///< (mu) the kicked sockets being processed now
-  bool stopping;              ///< (mu) client_destroy asked the loop to stop
-  std::mutex idle_mu;         ///< with idle_cv: client_destroy waits for sockets and ops
+  std::mutex mu;             ///< guards the submission and kick queues
+  uv::ReqQueue submissions;  ///< requests handed over from other threads
+  Socket* kicks;             ///< sockets whose state changed from another thread
+  Socket* kicks_running;     ///< (mu) the kicked sockets being processed now
+  bool stopping;             ///< (mu) client_destroy asked the loop to stop
+  std::mutex idle_mu;        ///< with idle_cv: client_destroy waits for sockets and ops
   std::condition_variable idle_cv;
   std::atomic<uint32_t> client_ops;  ///< resolver operations in flight
   Socket* sockets;                   ///< every live socket (loop thread)
   /// Closed sockets kept for reuse (loop thread).
-  hostnet::BlockCache<uvb::kSocketCacheSize> socket_cache;
-  /// Idle stream indication buffers (at most uvb::kBufferPoolSize, loop thread). A TCP socket
+  hostnet::BlockCache<uv::kSocketCacheSize> socket_cache;
+  /// Idle stream indication buffers (at most uv::kBufferPoolSize, loop thread). A TCP socket
   /// borrows one only while libuv reads into it or the data is indicated, held or left.
-  hostnet::BlockCache<uvb::kBufferPoolSize> buffer_pool;
+  hostnet::BlockCache<uv::kBufferPoolSize> buffer_pool;
   int inline_depth;   ///< nesting of inline runs (loop thread)
   uint32_t deferred;  ///< loop-thread calls queued for the next turn
 };
@@ -265,8 +265,8 @@ struct Socket {
   } h;
   int raw_fd;       ///< raw sockets: the native fd (uv_poll does not own it)
   int poll_events;  ///< raw sockets: the UV_READABLE / UV_WRITABLE being watched
-  uvb::HandleKind kind;
-  uvb::TcpState state;
+  uv::HandleKind kind;
+  uv::TcpState state;
   bool handle_open;    ///< the uv handle has not been closed yet
   bool handle_closed;  ///< its close callback ran
   bool close_started;  ///< close_socket is being processed
@@ -300,9 +300,9 @@ struct Socket {
   Socket* listener;                  ///< accepted but not yet handed out: the listening socket
 
   // Queues (loop thread only).
-  uvb::ReqQueue sends;     ///< send / disconnect / send_to / send_messages, in order
-  uvb::ReqQueue receives;  ///< receive / receive_from
-  uvb::ReqQueue accepts;
+  uv::ReqQueue sends;     ///< send / disconnect / send_to / send_messages, in order
+  uv::ReqQueue receives;  ///< receive / receive_from
+  uv::ReqQueue accepts;
   Request* connect_req;
   bool write_active;   ///< the libuv write / shutdown / datagram send below is in flight
   size_t write_bytes;  ///< bytes of the head send that the in-flight uv_write carries
@@ -330,7 +330,7 @@ struct Socket {
   void* udp_rx;  ///< datagram sockets: the receive buffer (udp.cpp)
 
   // Conditional accept.
-  uvb::Pended* pended;
+  uv::Pended* pended;
   uint32_t next_serial;
 };
 
@@ -339,14 +339,14 @@ static_assert(std::is_standard_layout_v<Socket>, "Socket must be standard layout
 static_assert(offsetof(Client, base) == 0, "ClientBase must be first");
 static_assert(offsetof(Socket, base) == 0, "SocketBase must be first");
 
-namespace uvb {
+namespace uv {
 
 constexpr uint32_t kKickEvents = 1;   ///< event mask changed
 constexpr uint32_t kKickRelease = 2;  ///< retained indications released
 
 constexpr size_t kIndicationSize = 64 * 1024;
 
-// ---- errors.cpp / address conversion ----------------------------------------------------------
+// ---- status.cpp / address conversion ----------------------------------------------------------
 
 /// A libuv error code (negative errno on Unix, or UV_EAI_*) to a Status, through the table
 /// the user-space backends share (backends/common/status_map.h).
@@ -358,7 +358,7 @@ using hostnet::from_native;
 using hostnet::native_family;
 using hostnet::to_native;
 
-// ---- loop.cpp ---------------------------------------------------------------------------------
+// ---- client.cpp ---------------------------------------------------------------------------------
 
 /// The loop thread's body and the wake-up handler (submission queue and kicks).
 void loop_entry(Client* c);
@@ -472,7 +472,7 @@ int socket_fd(Socket* s);
 Status get_address_info_run(Client* c, Request* req);
 Status get_name_info_run(Client* c, Request* req);
 
-}  // namespace uvb
+}  // namespace uv
 }  // namespace xwsk
 
 #endif  // XWSK_BACKENDS_UV_UV_BACKEND_H_

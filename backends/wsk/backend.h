@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// wsk_backend.h: internals of the WSK backend (backends/wsk/*.cpp only).
+// backend.h: internals of the WSK backend (backends/wsk/*.cpp only).
 //
 // The backend is the xwsk contract (sdk/src/core.h, namespace xwsk::backend) over the real WSK
 // client interface:
 //   - a Client owns a WSK registration and the captured provider NPI;
 //   - a Socket wraps a WSK_SOCKET; it is the WSK socket context of its WSK socket, and the
-//     socket's client dispatch is one of the const trampoline tables in wsk_events.cpp;
+//     socket's client dispatch is one of the const trampoline tables in events.cpp;
 //   - a Request owns one IRP (request_init: IoAllocateIrp), reused for every operation
 //     (IoReuseIrp + IoSetCompletionRoutine); OpState below lives in the request's private
 //     storage, so an operation allocates nothing;
@@ -71,7 +71,7 @@ union NativeAddr {
 /// The operation a request is carrying (selects the completion translation).
 enum class OpKind : uint32_t {
   kPlain = 0,      // status + information as the provider set them
-  kBind,           // one status for an address in use (see wsk_ops.cpp)
+  kBind,           // one status for an address in use (see request.cpp)
   kSocket,         // information is a WSK_SOCKET*: wrap it in op.created
   kAccept,         // same, plus local/remote addresses
   kReceive,        // WAITALL emulation on providers that ignore the flag
@@ -96,7 +96,7 @@ struct MdlCut {
 /// Per-request state (inside Request::priv.backend; no allocation per operation).
 struct OpState {
   IRP* irp;                     // owned: IoAllocateIrp in request_init
-  std::atomic<uint32_t> phase;  // kCalling / kReturned / kDone, see wsk_ops.cpp
+  std::atomic<uint32_t> phase;  // kCalling / kReturned / kDone, see request.cpp
   OpKind kind;
   Status status;   // final status when completed inline
   uint32_t flags;  // the operation's xwsk flags (WAITALL emulation)
@@ -133,13 +133,13 @@ inline OpState* op_of(Request* req) {
   return detail::op_state<OpState>(req);
 }
 
-// ---- the provider profile (wsk_client.cpp) ----------------------------------------------------
+// ---- the provider profile (client.cpp) ----------------------------------------------------
 
 /// True when the provider is known to lack (stub) @p cap; the request is then completed with
 /// STATUS_NOT_IMPLEMENTED by the backend instead of being handed to a stub that never completes.
 bool provider_lacks(Capability cap);
 
-// ---- requests (wsk_ops.cpp) -------------------------------------------------------------------
+// ---- requests (request.cpp) -------------------------------------------------------------------
 
 /// Prepares the request's IRP for one provider call of @p kind. IRQL <= DISPATCH_LEVEL.
 _IRQL_requires_max_(DISPATCH_LEVEL) IRP* begin_op(Request* req, OpKind kind, Socket* s);
@@ -162,7 +162,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) void make_op_buf(OpState* op, const Buf* buf
 /// Gives the cut MDL its Next back. IRQL <= DISPATCH_LEVEL.
 _IRQL_requires_max_(DISPATCH_LEVEL) void restore_mdl_cut(const MdlCut& cut);
 
-// ---- conversions (wsk_convert.cpp): the one place xwsk values become WSK/DDK values ----------
+// ---- conversions (convert.cpp): the one place xwsk values become WSK/DDK values ----------
 
 /// xwsk SockAddr -> SOCKADDR_IN / SOCKADDR_IN6. Returns false for an unknown family.
 bool to_native(const SockAddr& a, NativeAddr* out);
@@ -192,7 +192,7 @@ int utf8_to_utf16(const char* in, WCHAR* out, size_t cap);
 /// the NUL, or -1 if it does not fit. Any IRQL.
 int utf16_to_utf8(const WCHAR* in, size_t n, char* out, size_t cap);
 
-// ---- sockets (wsk_socket.cpp / wsk_events.cpp) ------------------------------------------------
+// ---- sockets (socket.cpp / events.cpp) ------------------------------------------------
 
 /// Allocates a Socket object (detail::alloc, kTagSocket), not yet counted as a live socket.
 _IRQL_requires_max_(DISPATCH_LEVEL) Socket* socket_alloc();
@@ -219,7 +219,7 @@ _IRQL_requires_(PASSIVE_LEVEL) Status wine_worker_start(Client* c);
 _IRQL_requires_(PASSIVE_LEVEL) void wine_worker_stop(Client* c);
 _IRQL_requires_max_(DISPATCH_LEVEL) void wine_queue_close(Socket* s, Request* req);
 /// Hands an accept request prepared by accept() (IRP armed, op->created set) to the provider's
-/// WskAccept and returns end_op()'s result (wsk_socket.cpp). IRQL <= DISPATCH_LEVEL.
+/// WskAccept and returns end_op()'s result (socket.cpp). IRQL <= DISPATCH_LEVEL.
 _IRQL_requires_max_(DISPATCH_LEVEL) Status issue_accept(Socket* s, Request* req);
 /// Wine 8 (wine_close.cpp): one WskAccept per listener at a time. wine_accept_defer() queues
 /// @p req when one is already in the provider (true: the caller returns Pending);
@@ -260,10 +260,10 @@ static_assert(offsetof(Client, base) == 0, "ClientBase must come first");
 struct Socket {
   detail::SocketBase base;
   WSK_SOCKET* wsk;  // the provider's socket
-  // Event translation state: used only by the event trampolines (wsk_events.cpp), which the
+  // Event translation state: used only by the event trampolines (events.cpp), which the
   // provider calls serially per socket; in_event catches a provider that does not.
   std::atomic<uint32_t> in_event;
-  wsk::Hold holds[wsk::kMaxHolds];  // lists the client keeps (wsk_events.cpp)
+  wsk::Hold holds[wsk::kMaxHolds];  // lists the client keeps (events.cpp)
   std::atomic<bool> shadows_held;   // the shadows below belong to a hold
   DataIndication data[wsk::kMaxEventIndications];
   DatagramIndication datagrams[wsk::kMaxEventIndications];
