@@ -158,16 +158,7 @@ bool ensure_event_buffers(Socket* s, uint32_t mask) {
 }
 
 void apply_static_events(Socket* s) {
-  uint32_t mask = s->client->base.static_event_mask.load(std::memory_order_acquire);
-  const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
-  uint32_t enabled = 0;
-  if (cd != nullptr) {
-    if ((mask & kEventReceive) != 0 && cd->receive != nullptr) enabled |= kEventReceive;
-    if ((mask & kEventDisconnect) != 0 && cd->disconnect != nullptr) enabled |= kEventDisconnect;
-    if ((mask & kEventSendBacklog) != 0 && cd->send_backlog != nullptr) {
-      enabled |= kEventSendBacklog;
-    }
-  }
+  uint32_t enabled = detail::static_event_mask(&s->base);
   if (!ensure_event_buffers(s, enabled)) enabled &= ~kEventReceive;
   s->base.event_mask.store(enabled, std::memory_order_release);
 }

@@ -356,18 +356,7 @@ void fill_addresses(Socket* conn, SockAddr* local, SockAddr* remote) {
 
 /// Applies the static event callbacks to an accepted socket once its dispatch is known.
 void apply_static_events(Socket* conn) {
-  uint32_t mask =
-      detail::base_of(conn->base.client)->static_event_mask.load(std::memory_order_acquire);
-  const ConnectionDispatch* cd = detail::connection_dispatch(&conn->base);
-  uint32_t enabled = 0;
-  if (cd != nullptr) {
-    if ((mask & kEventReceive) != 0 && cd->receive != nullptr) enabled |= kEventReceive;
-    if ((mask & kEventDisconnect) != 0 && cd->disconnect != nullptr) enabled |= kEventDisconnect;
-    if ((mask & kEventSendBacklog) != 0 && cd->send_backlog != nullptr) {
-      enabled |= kEventSendBacklog;
-    }
-  }
-  conn->base.event_mask.store(enabled, std::memory_order_release);
+  conn->base.event_mask.store(detail::static_event_mask(&conn->base), std::memory_order_release);
 }
 
 /// Hands one ready connection to a conditional-accept decision, an accept request, or the

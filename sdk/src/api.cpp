@@ -242,12 +242,7 @@ void init_socket_base(SocketBase* b, Client* client, AddressFamily family, Socke
   // Static event callbacks (WSK_SET_STATIC_EVENT_CALLBACKS) apply to every new socket whose
   // category and dispatch table can take them.
   ClientBase* cb = base_of(client);
-  uint32_t mask = cb->static_event_mask.load(std::memory_order_acquire) & events_for(b);
-  uint32_t enabled = 0;
-  for (uint32_t bit = 1; bit != 0 && bit <= mask; bit <<= 1) {
-    if ((mask & bit) != 0 && has_callback(b, bit)) enabled |= bit;
-  }
-  b->event_mask.store(enabled, std::memory_order_release);
+  b->event_mask.store(static_event_mask(b), std::memory_order_release);
   cb->any_socket_created.store(true, std::memory_order_release);
   cb->sockets.fetch_add(1, std::memory_order_acq_rel);
   g_counters.sockets.fetch_add(1, std::memory_order_relaxed);
@@ -257,6 +252,16 @@ void fini_socket_base(SocketBase* b) {
   b->magic = kDeadMagic;
   base_of(b->client)->sockets.fetch_sub(1, std::memory_order_acq_rel);
   g_counters.sockets.fetch_sub(1, std::memory_order_relaxed);
+}
+
+uint32_t static_event_mask(const SocketBase* b) {
+  uint32_t mask =
+      base_of(b->client)->static_event_mask.load(std::memory_order_acquire) & events_for(b);
+  uint32_t enabled = 0;
+  for (uint32_t bit = 1; bit != 0 && bit <= mask; bit <<= 1) {
+    if ((mask & bit) != 0 && has_callback(b, bit)) enabled |= bit;
+  }
+  return enabled;
 }
 
 uint32_t inherited_event_mask(const SocketBase* listener, const SocketBase* accepted) {

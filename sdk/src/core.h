@@ -167,6 +167,12 @@ void init_socket_base(SocketBase* b, Client* client, AddressFamily family, Socke
                       Protocol protocol, uint32_t category, void* context, const void* dispatch);
 void fini_socket_base(SocketBase* b);
 
+/// The client's static event callbacks (WSK_SET_STATIC_EVENT_CALLBACKS) that @p b's category
+/// and dispatch table can take: the mask a new socket starts with, and the one a connection
+/// handed out by an accept request gets once its dispatch is known. The one place of that
+/// policy; backends store the result in b->event_mask.
+uint32_t static_event_mask(const SocketBase* b);
+
 /// The event mask a socket taken by the accept event of @p listener starts with, once the
 /// event returned Success and set its context and dispatch: the client's static events plus the
 /// connection events enabled on the listener (WSK: SO_WSK_EVENT_CALLBACK on a listening socket),
