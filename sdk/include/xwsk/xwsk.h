@@ -49,11 +49,14 @@ using CompletionRoutine = void (*)(Request* request, void* context);
 namespace detail {
 /// Storage the API and the backend use while a request is in flight. Do not touch.
 struct RequestPrivate {
-  Request* next;                           ///< Queue link (owned by the backend while pending).
-  Request* prev;                           ///< Queue link.
-  Socket* socket;                          ///< Target socket, or null for client-level operations.
-  uint32_t state;                          ///< 0 idle, else in flight (owned by the API layer).
-  uint32_t op;                             ///< Operation code (backend-private meaning).
+  Request* next;   ///< Queue link (owned by the backend while pending).
+  Request* prev;   ///< Queue link.
+  Socket* socket;  ///< Target socket, or null for client-level operations.
+  /// The operation's own function (backend-private): the backend's loop runs a request handed
+  /// over from another thread by calling it, so no central switch knows every operation.
+  Status (*run)(Request* req);
+  uint32_t state;  ///< 0 idle, else in flight (owned by the API layer).
+  uint32_t op;     ///< Operation code (backend-private meaning; being replaced by run).
   alignas(16) unsigned char backend[160];  ///< Backend-private operation state.
 };
 }  // namespace detail
