@@ -82,7 +82,7 @@ bool address_fits_socket(const SockAddr* a, const SocketBase* b) {
   req->status = Status::Pending;
   req->information = 0;
   req->priv.next = nullptr;
-  req->priv.prev = nullptr;
+  req->priv.run = nullptr;
   req->priv.socket = s;
   req->priv.op = 0;
   g_counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);

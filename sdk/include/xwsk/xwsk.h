@@ -50,7 +50,6 @@ namespace detail {
 /// Storage the API and the backend use while a request is in flight. Do not touch.
 struct RequestPrivate {
   Request* next;   ///< Queue link (owned by the backend while pending).
-  Request* prev;   ///< Queue link.
   Socket* socket;  ///< Target socket, or null for client-level operations.
   /// The operation's own function (backend-private): the backend's loop runs a request handed
   /// over from another thread by calling it, so no central switch knows every operation.
