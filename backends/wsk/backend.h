@@ -22,6 +22,7 @@
 
 #include <atomic>
 
+#include "../common/utf.h"
 #include "core.h"
 #include "wsk_ddk.h"
 #include "xwsk/xwsk.h"
@@ -185,12 +186,9 @@ ULONG native_control_client(uint32_t code);
 WSK_CONTROL_SOCKET_TYPE native_control_type(ControlType t);
 WSK_INSPECT_ACTION native_inspect_action(InspectAction a);
 InspectAction xwsk_inspect_action(WSK_INSPECT_ACTION a);
-/// UTF-8 -> UTF-16 (NUL-terminated, at most @p cap WCHARs including the NUL). Returns the
-/// length without the NUL, or -1 if it does not fit or the input is not UTF-8. Any IRQL.
-int utf8_to_utf16(const char* in, WCHAR* out, size_t cap);
-/// UTF-16 (@p n units) -> UTF-8 (NUL-terminated in @p cap bytes). Returns the length without
-/// the NUL, or -1 if it does not fit. Any IRQL.
-int utf16_to_utf8(const WCHAR* in, size_t n, char* out, size_t cap);
+// Strings: UTF-8 <-> WCHAR through backends/common/utf.h (shared with the umwsk provider).
+using text::utf8_to_wide;
+using text::wide_to_utf8;
 
 // ---- sockets (socket.cpp / events.cpp) ------------------------------------------------
 

@@ -225,7 +225,7 @@ Status finish_address_info(OpState* op, Status st) {
     n.canonical_name = nullptr;
     if (a->ai_canonname != nullptr) {
       const size_t wl = wide_length(a->ai_canonname);
-      const int len = utf16_to_utf8(a->ai_canonname, wl, text, wl * 3 + 1);
+      const int len = wide_to_utf8(a->ai_canonname, wl, text, wl * 3 + 1);
       if (len >= 0) {
         n.canonical_name = text;
         text += len + 1;
@@ -262,13 +262,13 @@ Status finish_name_info(OpState* op, Status st) {
   auto* call = static_cast<NameInfoCall*>(op->u.ctx);
   if (nt_success(st)) {
     if (call->node_out != nullptr &&
-        utf16_to_utf8(call->node.Buffer, call->node.Length / sizeof(WCHAR), call->node_out,
-                      call->node_size) < 0) {
+        wide_to_utf8(call->node.Buffer, call->node.Length / sizeof(WCHAR), call->node_out,
+                     call->node_size) < 0) {
       st = Status::BufferTooSmall;
     }
     if (call->service_out != nullptr &&
-        utf16_to_utf8(call->service.Buffer, call->service.Length / sizeof(WCHAR), call->service_out,
-                      call->service_size) < 0) {
+        wide_to_utf8(call->service.Buffer, call->service.Length / sizeof(WCHAR), call->service_out,
+                     call->service_size) < 0) {
       st = Status::BufferTooSmall;
     }
   }
@@ -581,7 +581,7 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
   UNICODE_STRING* node_arg = nullptr;
   UNICODE_STRING* service_arg = nullptr;
   if (node != nullptr) {
-    const int n = utf8_to_utf16(node, w, node_len + 1);
+    const int n = utf8_to_wide(node, w, node_len + 1);
     if (n < 0) {
       release_call(call);
       return complete_now(req, Status::InvalidParameter, 0);
@@ -593,7 +593,7 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
     w += n + 1;
   }
   if (service != nullptr) {
-    const int n = utf8_to_utf16(service, w, service_len + 1);
+    const int n = utf8_to_wide(service, w, service_len + 1);
     if (n < 0) {
       release_call(call);
       return complete_now(req, Status::InvalidParameter, 0);

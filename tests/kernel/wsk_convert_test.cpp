@@ -4,8 +4,8 @@
 // compiled only under Wine (the provider lacks them); this case at least proves that what they
 // would hand the provider is right: SOCKADDR_IN/SOCKADDR_IN6 layout, flags, event masks,
 // options, control codes, UTF-8 <-> UTF-16.
-#include "ktest_registry.h"
 #include "backend.h"
+#include "ktest_registry.h"
 
 namespace xwsk::ktest {
 namespace {
@@ -87,16 +87,21 @@ KtestResult wsk_convert(KtestContext& ctx) {
   // UTF-8 <-> UTF-16, including a surrogate pair and truncation.
   const char utf8[] = "h\xc3\xa9llo-\xe2\x82\xac-\xf0\x9f\x98\x80";  // "héllo-€-😀"
   WCHAR w[32];
-  const int wn = utf8_to_utf16(utf8, w, 32);
+  const int wn = utf8_to_wide(utf8, w, 32);
   CHECK(wn == 10);
   CHECK(w[1] == 0xe9 && w[6] == 0x20ac && w[8] == 0xd83d && w[9] == 0xde00);
   char u[32];
-  const int un = utf16_to_utf8(w, static_cast<size_t>(wn), u, sizeof(u));
+  const int un = wide_to_utf8(w, static_cast<size_t>(wn), u, sizeof(u));
   CHECK(un == static_cast<int>(sizeof(utf8) - 1));
   CHECK(same(u, utf8, sizeof(utf8)));
-  CHECK(utf8_to_utf16(utf8, w, 4) == -1);
-  CHECK(utf16_to_utf8(w, static_cast<size_t>(wn), u, 5) == -1);
-  CHECK(utf8_to_utf16("\xff", w, 4) == -1);
+  CHECK(utf8_to_wide(utf8, w, 4) == -1);
+  CHECK(wide_to_utf8(w, static_cast<size_t>(wn), u, 5) == -1);
+  CHECK(utf8_to_wide("\xff", w, 4) == -1);
+  // Malformed input is refused, never passed on mangled: a lone surrogate either way, and a
+  // UTF-8 encoding of a surrogate.
+  const WCHAR lone[2] = {static_cast<WCHAR>(0xd800), static_cast<WCHAR>('a')};
+  CHECK(wide_to_utf8(lone, 2, u, sizeof(u)) == -1);
+  CHECK(utf8_to_wide("\xed\xa0\x80", w, 4) == -1);
   // make_wsk_buf, under the wine-8 profile (the loader sets it under Wine): a Buf that ends
   // inside the second of three segments ends the MDL chain there for the provider call (Wine's
   // netio rejects a multi-MDL chain that runs past the Buf), and restore_mdl_cut() gives the MDL

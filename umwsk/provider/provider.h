@@ -28,6 +28,7 @@
 #include <atomic>
 #include <new>
 
+#include "../../backends/common/utf.h"
 #include "xwsk/xwsk.h"
 
 // clang-format off
@@ -299,12 +300,10 @@ union NativeAddr {
   SOCKADDR_IN6 in6;
 };
 
-/// UNICODE_STRING (UTF-16 code units or UTF-32 code points in WCHAR) -> UTF-8, NUL-terminated.
-/// Returns the length without the NUL, or -1 if it does not fit or is malformed.
-int unicode_to_utf8(const WCHAR* in, size_t count, char* out, size_t cap);
-/// UTF-8 -> WCHAR code points (wchar_t is 32 bits here), NUL-terminated when room. Returns the
-/// count of WCHARs without the NUL, or -1 if it does not fit or is malformed.
-int utf8_to_unicode(const char* in, WCHAR* out, size_t cap);
+// Strings: UTF-8 <-> WCHAR (wchar_t, 32 bits here: code points, or UTF-16 pairs as code written
+// for Windows stores them) through backends/common/utf.h, shared with the WSK backend.
+using xwsk::text::utf8_to_wide;
+using xwsk::text::wide_to_utf8;
 
 // ---- the provider functions (one definition each, in the file of their concept) ----------------
 

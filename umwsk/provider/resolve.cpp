@@ -34,7 +34,7 @@ size_t utf8_room(const UNICODE_STRING* s) {
 }
 
 bool utf8_of(const UNICODE_STRING* s, char* out, size_t cap) {
-  return unicode_to_utf8(s->Buffer, s->Length / sizeof(WCHAR), out, cap) >= 0;
+  return wide_to_utf8(s->Buffer, s->Length / sizeof(WCHAR), out, cap) >= 0;
 }
 
 int32_t wsk_family(int32_t family) {
@@ -126,8 +126,7 @@ PADDRINFOEXW addrinfo_list(const xwsk::AddrInfo* in) {
       o.ai_addr = o.ai_addrlen != 0 ? &addrs[i].sa : nullptr;
     }
     if (a->canonical_name != nullptr) {
-      const int len =
-          utf8_to_unicode(a->canonical_name, text, static_cast<size_t>(text_end - text));
+      const int len = utf8_to_wide(a->canonical_name, text, static_cast<size_t>(text_end - text));
       if (len >= 0) {
         o.ai_canonname = text;
         text += len + 1;
@@ -185,7 +184,7 @@ namespace {
 /// UTF-8 -> the client's UNICODE_STRING. False if it does not fit.
 bool unicode_out(const char* in, PUNICODE_STRING out) {
   const size_t cap = out->MaximumLength / sizeof(WCHAR);
-  const int n = utf8_to_unicode(in, out->Buffer, cap);
+  const int n = utf8_to_wide(in, out->Buffer, cap);
   if (n < 0) return false;
   out->Length = static_cast<USHORT>(n * sizeof(WCHAR));
   return true;
