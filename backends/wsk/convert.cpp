@@ -5,55 +5,26 @@
 // value that differs (or a DDK that renumbers) is caught here and nowhere else.
 //
 // Everything in this file is pure computation: any IRQL, no allocation.
+#include "../common/sockaddr_forms.h"
 #include "backend.h"
 
 namespace xwsk::wsk {
 
 // ---- addresses ---------------------------------------------------------------------------------
 
+namespace {
+using WinForms = addr::SockaddrForms<SOCKADDR_IN, SOCKADDR_IN6, AF_INET, AF_INET6>;
+}  // namespace
+
 bool to_native(const SockAddr& a, NativeAddr* out) {
   RtlZeroMemory(out, sizeof(*out));
-  switch (a.af()) {
-    case AddressFamily::Inet:
-      out->in.sin_family = AF_INET;
-      out->in.sin_port = a.port_be;  // both network byte order
-      RtlCopyMemory(&out->in.sin_addr, a.addr, 4);
-      return true;
-    case AddressFamily::Inet6:
-      out->in6.sin6_family = AF_INET6;
-      out->in6.sin6_port = a.port_be;
-      out->in6.sin6_flowinfo = a.flowinfo;
-      RtlCopyMemory(&out->in6.sin6_addr, a.addr, 16);
-      out->in6.sin6_scope_id = a.scope_id;
-      return true;
-    default:
-      return false;
-  }
+  return WinForms::write(a, out) != 0;
 }
 
 bool from_native(const SOCKADDR* sa, SockAddr* out) {
   if (sa == nullptr || out == nullptr) return false;
-  *out = SockAddr{};
-  switch (sa->sa_family) {
-    case AF_INET: {
-      const auto* in = reinterpret_cast<const SOCKADDR_IN*>(sa);
-      out->family = static_cast<uint16_t>(AddressFamily::Inet);
-      out->port_be = in->sin_port;
-      RtlCopyMemory(out->addr, &in->sin_addr, 4);
-      return true;
-    }
-    case AF_INET6: {
-      const auto* in6 = reinterpret_cast<const SOCKADDR_IN6*>(sa);
-      out->family = static_cast<uint16_t>(AddressFamily::Inet6);
-      out->port_be = in6->sin6_port;
-      out->flowinfo = in6->sin6_flowinfo;
-      RtlCopyMemory(out->addr, &in6->sin6_addr, 16);
-      out->scope_id = in6->sin6_scope_id;
-      return true;
-    }
-    default:
-      return false;
-  }
+  // The caller's SOCKADDR is as long as its family's form (WSK hands out whole addresses).
+  return WinForms::read(sa, sizeof(SOCKADDR_IN6), out);
 }
 
 // ---- selectors
