@@ -65,6 +65,7 @@ constexpr uint32_t kFlagEntireMessage = 0x00000004;  // WSK_FLAG_ENTIRE_MESSAGE
 constexpr uint32_t kFlagReleaseAsap = 0x00000002;  // WSK_FLAG_RELEASE_ASAP
 /// receive_from event: the datagrams were broadcast / multicast (MSG_BCAST / MSG_MCAST).
 constexpr uint32_t kMsgBcast = 0x0400;
+/// receive_from event: the datagrams were multicast (MSG_MCAST); see kMsgBcast.
 constexpr uint32_t kMsgMcast = 0x0800;
 
 /// receive_from control flag: the datagram was truncated (MSG_TRUNC).
@@ -112,16 +113,16 @@ constexpr uint32_t kFionRead = 0x4004667F;  ///< FIONREAD ioctl: bytes readable 
 
 /// SO_LINGER payload (Windows LINGER: two USHORTs).
 struct Linger {
-  uint16_t onoff;
-  uint16_t linger_seconds;
+  uint16_t onoff;           ///< l_onoff: non-zero to linger on close.
+  uint16_t linger_seconds;  ///< l_linger: how long to linger, in seconds.
 };
 
 /// WSK_EVENT_CALLBACK_CONTROL: the payload of SO_WSK_EVENT_CALLBACK and of the client-level
 /// WSK_SET_STATIC_EVENT_CALLBACKS. @p npi_id is accepted and ignored by user-space backends
 /// (the WSK backend passes &NPI_WSK_INTERFACE_ID when it is null).
 struct EventCallbackControl {
-  const void* npi_id;
-  uint32_t event_mask;
+  const void* npi_id;   ///< NpiId: &NPI_WSK_INTERFACE_ID, or null (see above).
+  uint32_t event_mask;  ///< EventMask: kEvent* values, with kEventDisable to disable one.
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +146,7 @@ struct SockAddr {
   constexpr void set_port(uint16_t p) {
     port_be = static_cast<uint16_t>(((p & 0xff) << 8) | (p >> 8));
   }
+  /// The address family as an AddressFamily.
   constexpr AddressFamily af() const { return static_cast<AddressFamily>(family); }
 };
 
@@ -162,14 +164,14 @@ constexpr SockAddr ipv4_loopback(uint16_t port) {
 constexpr SockAddr ipv4_any(uint16_t port) {
   return ipv4(0, 0, 0, 0, port);
 }
-/// [::1]:port
+/// The IPv6 loopback address, [::1]:port.
 constexpr SockAddr ipv6_loopback(uint16_t port) {
   SockAddr s{static_cast<uint16_t>(AddressFamily::Inet6), 0, 0, {}, 0};
   s.addr[15] = 1;
   s.set_port(port);
   return s;
 }
-/// [::]:port
+/// The IPv6 wildcard address, [::]:port.
 constexpr SockAddr ipv6_any(uint16_t port) {
   SockAddr s{static_cast<uint16_t>(AddressFamily::Inet6), 0, 0, {}, 0};
   s.set_port(port);
@@ -213,15 +215,15 @@ constexpr size_t kMaxChainSegments = 1024;
 /// The offset applies to the first segment only, as in WSK. The chain holds at most
 /// kMaxChainSegments segments and ends with a null next.
 struct Buf {
-  Segment* segment;
-  size_t offset;
-  size_t length;
+  Segment* segment;  ///< Mdl: the first segment of the chain.
+  size_t offset;     ///< Offset: bytes to skip in the first segment.
+  size_t length;     ///< Length: bytes described, from the offset on.
 };
 
 /// WSK_BUF_LIST: one datagram per element, for send_messages.
 struct BufList {
-  BufList* next;
-  Buf buffer;
+  BufList* next;  ///< Next datagram, or null.
+  Buf buffer;     ///< This datagram's bytes.
 };
 
 /// Initializes @p seg to describe @p length bytes at @p data (IoAllocateMdl +
@@ -245,23 +247,23 @@ inline Buf make_buf(Segment* seg, size_t offset, size_t length) {
 
 /// WSK_DATA_INDICATION: received stream data handed to the receive event.
 struct DataIndication {
-  DataIndication* next;
-  Buf buffer;
+  DataIndication* next;  ///< Next indication, or null.
+  Buf buffer;            ///< The received bytes.
 };
 
 /// WSK_DATAGRAM_INDICATION: a received datagram handed to the receive_from event.
 struct DatagramIndication {
-  DatagramIndication* next;
-  Buf buffer;
-  const void* control_info;
-  size_t control_info_length;
-  SockAddr* remote_address;
+  DatagramIndication* next;    ///< Next datagram, or null.
+  Buf buffer;                  ///< The datagram's bytes.
+  const void* control_info;    ///< Ancillary data (control messages), or null.
+  size_t control_info_length;  ///< Bytes at control_info.
+  SockAddr* remote_address;    ///< The sender.
 };
 
 /// WSK_INSPECT_ID: identifies an incoming connection in conditional-accept mode.
 struct InspectId {
-  uintptr_t key;
-  uint32_t serial_number;
+  uintptr_t key;           ///< Key: with serial_number, identifies the connection.
+  uint32_t serial_number;  ///< SerialNumber: with key, identifies the connection.
 };
 
 /// WSK_INSPECT_ACTION: what an inspect event or inspect_complete decides.
@@ -281,7 +283,7 @@ constexpr uint32_t kTdiBehavior = 8;              ///< WSK_TDI_BEHAVIOR
 
 /// WSK_TRANSPORT: one entry of the transport list.
 struct Transport {
-  uint16_t version;
+  uint16_t version;         ///< Version: the transport's version
   uint16_t socket_type;     ///< SocketType value
   uint32_t protocol;        ///< Protocol value
   uint16_t address_family;  ///< AddressFamily value
@@ -295,13 +297,13 @@ struct Transport {
 /// ADDRINFOEXW, reduced to what is portable. Lists are allocated through the allocator hook and
 /// released with free_address_info().
 struct AddrInfo {
-  int32_t flags;
-  int32_t family;    ///< AddressFamily value
-  int32_t socktype;  ///< SocketType value, or 0
-  int32_t protocol;  ///< Protocol value, or 0
-  SockAddr* addr;
+  int32_t flags;         ///< ai_flags: kAi* values
+  int32_t family;        ///< AddressFamily value
+  int32_t socktype;      ///< SocketType value, or 0
+  int32_t protocol;      ///< Protocol value, or 0
+  SockAddr* addr;        ///< ai_addr: the address
   char* canonical_name;  ///< UTF-8, or null
-  AddrInfo* next;
+  AddrInfo* next;        ///< ai_next: the next result, or null
 };
 
 constexpr int32_t kAiPassive = 0x01;      ///< AI_PASSIVE

@@ -67,10 +67,10 @@ struct Request {
   /// Core-private (what the core notes when the request completes); do not touch. It fills the
   /// alignment gap before `information`, so the request is no larger for it on 64-bit targets.
   uint32_t core_op;
-  uintptr_t information;  ///< IoStatus.Information: bytes, or a Socket*, per operation.
-  CompletionRoutine routine;
-  void* context;
-  detail::RequestPrivate priv;
+  uintptr_t information;        ///< IoStatus.Information: bytes, or a Socket*, per operation.
+  CompletionRoutine routine;    ///< Set by request_init() / request_set_completion().
+  void* context;                ///< The completion routine's context argument.
+  detail::RequestPrivate priv;  ///< API and backend private state; do not touch.
 };
 
 /// Prepares @p req (IoAllocateIrp + IoSetCompletionRoutine on the WSK backend). @p routine must
@@ -131,35 +131,35 @@ using ClientEventFn = Status (*)(void* client_context, uint32_t event_type, void
 
 /// WSK_CLIENT_LISTEN_DISPATCH.
 struct ListenDispatch {
-  AcceptEventFn accept;
-  InspectEventFn inspect;
-  AbortEventFn abort;
+  AcceptEventFn accept;    ///< WskAcceptEvent, or null.
+  InspectEventFn inspect;  ///< WskInspectEvent (conditional accept), or null.
+  AbortEventFn abort;      ///< WskAbortEvent (conditional accept), or null.
 };
 /// WSK_CLIENT_DATAGRAM_DISPATCH.
 struct DatagramDispatch {
-  ReceiveFromEventFn receive_from;
+  ReceiveFromEventFn receive_from;  ///< WskReceiveFromEvent, or null.
 };
 /// WSK_CLIENT_CONNECTION_DISPATCH.
 struct ConnectionDispatch {
-  ReceiveEventFn receive;
-  DisconnectEventFn disconnect;
-  SendBacklogEventFn send_backlog;
+  ReceiveEventFn receive;           ///< WskReceiveEvent, or null.
+  DisconnectEventFn disconnect;     ///< WskDisconnectEvent, or null.
+  SendBacklogEventFn send_backlog;  ///< WskSendBacklogEvent, or null.
 };
 /// WSK_CLIENT_STREAM_DISPATCH: a stream socket becomes a listen or connection socket later.
 struct StreamDispatch {
-  const ListenDispatch* listen;
-  const ConnectionDispatch* connection;
+  const ListenDispatch* listen;          ///< Events once the socket listens, or null.
+  const ConnectionDispatch* connection;  ///< Events once the socket connects, or null.
 };
 /// WSK_CLIENT_DISPATCH.
 struct ClientDispatch {
-  uint16_t version;  ///< MAKE_WSK_VERSION(1, 0) = 0x0100
-  uint16_t reserved;
+  uint16_t version;            ///< MAKE_WSK_VERSION(1, 0) = 0x0100
+  uint16_t reserved;           ///< Reserved: zero.
   ClientEventFn client_event;  ///< may be null
 };
 /// WSK_CLIENT_NPI.
 struct ClientNpi {
-  void* client_context;
-  const ClientDispatch* dispatch;
+  void* client_context;            ///< ClientContext: passed to the client-level event callback.
+  const ClientDispatch* dispatch;  ///< Dispatch: the client's dispatch table (required).
 };
 
 constexpr uint16_t kWskVersion = 0x0100;  ///< MAKE_WSK_VERSION(1, 0)
@@ -170,13 +170,13 @@ constexpr uint16_t kWskVersion = 0x0100;  ///< MAKE_WSK_VERSION(1, 0)
 
 /// WSK_REGISTRATION: caller-owned, opaque; zero it or leave it as register_client() wrote it.
 struct Registration {
-  void* reserved[4];
+  void* reserved[4];  ///< The provider's state; do not touch.
 };
 
 /// WSK_PROVIDER_NPI: the client handle. The provider's dispatch is the set of functions below.
 struct ProviderNpi {
-  Client* client;
-  uint16_t version;
+  Client* client;    ///< Client: the handle the client-level operations take.
+  uint16_t version;  ///< The WSK version the provider serves (kWskVersion).
 };
 
 constexpr uint32_t kInfiniteWait = 0xffffffffu;  ///< WSK_INFINITE_WAIT
@@ -378,9 +378,11 @@ const char* capability_reason(Capability cap);
 /// The allocator hook: every allocation xwsk makes goes through it. @p tag is a pool tag
 /// (four characters, see tags in docs/architecture.md).
 struct Allocator {
+  /// Returns @p size bytes for pool tag @p tag, or null when memory is exhausted.
   void* (*allocate)(size_t size, uint32_t tag, void* context);
+  /// Releases @p memory that allocate() returned with the same @p tag.
   void (*release)(void* memory, uint32_t tag, void* context);
-  void* context;
+  void* context;  ///< Passed to allocate() and release().
 };
 
 /// Installs @p allocator (null restores the default: malloc/free, or the tagged non-paged pool
@@ -389,11 +391,11 @@ Status set_allocator(const Allocator* allocator);
 
 /// Live objects, for leak checks (tests assert all zero after teardown).
 struct Counters {
-  uint32_t registrations;
-  uint32_t sockets;
-  uint32_t requests_in_flight;
-  uint32_t allocations;
-  uint32_t retained_indications;
+  uint32_t registrations;         ///< Registered clients.
+  uint32_t sockets;               ///< Sockets not yet released.
+  uint32_t requests_in_flight;    ///< Requests accepted whose completion has not yet run.
+  uint32_t allocations;           ///< Live allocations made through the allocator hook.
+  uint32_t retained_indications;  ///< Indications an event kept (Pending), not yet released.
 };
 
 /// A snapshot of the live-object counters (relaxed atomics; exact when quiescent).
