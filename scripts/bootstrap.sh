@@ -3,8 +3,8 @@
 #   scripts/bootstrap.sh [core|full|bench] [preset...]
 # core: compilers, CMake, libuv, GoogleTest, CLI11, nlohmann/json (enough for the demo).
 # full: core + the peers and tools the tests use (python3, socat, netcat, asio, strace),
-#       clang with its sanitizer and libFuzzer runtimes (the fuzz preset) and mingw-w64 + Wine
-#       for the kernel backend.
+#       clang with its sanitizer and libFuzzer runtimes (the fuzz preset), mingw-w64 + Wine
+#       for the kernel backend, and doxygen (the API reference, ctest package.docs).
 # bench: full + perf (linux-perf), which counts the benchmarks' system calls without
 #       slowing the server the way strace does.
 # Idempotent: installs only what is missing, and re-runs of the build are incremental.
@@ -18,7 +18,8 @@ presets=("$@")
 
 core_pkgs=(g++ cmake make pkg-config libuv1-dev libgtest-dev libcli11-dev nlohmann-json3-dev)
 full_pkgs=(python3 socat netcat-openbsd libasio-dev strace clang-format clang libclang-rt-14-dev
-           g++-mingw-w64-x86-64 mingw-w64 wine64 libwine-dev)
+           g++-mingw-w64-x86-64 mingw-w64 wine64 libwine-dev
+           doxygen)
 
 want=("${core_pkgs[@]}")
 case "$profile" in
