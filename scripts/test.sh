@@ -4,9 +4,9 @@
 #   1. ctest on the default build: the conformance suite on every backend (posix-epoll,
 #      posix-poll, uv, and wsk inside a driver under Wine), the echo sample against real peers,
 #      the fault tests (label fault: descriptor exhaustion, UDP flood, RSS rounds, request
-#      races, the bad-input sweep; under a minute), the benchmark smoke run, the package
-#      tests (label package: install, find_package and pkg-config against the static and
-#      shared libraries, the Doxygen API reference; seconds) (everything but the soak);
+#      races, the bad-input sweep; under a minute), the benchmark smoke run (everything but
+#      the soak), the package tests (label package, seconds: install, find_package and
+#      pkg-config against the static and the shared libraries, the Doxygen API reference);
 #   2. the soak (label soak): 1,000 connections against the echo server on every user-space
 #      backend, every byte checked (XWSK_SOAK_CONNECTIONS=10000 for more);
 #   3. the conformance suite, the echo tests and the unit tests (fault-unit among them) again
