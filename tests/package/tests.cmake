@@ -2,6 +2,7 @@
 #   package.install  the installed tree (shared-library exports and SONAMEs) and a downstream
 #                    program built through find_package(xwsk) and through pkg-config, against
 #                    the static and the shared libraries (tests/package/check.cmake);
+#   package.deb      the Debian packages (CPack) hold what they should (tests/package/deb.cmake);
 #   package.docs     the API reference builds with Doxygen's warnings as errors (target
 #                    xwsk_docs); skipped, with the reason, when doxygen is missing.
 add_test(NAME package.install
@@ -24,3 +25,12 @@ else()
            COMMAND sh -c "echo 'XWSK-SKIP package.docs: ${XWSK_DOCS_SKIP_REASON}'; exit 77")
   set_tests_properties(package.docs PROPERTIES LABELS "package;docs" SKIP_RETURN_CODE 77)
 endif()
+
+# package.deb: the Debian packages (CPack) and their contents (tests/package/deb.cmake).
+add_test(NAME package.deb
+         COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR}
+                 -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/package-deb
+                 -DSOVERSION=${XWSK_SOVERSION} -DSHARED=${XWSK_BUILD_SHARED}
+                 -P ${CMAKE_CURRENT_LIST_DIR}/deb.cmake)
+set_tests_properties(package.deb PROPERTIES LABELS "package" TIMEOUT 300 RUN_SERIAL ON
+                                            SKIP_REGULAR_EXPRESSION "XWSK-SKIP package.deb")
