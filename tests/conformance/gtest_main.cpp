@@ -39,6 +39,9 @@ class ConformanceCase : public ::testing::Test {
 #endif
     // The completion trace, for comparing providers (tests/umwsk/differential.py).
     std::printf("XWSK-TRACE %s %s: %s\n", xwsk::backend_name(), case_->name, t.trace_text());
+    // How many assertions the body evaluated (compared across a refactoring of the bodies).
+    std::printf("XWSK-CHECKS %s %s: %u\n", xwsk::backend_name(), case_->name,
+                static_cast<unsigned>(t.checks()));
     std::fflush(stdout);
     switch (t.result()) {
       case xt::Result::Pass:

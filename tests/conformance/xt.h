@@ -32,6 +32,12 @@ class Context {
 
   bool failed() const { return result_ == Result::Fail; }
 
+  /// Counts one evaluated assertion (every XT_CHECK/XT_ENSURE macro calls it, pass or fail).
+  void checked() { ++checks_; }
+  /// How many assertions the case evaluated: the figure that shows a refactoring of the bodies
+  /// kept every check (front ends print it per case).
+  uint32_t checks() const { return checks_; }
+
   /// Records the final status of one request the case waited for (Op::finish), in completion
   /// order: the trace two providers are compared by (tests/umwsk/differential.py). Kept as the
   /// low 16 bits of each NTSTATUS in hex ("0" success, "236" connection refused...), space
@@ -46,6 +52,7 @@ class Context {
   Result result_ = Result::Pass;
   size_t len_ = 0;
   char message_[512] = {};
+  uint32_t checks_ = 0;
   uint32_t trace_count_ = 0;
   uint32_t trace_hash_ = 2166136261u;
   size_t trace_len_ = 0;
@@ -115,6 +122,7 @@ void run_case(const Case& c, Context& t);
 /// Fails and returns from a void body when @p cond is false.
 #define XT_CHECK(t, cond)                  \
   do {                                     \
+    (t).checked();                         \
     if (!(cond)) {                         \
       (t).fail(__FILE__, __LINE__, #cond); \
       return;                              \
@@ -124,6 +132,7 @@ void run_case(const Case& c, Context& t);
 /// Like XT_CHECK, for helpers that return bool.
 #define XT_ENSURE(t, cond)                 \
   do {                                     \
+    (t).checked();                         \
     if (!(cond)) {                         \
       (t).fail(__FILE__, __LINE__, #cond); \
       return false;                        \
@@ -138,6 +147,7 @@ void run_case(const Case& c, Context& t);
 #define XT_CHECK_STATUS(t, exp, act)             \
   do {                                           \
     ::xwsk::Status xt_e_ = (exp), xt_a_ = (act); \
+    (t).checked();                               \
     if (xt_e_ != xt_a_) {                        \
       XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);      \
       return;                                    \
@@ -147,6 +157,7 @@ void run_case(const Case& c, Context& t);
 #define XT_ENSURE_STATUS(t, exp, act)            \
   do {                                           \
     ::xwsk::Status xt_e_ = (exp), xt_a_ = (act); \
+    (t).checked();                               \
     if (xt_e_ != xt_a_) {                        \
       XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);      \
       return false;                              \
@@ -157,6 +168,7 @@ void run_case(const Case& c, Context& t);
 #define XT_CHECK_EQ(t, exp, act)                                                     \
   do {                                                                               \
     uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
+    (t).checked();                                                                   \
     if (xt_e_ != xt_a_) {                                                            \
       (t).fail(__FILE__, __LINE__, #act);                                            \
       (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
@@ -167,6 +179,7 @@ void run_case(const Case& c, Context& t);
 #define XT_ENSURE_EQ(t, exp, act)                                                    \
   do {                                                                               \
     uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
+    (t).checked();                                                                   \
     if (xt_e_ != xt_a_) {                                                            \
       (t).fail(__FILE__, __LINE__, #act);                                            \
       (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
