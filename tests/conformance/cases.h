@@ -9,17 +9,16 @@
 
 namespace xt {
 #define XT_CASE(name) void name(Context& t);
+#define XT_CASE_V4V6(name) void name(Context& t, ::xwsk::AddressFamily f);
 #include "cases.def"
+#undef XT_CASE_V4V6
 #undef XT_CASE
-}  // namespace xt
 
-/// Defines the cases <name>_v4 and <name>_v6 as @p body(t, family) over IPv4 and IPv6.
-#define XT_CASES_V4_V6(name, body)         \
-  void name##_v4(Context& t) {             \
-    body(t, ::xwsk::AddressFamily::Inet);  \
-  }                                        \
-  void name##_v6(Context& t) {             \
-    body(t, ::xwsk::AddressFamily::Inet6); \
-  }
+// What every case file uses.
+using xwsk::AddressFamily;
+using xwsk::Protocol;
+using xwsk::SocketType;
+using xwsk::Status;
+}  // namespace xt
 
 #endif  // XWSK_TESTS_CONFORMANCE_CASES_H_

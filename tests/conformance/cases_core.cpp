@@ -6,11 +6,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
 namespace {
 bool str_eq(const char* a, const char* b) {
   while (*a != '\0' && *a == *b) {

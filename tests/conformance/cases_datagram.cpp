@@ -7,14 +7,7 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
-namespace {
-
-void send_messages_case(Context& t, AddressFamily f) {
+void udp_send_messages(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   XT_REQUIRE_CAP(t, xwsk::kCapSendMessages);
@@ -87,10 +80,6 @@ void send_messages_case(Context& t, AddressFamily f) {
   XT_CHECK(t, !s->completed());
 }
 
-}  // namespace
-
-XT_CASES_V4_V6(udp_send_messages, send_messages_case)
-
 void udp_chained_buffers(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   XT_REQUIRE_CAP(t, xwsk::kCapChainedBuffers);
@@ -148,8 +137,6 @@ void udp_chained_buffers(Context& t) {
   r1->seg.next = r2->seg.next = nullptr;
 }
 
-namespace {
-
 void udp_bind_conflict(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
@@ -167,12 +154,7 @@ void udp_bind_conflict(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::AddressAlreadyAssociated, op->status());
 }
 
-}  // namespace
-
-XT_CASES_V4_V6(udp_bind_conflict, udp_bind_conflict)
-
-namespace {
-void udp_cancel_on_close_impl(Context& t, AddressFamily f) {
+void udp_cancel_on_close(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   Env env;
@@ -198,9 +180,6 @@ void udp_cancel_on_close_impl(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::Cancelled, r1->status());
   XT_CHECK_STATUS(t, Status::Cancelled, r2->status());
 }
-}  // namespace
-
-XT_CASES_V4_V6(udp_cancel_on_close, udp_cancel_on_close_impl)
 
 namespace {
 
@@ -211,6 +190,8 @@ bool bind_to(Context& t, Env& env, xwsk::Socket* s, const xwsk::SockAddr& a, Sta
   *out = op->status();
   return true;
 }
+
+}  // namespace
 
 void udp_reuseaddr(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
@@ -240,10 +221,6 @@ void udp_reuseaddr(Context& t, AddressFamily f) {
   XT_DO(t, bind_to(t, env, c, aa, &st));
   XT_CHECK(t, !xwsk::nt_success(st));
 }
-
-}  // namespace
-
-XT_CASES_V4_V6(udp_reuseaddr, udp_reuseaddr)
 
 void udp_argument_checks(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);

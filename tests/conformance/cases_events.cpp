@@ -9,11 +9,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
 namespace {
 
 // ---- a recording connection-socket context ------------------------------------------------------
@@ -327,6 +322,8 @@ bool send_pattern(Context& t, Env& env, xwsk::Socket* s, uint32_t seed, size_t n
   return env.send_all(t, s, out, 0, n);
 }
 
+}  // namespace
+
 void events_receive(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -352,8 +349,6 @@ void events_receive(Context& t, AddressFamily f) {
       flags & ~(xwsk::kFlagReleaseAsap | xwsk::kFlagEntireMessage | xwsk::kFlagAtDispatchLevel));
   if (user_space_backend()) XT_CHECK_EQ(t, 0, flags & xwsk::kFlagAtDispatchLevel);
 }
-
-}  // namespace
 
 void events_start_disabled(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -468,8 +463,6 @@ void events_enable_rules(Context& t) {
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
 }
 
-XT_CASES_V4_V6(events_receive, events_receive)
-
 void events_receive_backlog(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   // Data that arrived before the receive event was enabled, several indications' worth, with
@@ -580,8 +573,7 @@ void events_serial_and_order(Context& t) {
   XT_CHECK_EQ(t, 0, st->log.disconnect_flags.load() & xwsk::kFlagAbortive);
 }
 
-namespace {
-void events_disconnect_abortive_impl(Context& t, AddressFamily f) {
+void events_disconnect_abortive(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
@@ -601,9 +593,6 @@ void events_disconnect_abortive_impl(Context& t, AddressFamily f) {
   XT_CHECK((t), (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
   XT_CHECK_EQ(t, 1, st->log.disconnect_calls.load());
 }
-}  // namespace
-
-XT_CASES_V4_V6(events_disconnect_abortive, events_disconnect_abortive_impl)
 
 void events_close_resets_peer(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
@@ -1046,8 +1035,6 @@ void events_accept(Context& t, AddressFamily f) {
   XT_CHECK_EQ(t, 0, acc->log.overlap.load());
 }
 
-XT_CASES_V4_V6(events_accept, events_accept)
-
 void events_accept_inherits(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
@@ -1234,8 +1221,6 @@ void events_receive_from(Context& t, AddressFamily f) {
   XT_CHECK(t, in->matches(101, 0, 77));
   XT_CHECK_EQ(t, 3, st->count.load());
 }
-
-XT_CASES_V4_V6(events_receive_from, events_receive_from)
 
 void events_receive_from_retained(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);

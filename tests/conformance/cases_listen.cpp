@@ -7,11 +7,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
 namespace {
 
 void basic_category(Context& t, AddressFamily f, SocketType type) {
@@ -70,17 +65,11 @@ void basic_category(Context& t, AddressFamily f, SocketType type) {
 
 }  // namespace
 
-void basic_category_tcp_v4(Context& t) {
-  basic_category(t, AddressFamily::Inet, SocketType::Stream);
+void basic_category_tcp(Context& t, AddressFamily f) {
+  basic_category(t, f, SocketType::Stream);
 }
-void basic_category_tcp_v6(Context& t) {
-  basic_category(t, AddressFamily::Inet6, SocketType::Stream);
-}
-void basic_category_udp_v4(Context& t) {
-  basic_category(t, AddressFamily::Inet, SocketType::Datagram);
-}
-void basic_category_udp_v6(Context& t) {
-  basic_category(t, AddressFamily::Inet6, SocketType::Datagram);
+void basic_category_udp(Context& t, AddressFamily f) {
+  basic_category(t, f, SocketType::Datagram);
 }
 
 namespace {

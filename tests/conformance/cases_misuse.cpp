@@ -9,11 +9,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
 void misuse_request_init_in_flight(Context& t) {
   Env env;
   XT_DO(t, env.open(t));

@@ -4,9 +4,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Status;
-
 namespace {
 
 bool str_eq(const char* a, const char* b) {

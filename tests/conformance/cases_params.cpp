@@ -8,11 +8,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
 void params_null_socket_and_request(Context& t) {
   Env env;
   XT_DO(t, env.open(t));

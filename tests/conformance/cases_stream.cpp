@@ -10,11 +10,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
 namespace {
 
 bool accept_one(Context& t, Env& env, xwsk::Socket* lsn, Op* acc, Status ra, xwsk::Socket** out) {
@@ -37,6 +32,8 @@ bool exchange(Context& t, Env& env, xwsk::Socket* a, xwsk::Socket* b, uint32_t s
   XT_ENSURE(t, in->matches(seed, 0, n));
   return true;
 }
+
+}  // namespace
 
 void stream_listen_accept(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
@@ -111,11 +108,6 @@ void stream_connect(Context& t, AddressFamily f) {
   XT_CHECK(t, !op->completed());
 }
 
-}  // namespace
-
-XT_CASES_V4_V6(stream_listen_accept, stream_listen_accept)
-XT_CASES_V4_V6(stream_connect, stream_connect)
-
 void stream_state_rules(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapStreamCategory);
   Env env;
@@ -138,8 +130,7 @@ void stream_state_rules(Context& t) {
   XT_DO(t, op->returned(t, xwsk::connect(s, &remote, 0, &op->req), Status::InvalidDeviceState));
 }
 
-namespace {
-void tcp_connect_unbound_impl(Context& t, AddressFamily f) {
+void tcp_connect_unbound(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
   XT_DO(t, env.open(t));
@@ -168,9 +159,6 @@ void tcp_connect_unbound_impl(Context& t, AddressFamily f) {
   xwsk::Socket* srv = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
 }
-}  // namespace
-
-XT_CASES_V4_V6(tcp_connect_unbound, tcp_connect_unbound_impl)
 
 void tcp_send_unconnected(Context& t) {
   Env env;
@@ -191,8 +179,7 @@ void tcp_send_unconnected(Context& t) {
   XT_CHECK(t, !xwsk::nt_success(op->status()));
 }
 
-namespace {
-void tcp_address_queries_impl(Context& t, AddressFamily f) {
+void tcp_address_queries(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapAddressQueries);
   Env env;
@@ -232,13 +219,8 @@ void tcp_address_queries_impl(Context& t, AddressFamily f) {
   XT_DO(t, env.local_address(t, lsn, &q));
   XT_CHECK(t, xwsk::address_equal(q, la));
 }
-}  // namespace
 
-XT_CASES_V4_V6(tcp_address_queries, tcp_address_queries_impl)
-
-namespace {
-
-void close_resets_peer(Context& t, AddressFamily f) {
+void tcp_close_resets_peer(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapAbortiveClose);
   Env env;
@@ -258,10 +240,6 @@ void close_resets_peer(Context& t, AddressFamily f) {
   XT_DO(t, r->finish(t, rs));
   XT_CHECK_STATUS(t, Status::ConnectionReset, r->status());
 }
-
-}  // namespace
-
-XT_CASES_V4_V6(tcp_close_resets_peer, close_resets_peer)
 
 void tcp_receive_drain(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
@@ -450,9 +428,7 @@ void tcp_send_nodelay(Context& t) {
             "not be observed during the send");
 }
 
-namespace {
-
-void connect_ex_case(Context& t, AddressFamily f) {
+void tcp_connect_ex(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapConnectEx);
   Env env;
@@ -502,7 +478,7 @@ void connect_ex_case(Context& t, AddressFamily f) {
   XT_CHECK(t, !c->completed());
 }
 
-void socket_connect_case(Context& t, AddressFamily f) {
+void tcp_socket_connect(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapSocketConnect);
   Env env;
@@ -560,11 +536,6 @@ void socket_connect_case(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::ConnectionRefused, c->status());
   XT_CHECK_EQ(t, 0, c->info());
 }
-
-}  // namespace
-
-XT_CASES_V4_V6(tcp_connect_ex, connect_ex_case)
-XT_CASES_V4_V6(tcp_socket_connect, socket_connect_case)
 
 void tcp_chained_buffers(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapChainedBuffers);

@@ -5,13 +5,6 @@
 
 namespace xt {
 
-using xwsk::AddressFamily;
-using xwsk::Protocol;
-using xwsk::SocketType;
-using xwsk::Status;
-
-namespace {
-
 void tcp_echo(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
@@ -58,7 +51,7 @@ void tcp_echo(Context& t, AddressFamily f) {
   }
 }
 
-void connect_refused(Context& t, AddressFamily f) {
+void tcp_connect_refused(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
   XT_DO(t, env.open(t));
@@ -80,7 +73,7 @@ void connect_refused(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::ConnectionRefused, op->status());
 }
 
-void bind_conflict(Context& t, AddressFamily f) {
+void tcp_bind_conflict(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
   XT_DO(t, env.open(t));
@@ -111,7 +104,7 @@ void bind_conflict(Context& t, AddressFamily f) {
   XT_CHECK(t, !op->completed());
 }
 
-void cancel_on_close(Context& t, AddressFamily f) {
+void tcp_cancel_on_close(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
   XT_DO(t, env.open(t));
@@ -153,7 +146,7 @@ void cancel_on_close(Context& t, AddressFamily f) {
   // has, so the handle is gone and must not be used: nothing more to check).
 }
 
-void disconnect_graceful(Context& t, AddressFamily f) {
+void tcp_disconnect_graceful(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
@@ -193,7 +186,7 @@ void disconnect_graceful(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::InvalidDeviceState, s->status());
 }
 
-void disconnect_abortive(Context& t, AddressFamily f) {
+void tcp_disconnect_abortive(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
@@ -217,7 +210,7 @@ void disconnect_abortive(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::ConnectionReset, r->status());
 }
 
-void receive_waitall(Context& t, AddressFamily f) {
+void tcp_receive_waitall(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
   XT_DO(t, env.open(t));
@@ -295,16 +288,5 @@ void udp_echo(Context& t, AddressFamily f) {
   XT_CHECK_EQ(t, 100, r->info());
   XT_CHECK(t, (cflags & xwsk::kMsgTrunc) != 0);
 }
-
-}  // namespace
-
-XT_CASES_V4_V6(tcp_echo, tcp_echo)
-XT_CASES_V4_V6(tcp_connect_refused, connect_refused)
-XT_CASES_V4_V6(tcp_bind_conflict, bind_conflict)
-XT_CASES_V4_V6(tcp_cancel_on_close, cancel_on_close)
-XT_CASES_V4_V6(tcp_disconnect_graceful, disconnect_graceful)
-XT_CASES_V4_V6(tcp_disconnect_abortive, disconnect_abortive)
-XT_CASES_V4_V6(tcp_receive_waitall, receive_waitall)
-XT_CASES_V4_V6(udp_echo, udp_echo)
 
 }  // namespace xt
