@@ -45,6 +45,12 @@ bool Op::returned(Context& t, Status ret, Status expected) {
   return true;
 }
 
+bool Op::expect(Context& t, Status ret, Status want, uint32_t timeout_ms) {
+  if (!finish(t, ret, timeout_ms)) return false;
+  XT_ENSURE_STATUS(t, want, req.status);
+  return true;
+}
+
 void Op::rearm() {
   completions.store(0, std::memory_order_release);
   done.reset();
@@ -381,6 +387,94 @@ bool Env::udp_socket(Context& t, AddressFamily family, xwsk::Socket** out, xwsk:
     return false;
   }
   return bind_loopback(t, *out, family, addr);
+}
+
+bool Env::tcp_pair(Context& t, AddressFamily family, TcpPair* p, void* srv_context,
+                   const xwsk::ConnectionDispatch* srv_dispatch, void* cli_context,
+                   const xwsk::ConnectionDispatch* cli_dispatch) {
+  return connected_pair(t, family, &p->cli, &p->srv, srv_context, srv_dispatch, cli_context,
+                        cli_dispatch);
+}
+
+bool Env::open_tcp_pair(Context& t, AddressFamily family, TcpPair* p, void* srv_context,
+                        const xwsk::ConnectionDispatch* srv_dispatch, void* cli_context,
+                        const xwsk::ConnectionDispatch* cli_dispatch) {
+  return open(t) && tcp_pair(t, family, p, srv_context, srv_dispatch, cli_context, cli_dispatch);
+}
+
+bool Env::udp_pair(Context& t, AddressFamily family, UdpPair* p, void* b_context,
+                   const xwsk::DatagramDispatch* b_dispatch) {
+  return udp_socket(t, family, &p->a, &p->aa) &&
+         udp_socket(t, family, &p->b, &p->ba, b_context, b_dispatch);
+}
+
+bool Env::send_to(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to, Buffer* b, size_t offset,
+                  size_t n) {
+  Op* o = op(t);
+  XT_ENSURE(t, o != nullptr);
+  xwsk::Buf buf = b->buf(offset, n);
+  if (!o->expect(t, xwsk::send_to(s, &buf, 0, &to, 0, nullptr, &o->req), Status::Success)) {
+    return false;
+  }
+  XT_ENSURE_EQ(t, n, o->info());
+  return true;
+}
+
+bool Env::datagram(Context& t, const UdpPair& p, Buffer* b, size_t offset, size_t n) {
+  return send_to(t, p.a, p.ba, b, offset, n);
+}
+
+bool Env::start_receive_from(Context& t, xwsk::Socket* s, xwsk::Buf buf, Started* out,
+                             xwsk::SockAddr* from, uint32_t* control_flags) {
+  out->op = op(t);
+  XT_ENSURE(t, out->op != nullptr);
+  out->buf = buf;
+  out->ret =
+      xwsk::receive_from(s, &out->buf, 0, from, nullptr, nullptr, control_flags, &out->op->req);
+  return true;
+}
+
+bool Env::connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to) {
+  Op* o = op(t);
+  XT_ENSURE(t, o != nullptr);
+  return o->expect(t, xwsk::connect(s, &to, 0, &o->req), Status::Success);
+}
+
+bool Env::connect_client(Context& t, AddressFamily family, const xwsk::SockAddr& to,
+                         xwsk::Socket** out, uint32_t category, void* context,
+                         const void* dispatch) {
+  return bound_socket(t, family, category, context, dispatch, out) && connect(t, *out, to);
+}
+
+bool Env::start_accept(Context& t, xwsk::Socket* lsn, Started* out, void* context,
+                       const xwsk::ConnectionDispatch* dispatch, xwsk::SockAddr* local,
+                       xwsk::SockAddr* remote) {
+  out->op = op(t);
+  XT_ENSURE(t, out->op != nullptr);
+  out->ret = xwsk::accept(lsn, 0, context, dispatch, local, remote, &out->op->req);
+  return true;
+}
+
+bool Env::finish_accept(Context& t, Started& acc, xwsk::Socket** out) {
+  if (!acc.expect(t, Status::Success)) return false;
+  *out = reinterpret_cast<xwsk::Socket*>(acc.info());
+  XT_ENSURE(t, *out != nullptr);
+  adopt(*out);
+  return true;
+}
+
+bool Env::start_receive(Context& t, xwsk::Socket* s, xwsk::Buf buf, uint32_t flags, Started* out) {
+  out->op = op(t);
+  XT_ENSURE(t, out->op != nullptr);
+  out->buf = buf;
+  out->ret = xwsk::receive(s, &out->buf, flags, &out->op->req);
+  return true;
+}
+
+bool Env::disconnect(Context& t, xwsk::Socket* s, uint32_t flags, xwsk::Buf* data) {
+  Op* o = op(t);
+  XT_ENSURE(t, o != nullptr);
+  return o->expect(t, xwsk::disconnect(s, data, flags, &o->req), Status::Success);
 }
 
 bool Env::send_all(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, size_t n) {

@@ -38,8 +38,41 @@ struct Op {
   bool completed() const { return completions.load(std::memory_order_acquire) != 0; }
   /// Prepares the request for its next call.
   void rearm();
+  /// finish(), then the final status must be @p want.
+  bool expect(Context& t, xwsk::Status ret, xwsk::Status want, uint32_t timeout_ms = kTimeoutMs);
   xwsk::Status status() const { return req.status; }
   uintptr_t info() const { return req.information; }
+};
+
+/// A request a body started and waits for later: its Op, what the call returned, and the Buf the
+/// call was given (it lives here for as long as the request may use it).
+struct Started {
+  Op* op = nullptr;
+  xwsk::Status ret = xwsk::Status::Unsuccessful;
+  xwsk::Buf buf{};
+  /// Op::finish with the returned status.
+  bool finish(Context& t, uint32_t timeout_ms = kTimeoutMs) {
+    return op->finish(t, ret, timeout_ms);
+  }
+  /// Op::expect with the returned status: finishes, then the final status must be @p want.
+  bool expect(Context& t, xwsk::Status want) { return op->expect(t, ret, want); }
+  bool completed() const { return op->completed(); }
+  xwsk::Status status() const { return op->status(); }
+  uintptr_t info() const { return op->info(); }
+};
+
+/// A connected TCP pair over loopback (Env::tcp_pair).
+struct TcpPair {
+  xwsk::Socket* cli = nullptr;  ///< connection socket, bound and connected
+  xwsk::Socket* srv = nullptr;  ///< the connection the listener accepted
+};
+
+/// Two datagram sockets bound to loopback (Env::udp_pair), and their addresses.
+struct UdpPair {
+  xwsk::Socket* a = nullptr;
+  xwsk::Socket* b = nullptr;
+  xwsk::SockAddr aa{};
+  xwsk::SockAddr ba{};
 };
 
 /// A data buffer described by one segment (non-paged heap memory in the kernel).
@@ -137,9 +170,48 @@ class Env {
                       const xwsk::ConnectionDispatch* srv_dispatch = nullptr,
                       void* cli_context = nullptr,
                       const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
+  /// connected_pair() into @p p (the listener is closed before returning).
+  bool tcp_pair(Context& t, xwsk::AddressFamily family, TcpPair* p, void* srv_context = nullptr,
+                const xwsk::ConnectionDispatch* srv_dispatch = nullptr, void* cli_context = nullptr,
+                const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
+  /// open() and tcp_pair(): the setup of most stream cases.
+  bool open_tcp_pair(Context& t, xwsk::AddressFamily family, TcpPair* p,
+                     void* srv_context = nullptr,
+                     const xwsk::ConnectionDispatch* srv_dispatch = nullptr,
+                     void* cli_context = nullptr,
+                     const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
   /// A datagram socket bound to loopback.
   bool udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
                   void* context = nullptr, const xwsk::DatagramDispatch* dispatch = nullptr);
+  /// Two datagram sockets bound to loopback; @p b_context and @p b_dispatch go to the second.
+  bool udp_pair(Context& t, xwsk::AddressFamily family, UdpPair* p, void* b_context = nullptr,
+                const xwsk::DatagramDispatch* b_dispatch = nullptr);
+  /// Sends [offset, offset + n) of @p b from @p s to @p to (send_to) and waits: Success, n bytes.
+  bool send_to(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to, Buffer* b, size_t offset,
+               size_t n);
+  /// Sends one datagram, [offset, offset + n) of @p b, from p.a to p.b (send_to, checked).
+  bool datagram(Context& t, const UdpPair& p, Buffer* b, size_t offset, size_t n);
+  /// Starts a receive_from into @p buf on @p s (not waited for); @p from and @p control_flags as
+  /// receive_from takes them.
+  bool start_receive_from(Context& t, xwsk::Socket* s, xwsk::Buf buf, Started* out,
+                          xwsk::SockAddr* from = nullptr, uint32_t* control_flags = nullptr);
+
+  /// Connects @p s to @p to and waits: Success.
+  bool connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to);
+  /// A socket of @p category bound to the wildcard address (bound_socket), connected to @p to.
+  bool connect_client(Context& t, xwsk::AddressFamily family, const xwsk::SockAddr& to,
+                      xwsk::Socket** out, uint32_t category = xwsk::kConnectionSocket,
+                      void* context = nullptr, const void* dispatch = nullptr);
+  /// Starts an accept on @p lsn (not waited for); the arguments as accept takes them.
+  bool start_accept(Context& t, xwsk::Socket* lsn, Started* out, void* context = nullptr,
+                    const xwsk::ConnectionDispatch* dispatch = nullptr,
+                    xwsk::SockAddr* local = nullptr, xwsk::SockAddr* remote = nullptr);
+  /// Waits for an accept start_accept started: Success, a socket, which is tracked.
+  bool finish_accept(Context& t, Started& acc, xwsk::Socket** out);
+  /// Starts a receive into @p buf on @p s with @p flags (not waited for).
+  bool start_receive(Context& t, xwsk::Socket* s, xwsk::Buf buf, uint32_t flags, Started* out);
+  /// Disconnects @p s with @p flags (and final @p data when not null) and waits: Success.
+  bool disconnect(Context& t, xwsk::Socket* s, uint32_t flags, xwsk::Buf* data = nullptr);
 
   /// Sends [offset, offset + n) of @p b and waits; checks all bytes went.
   bool send_all(Context& t, xwsk::Socket* s, Buffer* b, size_t offset, size_t n);

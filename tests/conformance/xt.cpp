@@ -4,6 +4,17 @@
 
 namespace xt {
 
+namespace {
+// Only a file's base name: the kernel and user builds see different paths.
+const char* base_name(const char* file) {
+  const char* base = file;
+  for (const char* p = file; *p != '\0'; ++p) {
+    if (*p == '/' || *p == '\\') base = p + 1;
+  }
+  return base;
+}
+}  // namespace
+
 void Context::put(char c) {
   if (len_ + 1 < sizeof(message_)) {
     message_[len_++] = c;
@@ -95,12 +106,15 @@ void Context::fail(const char* file, int line, const char* what) {
   result_ = Result::Fail;
   len_ = 0;
   message_[0] = '\0';
-  // Only the file's base name: the kernel and user builds see different paths.
-  const char* base = file;
-  for (const char* p = file; *p != '\0'; ++p) {
-    if (*p == '/' || *p == '\\') base = p + 1;
-  }
-  add(base).add(":").add_u64(static_cast<uint64_t>(line)).add(": ").add(what);
+  add(base_name(file)).add(":").add_u64(static_cast<uint64_t>(line)).add(": ").add(what);
+}
+
+void Context::called_from(const char* file, int line) {
+  if (result_ != Result::Fail || located_) return;
+  located_ = true;
+  add(" [");
+  if (case_ != nullptr) add(case_).add(" at ");
+  add(base_name(file)).add(":").add_u64(static_cast<uint64_t>(line)).add("]");
 }
 
 void Context::skip(const char* reason) {
@@ -113,6 +127,7 @@ void Context::skip(const char* reason) {
 
 void run_case(const Case& c, Context& t) {
   xwsk::Counters before = xwsk::counters();
+  t.set_case(c.name);
   c.body(t);
   // Teardown contract: nothing left open or pending. Close and deregistration complete before
   // memory is released, so allow the backend a moment to finish freeing.

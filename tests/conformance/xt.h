@@ -25,6 +25,11 @@ class Context {
   void fail(const char* file, int line, const char* what);
   /// Marks the case skipped with @p reason (printed by every front end).
   void skip(const char* reason);
+  /// The name of the running case (run_case sets it), for failure messages.
+  void set_case(const char* name) { case_ = name; }
+  /// After a helper (a fixture) failed: appends where the case body called it,
+  /// " [<case> at <file>:<line>]", once (XT_DO calls it; the innermost call site wins).
+  void called_from(const char* file, int line);
   /// Appends more detail to the message of a failure or skip.
   Context& add(const char* text);
   Context& add_u64(uint64_t v);
@@ -53,6 +58,8 @@ class Context {
   size_t len_ = 0;
   char message_[512] = {};
   uint32_t checks_ = 0;
+  const char* case_ = nullptr;
+  bool located_ = false;
   uint32_t trace_count_ = 0;
   uint32_t trace_hash_ = 2166136261u;
   size_t trace_len_ = 0;
@@ -204,10 +211,14 @@ void run_case(const Case& c, Context& t);
     }                                                    \
   } while (0)
 
-/// Returns from the body if a helper already failed (helpers return bool).
-#define XT_DO(t, expr)   \
-  do {                   \
-    if (!(expr)) return; \
+/// Returns from the body if a helper failed (helpers return bool); a failure message then names
+/// the case and this call site as well as the helper's own file and line.
+#define XT_DO(t, expr)                     \
+  do {                                     \
+    if (!(expr)) {                         \
+      (t).called_from(__FILE__, __LINE__); \
+      return;                              \
+    }                                      \
   } while (0)
 
 #endif  // XWSK_TESTS_CONFORMANCE_XT_H_
