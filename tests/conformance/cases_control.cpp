@@ -149,32 +149,37 @@ void control_socket_linger(Context& t) {
   XT_CHECK(t, op != nullptr);
   xwsk::Linger l{7, 7};
   size_t returned = 0;
-  XT_DO(t, op->finish(t, xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0,
-                                              nullptr, sizeof(l), &l, &returned, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t,
+                      xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0, nullptr,
+                                           sizeof(l), &l, &returned, &op->req),
+                      Status::Success));
   XT_CHECK_EQ(t, sizeof(l), returned);
   XT_CHECK_EQ(t, 0, l.onoff);
   const xwsk::Linger set{1, 5};
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::control_socket(cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
-                                              sizeof(set), &set, 0, nullptr, nullptr, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t,
+                      xwsk::control_socket(cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
+                                           sizeof(set), &set, 0, nullptr, nullptr, &op->req),
+                      Status::Success));
   op->rearm();
   l = xwsk::Linger{0, 0};
-  XT_DO(t, op->finish(t, xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0,
-                                              nullptr, sizeof(l), &l, &returned, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t,
+                      xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0, nullptr,
+                                           sizeof(l), &l, &returned, &op->req),
+                      Status::Success));
   XT_CHECK_EQ(t, 1, l.onoff);
   XT_CHECK_EQ(t, 5, l.linger_seconds);
   uint16_t half = 1;
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::control_socket(cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
-                                              sizeof(half), &half, 0, nullptr, nullptr, &op->req)));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, op->status());
+  XT_DO(t, op->expect(t,
+                      xwsk::control_socket(cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
+                                           sizeof(half), &half, 0, nullptr, nullptr, &op->req),
+                      Status::InvalidParameter));
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0,
-                                              nullptr, sizeof(half), &half, &returned, &op->req)));
-  XT_CHECK_STATUS(t, Status::BufferTooSmall, op->status());
+  XT_DO(t, op->expect(t,
+                      xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0, nullptr,
+                                           sizeof(half), &half, &returned, &op->req),
+                      Status::BufferTooSmall));
 }
 
 // IPV6_V6ONLY: on by default for an AF_INET6 socket, as on Windows (the WSK reference does not
@@ -194,8 +199,7 @@ void control_socket_v6only_default(Context& t) {
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr any = xwsk::ipv6_any(0);
-  XT_DO(t, op->finish(t, xwsk::bind(lsn, &any, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::bind(lsn, &any, 0, &op->req), Status::Success));
   xwsk::SockAddr bound{};
   XT_DO(t, env.local_address(t, lsn, &bound));
   XT_CHECK(t, bound.port() != 0);
@@ -205,8 +209,7 @@ void control_socket_v6only_default(Context& t) {
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &v4));
   xwsk::SockAddr target = xwsk::ipv4_loopback(bound.port());
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::connect(v4, &target, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::ConnectionRefused, op->status());
+  XT_DO(t, op->expect(t, xwsk::connect(v4, &target, 0, &op->req), Status::ConnectionRefused));
 }
 
 // SO_EXCLUSIVEADDRUSE: not set by default (WSK: neither it nor SO_REUSEADDR is), reads back once
@@ -274,20 +277,17 @@ void control_socket_options(Context& t) {
   size_t returned = 0;
   Status r = xwsk::control_socket(cli, xwsk::ControlType::SetOption, 0x7777, xwsk::kSolSocket,
                                   sizeof(in), &in, 0, nullptr, &returned, &op->req);
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::NotSupported, op->status());
+  XT_DO(t, op->expect(t, r, Status::NotSupported));
   op->rearm();
   r = xwsk::control_socket(cli, xwsk::ControlType::GetOption, 0x7777, 0x7777, 0, nullptr, sizeof(v),
                            &v, &returned, &op->req);
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::NotSupported, op->status());
+  XT_DO(t, op->expect(t, r, Status::NotSupported));
   // Output too small for a ULONG option: BufferTooSmall.
   op->rearm();
   uint16_t small = 0;
   r = xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
                            nullptr, sizeof(small), &small, &returned, &op->req);
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::BufferTooSmall, op->status());
+  XT_DO(t, op->expect(t, r, Status::BufferTooSmall));
   // Input too small for a ULONG option: not Success.
   op->rearm();
   r = xwsk::control_socket(cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,

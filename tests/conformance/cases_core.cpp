@@ -139,8 +139,7 @@ void core_request_rules(Context& t) {
   XT_CHECK(t, out != nullptr);
   out->fill(7);
   XT_DO(t, env.send_all(t, peer, out, 0, 4));
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, r, Status::Success));
   XT_CHECK_EQ(t, 4, op->info());
   XT_CHECK(t, b->matches(7, 0, 4));
   // Reuse after completion.
@@ -148,8 +147,7 @@ void core_request_rules(Context& t) {
   out->fill(8);
   r = xwsk::receive(srv, &buf, xwsk::kFlagWaitAll, &op->req);
   XT_DO(t, env.send_all(t, peer, out, 0, 4));
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, r, Status::Success));
   XT_CHECK(t, b->matches(8, 0, 4));
 }
 
@@ -251,8 +249,7 @@ void core_socket_invalid_parameters(Context& t) {
     Status r = xwsk::socket(env.client(), static_cast<AddressFamily>(c.family),
                             static_cast<SocketType>(c.type), static_cast<Protocol>(c.protocol),
                             c.category, nullptr, nullptr, &op->req);
-    XT_DO(t, op->finish(t, r));
-    XT_CHECK_STATUS(t, Status::InvalidParameter, op->status());
+    XT_DO(t, op->expect(t, r, Status::InvalidParameter));
     XT_CHECK_EQ(t, 0, op->info());
   }
 }

@@ -52,8 +52,8 @@ void udp_send_messages(Context& t, AddressFamily f) {
   }
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
-  XT_DO(t, s->finish(t, xwsk::send_messages(a, list, 0, &ba, 0, nullptr, &s->req)));
-  XT_CHECK_STATUS(t, Status::Success, s->status());
+  XT_DO(t,
+        s->expect(t, xwsk::send_messages(a, list, 0, &ba, 0, nullptr, &s->req), Status::Success));
   XT_CHECK_EQ(t, total, s->info());
   at = 0;
   for (int i = 0; i < kN; ++i) {
@@ -118,11 +118,9 @@ void udp_chained_buffers(Context& t) {
   Op* s = env.op(t);
   XT_CHECK(t, r != nullptr && s != nullptr);
   Status rs = xwsk::receive_from(b, &in, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &out, 0, &ba, 0, nullptr, &s->req)));
-  XT_CHECK_STATUS(t, Status::Success, s->status());
+  XT_DO(t, s->expect(t, xwsk::send_to(a, &out, 0, &ba, 0, nullptr, &s->req), Status::Success));
   XT_CHECK_EQ(t, total, s->info());
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, total, r->info());
   for (size_t i = 0; i < 30; ++i)
     XT_CHECK_EQ(t, 0, r1->data[i]);
@@ -150,8 +148,7 @@ void udp_bind_conflict(Context& t, AddressFamily f) {
                       nullptr, &b));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
-  XT_DO(t, op->finish(t, xwsk::bind(b, &aa, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::AddressAlreadyAssociated, op->status());
+  XT_DO(t, op->expect(t, xwsk::bind(b, &aa, 0, &op->req), Status::AddressAlreadyAssociated));
 }
 
 void udp_cancel_on_close(Context& t, AddressFamily f) {
@@ -286,11 +283,9 @@ void udp_argument_checks(Context& t) {
   XT_CHECK(t, r != nullptr);
   Status rs = xwsk::receive_from(c, &ok, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
   xwsk::Buf empty = b->buf(0, 0);
-  XT_DO(t, op->finish(t, xwsk::send_to(a, &empty, 0, &ca, 0, nullptr, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::send_to(a, &empty, 0, &ca, 0, nullptr, &op->req), Status::Success));
   XT_CHECK_EQ(t, 0, op->info());
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 0, r->info());
   // The datagram socket's local address (address queries).
   if ((xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0) {
@@ -334,8 +329,7 @@ void raw_icmp_echo_v4(Context& t) {
   env.adopt(s);
   op->rearm();
   xwsk::SockAddr local = xwsk::ipv4_loopback(0);
-  XT_DO(t, op->finish(t, xwsk::bind(s, &local, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::bind(s, &local, 0, &op->req), Status::Success));
   Buffer* out = env.buffer(t, 24);
   Buffer* in = env.buffer(t, 1500);
   XT_CHECK(t, out != nullptr && in != nullptr);
@@ -356,8 +350,7 @@ void raw_icmp_echo_v4(Context& t) {
   XT_CHECK(t, snd != nullptr);
   xwsk::SockAddr dst = xwsk::ipv4_loopback(0);
   xwsk::Buf sb = out->all();
-  XT_DO(t, snd->finish(t, xwsk::send_to(s, &sb, 0, &dst, 0, nullptr, &snd->req)));
-  XT_CHECK_STATUS(t, Status::Success, snd->status());
+  XT_DO(t, snd->expect(t, xwsk::send_to(s, &sb, 0, &dst, 0, nullptr, &snd->req), Status::Success));
   XT_CHECK_EQ(t, 24, snd->info());
   // A raw ICMP socket sees every ICMP packet on loopback (our own request included): look
   // for the echo reply (type 0) with our identifier. IPv4 raw reads include the IP header.
@@ -367,8 +360,8 @@ void raw_icmp_echo_v4(Context& t) {
     r->rearm();
     xwsk::Buf rb = in->all();
     XT_DO(t,
-          r->finish(t, xwsk::receive_from(s, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req)));
-    XT_CHECK_STATUS(t, Status::Success, r->status());
+          r->expect(t, xwsk::receive_from(s, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
+                    Status::Success));
     size_t n = r->info();
     size_t ip = (n > 0 && (in->data[0] >> 4) == 4) ? static_cast<size_t>(in->data[0] & 0xf) * 4 : 0;
     if (n < ip + 24) continue;

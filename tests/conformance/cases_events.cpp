@@ -419,14 +419,12 @@ void events_enable_rules(Context& t) {
   Status r =
       xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, &returned, &op->req);
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, r, Status::Success));
   op->rearm();
   xwsk::EventCallbackControl bad{nullptr, xwsk::kEventAccept};
   r = xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(bad), &bad, 0, nullptr, &returned, &op->req);
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, op->status());
+  XT_DO(t, op->expect(t, r, Status::InvalidParameter));
   // Listen socket: accept only, and only with a non-null accept callback.
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
@@ -484,8 +482,7 @@ void events_receive_backlog(Context& t) {
   Status r = xwsk::send(cli, &all, 0, &op->req);
   sleep_ms(50);  // let the stack queue what fits before anyone reads
   XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, r, Status::Success));
   XT_CHECK_EQ(t, n, op->info());
   XT_CHECK(t, wait_got(st.p, n));
   XT_CHECK_EQ(t, n, st->got.load());
@@ -516,10 +513,7 @@ void events_disable_one(Context& t) {
   XT_DO(t, env.receive_exact(t, srv, in, 0, 50));
   XT_CHECK(t, in->matches(32, 0, 50));
   XT_CHECK_EQ(t, calls, st->log.receive_calls.load());
-  Op* d = env.op(t);
-  XT_CHECK(t, d != nullptr);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, 0, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_DO(t, env.disconnect(t, cli, 0));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK_EQ(t, 0, st->log.disconnect_flags.load() & xwsk::kFlagAbortive);
   XT_CHECK_EQ(t, calls, st->log.receive_calls.load());
@@ -585,10 +579,7 @@ void events_disconnect_abortive(Context& t, AddressFamily f) {
   xwsk::Socket* srv = nullptr;
   XT_DO(t, env.connected_pair(t, f, &cli, &srv, st.p, &kRecDispatch));
   XT_DO(t, env.enable_events(t, srv, xwsk::kEventDisconnect));
-  Op* d = env.op(t);
-  XT_CHECK(t, d != nullptr);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, xwsk::kFlagAbortive, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_DO(t, env.disconnect(t, cli, xwsk::kFlagAbortive));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK((t), (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
   XT_CHECK_EQ(t, 1, st->log.disconnect_calls.load());
@@ -676,8 +667,7 @@ void events_receive_not_accepted(Context& t) {
   Op* z = env.op(t);
   XT_CHECK(t, z != nullptr);
   xwsk::Buf empty = in->buf(0, 0);
-  XT_DO(t, z->finish(t, xwsk::receive(srv, &empty, 0, &z->req)));
-  XT_CHECK_STATUS(t, Status::Success, z->status());
+  XT_DO(t, z->expect(t, xwsk::receive(srv, &empty, 0, &z->req), Status::Success));
   XT_CHECK_EQ(t, 0, z->info());
   XT_CHECK(t, wait_got(st.p, 8));
   for (size_t i = 0; i < 8; ++i)
@@ -911,8 +901,7 @@ void events_send_backlog(Context& t) {
   xwsk::Buf rb = in->all();
   Status rr = xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req);
   XT_DO(t, env.send_all(t, cli, out, 0, n));
-  XT_DO(t, r->finish(t, rr));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rr, Status::Success));
   XT_CHECK(t, in->matches(81, 0, n));
   XT_DO(t, env.disable_event(t, cli, xwsk::kEventSendBacklog));
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
@@ -999,11 +988,7 @@ void events_accept(Context& t, AddressFamily f) {
   XT_DO(t, env.listener(t, f, &lsn, &addr, acc, &kAcceptDispatch));
   XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
   xwsk::Socket* cli = nullptr;
-  XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.connect_client(t, f, addr, &cli));
   XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
   xwsk::Socket* srv = acc->accepted.load();
   XT_CHECK(t, srv != nullptr);
@@ -1022,13 +1007,8 @@ void events_accept(Context& t, AddressFamily f) {
   XT_CHECK(t, a != nullptr);
   Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &a->req);
   xwsk::Socket* cli2 = nullptr;
-  XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli2));
-  Op* c2 = env.op(t);
-  XT_CHECK(t, c2 != nullptr);
-  XT_DO(t, c2->finish(t, xwsk::connect(cli2, &addr, 0, &c2->req)));
-  XT_CHECK_STATUS(t, Status::Success, c2->status());
-  XT_DO(t, a->finish(t, ra));
-  XT_CHECK_STATUS(t, Status::Success, a->status());
+  XT_DO(t, env.connect_client(t, f, addr, &cli2));
+  XT_DO(t, a->expect(t, ra, Status::Success));
   XT_CHECK(t, a->info() != 0);
   env.adopt(reinterpret_cast<xwsk::Socket*>(a->info()));
   XT_CHECK_EQ(t, 1, acc->log.accept_calls.load());
@@ -1054,12 +1034,7 @@ void events_accept_inherits(Context& t) {
   XT_DO(t, env.enable_events(t, lsn,
                              xwsk::kEventAccept | xwsk::kEventReceive | xwsk::kEventDisconnect));
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
   XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
   xwsk::Socket* srv = acc->accepted.load();
   XT_CHECK(t, srv != nullptr);
@@ -1098,15 +1073,11 @@ void events_stream_dispatch(Context& t) {
   XT_DO(t, env.bind_loopback(t, lsn, AddressFamily::Inet, &addr));
   Op* l = env.op(t);
   XT_CHECK(t, l != nullptr);
-  XT_DO(t, l->finish(t, xwsk::listen(lsn, &l->req)));
-  XT_CHECK_STATUS(t, Status::Success, l->status());
+  XT_DO(t, l->expect(t, xwsk::listen(lsn, &l->req), Status::Success));
   XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
   xwsk::Socket* cli = nullptr;
-  XT_DO(t, env.bound_socket(t, AddressFamily::Inet, xwsk::kStreamSocket, conn.p, &kStream, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli, xwsk::kStreamSocket, conn.p,
+                              &kStream));
   XT_DO(t, env.enable_events(t, cli, xwsk::kEventReceive));
   XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
   xwsk::Socket* srv = acc->accepted.load();
@@ -1187,8 +1158,7 @@ void events_receive_from(Context& t, AddressFamily f) {
     Op* s = env.op(t);
     XT_CHECK(t, s != nullptr);
     xwsk::Buf sb = out->buf(0, sz);
-    XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
-    XT_CHECK_STATUS(t, Status::Success, s->status());
+    XT_DO(t, s->expect(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req), Status::Success));
   }
   XT_CHECK(t, wait_count(&st->count, 3));
   for (int i = 0; i < 3; ++i) {
@@ -1215,8 +1185,7 @@ void events_receive_from(Context& t, AddressFamily f) {
   Status rs = xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
   xwsk::Buf sb = out->buf(0, 77);
   XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 77, r->info());
   XT_CHECK(t, in->matches(101, 0, 77));
   XT_CHECK_EQ(t, 3, st->count.load());
@@ -1297,15 +1266,14 @@ void events_receive_from_not_accepted(Context& t) {
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  XT_DO(t,
-        r->finish(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req)));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
+                     Status::Success));
   XT_CHECK(t, r->info() == 10 || r->info() == 20);
   if (r->info() == 10) {
     r->rearm();
     XT_DO(t,
-          r->finish(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req)));
-    XT_CHECK_STATUS(t, Status::Success, r->status());
+          r->expect(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
+                    Status::Success));
     XT_CHECK_EQ(t, 20, r->info());
   }
   XT_CHECK(t, in->matches(121, 0, 20));
@@ -1374,8 +1342,7 @@ void events_receive_from_backlog(Context& t) {
       out->data[k] = static_cast<uint8_t>(i >> (8 * k));
     xwsk::Buf sb = out->all();
     s->rearm();
-    XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
-    XT_CHECK_STATUS(t, Status::Success, s->status());
+    XT_DO(t, s->expect(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req), Status::Success));
   }
   sleep_ms(20);  // let the last datagrams land before anyone reads
   XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));

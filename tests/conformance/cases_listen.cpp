@@ -140,14 +140,8 @@ void cond_accept_accept(Context& t) {
   XT_CHECK(t, acc != nullptr);
   Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
-  XT_DO(t, acc->finish(t, ra));
-  XT_CHECK_STATUS(t, Status::Success, acc->status());
+  XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
+  XT_DO(t, acc->expect(t, ra, Status::Success));
   xwsk::Socket* srv = reinterpret_cast<xwsk::Socket*>(acc->info());
   XT_CHECK(t, srv != nullptr);
   env.adopt(srv);
@@ -237,12 +231,10 @@ void cond_accept_pend(Context& t) {
                   xwsk::inspect_complete(lsn, nullptr, xwsk::InspectAction::Accept, &ic->req));
   XT_CHECK(t, !ic->completed());
   XT_DO(t,
-        ic->finish(t, xwsk::inspect_complete(lsn, &st->id, xwsk::InspectAction::Accept, &ic->req)));
-  XT_CHECK_STATUS(t, Status::Success, ic->status());
-  XT_DO(t, c->finish(t, rc));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
-  XT_DO(t, acc->finish(t, ra));
-  XT_CHECK_STATUS(t, Status::Success, acc->status());
+        ic->expect(t, xwsk::inspect_complete(lsn, &st->id, xwsk::InspectAction::Accept, &ic->req),
+                   Status::Success));
+  XT_DO(t, c->expect(t, rc, Status::Success));
+  XT_DO(t, acc->expect(t, ra, Status::Success));
   xwsk::Socket* srv = reinterpret_cast<xwsk::Socket*>(acc->info());
   XT_CHECK(t, srv != nullptr);
   env.adopt(srv);
@@ -281,8 +273,7 @@ void cond_accept_abort(Context& t) {
     XT_DO(t, c->finish(t, rc));
     XT_SKIP(t, "handshake deferred until the inspect decision: abort not observable on loopback");
   }
-  XT_DO(t, c->finish(t, rc));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, c->expect(t, rc, Status::Success));
   // The peer drops the pended connection (close = RST): the abort event names it.
   XT_DO(t, env.close(t, cli));
   XT_CHECK(t, st->abort_seen.wait(kTimeoutMs));

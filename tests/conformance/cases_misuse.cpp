@@ -35,8 +35,7 @@ void misuse_request_init_in_flight(Context& t) {
   XT_CHECK(t, out != nullptr);
   out->fill(3);
   XT_DO(t, env.send_all(t, peer, out, 0, 4));
-  XT_DO(t, op->finish(t, r));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, r, Status::Success));
   XT_CHECK_EQ(t, 4, op->info());
   XT_CHECK(t, b->matches(3, 0, 4));
 }
@@ -123,8 +122,7 @@ void misuse_looping_chain(Context& t) {
   chain[n - 2].next = nullptr;  // kMaxChainSegments segments
   Status st = xwsk::send(cli, &over, 0, r);
   XT_CHECK(t, st != Status::InvalidParameter);
-  XT_DO(t, op->finish(t, st));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, st, Status::Success));
   XT_CHECK_EQ(t, 1, op->info());
 }
 

@@ -138,10 +138,10 @@ void names_name_info_small_buffer(Context& t) {
   char node[8] = {'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x'};
   char service[32];
   xwsk::SockAddr a = xwsk::ipv4_loopback(8080);
-  XT_DO(t,
-        op->finish(t, xwsk::get_name_info(env.client(), &a, node, 4, service, sizeof(service),
-                                          xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req)));
-  XT_CHECK_STATUS(t, Status::BufferTooSmall, op->status());
+  XT_DO(t, op->expect(t,
+                      xwsk::get_name_info(env.client(), &a, node, 4, service, sizeof(service),
+                                          xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req),
+                      Status::BufferTooSmall));
   for (size_t i = 4; i < sizeof(node); ++i)
     XT_CHECK_EQ(t, 'x', node[i]);
 }
@@ -201,27 +201,30 @@ void names_name_info(Context& t) {
   char node[128];
   char service[32];
   xwsk::SockAddr a = xwsk::ipv4_loopback(8080);
-  XT_DO(t, op->finish(t, xwsk::get_name_info(
-                             env.client(), &a, node, sizeof(node), service, sizeof(service),
-                             xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(
+               t,
+               xwsk::get_name_info(env.client(), &a, node, sizeof(node), service, sizeof(service),
+                                   xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req),
+               Status::Success));
   XT_CHECK(t, str_eq("127.0.0.1", node));
   XT_CHECK(t, str_eq("8080", service));
   if ((xwsk::backend_capabilities() & xwsk::kCapIpv6) != 0) {
     op->rearm();
     xwsk::SockAddr b = xwsk::ipv6_loopback(443);
-    XT_DO(t, op->finish(t, xwsk::get_name_info(
-                               env.client(), &b, node, sizeof(node), service, sizeof(service),
-                               xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req)));
-    XT_CHECK_STATUS(t, Status::Success, op->status());
+    XT_DO(t, op->expect(
+                 t,
+                 xwsk::get_name_info(env.client(), &b, node, sizeof(node), service, sizeof(service),
+                                     xwsk::kNiNumericHost | xwsk::kNiNumericServ, &op->req),
+                 Status::Success));
     XT_CHECK(t, str_eq("::1", node));
     XT_CHECK(t, str_eq("443", service));
   }
   // Host only, non-numeric: some name, NUL-terminated within the buffer.
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::get_name_info(env.client(), &a, node, sizeof(node), nullptr, 0, 0,
-                                             &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t,
+        op->expect(
+            t, xwsk::get_name_info(env.client(), &a, node, sizeof(node), nullptr, 0, 0, &op->req),
+            Status::Success));
   bool terminated = false;
   for (char c : node)
     terminated = terminated || c == '\0';

@@ -126,8 +126,7 @@ void params_device_busy(Context& t) {
   XT_CHECK(t, out != nullptr);
   out->fill(601);
   XT_DO(t, env.send_all(t, cli, out, 0, 3));
-  XT_DO(t, op->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, rs, Status::Success));
   XT_CHECK(t, b->matches(601, 0, op->info()));
 }
 

@@ -47,18 +47,13 @@ void stream_listen_accept(Context& t, AddressFamily f) {
   XT_DO(t, env.bind_loopback(t, lsn, f, &addr));
   Op* l = env.op(t);
   XT_CHECK(t, l != nullptr);
-  XT_DO(t, l->finish(t, xwsk::listen(lsn, &l->req)));
-  XT_CHECK_STATUS(t, Status::Success, l->status());
+  XT_DO(t, l->expect(t, xwsk::listen(lsn, &l->req), Status::Success));
   Op* acc = env.op(t);
   XT_CHECK(t, acc != nullptr);
   xwsk::SockAddr al{}, ar{};
   Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, &al, &ar, &acc->req);
   xwsk::Socket* cli = nullptr;
-  XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.connect_client(t, f, addr, &cli));
   xwsk::Socket* srv = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
   XT_CHECK(t, xwsk::address_equal(al, addr));
@@ -91,11 +86,7 @@ void stream_connect(Context& t, AddressFamily f) {
   XT_CHECK(t, acc != nullptr);
   Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.bound_socket(t, f, xwsk::kStreamSocket, nullptr, nullptr, &s));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(s, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.connect_client(t, f, addr, &s, xwsk::kStreamSocket, nullptr, nullptr));
   xwsk::Socket* srv = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
   XT_DO(t, exchange(t, env, s, srv, 211, 3000));
@@ -148,14 +139,12 @@ void tcp_connect_unbound(Context& t, AddressFamily f) {
   // The socket stays usable: bind, then connect succeeds.
   op->rearm();
   xwsk::SockAddr any = any_address(f, 0);
-  XT_DO(t, op->finish(t, xwsk::bind(s, &any, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::bind(s, &any, 0, &op->req), Status::Success));
   Op* acc = env.op(t);
   XT_CHECK(t, acc != nullptr);
   Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::connect(s, &addr, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::connect(s, &addr, 0, &op->req), Status::Success));
   xwsk::Socket* srv = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
 }
@@ -197,8 +186,7 @@ void tcp_address_queries(Context& t, AddressFamily f) {
   XT_DO(t, op->returned(t, xwsk::get_remote_address(s, &a, &op->req), Status::InvalidDeviceState));
   op->rearm();
   xwsk::SockAddr bind_at = loopback(f, 0);
-  XT_DO(t, op->finish(t, xwsk::bind(s, &bind_at, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::bind(s, &bind_at, 0, &op->req), Status::Success));
   XT_DO(t, env.local_address(t, s, &a));
   XT_CHECK(t, a.af() == f);
   XT_CHECK(t, a.port() != 0);
@@ -237,8 +225,7 @@ void tcp_close_resets_peer(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::Pending, rs);
   // WskCloseSocket of a connected socket that was not disconnected is abortive.
   XT_DO(t, env.close(t, cli));
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::ConnectionReset, r->status());
+  XT_DO(t, r->expect(t, rs, Status::ConnectionReset));
 }
 
 void tcp_receive_drain(Context& t) {
@@ -258,12 +245,8 @@ void tcp_receive_drain(Context& t) {
   XT_DO(t, env.send_all(t, cli, b, 0, 10000));
   sleep_ms(20);
   XT_CHECK(t, !r->completed());
-  Op* d = env.op(t);
-  XT_CHECK(t, d != nullptr);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, 0, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, env.disconnect(t, cli, 0));
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 0, r->info());
 }
 
@@ -286,10 +269,8 @@ void tcp_waitall_ends_at_fin(Context& t) {
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
   xwsk::Buf fin = out->all();
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, &fin, 0, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, d->expect(t, xwsk::disconnect(cli, &fin, 0, &d->req), Status::Success));
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 300, r->info());
   XT_CHECK(t, in->matches(221, 0, 300));
 }
@@ -308,14 +289,10 @@ void tcp_abortive_completes_own_requests(Context& t) {
   xwsk::Buf rb = in->all();
   Status rs = xwsk::receive(cli, &rb, 0, &r->req);
   XT_CHECK_STATUS(t, Status::Pending, rs);
-  Op* d = env.op(t);
-  XT_CHECK(t, d != nullptr);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, xwsk::kFlagAbortive, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_DO(t, env.disconnect(t, cli, xwsk::kFlagAbortive));
   // xwsk.h: an abortive disconnect completes the socket's own pending requests with
   // ConnectionAborted.
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::ConnectionAborted, r->status());
+  XT_DO(t, r->expect(t, rs, Status::ConnectionAborted));
   // Final data with an abortive disconnect is contradictory: rejected.
   Op* d2 = env.op(t);
   XT_CHECK(t, d2 != nullptr);
@@ -346,8 +323,7 @@ void tcp_cancel_send_on_close(Context& t) {
   XT_CHECK_STATUS(t, Status::Pending, rs);
   XT_DO(t, env.close(t, cli));
   XT_CHECK(t, s->completed());
-  XT_DO(t, s->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Cancelled, s->status());
+  XT_DO(t, s->expect(t, rs, Status::Cancelled));
 }
 
 namespace {
@@ -380,8 +356,7 @@ void tcp_send_nodelay(Context& t) {
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::Buf sb = small->all();
-  XT_DO(t, op->finish(t, xwsk::send(cli, &sb, xwsk::kFlagNoDelay, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::send(cli, &sb, xwsk::kFlagNoDelay, &op->req), Status::Success));
   XT_CHECK_EQ(t, 100, op->info());
   Buffer* in = env.buffer(t, 100);
   XT_CHECK(t, in != nullptr);
@@ -406,8 +381,7 @@ void tcp_send_nodelay(Context& t) {
     XT_CHECK_EQ(t, 1, v);
   }
   XT_DO(t, env.receive_exact(t, srv, got, 0, n));
-  XT_DO(t, op->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, n, op->info());
   XT_CHECK(t, got->matches(62, 0, n));
   XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
@@ -416,8 +390,7 @@ void tcp_send_nodelay(Context& t) {
   XT_DO(t, env.set_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1));
   op->rearm();
   small->fill(63);
-  XT_DO(t, op->finish(t, xwsk::send(cli, &sb, xwsk::kFlagNoDelay, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::send(cli, &sb, xwsk::kFlagNoDelay, &op->req), Status::Success));
   XT_DO(t, env.receive_exact(t, srv, in, 0, 100));
   XT_CHECK(t, in->matches(63, 0, 100));
   XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
@@ -447,8 +420,7 @@ void tcp_connect_ex(Context& t, AddressFamily f) {
   Op* c = env.op(t);
   XT_CHECK(t, c != nullptr);
   xwsk::Buf data = out->buf(100, 1400);
-  XT_DO(t, c->finish(t, xwsk::connect_ex(cli, &addr, &data, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, c->expect(t, xwsk::connect_ex(cli, &addr, &data, 0, &c->req), Status::Success));
   XT_CHECK_EQ(t, 1400, c->info());
   xwsk::Socket* srv = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
@@ -463,8 +435,7 @@ void tcp_connect_ex(Context& t, AddressFamily f) {
   xwsk::Socket* cli2 = nullptr;
   XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli2));
   c->rearm();
-  XT_DO(t, c->finish(t, xwsk::connect_ex(cli2, &addr, nullptr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, c->expect(t, xwsk::connect_ex(cli2, &addr, nullptr, 0, &c->req), Status::Success));
   XT_CHECK_EQ(t, 0, c->info());
   xwsk::Socket* srv2 = nullptr;
   XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv2));
@@ -492,9 +463,10 @@ void tcp_socket_connect(Context& t, AddressFamily f) {
   Op* c = env.op(t);
   XT_CHECK(t, c != nullptr);
   xwsk::SockAddr local = any_address(f, 0);
-  XT_DO(t, c->finish(t, xwsk::socket_connect(env.client(), SocketType::Stream, Protocol::Tcp,
-                                             &local, &addr, 0, nullptr, nullptr, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, c->expect(t,
+                     xwsk::socket_connect(env.client(), SocketType::Stream, Protocol::Tcp, &local,
+                                          &addr, 0, nullptr, nullptr, &c->req),
+                     Status::Success));
   xwsk::Socket* cli = reinterpret_cast<xwsk::Socket*>(c->info());
   XT_CHECK(t, cli != nullptr);
   env.adopt(cli);
@@ -531,9 +503,10 @@ void tcp_socket_connect(Context& t, AddressFamily f) {
   // Refused: completes with ConnectionRefused and no socket.
   XT_DO(t, env.close(t, lsn));
   c->rearm();
-  XT_DO(t, c->finish(t, xwsk::socket_connect(env.client(), SocketType::Stream, Protocol::Tcp,
-                                             &local, &addr, 0, nullptr, nullptr, &c->req)));
-  XT_CHECK_STATUS(t, Status::ConnectionRefused, c->status());
+  XT_DO(t, c->expect(t,
+                     xwsk::socket_connect(env.client(), SocketType::Stream, Protocol::Tcp, &local,
+                                          &addr, 0, nullptr, nullptr, &c->req),
+                     Status::ConnectionRefused));
   XT_CHECK_EQ(t, 0, c->info());
 }
 
@@ -575,11 +548,9 @@ void tcp_chained_buffers(Context& t) {
   XT_CHECK(t, r != nullptr && s != nullptr);
   Status rr = xwsk::receive(srv, &in, xwsk::kFlagWaitAll, &r->req);
   Status sr = xwsk::send(cli, &out, 0, &s->req);
-  XT_DO(t, s->finish(t, sr));
-  XT_CHECK_STATUS(t, Status::Success, s->status());
+  XT_DO(t, s->expect(t, sr, Status::Success));
   XT_CHECK_EQ(t, total, s->info());
-  XT_DO(t, r->finish(t, rr));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rr, Status::Success));
   XT_CHECK_EQ(t, total, r->info());
   for (size_t i = 0; i < 50; ++i)
     XT_CHECK_EQ(t, 0, r1->data[i]);
@@ -618,8 +589,7 @@ void tcp_receive_after_data(Context& t) {
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  XT_DO(t, r->finish(t, xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req)));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req), Status::Success));
   XT_CHECK_EQ(t, 100, r->info());
   XT_CHECK(t, in->matches(261, 0, 100));
 }
@@ -815,8 +785,7 @@ void tcp_send_zero_bytes(Context& t) {
   XT_CHECK(t, op != nullptr);
   // A zero-length send completes at once with 0 bytes and puts nothing on the stream.
   xwsk::Buf empty = b->buf(0, 0);
-  XT_DO(t, op->finish(t, xwsk::send(cli, &empty, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::send(cli, &empty, 0, &op->req), Status::Success));
   XT_CHECK_EQ(t, 0, op->info());
   XT_DO(t, env.send_all(t, cli, b, 0, 8));
   Buffer* in = env.buffer(t, 8);
@@ -833,12 +802,7 @@ void tcp_listener_close_resets_queued(Context& t) {
   XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
   // Connections the listener completed but nobody accepted are reset when it closes.
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
-  XT_CHECK_STATUS(t, Status::Success, c->status());
+  XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
   Buffer* in = env.buffer(t, 8);
   XT_CHECK(t, in != nullptr);
   Op* r = env.op(t);
@@ -881,10 +845,7 @@ void tcp_accept_two_pending_v4(Context& t) {
   for (int i = 0; i < 2; ++i) {
     XT_DO(t, env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr,
                               &cli[i]));
-    Op* c = env.op(t);
-    XT_CHECK(t, c != nullptr);
-    XT_DO(t, c->finish(t, xwsk::connect(cli[i], &addr, 0, &c->req)));
-    XT_CHECK_STATUS(t, Status::Success, c->status());
+    XT_DO(t, env.connect(t, cli[i], addr));
   }
   xwsk::Socket* srv[2] = {};
   for (int i = 0; i < 2; ++i) {

@@ -23,8 +23,7 @@ void tcp_echo(Context& t, AddressFamily f) {
   xwsk::Buf rbuf = in->all();
   Status rr = xwsk::receive(srv, &rbuf, xwsk::kFlagWaitAll, &rop->req);
   XT_DO(t, env.send_all(t, cli, out, 0, n));
-  XT_DO(t, rop->finish(t, rr));
-  XT_CHECK_STATUS(t, Status::Success, rop->status());
+  XT_DO(t, rop->expect(t, rr, Status::Success));
   XT_CHECK_EQ(t, n, rop->info());
   XT_CHECK(t, in->matches(42, 0, n));
   XT_DO(t, env.send_all(t, srv, in, 0, n));
@@ -43,8 +42,7 @@ void tcp_echo(Context& t, AddressFamily f) {
     q->rearm();
     XT_DO(t, q->finish(t, xwsk::get_local_address(srv, &sl, &q->req)));
     q->rearm();
-    XT_DO(t, q->finish(t, xwsk::get_remote_address(srv, &sr, &q->req)));
-    XT_CHECK_STATUS(t, Status::Success, q->status());
+    XT_DO(t, q->expect(t, xwsk::get_remote_address(srv, &sr, &q->req), Status::Success));
     XT_CHECK(t, xwsk::address_equal(cl, sr));
     XT_CHECK(t, xwsk::address_equal(cr, sl));
     XT_CHECK(t, cl.af() == f);
@@ -66,11 +64,9 @@ void tcp_connect_refused(Context& t, AddressFamily f) {
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr any = f == AddressFamily::Inet6 ? xwsk::ipv6_any(0) : xwsk::ipv4_any(0);
-  XT_DO(t, op->finish(t, xwsk::bind(s, &any, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::Success, op->status());
+  XT_DO(t, op->expect(t, xwsk::bind(s, &any, 0, &op->req), Status::Success));
   op->rearm();
-  XT_DO(t, op->finish(t, xwsk::connect(s, &addr, 0, &op->req)));
-  XT_CHECK_STATUS(t, Status::ConnectionRefused, op->status());
+  XT_DO(t, op->expect(t, xwsk::connect(s, &addr, 0, &op->req), Status::ConnectionRefused));
 }
 
 void tcp_bind_conflict(Context& t, AddressFamily f) {
@@ -88,8 +84,7 @@ void tcp_bind_conflict(Context& t, AddressFamily f) {
     XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, category, nullptr, nullptr, &b));
     Op* op = env.op(t);
     XT_CHECK(t, op != nullptr);
-    XT_DO(t, op->finish(t, xwsk::bind(b, &addr, 0, &op->req)));
-    XT_CHECK_STATUS(t, Status::AddressAlreadyAssociated, op->status());
+    XT_DO(t, op->expect(t, xwsk::bind(b, &addr, 0, &op->req), Status::AddressAlreadyAssociated));
   }
   // A wrong-family address is rejected before the request is accepted.
   xwsk::Socket* c = nullptr;
@@ -139,8 +134,7 @@ void tcp_cancel_on_close(Context& t, AddressFamily f) {
   Status sa = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
   XT_CHECK_STATUS(t, Status::Pending, sa);
   XT_DO(t, env.close(t, lsn));
-  XT_DO(t, acc->finish(t, sa));
-  XT_CHECK_STATUS(t, Status::Cancelled, acc->status());
+  XT_DO(t, acc->expect(t, sa, Status::Cancelled));
   XT_CHECK_EQ(t, 0, acc->info());
   // A closed socket's operations fail before acceptance until the close completes (here it
   // has, so the handle is gone and must not be used: nothing more to check).
@@ -160,8 +154,7 @@ void tcp_disconnect_graceful(Context& t, AddressFamily f) {
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
   xwsk::Buf final_data = b->buf(0, 100);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, &final_data, 0, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_DO(t, d->expect(t, xwsk::disconnect(cli, &final_data, 0, &d->req), Status::Success));
   // The peer sees the final data, then FIN: a receive completes with 0 bytes and Success.
   Buffer* in = env.buffer(t, 256);
   XT_CHECK(t, in != nullptr);
@@ -170,8 +163,7 @@ void tcp_disconnect_graceful(Context& t, AddressFamily f) {
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  XT_DO(t, r->finish(t, xwsk::receive(srv, &rb, 0, &r->req)));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, xwsk::receive(srv, &rb, 0, &r->req), Status::Success));
   XT_CHECK_EQ(t, 0, r->info());
   // The half-closed side can still send the other way.
   XT_DO(t, env.send_all(t, srv, b, 0, 50));
@@ -182,8 +174,7 @@ void tcp_disconnect_graceful(Context& t, AddressFamily f) {
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
   xwsk::Buf more = b->buf(0, 10);
-  XT_DO(t, s->finish(t, xwsk::send(cli, &more, 0, &s->req)));
-  XT_CHECK_STATUS(t, Status::InvalidDeviceState, s->status());
+  XT_DO(t, s->expect(t, xwsk::send(cli, &more, 0, &s->req), Status::InvalidDeviceState));
 }
 
 void tcp_disconnect_abortive(Context& t, AddressFamily f) {
@@ -201,13 +192,9 @@ void tcp_disconnect_abortive(Context& t, AddressFamily f) {
   xwsk::Buf rb = in->all();
   Status rs = xwsk::receive(srv, &rb, 0, &r->req);
   XT_CHECK_STATUS(t, Status::Pending, rs);
-  Op* d = env.op(t);
-  XT_CHECK(t, d != nullptr);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, xwsk::kFlagAbortive, &d->req)));
-  XT_CHECK_STATUS(t, Status::Success, d->status());
+  XT_DO(t, env.disconnect(t, cli, xwsk::kFlagAbortive));
   // The peer sees RST: its pending receive fails with ConnectionReset.
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::ConnectionReset, r->status());
+  XT_DO(t, r->expect(t, rs, Status::ConnectionReset));
 }
 
 void tcp_receive_waitall(Context& t, AddressFamily f) {
@@ -233,8 +220,7 @@ void tcp_receive_waitall(Context& t, AddressFamily f) {
   sleep_ms(20);
   XT_CHECK(t, !r->completed());
   XT_DO(t, env.send_all(t, cli, out, 2000, 1000));
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 3000, r->info());
   XT_CHECK(t, in->matches(9, 0, 3000));
   // Without WAITALL a receive completes with what has arrived.
@@ -242,8 +228,7 @@ void tcp_receive_waitall(Context& t, AddressFamily f) {
   XT_CHECK(t, r2 != nullptr);
   Status rs2 = xwsk::receive(srv, &rb, 0, &r2->req);
   XT_DO(t, env.send_all(t, cli, out, 0, 10));
-  XT_DO(t, r2->finish(t, rs2));
-  XT_CHECK_STATUS(t, Status::Success, r2->status());
+  XT_DO(t, r2->expect(t, rs2, Status::Success));
   XT_CHECK(t, r2->info() >= 1 && r2->info() <= 10);
 }
 
@@ -269,11 +254,9 @@ void udp_echo(Context& t, AddressFamily f) {
   uint32_t cflags = 0;
   Status rs = xwsk::receive_from(b, &rb, 0, &from, nullptr, nullptr, &cflags, &r->req);
   xwsk::Buf sb = out->all();
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
-  XT_CHECK_STATUS(t, Status::Success, s->status());
+  XT_DO(t, s->expect(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req), Status::Success));
   XT_CHECK_EQ(t, 1200, s->info());
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::Success, r->status());
+  XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 1200, r->info());
   XT_CHECK(t, in->matches(5, 0, 1200));
   XT_CHECK(t, xwsk::address_equal(from, aa));
@@ -283,8 +266,7 @@ void udp_echo(Context& t, AddressFamily f) {
   xwsk::Buf small = in->buf(0, 100);
   rs = xwsk::receive_from(b, &small, 0, &from, nullptr, nullptr, &cflags, &r->req);
   XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
-  XT_DO(t, r->finish(t, rs));
-  XT_CHECK_STATUS(t, Status::BufferOverflow, r->status());
+  XT_DO(t, r->expect(t, rs, Status::BufferOverflow));
   XT_CHECK_EQ(t, 100, r->info());
   XT_CHECK(t, (cflags & xwsk::kMsgTrunc) != 0);
 }
