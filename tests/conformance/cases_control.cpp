@@ -141,44 +141,42 @@ void control_socket_option_rules(Context& t) {
 void control_socket_linger(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::Linger l{7, 7};
   size_t returned = 0;
   XT_DO(t, op->expect(t,
-                      xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0, nullptr,
-                                           sizeof(l), &l, &returned, &op->req),
+                      xwsk::control_socket(p.cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0,
+                                           nullptr, sizeof(l), &l, &returned, &op->req),
                       Status::Success));
   XT_CHECK_EQ(t, sizeof(l), returned);
   XT_CHECK_EQ(t, 0, l.onoff);
   const xwsk::Linger set{1, 5};
   op->rearm();
   XT_DO(t, op->expect(t,
-                      xwsk::control_socket(cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
+                      xwsk::control_socket(p.cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
                                            sizeof(set), &set, 0, nullptr, nullptr, &op->req),
                       Status::Success));
   op->rearm();
   l = xwsk::Linger{0, 0};
   XT_DO(t, op->expect(t,
-                      xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0, nullptr,
-                                           sizeof(l), &l, &returned, &op->req),
+                      xwsk::control_socket(p.cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0,
+                                           nullptr, sizeof(l), &l, &returned, &op->req),
                       Status::Success));
   XT_CHECK_EQ(t, 1, l.onoff);
   XT_CHECK_EQ(t, 5, l.linger_seconds);
   uint16_t half = 1;
   op->rearm();
   XT_DO(t, op->expect(t,
-                      xwsk::control_socket(cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
+                      xwsk::control_socket(p.cli, kSet, xwsk::kSoLinger, xwsk::kSolSocket,
                                            sizeof(half), &half, 0, nullptr, nullptr, &op->req),
                       Status::InvalidParameter));
   op->rearm();
   XT_DO(t, op->expect(t,
-                      xwsk::control_socket(cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0, nullptr,
-                                           sizeof(half), &half, &returned, &op->req),
+                      xwsk::control_socket(p.cli, kGet, xwsk::kSoLinger, xwsk::kSolSocket, 0,
+                                           nullptr, sizeof(half), &half, &returned, &op->req),
                       Status::BufferTooSmall));
 }
 
@@ -246,51 +244,49 @@ void control_socket_exclusiveaddruse(Context& t) {
 void control_socket_options(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   uint32_t v = 0;
   // SO_RCVBUF: what is set is at least what is read back (hosts may round up, Linux doubles).
-  XT_DO(t, env.set_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoRcvBuf, 65536));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoRcvBuf, &v));
+  XT_DO(t, env.set_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoRcvBuf, 65536));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoRcvBuf, &v));
   XT_CHECK(t, v >= 65536);
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &v));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &v));
   XT_CHECK(t, v > 0);
   // TCP_NODELAY and SO_KEEPALIVE: booleans, read back non-zero once set, zero once cleared.
-  XT_DO(t, env.set_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_DO(t, env.set_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
   XT_CHECK(t, v != 0);
-  XT_DO(t, env.set_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 0));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_DO(t, env.set_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 0));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
   XT_CHECK_EQ(t, 0, v);
-  XT_DO(t, env.set_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoKeepAlive, 1));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoKeepAlive, &v));
+  XT_DO(t, env.set_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoKeepAlive, 1));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoKeepAlive, &v));
   XT_CHECK(t, v != 0);
   // SO_TYPE reads the socket type (Windows numbering).
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoType, &v));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoType, &v));
   XT_CHECK_EQ(t, static_cast<uint32_t>(SocketType::Stream), v);
   // An unknown option: NotSupported (accepted, completed).
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   uint32_t in = 1;
   size_t returned = 0;
-  Status r = xwsk::control_socket(cli, xwsk::ControlType::SetOption, 0x7777, xwsk::kSolSocket,
+  Status r = xwsk::control_socket(p.cli, xwsk::ControlType::SetOption, 0x7777, xwsk::kSolSocket,
                                   sizeof(in), &in, 0, nullptr, &returned, &op->req);
   XT_DO(t, op->expect(t, r, Status::NotSupported));
   op->rearm();
-  r = xwsk::control_socket(cli, xwsk::ControlType::GetOption, 0x7777, 0x7777, 0, nullptr, sizeof(v),
-                           &v, &returned, &op->req);
+  r = xwsk::control_socket(p.cli, xwsk::ControlType::GetOption, 0x7777, 0x7777, 0, nullptr,
+                           sizeof(v), &v, &returned, &op->req);
   XT_DO(t, op->expect(t, r, Status::NotSupported));
   // Output too small for a ULONG option: BufferTooSmall.
   op->rearm();
   uint16_t small = 0;
-  r = xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
-                           nullptr, sizeof(small), &small, &returned, &op->req);
+  r = xwsk::control_socket(p.cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           0, nullptr, sizeof(small), &small, &returned, &op->req);
   XT_DO(t, op->expect(t, r, Status::BufferTooSmall));
   // Input too small for a ULONG option: not Success.
   op->rearm();
-  r = xwsk::control_socket(cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+  r = xwsk::control_socket(p.cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
                            sizeof(small), &small, 0, nullptr, &returned, &op->req);
   XT_DO(t, op->finish(t, r));
   XT_CHECK(t, !xwsk::nt_success(op->status()));
@@ -298,20 +294,20 @@ void control_socket_options(Context& t) {
   op->rearm();
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      xwsk::control_socket(cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 4,
-                           nullptr, 0, nullptr, &returned, &op->req));
+      xwsk::control_socket(p.cli, xwsk::ControlType::SetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           4, nullptr, 0, nullptr, &returned, &op->req));
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
-                           nullptr, 4, nullptr, &returned, &op->req));
+      xwsk::control_socket(p.cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           0, nullptr, 4, nullptr, &returned, &op->req));
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      xwsk::control_socket(cli, static_cast<xwsk::ControlType>(9), xwsk::kSoRcvBuf,
+      xwsk::control_socket(p.cli, static_cast<xwsk::ControlType>(9), xwsk::kSoRcvBuf,
                            xwsk::kSolSocket, 0, nullptr, 0, nullptr, &returned, &op->req));
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket, 0,
-                           nullptr, sizeof(v), &v, &returned, nullptr));
+      xwsk::control_socket(p.cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
+                           0, nullptr, sizeof(v), &v, &returned, nullptr));
   XT_CHECK_STATUS(
       t, Status::InvalidHandle,
       xwsk::control_socket(nullptr, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf, xwsk::kSolSocket,
@@ -321,16 +317,16 @@ void control_socket_options(Context& t) {
   Buffer* b = env.buffer(t, 10);
   XT_CHECK(t, b != nullptr);
   b->fill(401);
-  XT_DO(t, env.send_all(t, cli, b, 0, 10));
+  XT_DO(t, env.send_all(t, p.cli, b, 0, 10));
   Op* fop = env.op(t);
   XT_CHECK(t, fop != nullptr);
-  FionreadArg arg{&t, fop, srv, 10, false};
+  FionreadArg arg{&t, fop, p.srv, 10, false};
   XT_CHECK(t, wait_until(fionread_reaches, &arg, 5000));
   XT_CHECK(t, !arg.error);
   XT_CHECK(t, !t.failed());
   Buffer* rb = env.buffer(t, 10);
   XT_CHECK(t, rb != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, rb, 0, 10));
+  XT_DO(t, env.receive_exact(t, p.srv, rb, 0, 10));
   XT_CHECK(t, rb->matches(401, 0, 10));
 }
 

@@ -309,10 +309,8 @@ void core_wrong_category(Context& t) {
 
 void core_buffer_validation(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* b = env.buffer(t, 16);
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);
@@ -320,14 +318,14 @@ void core_buffer_validation(Context& t) {
   xwsk::Buf too_long = b->buf(0, 17);
   xwsk::Buf past_end = b->buf(10, 7);
   xwsk::Buf no_segment{nullptr, 0, 4};
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &too_long, 0, &op->req));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &past_end, 0, &op->req));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(cli, &too_long, 0, &op->req));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &no_segment, 0, &op->req));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, nullptr, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &too_long, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &past_end, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(p.cli, &too_long, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &no_segment, 0, &op->req));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, nullptr, 0, &op->req));
   xwsk::Buf ok = b->all();
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::receive(cli, &ok, xwsk::kFlagWaitAll | xwsk::kFlagDrain, &op->req));
+                  xwsk::receive(p.cli, &ok, xwsk::kFlagWaitAll | xwsk::kFlagDrain, &op->req));
   XT_CHECK(t, !op->completed());
   // segment_init argument checks.
   xwsk::Segment seg{};

@@ -13,11 +13,8 @@ void udp_send_messages(Context& t, AddressFamily f) {
   XT_REQUIRE_CAP(t, xwsk::kCapSendMessages);
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, f, &a, &aa));
-  XT_DO(t, env.udp_socket(t, f, &b, &ba));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, f, &u));
   constexpr int kN = 6;
   const size_t sizes[kN] = {1, 100, 1400, 0, 7, 512};
   Buffer* out = env.buffer(t, 4096);
@@ -48,12 +45,12 @@ void udp_send_messages(Context& t, AddressFamily f) {
     r[i] = env.op(t);
     XT_CHECK(t, r[i] != nullptr);
     rb[i] = in->buf(static_cast<size_t>(i) * 2048, 2048);
-    rs[i] = xwsk::receive_from(b, &rb[i], 0, &from[i], nullptr, nullptr, nullptr, &r[i]->req);
+    rs[i] = xwsk::receive_from(u.b, &rb[i], 0, &from[i], nullptr, nullptr, nullptr, &r[i]->req);
   }
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
-  XT_DO(t,
-        s->expect(t, xwsk::send_messages(a, list, 0, &ba, 0, nullptr, &s->req), Status::Success));
+  XT_DO(t, s->expect(t, xwsk::send_messages(u.a, list, 0, &u.ba, 0, nullptr, &s->req),
+                     Status::Success));
   XT_CHECK_EQ(t, total, s->info());
   at = 0;
   for (int i = 0; i < kN; ++i) {
@@ -63,20 +60,20 @@ void udp_send_messages(Context& t, AddressFamily f) {
     for (size_t k = 0; k < sizes[i]; ++k) {
       XT_CHECK_EQ(t, pattern_byte(301, at + k), in->data[static_cast<size_t>(i) * 2048 + k]);
     }
-    XT_CHECK(t, xwsk::address_equal(from[i], aa));
+    XT_CHECK(t, xwsk::address_equal(from[i], u.aa));
     at += sizes[i];
   }
   // Argument checks before acceptance: null list, a Buf past its segment, wrong family.
   s->rearm();
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::send_messages(a, nullptr, 0, &ba, 0, nullptr, &s->req));
+                  xwsk::send_messages(u.a, nullptr, 0, &u.ba, 0, nullptr, &s->req));
   list[2].buffer = out->buf(4000, 200);
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::send_messages(a, list, 0, &ba, 0, nullptr, &s->req));
+                  xwsk::send_messages(u.a, list, 0, &u.ba, 0, nullptr, &s->req));
   list[2].buffer = out->buf(0, 10);
   xwsk::SockAddr other = f == AddressFamily::Inet ? xwsk::ipv6_loopback(1) : xwsk::ipv4_loopback(1);
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::send_messages(a, list, 0, &other, 0, nullptr, &s->req));
+                  xwsk::send_messages(u.a, list, 0, &other, 0, nullptr, &s->req));
   XT_CHECK(t, !s->completed());
 }
 
@@ -85,11 +82,8 @@ void udp_chained_buffers(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapChainedBuffers);
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u));
   Buffer* s1 = env.buffer(t, 10);
   Buffer* s2 = env.buffer(t, 300);
   Buffer* s3 = env.buffer(t, 500);
@@ -117,8 +111,8 @@ void udp_chained_buffers(Context& t) {
   Op* r = env.op(t);
   Op* s = env.op(t);
   XT_CHECK(t, r != nullptr && s != nullptr);
-  Status rs = xwsk::receive_from(b, &in, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
-  XT_DO(t, s->expect(t, xwsk::send_to(a, &out, 0, &ba, 0, nullptr, &s->req), Status::Success));
+  Status rs = xwsk::receive_from(u.b, &in, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
+  XT_DO(t, s->expect(t, xwsk::send_to(u.a, &out, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
   XT_CHECK_EQ(t, total, s->info());
   XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, total, r->info());

@@ -330,13 +330,11 @@ void events_receive(Context& t, AddressFamily f) {
   Owned<RecvState> st(new_recv_state(t, 70000));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
   const size_t n = 65536;
-  XT_DO(t, send_pattern(t, env, cli, 11, n));
+  XT_DO(t, send_pattern(t, env, p.cli, 11, n));
   XT_CHECK(t, wait_got(st.p, n));
   XT_CHECK_EQ(t, n, st->got.load());
   XT_CHECK(t, data_matches(st.p, 11, n));
@@ -355,15 +353,13 @@ void events_start_disabled(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 64));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
   // A dispatch table alone enables nothing: events start disabled (WSK).
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, send_pattern(t, env, cli, 21, 40));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, send_pattern(t, env, p.cli, 21, 40));
   Buffer* in = env.buffer(t, 40);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 40));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 40));
   XT_CHECK(t, in->matches(21, 0, 40));
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
   XT_CHECK_EQ(t, 0, st->log.disconnect_calls.load());
@@ -374,55 +370,53 @@ void events_enable_rules(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 64));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kNoReceiveDispatch));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kNoReceiveDispatch));
   // An event the category does not have.
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventAccept));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventReceiveFrom));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.srv, xwsk::kEventAccept));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.srv, xwsk::kEventReceiveFrom));
   // An event whose callback is null in the dispatch table.
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventReceive));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventSendBacklog));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.srv, xwsk::kEventReceive));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.srv, xwsk::kEventSendBacklog));
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  control_events(srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
-  // No dispatch at all (cli was created with none).
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(cli, xwsk::kEventDisconnect));
+                  control_events(p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  // No dispatch at all (p.cli was created with none).
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.cli, xwsk::kEventDisconnect));
   // An empty mask, and disabling two events at once or none.
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, 0));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(srv, xwsk::kEventDisable));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.srv, 0));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(p.srv, xwsk::kEventDisable));
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      control_events(srv, xwsk::kEventDisable | xwsk::kEventDisconnect | xwsk::kEventReceive));
+      control_events(p.srv, xwsk::kEventDisable | xwsk::kEventDisconnect | xwsk::kEventReceive));
   // Too short an input.
   xwsk::EventCallbackControl ctl{nullptr, xwsk::kEventDisconnect};
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+      xwsk::control_socket(p.srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(ctl) - 1, &ctl, 0, nullptr, nullptr, nullptr));
   XT_CHECK_STATUS(
       t, Status::InvalidParameter,
-      xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+      xwsk::control_socket(p.srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(ctl), nullptr, 0, nullptr, nullptr, nullptr));
   // Null socket (no request): InvalidHandle.
   XT_CHECK_STATUS(t, Status::InvalidHandle, control_events(nullptr, xwsk::kEventDisconnect));
   // Valid: enable the one it has, disable it (exactly one), disable again (no-op), re-enable.
-  XT_CHECK_STATUS(t, Status::Success, control_events(srv, xwsk::kEventDisconnect));
+  XT_CHECK_STATUS(t, Status::Success, control_events(p.srv, xwsk::kEventDisconnect));
   XT_CHECK_STATUS(t, Status::Success,
-                  control_events(srv, xwsk::kEventDisconnect | xwsk::kEventDisable));
+                  control_events(p.srv, xwsk::kEventDisconnect | xwsk::kEventDisable));
   XT_CHECK_STATUS(t, Status::Success,
-                  control_events(srv, xwsk::kEventDisconnect | xwsk::kEventDisable));
+                  control_events(p.srv, xwsk::kEventDisconnect | xwsk::kEventDisable));
   // With a request the option completes through it.
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   size_t returned = 7;
   Status r =
-      xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+      xwsk::control_socket(p.srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(ctl), &ctl, 0, nullptr, &returned, &op->req);
   XT_DO(t, op->expect(t, r, Status::Success));
   op->rearm();
   xwsk::EventCallbackControl bad{nullptr, xwsk::kEventAccept};
-  r = xwsk::control_socket(srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+  r = xwsk::control_socket(p.srv, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
                            xwsk::kSolSocket, sizeof(bad), &bad, 0, nullptr, &returned, &op->req);
   XT_DO(t, op->expect(t, r, Status::InvalidParameter));
   // Listen socket: accept only, and only with a non-null accept callback.
@@ -469,19 +463,17 @@ void events_receive_backlog(Context& t) {
   Owned<RecvState> st(new_recv_state(t, n));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
   Buffer* out = env.buffer(t, n);
   XT_CHECK(t, out != nullptr);
   out->fill(23);
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::Buf all = out->buf(0, n);
-  Status r = xwsk::send(cli, &all, 0, &op->req);
+  Status r = xwsk::send(p.cli, &all, 0, &op->req);
   sleep_ms(50);  // let the stack queue what fits before anyone reads
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
   XT_DO(t, op->expect(t, r, Status::Success));
   XT_CHECK_EQ(t, n, op->info());
   XT_CHECK(t, wait_got(st.p, n));
@@ -496,29 +488,27 @@ void events_disable_one(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 4096));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
-  XT_DO(t, send_pattern(t, env, cli, 31, 100));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  XT_DO(t, send_pattern(t, env, p.cli, 31, 100));
   XT_CHECK(t, wait_got(st.p, 100));
   XT_CHECK(t, data_matches(st.p, 31, 100));
   // Disable only the receive event: data now waits for receive(), the disconnect event stays.
-  XT_DO(t, env.disable_event(t, srv, xwsk::kEventReceive));
+  XT_DO(t, env.disable_event(t, p.srv, xwsk::kEventReceive));
   uint32_t calls = st->log.receive_calls.load();
-  XT_DO(t, send_pattern(t, env, cli, 32, 50));
+  XT_DO(t, send_pattern(t, env, p.cli, 32, 50));
   Buffer* in = env.buffer(t, 50);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 50));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 50));
   XT_CHECK(t, in->matches(32, 0, 50));
   XT_CHECK_EQ(t, calls, st->log.receive_calls.load());
-  XT_DO(t, env.disconnect(t, cli, 0));
+  XT_DO(t, env.disconnect(t, p.cli, 0));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK_EQ(t, 0, st->log.disconnect_flags.load() & xwsk::kFlagAbortive);
   XT_CHECK_EQ(t, calls, st->log.receive_calls.load());
   // Re-enabling the receive event works after it was disabled.
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
 }
 
 void events_serial_and_order(Context& t) {
@@ -528,11 +518,9 @@ void events_serial_and_order(Context& t) {
   Owned<RecvState> st(new_recv_state(t, n));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
   Buffer* out = env.buffer(t, n);
   XT_CHECK(t, out != nullptr);
   out->fill(41);
@@ -548,7 +536,7 @@ void events_serial_and_order(Context& t) {
   xwsk::Buf bufs[8];
   for (int i = 0; i < 8; ++i) {
     bufs[i] = out->buf(static_cast<size_t>(i) * chunk, chunk);
-    rs[i] = xwsk::send(cli, &bufs[i], xwsk::kFlagNoDelay, &ops[i]->req);
+    rs[i] = xwsk::send(p.cli, &bufs[i], xwsk::kFlagNoDelay, &ops[i]->req);
   }
   for (int i = 0; i < 8; ++i) {
     XT_DO(t, ops[i]->finish(t, rs[i]));
@@ -557,7 +545,7 @@ void events_serial_and_order(Context& t) {
   }
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
-  XT_DO(t, d->finish(t, xwsk::disconnect(cli, nullptr, 0, &d->req)));
+  XT_DO(t, d->finish(t, xwsk::disconnect(p.cli, nullptr, 0, &d->req)));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK_EQ(t, n, st->got_at_disconnect.load());
   XT_CHECK(t, data_matches(st.p, 41, n));
@@ -574,12 +562,10 @@ void events_disconnect_abortive(Context& t, AddressFamily f) {
   Owned<RecvState> st(new_recv_state(t, 64));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventDisconnect));
-  XT_DO(t, env.disconnect(t, cli, xwsk::kFlagAbortive));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventDisconnect));
+  XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK((t), (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
   XT_CHECK_EQ(t, 1, st->log.disconnect_calls.load());
@@ -590,13 +576,11 @@ void events_close_resets_peer(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 64));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventDisconnect));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventDisconnect));
   // WskCloseSocket on a connected, not disconnected socket is abortive: the peer sees RST.
-  XT_DO(t, env.close(t, cli));
+  XT_DO(t, env.close(t, p.cli));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK(t, (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
 }
@@ -609,12 +593,10 @@ void events_receive_partial(Context& t) {
   st->mode = RecvMode::Partial;
   st->partial = 10;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
-  XT_DO(t, send_pattern(t, env, cli, 51, n));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, p.cli, 51, n));
   XT_CHECK(t, st->data_event.wait(kTimeoutMs));
   size_t took = st->got.load();
   XT_CHECK(t, took >= 1 && took <= 10);
@@ -625,7 +607,7 @@ void events_receive_partial(Context& t) {
   // The rest, in order, through receive().
   Buffer* in = env.buffer(t, n);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, n - took));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, n - took));
   XT_CHECK(t, data_matches(st.p, 51, took));
   for (size_t i = 0; i < n - took; ++i) {
     if (in->data[i] != pattern_byte(51, took + i)) {
@@ -635,7 +617,7 @@ void events_receive_partial(Context& t) {
     }
   }
   // Events resumed: new data is indicated again.
-  XT_DO(t, send_pattern(t, env, cli, 52, 20));
+  XT_DO(t, send_pattern(t, env, p.cli, 52, 20));
   XT_CHECK(t, wait_got(st.p, took + 20));
 }
 
@@ -646,12 +628,10 @@ void events_receive_not_accepted(Context& t) {
   XT_CHECK(t, st);
   st->mode = RecvMode::NotAccepted;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
-  XT_DO(t, send_pattern(t, env, cli, 61, n));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, p.cli, 61, n));
   XT_CHECK(t, st->data_event.wait(kTimeoutMs));
   sleep_ms(30);
   XT_CHECK_EQ(t, 1, st->log.receive_calls.load());
@@ -659,15 +639,15 @@ void events_receive_not_accepted(Context& t) {
   // Nothing was consumed: receive() gets every byte from the first.
   Buffer* in = env.buffer(t, n);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, n));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, n));
   XT_CHECK(t, in->matches(61, 0, n));
   // A zero-length receive is the documented way to resume events without taking data.
-  XT_DO(t, send_pattern(t, env, cli, 62, 8));
+  XT_DO(t, send_pattern(t, env, p.cli, 62, 8));
   sleep_ms(10);
   Op* z = env.op(t);
   XT_CHECK(t, z != nullptr);
   xwsk::Buf empty = in->buf(0, 0);
-  XT_DO(t, z->expect(t, xwsk::receive(srv, &empty, 0, &z->req), Status::Success));
+  XT_DO(t, z->expect(t, xwsk::receive(p.srv, &empty, 0, &z->req), Status::Success));
   XT_CHECK_EQ(t, 0, z->info());
   XT_CHECK(t, wait_got(st.p, 8));
   for (size_t i = 0; i < 8; ++i)
@@ -682,15 +662,13 @@ void events_receive_retained(Context& t) {
   st->mode = RecvMode::Retain;
   uint32_t baseline = xwsk::counters().retained_indications;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
   Buffer* out = env.buffer(t, n);
   XT_CHECK(t, out != nullptr);
   out->fill(71);
-  XT_DO(t, env.send_all(t, cli, out, 0, 100));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 100));
   // Pending keeps the indication. WSK *may* indicate later data meanwhile (user-space
   // backends wait for the release): only the first indication is required before release.
   XT_CHECK(t, st->data_event.wait(kTimeoutMs));
@@ -698,13 +676,13 @@ void events_receive_retained(Context& t) {
   XT_CHECK(t, kept != nullptr);
   XT_CHECK(t, st->got.load() >= 1 && st->got.load() <= 100);
   // More data while the indication is retained: it must not be lost or reordered.
-  XT_DO(t, env.send_all(t, cli, out, 100, n - 100));
+  XT_DO(t, env.send_all(t, p.cli, out, 100, n - 100));
   XT_CHECK(t, xwsk::counters().retained_indications > baseline);
   // Wrong arguments to release leave it retained.
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::release_data_indications(srv, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::release_data_indications(p.srv, nullptr));
   XT_CHECK_STATUS(t, Status::InvalidHandle, xwsk::release_data_indications(nullptr, kept));
   XT_CHECK(t, xwsk::counters().retained_indications > baseline);
-  XT_CHECK_STATUS(t, Status::Success, xwsk::release_data_indications(srv, kept));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::release_data_indications(p.srv, kept));
   // Everything, in order, arrives through the events once the indication is back.
   XT_CHECK(t, wait_got(st.p, n));
   XT_CHECK(t, data_matches(st.p, 71, n));
@@ -883,14 +861,11 @@ void events_send_backlog(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 64));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, nullptr, nullptr, st.p,
-                              &kRecDispatch));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, nullptr, nullptr, st.p, &kRecDispatch));
   // The event's timing is the transport's (ideal backlog changes); what is pinned: it can be
   // enabled and disabled on its own, and any call returns Success and is serial.
-  XT_DO(t, env.enable_events(t, cli, xwsk::kEventSendBacklog));
+  XT_DO(t, env.enable_events(t, p.cli, xwsk::kEventSendBacklog));
   const size_t n = 1 << 20;
   Buffer* out = env.buffer(t, n);
   Buffer* in = env.buffer(t, n);
@@ -899,11 +874,11 @@ void events_send_backlog(Context& t) {
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  Status rr = xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req);
-  XT_DO(t, env.send_all(t, cli, out, 0, n));
+  Status rr = xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  XT_DO(t, env.send_all(t, p.cli, out, 0, n));
   XT_DO(t, r->expect(t, rr, Status::Success));
   XT_CHECK(t, in->matches(81, 0, n));
-  XT_DO(t, env.disable_event(t, cli, xwsk::kEventSendBacklog));
+  XT_DO(t, env.disable_event(t, p.cli, xwsk::kEventSendBacklog));
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
 }
@@ -930,12 +905,9 @@ void events_send_backlog_changes(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 64));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, nullptr, nullptr, st.p,
-                              &kRecDispatch));
-  XT_DO(t, env.enable_events(t, cli, xwsk::kEventSendBacklog));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, nullptr, nullptr, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.cli, xwsk::kEventSendBacklog));
   BacklogWait w{st.p, 1};
   XT_CHECK(t, wait_until(backlog_calls_reached, &w));
   const uint64_t first = st->log.backlog_ideal.load(std::memory_order_acquire);
@@ -949,12 +921,12 @@ void events_send_backlog_changes(Context& t) {
             "window, RTT); no case can make it change");
   }
   uint32_t sndbuf = 0;
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &sndbuf));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &sndbuf));
   XT_CHECK_EQ(t, sndbuf, first);
   // A send buffer of another size: the event reports it (once).
   const uint32_t want = first == 2u * 40000u ? 50000u : 40000u;
-  XT_DO(t, env.set_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, want));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &sndbuf));
+  XT_DO(t, env.set_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoSndBuf, want));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kSolSocket, xwsk::kSoSndBuf, &sndbuf));
   XT_CHECK(t, sndbuf != first);
   w.calls = 2;
   XT_CHECK(t, wait_until(backlog_calls_reached, &w));
@@ -964,8 +936,8 @@ void events_send_backlog_changes(Context& t) {
   Buffer* in = env.buffer(t, 4096);
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(91);
-  XT_DO(t, env.send_all(t, cli, out, 0, 4096));
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 4096));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 4096));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 4096));
   XT_CHECK(t, in->matches(91, 0, 4096));
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
@@ -1144,12 +1116,9 @@ void events_receive_from(Context& t, AddressFamily f) {
   XT_CHECK(t, st != nullptr);
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, f, &a, &aa));
-  XT_DO(t, env.udp_socket(t, f, &b, &ba, st, &kDgramDispatch));
-  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, f, &u, st, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
   Buffer* out = env.buffer(t, 1000);
   XT_CHECK(t, out != nullptr);
   out->fill(101);
@@ -1158,14 +1127,14 @@ void events_receive_from(Context& t, AddressFamily f) {
     Op* s = env.op(t);
     XT_CHECK(t, s != nullptr);
     xwsk::Buf sb = out->buf(0, sz);
-    XT_DO(t, s->expect(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req), Status::Success));
+    XT_DO(t, s->expect(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
   }
   XT_CHECK(t, wait_count(&st->count, 3));
   for (int i = 0; i < 3; ++i) {
     XT_CHECK_EQ(t, sizes[i], st->len[i]);
     for (size_t k = 0; k < sizes[i]; ++k)
       XT_CHECK_EQ(t, pattern_byte(101, k), st->data[i][k]);
-    XT_CHECK(t, xwsk::address_equal(st->from[i], aa));
+    XT_CHECK(t, xwsk::address_equal(st->from[i], u.aa));
   }
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
   // Indication flags: WskReceiveFromEvent defines MSG_BCAST, MSG_MCAST and AT_DISPATCH_LEVEL
@@ -1175,16 +1144,16 @@ void events_receive_from(Context& t, AddressFamily f) {
   XT_CHECK_EQ(t, 0, flags & ~xwsk::kFlagAtDispatchLevel);
   if (user_space_backend()) XT_CHECK_EQ(t, 0, flags);
   // Disabled: datagrams go to receive_from() again.
-  XT_DO(t, env.disable_event(t, b, xwsk::kEventReceiveFrom));
+  XT_DO(t, env.disable_event(t, u.b, xwsk::kEventReceiveFrom));
   Op* s = env.op(t);
   Op* r = env.op(t);
   XT_CHECK(t, s != nullptr && r != nullptr);
   Buffer* in = env.buffer(t, 2000);
   XT_CHECK(t, in != nullptr);
   xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
+  Status rs = xwsk::receive_from(u.b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
   xwsk::Buf sb = out->buf(0, 77);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req)));
   XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 77, r->info());
   XT_CHECK(t, in->matches(101, 0, 77));
@@ -1201,19 +1170,16 @@ void events_receive_from_retained(Context& t) {
   uint32_t baseline = xwsk::counters().retained_indications;
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba, st, &kDgramDispatch));
-  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u, st, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
   Buffer* out = env.buffer(t, 300);
   XT_CHECK(t, out != nullptr);
   out->fill(111);
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
   xwsk::Buf sb = out->all();
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req)));
   XT_CHECK(t, wait_count(&st->count, 1));
   xwsk::DatagramIndication* kept = st->retained.load();
   XT_CHECK(t, kept != nullptr);
@@ -1223,11 +1189,11 @@ void events_receive_from_retained(Context& t) {
   for (size_t i = 0; i < 8; ++i)
     XT_CHECK_EQ(t, pattern_byte(111, i), probe[i]);
   XT_CHECK(t, xwsk::counters().retained_indications > baseline);
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::release_datagram_indications(b, nullptr));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::release_datagram_indications(u.b, nullptr));
   // The stream flavour of WskRelease does not apply to a datagram socket.
   xwsk::DataIndication dummy{};
-  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::release_data_indications(b, &dummy));
-  XT_CHECK_STATUS(t, Status::Success, xwsk::release_datagram_indications(b, kept));
+  XT_CHECK_STATUS(t, Status::InvalidDeviceRequest, xwsk::release_data_indications(u.b, &dummy));
+  XT_CHECK_STATUS(t, Status::Success, xwsk::release_datagram_indications(u.b, kept));
   RetainedArg arg{baseline};
   XT_CHECK(t, wait_until(retained_back, &arg));
 }
@@ -1241,48 +1207,46 @@ void events_receive_from_not_accepted(Context& t) {
   st->answer = Status::DataNotAccepted;
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba, st, &kDgramDispatch));
-  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u, st, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
   Buffer* out = env.buffer(t, 64);
   XT_CHECK(t, out != nullptr);
   out->fill(121);
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
   xwsk::Buf first = out->buf(0, 10);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &first, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &first, 0, &u.ba, 0, nullptr, &s->req)));
   XT_CHECK(t, wait_count(&st->log.receive_from_calls, 1));
   // WSK: after DataNotAccepted the event is disabled until re-enabled with
   // SO_WSK_EVENT_CALLBACK; the next datagram is left for receive_from(). (The refused one may
   // have been buffered by the transport or dropped: either is allowed for UDP.)
   s->rearm();
   xwsk::Buf second = out->buf(0, 20);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &second, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &second, 0, &u.ba, 0, nullptr, &s->req)));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  XT_DO(t, r->expect(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
-                     Status::Success));
+  XT_DO(t,
+        r->expect(t, xwsk::receive_from(u.b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
+                  Status::Success));
   XT_CHECK(t, r->info() == 10 || r->info() == 20);
   if (r->info() == 10) {
     r->rearm();
     XT_DO(t,
-          r->expect(t, xwsk::receive_from(b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
+          r->expect(t, xwsk::receive_from(u.b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req),
                     Status::Success));
     XT_CHECK_EQ(t, 20, r->info());
   }
   XT_CHECK(t, in->matches(121, 0, 20));
   XT_CHECK_EQ(t, 1, st->log.receive_from_calls.load());
   // Re-enabled: indications resume.
-  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
   s->rearm();
   xwsk::Buf third = out->buf(0, 30);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &third, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &third, 0, &u.ba, 0, nullptr, &s->req)));
   XT_CHECK(t, wait_count(&st->count, 1));
   XT_CHECK_EQ(t, 30, st->len[0]);
 }
@@ -1325,14 +1289,11 @@ void events_receive_from_backlog(Context& t) {
   XT_CHECK(t, st);
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba, st.p, &kSeqDispatch));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u, st.p, &kSeqDispatch));
   // 150 small datagrams take about 150 KiB of the receiver's buffer (the kernel charges
   // each its whole allocation); ask for 256 KiB so none is dropped.
-  XT_DO(t, env.set_ulong(t, b, xwsk::kSolSocket, xwsk::kSoRcvBuf, 256 * 1024));
+  XT_DO(t, env.set_ulong(t, u.b, xwsk::kSolSocket, xwsk::kSoRcvBuf, 256 * 1024));
   Buffer* out = env.buffer(t, 4);
   XT_CHECK(t, out != nullptr);
   Op* s = env.op(t);
@@ -1342,10 +1303,10 @@ void events_receive_from_backlog(Context& t) {
       out->data[k] = static_cast<uint8_t>(i >> (8 * k));
     xwsk::Buf sb = out->all();
     s->rearm();
-    XT_DO(t, s->expect(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req), Status::Success));
+    XT_DO(t, s->expect(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
   }
   sleep_ms(20);  // let the last datagrams land before anyone reads
-  XT_DO(t, env.enable_events(t, b, xwsk::kEventReceiveFrom));
+  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
   XT_CHECK(t, wait_count(&st->next, n));
   sleep_ms(20);  // nothing beyond the n sent may be indicated
   XT_CHECK_EQ(t, n, st->next.load());
@@ -1391,14 +1352,12 @@ void events_accept_request_dispatch(Context& t) {
   Owned<RecvState> st(new_recv_state(t, 128));
   XT_CHECK(t, st);
   Env env;
-  XT_DO(t, env.open(t));
   // The context and dispatch given to accept() belong to the accepted socket: its events
   // (enabled later) reach them.
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, srv, xwsk::kEventReceive));
-  XT_DO(t, send_pattern(t, env, cli, 99, 77));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, send_pattern(t, env, p.cli, 99, 77));
   XT_CHECK(t, wait_got(st.p, 77));
   XT_CHECK(t, data_matches(st.p, 99, 77));
 }
@@ -1418,24 +1377,21 @@ void events_static_receive_from_not_accepted(Context& t) {
   XT_CHECK_STATUS(t, Status::Success,
                   xwsk::control_client(env.client(), xwsk::kSetStaticEventCallbacks, sizeof(ctl),
                                        &ctl, 0, nullptr, &returned, nullptr));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &b, &ba, st, &kDgramDispatch));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u, st, &kDgramDispatch));
   Buffer* out = env.buffer(t, 64);
   XT_CHECK(t, out != nullptr);
   out->fill(131);
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
   xwsk::Buf first = out->buf(0, 10);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &first, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &first, 0, &u.ba, 0, nullptr, &s->req)));
   XT_CHECK(t, wait_count(&st->log.receive_from_calls, 1));
   // WSK: a static receive_from event is not disabled by DataNotAccepted; the next datagram is
   // indicated again.
   s->rearm();
   xwsk::Buf second = out->buf(0, 20);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &second, 0, &ba, 0, nullptr, &s->req)));
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &second, 0, &u.ba, 0, nullptr, &s->req)));
   XT_CHECK(t, wait_count(&st->count, 1));
   XT_CHECK(t, st->len[0] == 20 || st->len[0] == 10);
   if (st->len[0] == 10) {  // the refused datagram was buffered and indicated again

@@ -11,17 +11,15 @@ namespace xt {
 
 void misuse_request_init_in_flight(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* peer = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &peer, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* b = env.buffer(t, 16);
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   // WAITALL over exactly the 4 bytes sent: a stream may deliver them in pieces otherwise.
   xwsk::Buf buf = b->buf(0, 4);
-  Status r = xwsk::receive(srv, &buf, xwsk::kFlagWaitAll, &op->req);
+  Status r = xwsk::receive(p.srv, &buf, xwsk::kFlagWaitAll, &op->req);
   XT_CHECK_STATUS(t, Status::Pending, r);
   xwsk::CompletionRoutine routine = op->req.routine;
   void* context = op->req.context;
@@ -34,7 +32,7 @@ void misuse_request_init_in_flight(Context& t) {
   Buffer* out = env.buffer(t, 4);
   XT_CHECK(t, out != nullptr);
   out->fill(3);
-  XT_DO(t, env.send_all(t, peer, out, 0, 4));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 4));
   XT_DO(t, op->expect(t, r, Status::Success));
   XT_CHECK_EQ(t, 4, op->info());
   XT_CHECK(t, b->matches(3, 0, 4));
@@ -56,10 +54,8 @@ struct Segments {
 
 void misuse_looping_chain(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   // The datagram checks need a datagram socket (not every provider has them: kCapUdp).
   const bool have_udp = (xwsk::backend_capabilities() & xwsk::kCapUdp) != 0;
   xwsk::Socket* udp = nullptr;
@@ -86,13 +82,13 @@ void misuse_looping_chain(Context& t) {
   xwsk::Buf loop2_fits{&seg[0], 0, 16};  // the bytes fit before the loop; the chain never ends
   xwsk::Buf loop1{&seg[2], 0, 1};        // no byte is ever found
   xwsk::Buf loop1_empty{&seg[2], 0, 0};
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &loop2, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &loop2_fits, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &loop1, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &loop1_empty, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(srv, &loop2, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect_ex(cli, &udp_addr, &loop1, 0, r));
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::disconnect(cli, &loop2, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &loop2, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &loop2_fits, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &loop1, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &loop1_empty, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::receive(p.srv, &loop2, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::connect_ex(p.cli, &udp_addr, &loop1, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::disconnect(p.cli, &loop2, 0, r));
   if (have_udp) {
     XT_CHECK_STATUS(t, Status::InvalidParameter,
                     xwsk::send_to(udp, &loop2, 0, &udp_addr, 0, nullptr, r));
@@ -118,9 +114,9 @@ void misuse_looping_chain(Context& t) {
     if (i > 0) chain[i - 1].next = &chain[i];
   }
   xwsk::Buf over{&chain[0], 0, 1};
-  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(cli, &over, 0, r));
+  XT_CHECK_STATUS(t, Status::InvalidParameter, xwsk::send(p.cli, &over, 0, r));
   chain[n - 2].next = nullptr;  // kMaxChainSegments segments
-  Status st = xwsk::send(cli, &over, 0, r);
+  Status st = xwsk::send(p.cli, &over, 0, r);
   XT_CHECK(t, st != Status::InvalidParameter);
   XT_DO(t, op->expect(t, st, Status::Success));
   XT_CHECK_EQ(t, 1, op->info());

@@ -84,29 +84,27 @@ void params_null_socket_and_request(Context& t) {
 
 void params_device_busy(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* b = env.buffer(t, 16);
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::Buf buf = b->all();
-  Status rs = xwsk::receive(srv, &buf, 0, &op->req);
+  Status rs = xwsk::receive(p.srv, &buf, 0, &op->req);
   XT_CHECK_STATUS(t, Status::Pending, rs);
   xwsk::Request* r = &op->req;
   xwsk::SockAddr a{};
   // The in-flight request cannot be handed to any other call, on any socket.
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::send(cli, &buf, 0, r));
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(cli, &buf, 0, r));
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::disconnect(cli, nullptr, 0, r));
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_remote_address(cli, &a, r));
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_local_address(cli, &a, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::send(p.cli, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(p.cli, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::disconnect(p.cli, nullptr, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_remote_address(p.cli, &a, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_local_address(p.cli, &a, r));
   XT_CHECK_STATUS(t, Status::DeviceBusy,
-                  xwsk::control_socket(cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf,
+                  xwsk::control_socket(p.cli, xwsk::ControlType::GetOption, xwsk::kSoRcvBuf,
                                        xwsk::kSolSocket, 0, nullptr, 0, nullptr, nullptr, r));
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::close_socket(cli, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::close_socket(p.cli, r));
   XT_CHECK_STATUS(t, Status::DeviceBusy,
                   xwsk::socket(env.client(), AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
                                xwsk::kConnectionSocket, nullptr, nullptr, r));
@@ -125,7 +123,7 @@ void params_device_busy(Context& t) {
   Buffer* out = env.buffer(t, 3);
   XT_CHECK(t, out != nullptr);
   out->fill(601);
-  XT_DO(t, env.send_all(t, cli, out, 0, 3));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 3));
   XT_DO(t, op->expect(t, rs, Status::Success));
   XT_CHECK(t, b->matches(601, 0, op->info()));
 }

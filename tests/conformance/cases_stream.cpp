@@ -212,40 +212,36 @@ void tcp_close_resets_peer(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapAbortiveClose);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(srv, &rb, 0, &r->req);
+  Status rs = xwsk::receive(p.srv, &rb, 0, &r->req);
   XT_CHECK_STATUS(t, Status::Pending, rs);
   // WskCloseSocket of a connected socket that was not disconnected is abortive.
-  XT_DO(t, env.close(t, cli));
+  XT_DO(t, env.close(t, p.cli));
   XT_DO(t, r->expect(t, rs, Status::ConnectionReset));
 }
 
 void tcp_receive_drain(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* b = env.buffer(t, 10000);
   XT_CHECK(t, b != nullptr);
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   // DRAIN takes a zero-length buffer, discards everything and completes at the peer's FIN.
   xwsk::Buf empty = b->buf(0, 0);
-  Status rs = xwsk::receive(srv, &empty, xwsk::kFlagDrain, &r->req);
-  XT_DO(t, env.send_all(t, cli, b, 0, 10000));
+  Status rs = xwsk::receive(p.srv, &empty, xwsk::kFlagDrain, &r->req);
+  XT_DO(t, env.send_all(t, p.cli, b, 0, 10000));
   sleep_ms(20);
   XT_CHECK(t, !r->completed());
-  XT_DO(t, env.disconnect(t, cli, 0));
+  XT_DO(t, env.disconnect(t, p.cli, 0));
   XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 0, r->info());
 }
@@ -253,10 +249,8 @@ void tcp_receive_drain(Context& t) {
 void tcp_waitall_ends_at_fin(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* out = env.buffer(t, 300);
   Buffer* in = env.buffer(t, 1000);
   XT_CHECK(t, out != nullptr && in != nullptr);
@@ -264,12 +258,12 @@ void tcp_waitall_ends_at_fin(Context& t) {
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  Status rs = xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req);
   // WAITALL completes early when the peer disconnects: with what arrived.
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
   xwsk::Buf fin = out->all();
-  XT_DO(t, d->expect(t, xwsk::disconnect(cli, &fin, 0, &d->req), Status::Success));
+  XT_DO(t, d->expect(t, xwsk::disconnect(p.cli, &fin, 0, &d->req), Status::Success));
   XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 300, r->info());
   XT_CHECK(t, in->matches(221, 0, 300));
@@ -278,18 +272,16 @@ void tcp_waitall_ends_at_fin(Context& t) {
 void tcp_abortive_completes_own_requests(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(cli, &rb, 0, &r->req);
+  Status rs = xwsk::receive(p.cli, &rb, 0, &r->req);
   XT_CHECK_STATUS(t, Status::Pending, rs);
-  XT_DO(t, env.disconnect(t, cli, xwsk::kFlagAbortive));
+  XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   // xwsk.h: an abortive disconnect completes the socket's own pending requests with
   // ConnectionAborted.
   XT_DO(t, r->expect(t, rs, Status::ConnectionAborted));
@@ -297,16 +289,14 @@ void tcp_abortive_completes_own_requests(Context& t) {
   Op* d2 = env.op(t);
   XT_CHECK(t, d2 != nullptr);
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::disconnect(srv, &rb, xwsk::kFlagAbortive, &d2->req));
+                  xwsk::disconnect(p.srv, &rb, xwsk::kFlagAbortive, &d2->req));
   XT_CHECK(t, !d2->completed());
 }
 
 void tcp_cancel_send_on_close(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   const size_t n = 32u << 20;
   Buffer* big = env.buffer(t, n);
   XT_CHECK(t, big != nullptr);
@@ -314,14 +304,14 @@ void tcp_cancel_send_on_close(Context& t) {
   XT_CHECK(t, s != nullptr);
   xwsk::Buf sb = big->all();
   // The peer never reads: the send cannot be handed to the transport completely.
-  Status rs = xwsk::send(cli, &sb, 0, &s->req);
+  Status rs = xwsk::send(p.cli, &sb, 0, &s->req);
   sleep_ms(50);
   if (s->completed()) {
     XT_DO(t, s->finish(t, rs));
     XT_SKIP(t, "a 32 MiB send completed without the peer reading: cannot hold a send pending");
   }
   XT_CHECK_STATUS(t, Status::Pending, rs);
-  XT_DO(t, env.close(t, cli));
+  XT_DO(t, env.close(t, p.cli));
   XT_CHECK(t, s->completed());
   XT_DO(t, s->expect(t, rs, Status::Cancelled));
 }
@@ -341,13 +331,11 @@ bool is_user_space_backend() {
 void tcp_send_nodelay(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   const bool user_space = is_user_space_backend();
   uint32_t v = 7;
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
   XT_CHECK_EQ(t, 0, v);
   // A small NODELAY send: delivered; the option is the client's (0) afterwards.
   Buffer* small = env.buffer(t, 100);
@@ -356,13 +344,13 @@ void tcp_send_nodelay(Context& t) {
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::Buf sb = small->all();
-  XT_DO(t, op->expect(t, xwsk::send(cli, &sb, xwsk::kFlagNoDelay, &op->req), Status::Success));
+  XT_DO(t, op->expect(t, xwsk::send(p.cli, &sb, xwsk::kFlagNoDelay, &op->req), Status::Success));
   XT_CHECK_EQ(t, 100, op->info());
   Buffer* in = env.buffer(t, 100);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 100));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 100));
   XT_CHECK(t, in->matches(61, 0, 100));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
   XT_CHECK_EQ(t, 0, v);
   // A NODELAY send the peer does not read yet: TCP_NODELAY is on while it is pending.
   const size_t n = 16u << 20;
@@ -373,27 +361,27 @@ void tcp_send_nodelay(Context& t) {
   XT_CHECK(t, got != nullptr);
   op->rearm();
   xwsk::Buf bb = big->all();
-  Status rs = xwsk::send(cli, &bb, xwsk::kFlagNoDelay, &op->req);
+  Status rs = xwsk::send(p.cli, &bb, xwsk::kFlagNoDelay, &op->req);
   sleep_ms(50);
   bool held = !op->completed();
   if (held && user_space) {
-    XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+    XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
     XT_CHECK_EQ(t, 1, v);
   }
-  XT_DO(t, env.receive_exact(t, srv, got, 0, n));
+  XT_DO(t, env.receive_exact(t, p.srv, got, 0, n));
   XT_DO(t, op->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, n, op->info());
   XT_CHECK(t, got->matches(62, 0, n));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
   XT_CHECK_EQ(t, 0, v);
   // The client's own TCP_NODELAY = 1 survives a NODELAY send.
-  XT_DO(t, env.set_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1));
+  XT_DO(t, env.set_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1));
   op->rearm();
   small->fill(63);
-  XT_DO(t, op->expect(t, xwsk::send(cli, &sb, xwsk::kFlagNoDelay, &op->req), Status::Success));
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 100));
+  XT_DO(t, op->expect(t, xwsk::send(p.cli, &sb, xwsk::kFlagNoDelay, &op->req), Status::Success));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 100));
   XT_CHECK(t, in->matches(63, 0, 100));
-  XT_DO(t, env.get_ulong(t, cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
+  XT_DO(t, env.get_ulong(t, p.cli, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, &v));
   XT_CHECK_EQ(t, 1, v);
   if (!held)
     XT_SKIP(t,
@@ -513,10 +501,8 @@ void tcp_socket_connect(Context& t, AddressFamily f) {
 void tcp_chained_buffers(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapChainedBuffers);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   // Gather: three segments, starting 3 bytes into the first, ending inside the last.
   Buffer* s1 = env.buffer(t, 7);
   Buffer* s2 = env.buffer(t, 1000);
@@ -546,8 +532,8 @@ void tcp_chained_buffers(Context& t) {
   Op* r = env.op(t);
   Op* s = env.op(t);
   XT_CHECK(t, r != nullptr && s != nullptr);
-  Status rr = xwsk::receive(srv, &in, xwsk::kFlagWaitAll, &r->req);
-  Status sr = xwsk::send(cli, &out, 0, &s->req);
+  Status rr = xwsk::receive(p.srv, &in, xwsk::kFlagWaitAll, &r->req);
+  Status sr = xwsk::send(p.cli, &out, 0, &s->req);
   XT_DO(t, s->expect(t, sr, Status::Success));
   XT_CHECK_EQ(t, total, s->info());
   XT_DO(t, r->expect(t, rr, Status::Success));
@@ -574,22 +560,20 @@ void tcp_chained_buffers(Context& t) {
 
 void tcp_receive_after_data(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* out = env.buffer(t, 100);
   Buffer* in = env.buffer(t, 100);
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(261);
-  XT_DO(t, env.send_all(t, cli, out, 0, 100));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 100));
   sleep_ms(20);  // let the data arrive; the result must not depend on it
   // The data may already be there: the receive may complete inline (routine already run,
   // same status returned) or pending. Op::finish checks both shapes.
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  XT_DO(t, r->expect(t, xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req), Status::Success));
+  XT_DO(t, r->expect(t, xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req), Status::Success));
   XT_CHECK_EQ(t, 100, r->info());
   XT_CHECK(t, in->matches(261, 0, 100));
 }
@@ -656,24 +640,22 @@ void receive_chain(Context& t, int n, size_t piece, size_t before) {
   c->piece = piece;
   const size_t total = static_cast<size_t>(n) * piece;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* in = env.buffer(t, total);
   Buffer* out = env.buffer(t, total);
   XT_CHECK(t, in != nullptr && out != nullptr);
   out->fill(271);
-  c->s = srv;
+  c->s = p.srv;
   for (int i = 0; i < n; ++i) {
     XT_CHECK_STATUS(t, Status::Success, xwsk::request_init(&c->req[i], chain_done, c));
     c->initialized[i] = true;
     c->buf[i] = in->buf(static_cast<size_t>(i) * piece, piece);
   }
-  if (before != 0) XT_DO(t, env.send_all(t, cli, out, 0, before));
+  if (before != 0) XT_DO(t, env.send_all(t, p.cli, out, 0, before));
   sleep_ms(20);  // let the data arrive; correctness does not depend on it
   chain_issue(c, 0);
-  if (before < total) XT_DO(t, env.send_all(t, cli, out, before, total - before));
+  if (before < total) XT_DO(t, env.send_all(t, p.cli, out, before, total - before));
   XT_CHECK(t, c->all_done.wait(kTimeoutMs));
   for (int i = 0; i < n; ++i) {
     // Wait for the issuing call to return (its routine may run before it does).
@@ -711,10 +693,8 @@ namespace xt {
 
 void tcp_queued_sends_in_order(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   constexpr int kN = 16;
   const size_t chunk = 40000;
   Buffer* out = env.buffer(t, kN * chunk);
@@ -729,9 +709,9 @@ void tcp_queued_sends_in_order(Context& t) {
     ops[i] = env.op(t);
     XT_CHECK(t, ops[i] != nullptr);
     bufs[i] = out->buf(static_cast<size_t>(i) * chunk, chunk);
-    rs[i] = xwsk::send(cli, &bufs[i], 0, &ops[i]->req);
+    rs[i] = xwsk::send(p.cli, &bufs[i], 0, &ops[i]->req);
   }
-  XT_DO(t, env.receive_exact(t, srv, in, 0, kN * chunk));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, kN * chunk));
   for (int i = 0; i < kN; ++i) {
     XT_DO(t, ops[i]->finish(t, rs[i]));
     XT_CHECK_STATUS(t, Status::Success, ops[i]->status());
@@ -742,10 +722,8 @@ void tcp_queued_sends_in_order(Context& t) {
 
 void tcp_queued_receives_in_order(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   constexpr int kN = 8;
   const size_t piece = 1000;
   Buffer* out = env.buffer(t, kN * piece);
@@ -760,10 +738,10 @@ void tcp_queued_receives_in_order(Context& t) {
     ops[i] = env.op(t);
     XT_CHECK(t, ops[i] != nullptr);
     bufs[i] = in->buf(static_cast<size_t>(i) * piece, piece);
-    rs[i] = xwsk::receive(srv, &bufs[i], xwsk::kFlagWaitAll, &ops[i]->req);
+    rs[i] = xwsk::receive(p.srv, &bufs[i], xwsk::kFlagWaitAll, &ops[i]->req);
     XT_CHECK_STATUS(t, Status::Pending, rs[i]);
   }
-  XT_DO(t, env.send_all(t, cli, out, 0, kN * piece));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, kN * piece));
   for (int i = 0; i < kN; ++i) {
     XT_DO(t, ops[i]->finish(t, rs[i]));
     XT_CHECK_STATUS(t, Status::Success, ops[i]->status());
@@ -774,10 +752,8 @@ void tcp_queued_receives_in_order(Context& t) {
 
 void tcp_send_zero_bytes(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* b = env.buffer(t, 8);
   XT_CHECK(t, b != nullptr);
   b->fill(721);
@@ -785,12 +761,12 @@ void tcp_send_zero_bytes(Context& t) {
   XT_CHECK(t, op != nullptr);
   // A zero-length send completes at once with 0 bytes and puts nothing on the stream.
   xwsk::Buf empty = b->buf(0, 0);
-  XT_DO(t, op->expect(t, xwsk::send(cli, &empty, 0, &op->req), Status::Success));
+  XT_DO(t, op->expect(t, xwsk::send(p.cli, &empty, 0, &op->req), Status::Success));
   XT_CHECK_EQ(t, 0, op->info());
-  XT_DO(t, env.send_all(t, cli, b, 0, 8));
+  XT_DO(t, env.send_all(t, p.cli, b, 0, 8));
   Buffer* in = env.buffer(t, 8);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 8));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 8));
   XT_CHECK(t, in->matches(721, 0, 8));
 }
 

@@ -8,10 +8,8 @@ namespace xt {
 void tcp_echo(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p));
   const size_t n = 100000;
   Buffer* out = env.buffer(t, n);
   Buffer* in = env.buffer(t, n);
@@ -21,28 +19,28 @@ void tcp_echo(Context& t, AddressFamily f) {
   Op* rop = env.op(t);
   XT_CHECK(t, rop != nullptr);
   xwsk::Buf rbuf = in->all();
-  Status rr = xwsk::receive(srv, &rbuf, xwsk::kFlagWaitAll, &rop->req);
-  XT_DO(t, env.send_all(t, cli, out, 0, n));
+  Status rr = xwsk::receive(p.srv, &rbuf, xwsk::kFlagWaitAll, &rop->req);
+  XT_DO(t, env.send_all(t, p.cli, out, 0, n));
   XT_DO(t, rop->expect(t, rr, Status::Success));
   XT_CHECK_EQ(t, n, rop->info());
   XT_CHECK(t, in->matches(42, 0, n));
-  XT_DO(t, env.send_all(t, srv, in, 0, n));
+  XT_DO(t, env.send_all(t, p.srv, in, 0, n));
   Buffer* back = env.buffer(t, n);
   XT_CHECK(t, back != nullptr);
-  XT_DO(t, env.receive_exact(t, cli, back, 0, n));
+  XT_DO(t, env.receive_exact(t, p.cli, back, 0, n));
   XT_CHECK(t, back->matches(42, 0, n));
   // Addresses of both ends agree.
   if ((xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0) {
     xwsk::SockAddr cl{}, cr{}, sl{}, sr{};
     Op* q = env.op(t);
     XT_CHECK(t, q != nullptr);
-    XT_DO(t, q->finish(t, xwsk::get_local_address(cli, &cl, &q->req)));
+    XT_DO(t, q->finish(t, xwsk::get_local_address(p.cli, &cl, &q->req)));
     q->rearm();
-    XT_DO(t, q->finish(t, xwsk::get_remote_address(cli, &cr, &q->req)));
+    XT_DO(t, q->finish(t, xwsk::get_remote_address(p.cli, &cr, &q->req)));
     q->rearm();
-    XT_DO(t, q->finish(t, xwsk::get_local_address(srv, &sl, &q->req)));
+    XT_DO(t, q->finish(t, xwsk::get_local_address(p.srv, &sl, &q->req)));
     q->rearm();
-    XT_DO(t, q->expect(t, xwsk::get_remote_address(srv, &sr, &q->req), Status::Success));
+    XT_DO(t, q->expect(t, xwsk::get_remote_address(p.srv, &sr, &q->req), Status::Success));
     XT_CHECK(t, xwsk::address_equal(cl, sr));
     XT_CHECK(t, xwsk::address_equal(cr, sl));
     XT_CHECK(t, cl.af() == f);
@@ -102,10 +100,8 @@ void tcp_bind_conflict(Context& t, AddressFamily f) {
 void tcp_cancel_on_close(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* b = env.buffer(t, 64);
   XT_CHECK(t, b != nullptr);
   Op* r1 = env.op(t);
@@ -113,11 +109,11 @@ void tcp_cancel_on_close(Context& t, AddressFamily f) {
   XT_CHECK(t, r1 != nullptr && r2 != nullptr);
   xwsk::Buf buf1 = b->buf(0, 32);
   xwsk::Buf buf2 = b->buf(32, 32);
-  Status s1 = xwsk::receive(srv, &buf1, 0, &r1->req);
-  Status s2 = xwsk::receive(srv, &buf2, 0, &r2->req);
+  Status s1 = xwsk::receive(p.srv, &buf1, 0, &r1->req);
+  Status s2 = xwsk::receive(p.srv, &buf2, 0, &r2->req);
   XT_CHECK_STATUS(t, Status::Pending, s1);
   XT_CHECK_STATUS(t, Status::Pending, s2);
-  XT_DO(t, env.close(t, srv));
+  XT_DO(t, env.close(t, p.srv));
   // Both receives completed, cancelled, before the close did (Env::close waited for it).
   XT_CHECK(t, r1->completed());
   XT_CHECK(t, r2->completed());
@@ -144,55 +140,51 @@ void tcp_disconnect_graceful(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* b = env.buffer(t, 256);
   XT_CHECK(t, b != nullptr);
   b->fill(3);
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
   xwsk::Buf final_data = b->buf(0, 100);
-  XT_DO(t, d->expect(t, xwsk::disconnect(cli, &final_data, 0, &d->req), Status::Success));
+  XT_DO(t, d->expect(t, xwsk::disconnect(p.cli, &final_data, 0, &d->req), Status::Success));
   // The peer sees the final data, then FIN: a receive completes with 0 bytes and Success.
   Buffer* in = env.buffer(t, 256);
   XT_CHECK(t, in != nullptr);
-  XT_DO(t, env.receive_exact(t, srv, in, 0, 100));
+  XT_DO(t, env.receive_exact(t, p.srv, in, 0, 100));
   XT_CHECK(t, in->matches(3, 0, 100));
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  XT_DO(t, r->expect(t, xwsk::receive(srv, &rb, 0, &r->req), Status::Success));
+  XT_DO(t, r->expect(t, xwsk::receive(p.srv, &rb, 0, &r->req), Status::Success));
   XT_CHECK_EQ(t, 0, r->info());
   // The half-closed side can still send the other way.
-  XT_DO(t, env.send_all(t, srv, b, 0, 50));
-  XT_DO(t, env.receive_exact(t, cli, in, 0, 50));
+  XT_DO(t, env.send_all(t, p.srv, b, 0, 50));
+  XT_DO(t, env.receive_exact(t, p.cli, in, 0, 50));
   XT_CHECK(t, in->matches(3, 0, 50));
   // Sending after the own FIN: the socket is not in a state to send (ESHUTDOWN's row of the
   // status table, decided as InvalidDeviceState).
   Op* s = env.op(t);
   XT_CHECK(t, s != nullptr);
   xwsk::Buf more = b->buf(0, 10);
-  XT_DO(t, s->expect(t, xwsk::send(cli, &more, 0, &s->req), Status::InvalidDeviceState));
+  XT_DO(t, s->expect(t, xwsk::send(p.cli, &more, 0, &s->req), Status::InvalidDeviceState));
 }
 
 void tcp_disconnect_abortive(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(srv, &rb, 0, &r->req);
+  Status rs = xwsk::receive(p.srv, &rb, 0, &r->req);
   XT_CHECK_STATUS(t, Status::Pending, rs);
-  XT_DO(t, env.disconnect(t, cli, xwsk::kFlagAbortive));
+  XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   // The peer sees RST: its pending receive fails with ConnectionReset.
   XT_DO(t, r->expect(t, rs, Status::ConnectionReset));
 }
@@ -200,10 +192,8 @@ void tcp_disconnect_abortive(Context& t, AddressFamily f) {
 void tcp_receive_waitall(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
-  XT_DO(t, env.open(t));
-  xwsk::Socket* cli = nullptr;
-  xwsk::Socket* srv = nullptr;
-  XT_DO(t, env.connected_pair(t, f, &cli, &srv));
+  TcpPair p;
+  XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* out = env.buffer(t, 3000);
   Buffer* in = env.buffer(t, 3000);
   XT_CHECK(t, out != nullptr && in != nullptr);
@@ -211,23 +201,23 @@ void tcp_receive_waitall(Context& t, AddressFamily f) {
   Op* r = env.op(t);
   XT_CHECK(t, r != nullptr);
   xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  Status rs = xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req);
   // Three sends with pauses: WAITALL must not complete on the first piece.
-  XT_DO(t, env.send_all(t, cli, out, 0, 1000));
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 1000));
   sleep_ms(20);
   XT_CHECK(t, !r->completed());
-  XT_DO(t, env.send_all(t, cli, out, 1000, 1000));
+  XT_DO(t, env.send_all(t, p.cli, out, 1000, 1000));
   sleep_ms(20);
   XT_CHECK(t, !r->completed());
-  XT_DO(t, env.send_all(t, cli, out, 2000, 1000));
+  XT_DO(t, env.send_all(t, p.cli, out, 2000, 1000));
   XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 3000, r->info());
   XT_CHECK(t, in->matches(9, 0, 3000));
   // Without WAITALL a receive completes with what has arrived.
   Op* r2 = env.op(t);
   XT_CHECK(t, r2 != nullptr);
-  Status rs2 = xwsk::receive(srv, &rb, 0, &r2->req);
-  XT_DO(t, env.send_all(t, cli, out, 0, 10));
+  Status rs2 = xwsk::receive(p.srv, &rb, 0, &r2->req);
+  XT_DO(t, env.send_all(t, p.cli, out, 0, 10));
   XT_DO(t, r2->expect(t, rs2, Status::Success));
   XT_CHECK(t, r2->info() >= 1 && r2->info() <= 10);
 }
@@ -237,11 +227,8 @@ void udp_echo(Context& t, AddressFamily f) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   Env env;
   XT_DO(t, env.open(t));
-  xwsk::Socket* a = nullptr;
-  xwsk::Socket* b = nullptr;
-  xwsk::SockAddr aa{}, ba{};
-  XT_DO(t, env.udp_socket(t, f, &a, &aa));
-  XT_DO(t, env.udp_socket(t, f, &b, &ba));
+  UdpPair u;
+  XT_DO(t, env.udp_pair(t, f, &u));
   Buffer* out = env.buffer(t, 1200);
   Buffer* in = env.buffer(t, 2000);
   XT_CHECK(t, out != nullptr && in != nullptr);
@@ -252,20 +239,20 @@ void udp_echo(Context& t, AddressFamily f) {
   xwsk::Buf rb = in->all();
   xwsk::SockAddr from{};
   uint32_t cflags = 0;
-  Status rs = xwsk::receive_from(b, &rb, 0, &from, nullptr, nullptr, &cflags, &r->req);
+  Status rs = xwsk::receive_from(u.b, &rb, 0, &from, nullptr, nullptr, &cflags, &r->req);
   xwsk::Buf sb = out->all();
-  XT_DO(t, s->expect(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req), Status::Success));
+  XT_DO(t, s->expect(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
   XT_CHECK_EQ(t, 1200, s->info());
   XT_DO(t, r->expect(t, rs, Status::Success));
   XT_CHECK_EQ(t, 1200, r->info());
   XT_CHECK(t, in->matches(5, 0, 1200));
-  XT_CHECK(t, xwsk::address_equal(from, aa));
+  XT_CHECK(t, xwsk::address_equal(from, u.aa));
   // A datagram longer than the buffer: BufferOverflow, truncated, kMsgTrunc.
   r->rearm();
   s->rearm();
   xwsk::Buf small = in->buf(0, 100);
-  rs = xwsk::receive_from(b, &small, 0, &from, nullptr, nullptr, &cflags, &r->req);
-  XT_DO(t, s->finish(t, xwsk::send_to(a, &sb, 0, &ba, 0, nullptr, &s->req)));
+  rs = xwsk::receive_from(u.b, &small, 0, &from, nullptr, nullptr, &cflags, &r->req);
+  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req)));
   XT_DO(t, r->expect(t, rs, Status::BufferOverflow));
   XT_CHECK_EQ(t, 100, r->info());
   XT_CHECK(t, (cflags & xwsk::kMsgTrunc) != 0);
