@@ -871,12 +871,10 @@ void events_send_backlog(Context& t) {
   Buffer* in = env.buffer(t, n);
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(81);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rr = xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  Started r;
+  XT_DO(t, env.start_receive(t, p.srv, in->all(), xwsk::kFlagWaitAll, &r));
   XT_DO(t, env.send_all(t, p.cli, out, 0, n));
-  XT_DO(t, r->expect(t, rr, Status::Success));
+  XT_DO(t, r.expect(t, Status::Success));
   XT_CHECK(t, in->matches(81, 0, n));
   XT_DO(t, env.disable_event(t, p.cli, xwsk::kEventSendBacklog));
   XT_CHECK_EQ(t, 0, st->log.overlap.load());
@@ -975,14 +973,13 @@ void events_accept(Context& t, AddressFamily f) {
   XT_CHECK(t, data_matches(child.p, 91, 33));
   // With the accept event disabled, the next connection waits for accept().
   XT_DO(t, env.disable_event(t, lsn, xwsk::kEventAccept));
-  Op* a = env.op(t);
-  XT_CHECK(t, a != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &a->req);
+  Started a;
+  XT_DO(t, env.start_accept(t, lsn, &a));
   xwsk::Socket* cli2 = nullptr;
   XT_DO(t, env.connect_client(t, f, addr, &cli2));
-  XT_DO(t, a->expect(t, ra, Status::Success));
-  XT_CHECK(t, a->info() != 0);
-  env.adopt(reinterpret_cast<xwsk::Socket*>(a->info()));
+  XT_DO(t, a.expect(t, Status::Success));
+  XT_CHECK(t, a.info() != 0);
+  env.adopt(reinterpret_cast<xwsk::Socket*>(a.info()));
   XT_CHECK_EQ(t, 1, acc->log.accept_calls.load());
   XT_CHECK_EQ(t, 0, acc->log.overlap.load());
 }

@@ -136,15 +136,12 @@ void cond_accept_accept(Context& t) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
-  XT_DO(t, acc->expect(t, ra, Status::Success));
-  xwsk::Socket* srv = reinterpret_cast<xwsk::Socket*>(acc->info());
-  XT_CHECK(t, srv != nullptr);
-  env.adopt(srv);
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.finish_accept(t, acc, &srv));
   XT_CHECK_EQ(t, 1, st->inspect_calls.load());
   XT_CHECK(t, xwsk::address_equal(st->local, addr));
   XT_CHECK(t, st->remote.port() != 0);
@@ -161,10 +158,9 @@ void cond_accept_reject(Context& t) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
-  XT_CHECK_STATUS(t, Status::Pending, ra);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
+  XT_CHECK_STATUS(t, Status::Pending, acc.ret);
   xwsk::Socket* cli = nullptr;
   XT_DO(t,
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
@@ -196,7 +192,7 @@ void cond_accept_reject(Context& t) {
   }
   // The rejected connection never reaches accept().
   sleep_ms(20);
-  XT_CHECK(t, !acc->completed());
+  XT_CHECK(t, !acc.completed());
 }
 
 void cond_accept_pend(Context& t) {
@@ -210,9 +206,8 @@ void cond_accept_pend(Context& t) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
   XT_DO(t,
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
@@ -221,7 +216,7 @@ void cond_accept_pend(Context& t) {
   Status rc = xwsk::connect(cli, &addr, 0, &c->req);
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   sleep_ms(20);
-  XT_CHECK(t, !acc->completed());  // pended: not accepted yet
+  XT_CHECK(t, !acc.completed());  // pended: not accepted yet
   Op* ic = env.op(t);
   XT_CHECK(t, ic != nullptr);
   // Pend and Max are not decisions: InvalidParameter before acceptance.
@@ -234,10 +229,8 @@ void cond_accept_pend(Context& t) {
         ic->expect(t, xwsk::inspect_complete(lsn, &st->id, xwsk::InspectAction::Accept, &ic->req),
                    Status::Success));
   XT_DO(t, c->expect(t, rc, Status::Success));
-  XT_DO(t, acc->expect(t, ra, Status::Success));
-  xwsk::Socket* srv = reinterpret_cast<xwsk::Socket*>(acc->info());
-  XT_CHECK(t, srv != nullptr);
-  env.adopt(srv);
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, env.finish_accept(t, acc, &srv));
   Buffer* out = env.buffer(t, 64);
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, out != nullptr && in != nullptr);

@@ -88,16 +88,14 @@ void params_device_busy(Context& t) {
   XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* b = env.buffer(t, 16);
   XT_CHECK(t, b != nullptr);
-  Op* op = env.op(t);
-  XT_CHECK(t, op != nullptr);
-  xwsk::Buf buf = b->all();
-  Status rs = xwsk::receive(p.srv, &buf, 0, &op->req);
-  XT_CHECK_STATUS(t, Status::Pending, rs);
-  xwsk::Request* r = &op->req;
+  Started op;
+  XT_DO(t, env.start_receive(t, p.srv, b->all(), 0, &op));
+  XT_CHECK_STATUS(t, Status::Pending, op.ret);
+  xwsk::Request* r = &op.op->req;
   xwsk::SockAddr a{};
   // The in-flight request cannot be handed to any other call, on any socket.
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::send(p.cli, &buf, 0, r));
-  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(p.cli, &buf, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::send(p.cli, &op.buf, 0, r));
+  XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::receive(p.cli, &op.buf, 0, r));
   XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::disconnect(p.cli, nullptr, 0, r));
   XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_remote_address(p.cli, &a, r));
   XT_CHECK_STATUS(t, Status::DeviceBusy, xwsk::get_local_address(p.cli, &a, r));
@@ -119,13 +117,13 @@ void params_device_busy(Context& t) {
   XT_CHECK_STATUS(t, Status::DeviceBusy,
                   xwsk::get_name_info(env.client(), &lo, node, sizeof(node), nullptr, 0, 0, r));
   // Still exactly one completion, for the receive.
-  XT_CHECK(t, !op->completed());
+  XT_CHECK(t, !op.completed());
   Buffer* out = env.buffer(t, 3);
   XT_CHECK(t, out != nullptr);
   out->fill(601);
   XT_DO(t, env.send_all(t, p.cli, out, 0, 3));
-  XT_DO(t, op->expect(t, rs, Status::Success));
-  XT_CHECK(t, b->matches(601, 0, op->info()));
+  XT_DO(t, op.expect(t, Status::Success));
+  XT_CHECK(t, b->matches(601, 0, op.info()));
 }
 
 namespace {

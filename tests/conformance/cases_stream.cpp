@@ -12,16 +12,6 @@ namespace xt {
 
 namespace {
 
-bool accept_one(Context& t, Env& env, xwsk::Socket* lsn, Op* acc, Status ra, xwsk::Socket** out) {
-  if (!acc->finish(t, ra)) return false;
-  XT_ENSURE_STATUS(t, Status::Success, acc->status());
-  *out = reinterpret_cast<xwsk::Socket*>(acc->info());
-  XT_ENSURE(t, *out != nullptr);
-  (void)lsn;
-  env.adopt(*out);
-  return true;
-}
-
 bool exchange(Context& t, Env& env, xwsk::Socket* a, xwsk::Socket* b, uint32_t seed, size_t n) {
   Buffer* out = env.buffer(t, n);
   Buffer* in = env.buffer(t, n);
@@ -48,14 +38,13 @@ void stream_listen_accept(Context& t, AddressFamily f) {
   Op* l = env.op(t);
   XT_CHECK(t, l != nullptr);
   XT_DO(t, l->expect(t, xwsk::listen(lsn, &l->req), Status::Success));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
   xwsk::SockAddr al{}, ar{};
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, &al, &ar, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc, nullptr, nullptr, &al, &ar));
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.connect_client(t, f, addr, &cli));
   xwsk::Socket* srv = nullptr;
-  XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
+  XT_DO(t, env.finish_accept(t, acc, &srv));
   XT_CHECK(t, xwsk::address_equal(al, addr));
   XT_CHECK(t, ar.af() == f && ar.port() != 0);
   XT_DO(t, exchange(t, env, cli, srv, 201, 5000));
@@ -82,13 +71,12 @@ void stream_connect(Context& t, AddressFamily f) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, f, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* s = nullptr;
   XT_DO(t, env.connect_client(t, f, addr, &s, xwsk::kStreamSocket, nullptr, nullptr));
   xwsk::Socket* srv = nullptr;
-  XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
+  XT_DO(t, env.finish_accept(t, acc, &srv));
   XT_DO(t, exchange(t, env, s, srv, 211, 3000));
   XT_DO(t, exchange(t, env, srv, s, 212, 3000));
   // A connected stream socket cannot listen or accept.
@@ -140,13 +128,12 @@ void tcp_connect_unbound(Context& t, AddressFamily f) {
   op->rearm();
   xwsk::SockAddr any = any_address(f, 0);
   XT_DO(t, op->expect(t, xwsk::bind(s, &any, 0, &op->req), Status::Success));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   op->rearm();
   XT_DO(t, op->expect(t, xwsk::connect(s, &addr, 0, &op->req), Status::Success));
   xwsk::Socket* srv = nullptr;
-  XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
+  XT_DO(t, env.finish_accept(t, acc, &srv));
 }
 
 void tcp_send_unconnected(Context& t) {
@@ -216,14 +203,12 @@ void tcp_close_resets_peer(Context& t, AddressFamily f) {
   XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(p.srv, &rb, 0, &r->req);
-  XT_CHECK_STATUS(t, Status::Pending, rs);
+  Started r;
+  XT_DO(t, env.start_receive(t, p.srv, in->all(), 0, &r));
+  XT_CHECK_STATUS(t, Status::Pending, r.ret);
   // WskCloseSocket of a connected socket that was not disconnected is abortive.
   XT_DO(t, env.close(t, p.cli));
-  XT_DO(t, r->expect(t, rs, Status::ConnectionReset));
+  XT_DO(t, r.expect(t, Status::ConnectionReset));
 }
 
 void tcp_receive_drain(Context& t) {
@@ -255,17 +240,15 @@ void tcp_waitall_ends_at_fin(Context& t) {
   Buffer* in = env.buffer(t, 1000);
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(221);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  Started r;
+  XT_DO(t, env.start_receive(t, p.srv, in->all(), xwsk::kFlagWaitAll, &r));
   // WAITALL completes early when the peer disconnects: with what arrived.
   Op* d = env.op(t);
   XT_CHECK(t, d != nullptr);
   xwsk::Buf fin = out->all();
   XT_DO(t, d->expect(t, xwsk::disconnect(p.cli, &fin, 0, &d->req), Status::Success));
-  XT_DO(t, r->expect(t, rs, Status::Success));
-  XT_CHECK_EQ(t, 300, r->info());
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, 300, r.info());
   XT_CHECK(t, in->matches(221, 0, 300));
 }
 
@@ -276,20 +259,18 @@ void tcp_abortive_completes_own_requests(Context& t) {
   XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(p.cli, &rb, 0, &r->req);
-  XT_CHECK_STATUS(t, Status::Pending, rs);
+  Started r;
+  XT_DO(t, env.start_receive(t, p.cli, in->all(), 0, &r));
+  XT_CHECK_STATUS(t, Status::Pending, r.ret);
   XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   // xwsk.h: an abortive disconnect completes the socket's own pending requests with
   // ConnectionAborted.
-  XT_DO(t, r->expect(t, rs, Status::ConnectionAborted));
+  XT_DO(t, r.expect(t, Status::ConnectionAborted));
   // Final data with an abortive disconnect is contradictory: rejected.
   Op* d2 = env.op(t);
   XT_CHECK(t, d2 != nullptr);
   XT_CHECK_STATUS(t, Status::InvalidParameter,
-                  xwsk::disconnect(p.srv, &rb, xwsk::kFlagAbortive, &d2->req));
+                  xwsk::disconnect(p.srv, &r.buf, xwsk::kFlagAbortive, &d2->req));
   XT_CHECK(t, !d2->completed());
 }
 
@@ -397,9 +378,8 @@ void tcp_connect_ex(Context& t, AddressFamily f) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, f, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
   Buffer* out = env.buffer(t, 1500);
@@ -411,22 +391,21 @@ void tcp_connect_ex(Context& t, AddressFamily f) {
   XT_DO(t, c->expect(t, xwsk::connect_ex(cli, &addr, &data, 0, &c->req), Status::Success));
   XT_CHECK_EQ(t, 1400, c->info());
   xwsk::Socket* srv = nullptr;
-  XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
+  XT_DO(t, env.finish_accept(t, acc, &srv));
   Buffer* in = env.buffer(t, 1400);
   XT_CHECK(t, in != nullptr);
   XT_DO(t, env.receive_exact(t, srv, in, 0, 1400));
   for (size_t i = 0; i < 1400; ++i)
     XT_CHECK_EQ(t, pattern_byte(231, 100 + i), in->data[i]);
   // Without data it is a plain connect (information 0).
-  acc->rearm();
-  ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli2 = nullptr;
   XT_DO(t, env.bound_socket(t, f, xwsk::kConnectionSocket, nullptr, nullptr, &cli2));
   c->rearm();
   XT_DO(t, c->expect(t, xwsk::connect_ex(cli2, &addr, nullptr, 0, &c->req), Status::Success));
   XT_CHECK_EQ(t, 0, c->info());
   xwsk::Socket* srv2 = nullptr;
-  XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv2));
+  XT_DO(t, env.finish_accept(t, acc, &srv2));
   XT_DO(t, exchange(t, env, srv2, cli2, 232, 100));
   // A Buf longer than its segment is rejected before acceptance.
   xwsk::Socket* cli3 = nullptr;
@@ -445,9 +424,8 @@ void tcp_socket_connect(Context& t, AddressFamily f) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, f, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status ra = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
   Op* c = env.op(t);
   XT_CHECK(t, c != nullptr);
   xwsk::SockAddr local = any_address(f, 0);
@@ -459,7 +437,7 @@ void tcp_socket_connect(Context& t, AddressFamily f) {
   XT_CHECK(t, cli != nullptr);
   env.adopt(cli);
   xwsk::Socket* srv = nullptr;
-  XT_DO(t, accept_one(t, env, lsn, acc, ra, &srv));
+  XT_DO(t, env.finish_accept(t, acc, &srv));
   XT_DO(t, exchange(t, env, cli, srv, 241, 2000));
   XT_DO(t, exchange(t, env, srv, cli, 242, 2000));
   // The new socket is a connection socket: listen operations are not for it.
@@ -781,15 +759,13 @@ void tcp_listener_close_resets_queued(Context& t) {
   XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
   Buffer* in = env.buffer(t, 8);
   XT_CHECK(t, in != nullptr);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(cli, &rb, 0, &r->req);
+  Started r;
+  XT_DO(t, env.start_receive(t, cli, in->all(), 0, &r));
   XT_DO(t, env.close(t, lsn));
-  XT_DO(t, r->finish(t, rs));
-  if (r->status() != Status::ConnectionReset && r->status() != Status::ConnectionAborted) {
+  XT_DO(t, r.finish(t));
+  if (r.status() != Status::ConnectionReset && r.status() != Status::ConnectionAborted) {
     t.fail(__FILE__, __LINE__, "queued connection after the listener closed: ");
-    t.add_status(r->status()).add(", bytes ").add_u64(r->info());
+    t.add_status(r.status()).add(", bytes ").add_u64(r.info());
     return;
   }
 }
@@ -810,23 +786,17 @@ void tcp_accept_two_pending_v4(Context& t) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
-  Op* acc[2] = {env.op(t), env.op(t)};
-  XT_CHECK(t, acc[0] != nullptr && acc[1] != nullptr);
-  Status ra[2];
-  for (int i = 0; i < 2; ++i) {
-    ra[i] = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc[i]->req);
-    XT_CHECK_STATUS(t, Status::Pending, ra[i]);
+  Started acc[2];
+  for (Started& a : acc) {
+    XT_DO(t, env.start_accept(t, lsn, &a));
+    XT_CHECK_STATUS(t, Status::Pending, a.ret);
   }
   xwsk::Socket* cli[2] = {};
-  for (int i = 0; i < 2; ++i) {
-    XT_DO(t, env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr,
-                              &cli[i]));
-    XT_DO(t, env.connect(t, cli[i], addr));
-  }
+  for (xwsk::Socket*& c : cli)
+    XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &c));
   xwsk::Socket* srv[2] = {};
-  for (int i = 0; i < 2; ++i) {
-    XT_DO(t, accept_one(t, env, lsn, acc[i], ra[i], &srv[i]));
-  }
+  for (int i = 0; i < 2; ++i)
+    XT_DO(t, env.finish_accept(t, acc[i], &srv[i]));
   XT_CHECK(t, srv[0] != srv[1]);
   const size_t n = 6000;
   const uint32_t seeds[2] = {811, 812};
@@ -859,19 +829,16 @@ void tcp_accept_two_pending_v4(Context& t) {
   XT_CHECK(t, owner[0] != owner[1]);
   // Two more accepts pending when the listener closes: both complete with Cancelled, before the
   // close does (Env::close waits for it).
-  Op* late[2] = {env.op(t), env.op(t)};
-  XT_CHECK(t, late[0] != nullptr && late[1] != nullptr);
-  Status rl[2];
-  for (int i = 0; i < 2; ++i) {
-    rl[i] = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &late[i]->req);
-    XT_CHECK_STATUS(t, Status::Pending, rl[i]);
+  Started late[2];
+  for (Started& a : late) {
+    XT_DO(t, env.start_accept(t, lsn, &a));
+    XT_CHECK_STATUS(t, Status::Pending, a.ret);
   }
   XT_DO(t, env.close(t, lsn));
-  for (int i = 0; i < 2; ++i) {
-    XT_CHECK(t, late[i]->completed());
-    XT_DO(t, late[i]->finish(t, rl[i]));
-    XT_CHECK_STATUS(t, Status::Cancelled, late[i]->status());
-    XT_CHECK_EQ(t, 0, late[i]->info());
+  for (Started& a : late) {
+    XT_CHECK(t, a.completed());
+    XT_DO(t, a.expect(t, Status::Cancelled));
+    XT_CHECK_EQ(t, 0, a.info());
   }
 }
 

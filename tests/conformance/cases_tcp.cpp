@@ -16,13 +16,11 @@ void tcp_echo(Context& t, AddressFamily f) {
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(42);
   // Receive posted first (pending), then the send; both ways.
-  Op* rop = env.op(t);
-  XT_CHECK(t, rop != nullptr);
-  xwsk::Buf rbuf = in->all();
-  Status rr = xwsk::receive(p.srv, &rbuf, xwsk::kFlagWaitAll, &rop->req);
+  Started rop;
+  XT_DO(t, env.start_receive(t, p.srv, in->all(), xwsk::kFlagWaitAll, &rop));
   XT_DO(t, env.send_all(t, p.cli, out, 0, n));
-  XT_DO(t, rop->expect(t, rr, Status::Success));
-  XT_CHECK_EQ(t, n, rop->info());
+  XT_DO(t, rop.expect(t, Status::Success));
+  XT_CHECK_EQ(t, n, rop.info());
   XT_CHECK(t, in->matches(42, 0, n));
   XT_DO(t, env.send_all(t, p.srv, in, 0, n));
   Buffer* back = env.buffer(t, n);
@@ -125,13 +123,12 @@ void tcp_cancel_on_close(Context& t, AddressFamily f) {
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, f, &lsn, &addr));
-  Op* acc = env.op(t);
-  XT_CHECK(t, acc != nullptr);
-  Status sa = xwsk::accept(lsn, 0, nullptr, nullptr, nullptr, nullptr, &acc->req);
-  XT_CHECK_STATUS(t, Status::Pending, sa);
+  Started acc;
+  XT_DO(t, env.start_accept(t, lsn, &acc));
+  XT_CHECK_STATUS(t, Status::Pending, acc.ret);
   XT_DO(t, env.close(t, lsn));
-  XT_DO(t, acc->expect(t, sa, Status::Cancelled));
-  XT_CHECK_EQ(t, 0, acc->info());
+  XT_DO(t, acc.expect(t, Status::Cancelled));
+  XT_CHECK_EQ(t, 0, acc.info());
   // A closed socket's operations fail before acceptance until the close completes (here it
   // has, so the handle is gone and must not be used: nothing more to check).
 }
@@ -179,14 +176,12 @@ void tcp_disconnect_abortive(Context& t, AddressFamily f) {
   XT_DO(t, env.open_tcp_pair(t, f, &p));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(p.srv, &rb, 0, &r->req);
-  XT_CHECK_STATUS(t, Status::Pending, rs);
+  Started r;
+  XT_DO(t, env.start_receive(t, p.srv, in->all(), 0, &r));
+  XT_CHECK_STATUS(t, Status::Pending, r.ret);
   XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   // The peer sees RST: its pending receive fails with ConnectionReset.
-  XT_DO(t, r->expect(t, rs, Status::ConnectionReset));
+  XT_DO(t, r.expect(t, Status::ConnectionReset));
 }
 
 void tcp_receive_waitall(Context& t, AddressFamily f) {
@@ -198,25 +193,23 @@ void tcp_receive_waitall(Context& t, AddressFamily f) {
   Buffer* in = env.buffer(t, 3000);
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(9);
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive(p.srv, &rb, xwsk::kFlagWaitAll, &r->req);
+  Started r;
+  XT_DO(t, env.start_receive(t, p.srv, in->all(), xwsk::kFlagWaitAll, &r));
   // Three sends with pauses: WAITALL must not complete on the first piece.
   XT_DO(t, env.send_all(t, p.cli, out, 0, 1000));
   sleep_ms(20);
-  XT_CHECK(t, !r->completed());
+  XT_CHECK(t, !r.completed());
   XT_DO(t, env.send_all(t, p.cli, out, 1000, 1000));
   sleep_ms(20);
-  XT_CHECK(t, !r->completed());
+  XT_CHECK(t, !r.completed());
   XT_DO(t, env.send_all(t, p.cli, out, 2000, 1000));
-  XT_DO(t, r->expect(t, rs, Status::Success));
-  XT_CHECK_EQ(t, 3000, r->info());
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, 3000, r.info());
   XT_CHECK(t, in->matches(9, 0, 3000));
   // Without WAITALL a receive completes with what has arrived.
   Op* r2 = env.op(t);
   XT_CHECK(t, r2 != nullptr);
-  Status rs2 = xwsk::receive(p.srv, &rb, 0, &r2->req);
+  Status rs2 = xwsk::receive(p.srv, &r.buf, 0, &r2->req);
   XT_DO(t, env.send_all(t, p.cli, out, 0, 10));
   XT_DO(t, r2->expect(t, rs2, Status::Success));
   XT_CHECK(t, r2->info() >= 1 && r2->info() <= 10);
