@@ -108,14 +108,14 @@ void udp_chained_buffers(Context& t) {
   r2->seg.next = &r3->seg;
   xwsk::Buf out{&s1->seg, 4, total};
   xwsk::Buf in{&r1->seg, 30, 10 + 5 + 2000};
-  Op* r = env.op(t);
+  Started r;
+  XT_DO(t, env.start_receive_from(t, u.b, in, &r));
   Op* s = env.op(t);
-  XT_CHECK(t, r != nullptr && s != nullptr);
-  Status rs = xwsk::receive_from(u.b, &in, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
+  XT_CHECK(t, s != nullptr);
   XT_DO(t, s->expect(t, xwsk::send_to(u.a, &out, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
   XT_CHECK_EQ(t, total, s->info());
-  XT_DO(t, r->expect(t, rs, Status::Success));
-  XT_CHECK_EQ(t, total, r->info());
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, total, r.info());
   for (size_t i = 0; i < 30; ++i)
     XT_CHECK_EQ(t, 0, r1->data[i]);
   for (size_t i = 0; i < 10; ++i)
@@ -273,14 +273,11 @@ void udp_argument_checks(Context& t) {
   xwsk::Socket* c = nullptr;
   xwsk::SockAddr ca{};
   XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &c, &ca));
-  Op* r = env.op(t);
-  XT_CHECK(t, r != nullptr);
-  Status rs = xwsk::receive_from(c, &ok, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
-  xwsk::Buf empty = b->buf(0, 0);
-  XT_DO(t, op->expect(t, xwsk::send_to(a, &empty, 0, &ca, 0, nullptr, &op->req), Status::Success));
-  XT_CHECK_EQ(t, 0, op->info());
-  XT_DO(t, r->expect(t, rs, Status::Success));
-  XT_CHECK_EQ(t, 0, r->info());
+  Started r;
+  XT_DO(t, env.start_receive_from(t, c, ok, &r));
+  XT_DO(t, env.send_to(t, a, ca, b, 0, 0));
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, 0, r.info());
   // The datagram socket's local address (address queries).
   if ((xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0) {
     xwsk::SockAddr q{};

@@ -1120,12 +1120,8 @@ void events_receive_from(Context& t, AddressFamily f) {
   XT_CHECK(t, out != nullptr);
   out->fill(101);
   const size_t sizes[3] = {1, 500, 1000};
-  for (size_t sz : sizes) {
-    Op* s = env.op(t);
-    XT_CHECK(t, s != nullptr);
-    xwsk::Buf sb = out->buf(0, sz);
-    XT_DO(t, s->expect(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
-  }
+  for (size_t sz : sizes)
+    XT_DO(t, env.datagram(t, u, out, 0, sz));
   XT_CHECK(t, wait_count(&st->count, 3));
   for (int i = 0; i < 3; ++i) {
     XT_CHECK_EQ(t, sizes[i], st->len[i]);
@@ -1142,17 +1138,13 @@ void events_receive_from(Context& t, AddressFamily f) {
   if (user_space_backend()) XT_CHECK_EQ(t, 0, flags);
   // Disabled: datagrams go to receive_from() again.
   XT_DO(t, env.disable_event(t, u.b, xwsk::kEventReceiveFrom));
-  Op* s = env.op(t);
-  Op* r = env.op(t);
-  XT_CHECK(t, s != nullptr && r != nullptr);
   Buffer* in = env.buffer(t, 2000);
   XT_CHECK(t, in != nullptr);
-  xwsk::Buf rb = in->all();
-  Status rs = xwsk::receive_from(u.b, &rb, 0, nullptr, nullptr, nullptr, nullptr, &r->req);
-  xwsk::Buf sb = out->buf(0, 77);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req)));
-  XT_DO(t, r->expect(t, rs, Status::Success));
-  XT_CHECK_EQ(t, 77, r->info());
+  Started r;
+  XT_DO(t, env.start_receive_from(t, u.b, in->all(), &r));
+  XT_DO(t, env.datagram(t, u, out, 0, 77));
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, 77, r.info());
   XT_CHECK(t, in->matches(101, 0, 77));
   XT_CHECK_EQ(t, 3, st->count.load());
 }
@@ -1173,10 +1165,7 @@ void events_receive_from_retained(Context& t) {
   Buffer* out = env.buffer(t, 300);
   XT_CHECK(t, out != nullptr);
   out->fill(111);
-  Op* s = env.op(t);
-  XT_CHECK(t, s != nullptr);
-  xwsk::Buf sb = out->all();
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req)));
+  XT_DO(t, env.datagram(t, u, out, 0, out->size));
   XT_CHECK(t, wait_count(&st->count, 1));
   xwsk::DatagramIndication* kept = st->retained.load();
   XT_CHECK(t, kept != nullptr);
@@ -1210,17 +1199,12 @@ void events_receive_from_not_accepted(Context& t) {
   Buffer* out = env.buffer(t, 64);
   XT_CHECK(t, out != nullptr);
   out->fill(121);
-  Op* s = env.op(t);
-  XT_CHECK(t, s != nullptr);
-  xwsk::Buf first = out->buf(0, 10);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &first, 0, &u.ba, 0, nullptr, &s->req)));
+  XT_DO(t, env.datagram(t, u, out, 0, 10));
   XT_CHECK(t, wait_count(&st->log.receive_from_calls, 1));
   // WSK: after DataNotAccepted the event is disabled until re-enabled with
   // SO_WSK_EVENT_CALLBACK; the next datagram is left for receive_from(). (The refused one may
   // have been buffered by the transport or dropped: either is allowed for UDP.)
-  s->rearm();
-  xwsk::Buf second = out->buf(0, 20);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &second, 0, &u.ba, 0, nullptr, &s->req)));
+  XT_DO(t, env.datagram(t, u, out, 0, 20));
   Buffer* in = env.buffer(t, 64);
   XT_CHECK(t, in != nullptr);
   Op* r = env.op(t);
@@ -1241,9 +1225,7 @@ void events_receive_from_not_accepted(Context& t) {
   XT_CHECK_EQ(t, 1, st->log.receive_from_calls.load());
   // Re-enabled: indications resume.
   XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
-  s->rearm();
-  xwsk::Buf third = out->buf(0, 30);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &third, 0, &u.ba, 0, nullptr, &s->req)));
+  XT_DO(t, env.datagram(t, u, out, 0, 30));
   XT_CHECK(t, wait_count(&st->count, 1));
   XT_CHECK_EQ(t, 30, st->len[0]);
 }
@@ -1379,16 +1361,11 @@ void events_static_receive_from_not_accepted(Context& t) {
   Buffer* out = env.buffer(t, 64);
   XT_CHECK(t, out != nullptr);
   out->fill(131);
-  Op* s = env.op(t);
-  XT_CHECK(t, s != nullptr);
-  xwsk::Buf first = out->buf(0, 10);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &first, 0, &u.ba, 0, nullptr, &s->req)));
+  XT_DO(t, env.datagram(t, u, out, 0, 10));
   XT_CHECK(t, wait_count(&st->log.receive_from_calls, 1));
   // WSK: a static receive_from event is not disabled by DataNotAccepted; the next datagram is
   // indicated again.
-  s->rearm();
-  xwsk::Buf second = out->buf(0, 20);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &second, 0, &u.ba, 0, nullptr, &s->req)));
+  XT_DO(t, env.datagram(t, u, out, 0, 20));
   XT_CHECK(t, wait_count(&st->count, 1));
   XT_CHECK(t, st->len[0] == 20 || st->len[0] == 10);
   if (st->len[0] == 10) {  // the refused datagram was buffered and indicated again

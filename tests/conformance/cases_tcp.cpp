@@ -226,28 +226,21 @@ void udp_echo(Context& t, AddressFamily f) {
   Buffer* in = env.buffer(t, 2000);
   XT_CHECK(t, out != nullptr && in != nullptr);
   out->fill(5);
-  Op* r = env.op(t);
-  Op* s = env.op(t);
-  XT_CHECK(t, r != nullptr && s != nullptr);
-  xwsk::Buf rb = in->all();
   xwsk::SockAddr from{};
   uint32_t cflags = 0;
-  Status rs = xwsk::receive_from(u.b, &rb, 0, &from, nullptr, nullptr, &cflags, &r->req);
-  xwsk::Buf sb = out->all();
-  XT_DO(t, s->expect(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req), Status::Success));
-  XT_CHECK_EQ(t, 1200, s->info());
-  XT_DO(t, r->expect(t, rs, Status::Success));
-  XT_CHECK_EQ(t, 1200, r->info());
+  Started r;
+  XT_DO(t, env.start_receive_from(t, u.b, in->all(), &r, &from, &cflags));
+  XT_DO(t, env.datagram(t, u, out, 0, 1200));
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, 1200, r.info());
   XT_CHECK(t, in->matches(5, 0, 1200));
   XT_CHECK(t, xwsk::address_equal(from, u.aa));
   // A datagram longer than the buffer: BufferOverflow, truncated, kMsgTrunc.
-  r->rearm();
-  s->rearm();
-  xwsk::Buf small = in->buf(0, 100);
-  rs = xwsk::receive_from(u.b, &small, 0, &from, nullptr, nullptr, &cflags, &r->req);
-  XT_DO(t, s->finish(t, xwsk::send_to(u.a, &sb, 0, &u.ba, 0, nullptr, &s->req)));
-  XT_DO(t, r->expect(t, rs, Status::BufferOverflow));
-  XT_CHECK_EQ(t, 100, r->info());
+  Started small;
+  XT_DO(t, env.start_receive_from(t, u.b, in->buf(0, 100), &small, &from, &cflags));
+  XT_DO(t, env.datagram(t, u, out, 0, 1200));
+  XT_DO(t, small.expect(t, Status::BufferOverflow));
+  XT_CHECK_EQ(t, 100, small.info());
   XT_CHECK(t, (cflags & xwsk::kMsgTrunc) != 0);
 }
 
