@@ -78,8 +78,7 @@ void control_socket_option_rules(Context& t) {
   const uint32_t sol = xwsk::kSolSocket;
   // A TCP connection socket: no SO_BROADCAST, no IPV6_V6ONLY (AF_INET), no conditional accept.
   xwsk::Socket* tcp = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, xwsk::Protocol::Tcp,
-                      xwsk::kConnectionSocket, nullptr, nullptr, &tcp));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, &tcp));
   XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoBroadcast, 1, Status::NotSupported));
   XT_DO(t, option_is(t, env, tcp, kGet, sol, xwsk::kSoBroadcast, 0, Status::NotSupported));
   XT_DO(t, option_is(t, env, tcp, kSet, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 1,
@@ -118,8 +117,7 @@ void control_socket_option_rules(Context& t) {
   XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoReuseAddr, 0, Status::InvalidDeviceState));
   // A listen socket: conditional accept before bind only.
   xwsk::Socket* lsn = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, xwsk::Protocol::Tcp,
-                      xwsk::kListenSocket, nullptr, nullptr, &lsn));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kListenSocket, &lsn));
   XT_DO(t, option_is(t, env, lsn, kSet, sol, xwsk::kSoConditionalAccept, 0, Status::Success));
   XT_DO(t, env.bind_loopback(t, lsn, AddressFamily::Inet, &bound));
   XT_DO(t, option_is(t, env, lsn, kSet, sol, xwsk::kSoConditionalAccept, 1,
@@ -128,8 +126,7 @@ void control_socket_option_rules(Context& t) {
   // IPV6_V6ONLY: before bind only.
   if ((xwsk::backend_capabilities() & xwsk::kCapIpv6) == 0) return;
   xwsk::Socket* v6 = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet6, SocketType::Stream, xwsk::Protocol::Tcp,
-                      xwsk::kConnectionSocket, nullptr, nullptr, &v6));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet6, xwsk::kConnectionSocket, &v6));
   XT_DO(t, option_is(t, env, v6, kSet, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 1, Status::Success));
   XT_DO(t, env.bind_loopback(t, v6, AddressFamily::Inet6, &bound));
   XT_DO(t, option_is(t, env, v6, kSet, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 0,
@@ -189,8 +186,7 @@ void control_socket_v6only_default(Context& t) {
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet6, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kListenSocket, nullptr, nullptr, &lsn));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet6, xwsk::kListenSocket, &lsn));
   uint32_t v = 7;
   XT_DO(t, env.get_ulong(t, lsn, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, &v));
   XT_CHECK_EQ(t, 1, v);

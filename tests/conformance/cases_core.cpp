@@ -117,8 +117,7 @@ void core_request_rules(Context& t) {
   XT_DO(t, env.open(t));
   // A request that is in flight cannot be used again: DeviceBusy, and it still completes once.
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kConnectionSocket, nullptr, nullptr, &s));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, &s));
   xwsk::Socket* peer = nullptr;
   xwsk::Socket* srv = nullptr;
   XT_DO(t, env.connected_pair(t, AddressFamily::Inet, &peer, &srv));
@@ -278,8 +277,7 @@ void core_wrong_category(Context& t) {
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
   xwsk::Socket* conn = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kConnectionSocket, nullptr, nullptr, &conn));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, &conn));
   Buffer* b = env.buffer(t, 8);
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);

@@ -305,6 +305,30 @@ bool wait_count(std::atomic<uint32_t>* c, uint32_t n) {
   return wait_until(count_cond, &a);
 }
 
+/// An AcceptState whose accepted sockets get @p child (a RecvState, with kRecDispatch) when it
+/// is not null; null (and @p t failed) when out of memory.
+AcceptState* new_accept_state(Context& t, RecvState* child) {
+  AcceptState* s = new (std::nothrow) AcceptState();
+  if (s == nullptr) {
+    t.fail(__FILE__, __LINE__, "out of memory");
+    return nullptr;
+  }
+  if (child != nullptr) {
+    s->child_context = child;
+    s->child_dispatch = &kRecDispatch;
+  }
+  return s;
+}
+
+/// The socket the accept event took: waits for the first accept event, then tracks the socket.
+bool event_accepted(Context& t, Env& env, AcceptState* acc, xwsk::Socket** out) {
+  XT_ENSURE(t, wait_count(&acc->log.accept_calls, 1));
+  *out = acc->accepted.load();
+  XT_ENSURE(t, *out != nullptr);
+  env.adopt(*out);
+  return true;
+}
+
 struct RetainedArg {
   uint32_t baseline;
 };
@@ -448,8 +472,7 @@ void events_enable_rules(Context& t) {
   // Basic socket: no events at all.
   if ((xwsk::backend_capabilities() & xwsk::kCapBasicCategory) != 0) {
     xwsk::Socket* b = nullptr;
-    XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                        xwsk::kBasicSocket, nullptr, nullptr, &b));
+    XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kBasicSocket, &b));
     XT_CHECK_STATUS(t, Status::InvalidParameter, control_events(b, xwsk::kEventReceive));
   }
   XT_CHECK_EQ(t, 0, st->log.receive_calls.load());
@@ -946,11 +969,9 @@ void events_accept(Context& t, AddressFamily f) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<RecvState> child(new_recv_state(t, 64));
   XT_CHECK(t, child);
-  AcceptState* acc = new (std::nothrow) AcceptState();
-  Owned<AcceptState> own(acc);
-  XT_CHECK(t, acc != nullptr);
-  acc->child_context = child.p;
-  acc->child_dispatch = &kRecDispatch;
+  Owned<AcceptState> own(new_accept_state(t, child.p));
+  XT_CHECK(t, own);
+  AcceptState* acc = own.p;
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
@@ -959,10 +980,8 @@ void events_accept(Context& t, AddressFamily f) {
   XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.connect_client(t, f, addr, &cli));
-  XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
-  xwsk::Socket* srv = acc->accepted.load();
-  XT_CHECK(t, srv != nullptr);
-  env.adopt(srv);
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, event_accepted(t, env, acc, &srv));
   XT_CHECK(t, xwsk::address_equal(acc->local, addr));
   XT_CHECK(t, acc->remote.af() == f);
   XT_CHECK(t, acc->remote.port() != 0);
@@ -989,11 +1008,9 @@ void events_accept_inherits(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Owned<RecvState> child(new_recv_state(t, 64));
   XT_CHECK(t, child);
-  AcceptState* acc = new (std::nothrow) AcceptState();
-  Owned<AcceptState> own(acc);
-  XT_CHECK(t, acc != nullptr);
-  acc->child_context = child.p;
-  acc->child_dispatch = &kRecDispatch;
+  Owned<AcceptState> own(new_accept_state(t, child.p));
+  XT_CHECK(t, own);
+  AcceptState* acc = own.p;
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
@@ -1004,10 +1021,8 @@ void events_accept_inherits(Context& t) {
                              xwsk::kEventAccept | xwsk::kEventReceive | xwsk::kEventDisconnect));
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
-  XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
-  xwsk::Socket* srv = acc->accepted.load();
-  XT_CHECK(t, srv != nullptr);
-  env.adopt(srv);
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, event_accepted(t, env, acc, &srv));
   XT_DO(t, send_pattern(t, env, cli, 95, 48));
   XT_CHECK(t, wait_got(child.p, 48));
   XT_CHECK(t, data_matches(child.p, 95, 48));
@@ -1025,19 +1040,16 @@ void events_stream_dispatch(Context& t) {
   Owned<RecvState> child(new_recv_state(t, 64));
   Owned<RecvState> conn(new_recv_state(t, 64));
   XT_CHECK(t, child && conn);
-  AcceptState* acc = new (std::nothrow) AcceptState();
-  Owned<AcceptState> own(acc);
-  XT_CHECK(t, acc != nullptr);
-  acc->child_context = child.p;
-  acc->child_dispatch = &kRecDispatch;
+  Owned<AcceptState> own(new_accept_state(t, child.p));
+  XT_CHECK(t, own);
+  AcceptState* acc = own.p;
   // WSK_CLIENT_STREAM_DISPATCH: the listen half serves the socket once it listens, the
   // connection half once it connects.
   static const xwsk::StreamDispatch kStream = {&kAcceptDispatch, &kRecDispatch};
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kStreamSocket, acc, &kStream, &lsn));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kStreamSocket, &lsn, acc, &kStream));
   xwsk::SockAddr addr{};
   XT_DO(t, env.bind_loopback(t, lsn, AddressFamily::Inet, &addr));
   Op* l = env.op(t);
@@ -1048,10 +1060,8 @@ void events_stream_dispatch(Context& t) {
   XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli, xwsk::kStreamSocket, conn.p,
                               &kStream));
   XT_DO(t, env.enable_events(t, cli, xwsk::kEventReceive));
-  XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
-  xwsk::Socket* srv = acc->accepted.load();
-  XT_CHECK(t, srv != nullptr);
-  env.adopt(srv);
+  xwsk::Socket* srv = nullptr;
+  XT_DO(t, event_accepted(t, env, acc, &srv));
   XT_DO(t, send_pattern(t, env, srv, 97, 24));
   XT_CHECK(t, wait_got(conn.p, 24));
   XT_CHECK(t, data_matches(conn.p, 97, 24));
@@ -1059,9 +1069,9 @@ void events_stream_dispatch(Context& t) {
 
 void events_accept_not_accepted(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
-  AcceptState* acc = new (std::nothrow) AcceptState();
-  Owned<AcceptState> own(acc);
-  XT_CHECK(t, acc != nullptr);
+  Owned<AcceptState> own(new_accept_state(t, nullptr));
+  XT_CHECK(t, own);
+  AcceptState* acc = own.p;
   acc->answer = Status::RequestNotAccepted;
   Env env;
   XT_DO(t, env.open(t));
@@ -1072,13 +1082,13 @@ void events_accept_not_accepted(Context& t) {
   xwsk::Socket* cli = nullptr;
   XT_DO(t,
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
+  Started c;
+  XT_DO(t, env.start_connect(t, cli, addr, &c));
+  XT_DO(t, c.finish(t));
   XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
   // The provider closes a connection the client did not accept: the connecting side sees the
   // connection end (refused, reset, aborted, or a graceful 0-byte end), never data.
-  if (c->status() == Status::Success) {
+  if (c.status() == Status::Success) {
     Buffer* in = env.buffer(t, 16);
     XT_CHECK(t, in != nullptr);
     Op* r = env.op(t);
@@ -1094,11 +1104,11 @@ void events_accept_not_accepted(Context& t) {
       t.add_status(r->status()).add(", bytes ").add_u64(r->info());
       return;
     }
-  } else if (c->status() != Status::ConnectionRefused && c->status() != Status::ConnectionReset &&
-             c->status() != Status::ConnectionAborted) {
+  } else if (c.status() != Status::ConnectionRefused && c.status() != Status::ConnectionReset &&
+             c.status() != Status::ConnectionAborted) {
     // The accept event runs after the handshake: the reset may beat the connect completion.
     t.fail(__FILE__, __LINE__, "connect to a rejecting listener: ");
-    t.add_status(c->status());
+    t.add_status(c.status());
     return;
   }
   XT_CHECK(t, acc->accepted.load() == nullptr);

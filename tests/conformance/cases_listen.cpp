@@ -111,8 +111,7 @@ const xwsk::ListenDispatch kInspectDispatch = {nullptr, on_inspect, on_abort};
 /// A listen socket with conditional accept on (set before bind, as WSK requires).
 bool conditional_listener(Context& t, Env& env, InspectState* st, xwsk::Socket** lsn,
                           xwsk::SockAddr* addr) {
-  if (!env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp, xwsk::kListenSocket,
-                  st, &kInspectDispatch, lsn)) {
+  if (!env.tcp_socket(t, AddressFamily::Inet, xwsk::kListenSocket, lsn, st, &kInspectDispatch)) {
     return false;
   }
   if (!env.set_ulong(t, *lsn, xwsk::kSolSocket, xwsk::kSoConditionalAccept, 1)) return false;
@@ -120,22 +119,31 @@ bool conditional_listener(Context& t, Env& env, InspectState* st, xwsk::Socket**
 }
 
 struct Owner {
-  InspectState* p;
+  InspectState* p = nullptr;
   ~Owner() { delete p; }
 };
+
+/// The setup of every conditional-accept case: an InspectState answering @p answer (owned by
+/// @p own, which the body declares before @p env so that it outlives the sockets), a registered
+/// client and a conditional listener on IPv4 loopback.
+bool open_conditional(Context& t, Env& env, Owner* own, xwsk::InspectAction answer,
+                      xwsk::Socket** lsn, xwsk::SockAddr* addr) {
+  own->p = new (std::nothrow) InspectState();
+  XT_ENSURE(t, own->p != nullptr);
+  own->p->answer = answer;
+  return env.open(t) && conditional_listener(t, env, own->p, lsn, addr);
+}
 
 }  // namespace
 
 void cond_accept_accept(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapConditionalAccept);
-  InspectState* st = new (std::nothrow) InspectState();
-  Owner own{st};
-  XT_CHECK(t, st != nullptr);
+  Owner own;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
+  XT_DO(t, open_conditional(t, env, &own, xwsk::InspectAction::Accept, &lsn, &addr));
+  InspectState* st = own.p;
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
@@ -149,28 +157,25 @@ void cond_accept_accept(Context& t) {
 
 void cond_accept_reject(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapConditionalAccept);
-  InspectState* st = new (std::nothrow) InspectState();
-  Owner own{st};
-  XT_CHECK(t, st != nullptr);
-  st->answer = xwsk::InspectAction::Reject;
+  Owner own;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
+  XT_DO(t, open_conditional(t, env, &own, xwsk::InspectAction::Reject, &lsn, &addr));
+  InspectState* st = own.p;
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   XT_CHECK_STATUS(t, Status::Pending, acc.ret);
   xwsk::Socket* cli = nullptr;
   XT_DO(t,
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  XT_DO(t, c->finish(t, xwsk::connect(cli, &addr, 0, &c->req)));
+  Started c;
+  XT_DO(t, env.start_connect(t, cli, addr, &c));
+  XT_DO(t, c.finish(t));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   // Pinned: the connecting side is refused (WSK), or, where the host completes the handshake
   // before the inspect decision, reset right after; it never gets a usable connection.
-  if (c->status() == Status::Success) {
+  if (c.status() == Status::Success) {
     Buffer* in = env.buffer(t, 8);
     XT_CHECK(t, in != nullptr);
     Op* r = env.op(t);
@@ -182,12 +187,12 @@ void cond_accept_reject(Context& t) {
       t.add_status(r->status());
       return;
     }
-  } else if (c->status() != Status::ConnectionRefused && c->status() != Status::ConnectionReset &&
-             c->status() != Status::ConnectionAborted) {
+  } else if (c.status() != Status::ConnectionRefused && c.status() != Status::ConnectionReset &&
+             c.status() != Status::ConnectionAborted) {
     // Refused before the handshake (WSK), or reset after it, even before the connect
     // completion was reported (hosts that handshake first).
     t.fail(__FILE__, __LINE__, "connect to a rejecting listener: ");
-    t.add_status(c->status());
+    t.add_status(c.status());
     return;
   }
   // The rejected connection never reaches accept().
@@ -197,23 +202,19 @@ void cond_accept_reject(Context& t) {
 
 void cond_accept_pend(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapConditionalAccept);
-  InspectState* st = new (std::nothrow) InspectState();
-  Owner own{st};
-  XT_CHECK(t, st != nullptr);
-  st->answer = xwsk::InspectAction::Pend;
+  Owner own;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
+  XT_DO(t, open_conditional(t, env, &own, xwsk::InspectAction::Pend, &lsn, &addr));
+  InspectState* st = own.p;
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
   XT_DO(t,
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  Status rc = xwsk::connect(cli, &addr, 0, &c->req);
+  Started c;
+  XT_DO(t, env.start_connect(t, cli, addr, &c));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   sleep_ms(20);
   XT_CHECK(t, !acc.completed());  // pended: not accepted yet
@@ -228,7 +229,7 @@ void cond_accept_pend(Context& t) {
   XT_DO(t,
         ic->expect(t, xwsk::inspect_complete(lsn, &st->id, xwsk::InspectAction::Accept, &ic->req),
                    Status::Success));
-  XT_DO(t, c->expect(t, rc, Status::Success));
+  XT_DO(t, c.expect(t, Status::Success));
   xwsk::Socket* srv = nullptr;
   XT_DO(t, env.finish_accept(t, acc, &srv));
   Buffer* out = env.buffer(t, 64);
@@ -242,31 +243,27 @@ void cond_accept_pend(Context& t) {
 
 void cond_accept_abort(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapConditionalAccept);
-  InspectState* st = new (std::nothrow) InspectState();
-  Owner own{st};
-  XT_CHECK(t, st != nullptr);
-  st->answer = xwsk::InspectAction::Pend;
+  Owner own;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, conditional_listener(t, env, st, &lsn, &addr));
+  XT_DO(t, open_conditional(t, env, &own, xwsk::InspectAction::Pend, &lsn, &addr));
+  InspectState* st = own.p;
   xwsk::Socket* cli = nullptr;
   XT_DO(t,
         env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
-  Op* c = env.op(t);
-  XT_CHECK(t, c != nullptr);
-  Status rc = xwsk::connect(cli, &addr, 0, &c->req);
+  Started c;
+  XT_DO(t, env.start_connect(t, cli, addr, &c));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   sleep_ms(20);
-  if (!c->completed()) {
+  if (!c.completed()) {
     // The host defers the handshake until the decision (WSK on Windows): closing the client
     // then sends nothing the listener could see, so there is no abort to observe here.
     XT_DO(t, env.close(t, cli));
-    XT_DO(t, c->finish(t, rc));
+    XT_DO(t, c.finish(t));
     XT_SKIP(t, "handshake deferred until the inspect decision: abort not observable on loopback");
   }
-  XT_DO(t, c->expect(t, rc, Status::Success));
+  XT_DO(t, c.expect(t, Status::Success));
   // The peer drops the pended connection (close = RST): the abort event names it.
   XT_DO(t, env.close(t, cli));
   XT_CHECK(t, st->abort_seen.wait(kTimeoutMs));

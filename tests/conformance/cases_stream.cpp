@@ -31,8 +31,7 @@ void stream_listen_accept(Context& t, AddressFamily f) {
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kStreamSocket, nullptr,
-                      nullptr, &lsn));
+  XT_DO(t, env.tcp_socket(t, f, xwsk::kStreamSocket, &lsn));
   xwsk::SockAddr addr{};
   XT_DO(t, env.bind_loopback(t, lsn, f, &addr));
   Op* l = env.op(t);
@@ -92,8 +91,7 @@ void stream_state_rules(Context& t) {
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Stream, Protocol::Tcp,
-                      xwsk::kStreamSocket, nullptr, nullptr, &s));
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kStreamSocket, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   // Listen needs a bound socket (decided by the call: returned, not pending); accept needs a
@@ -117,8 +115,7 @@ void tcp_connect_unbound(Context& t, AddressFamily f) {
   xwsk::SockAddr addr{};
   XT_DO(t, env.listener(t, f, &lsn, &addr));
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kConnectionSocket, nullptr,
-                      nullptr, &s));
+  XT_DO(t, env.tcp_socket(t, f, xwsk::kConnectionSocket, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   // Windows decides it in the call: WskConnect returns STATUS_INVALID_DEVICE_STATE and
@@ -161,8 +158,7 @@ void tcp_address_queries(Context& t, AddressFamily f) {
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kConnectionSocket, nullptr,
-                      nullptr, &s));
+  XT_DO(t, env.tcp_socket(t, f, xwsk::kConnectionSocket, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr a{};

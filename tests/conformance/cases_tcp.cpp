@@ -55,8 +55,7 @@ void tcp_connect_refused(Context& t, AddressFamily f) {
   XT_DO(t, env.listener(t, f, &lsn, &addr));
   XT_DO(t, env.close(t, lsn));
   xwsk::Socket* s = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kConnectionSocket, nullptr,
-                      nullptr, &s));
+  XT_DO(t, env.tcp_socket(t, f, xwsk::kConnectionSocket, &s));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr any = f == AddressFamily::Inet6 ? xwsk::ipv6_any(0) : xwsk::ipv4_any(0);
@@ -77,15 +76,14 @@ void tcp_bind_conflict(Context& t, AddressFamily f) {
   const uint32_t categories[] = {xwsk::kListenSocket, xwsk::kConnectionSocket};
   for (uint32_t category : categories) {
     xwsk::Socket* b = nullptr;
-    XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, category, nullptr, nullptr, &b));
+    XT_DO(t, env.tcp_socket(t, f, category, &b));
     Op* op = env.op(t);
     XT_CHECK(t, op != nullptr);
     XT_DO(t, op->expect(t, xwsk::bind(b, &addr, 0, &op->req), Status::AddressAlreadyAssociated));
   }
   // A wrong-family address is rejected before the request is accepted.
   xwsk::Socket* c = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Stream, Protocol::Tcp, xwsk::kListenSocket, nullptr,
-                      nullptr, &c));
+  XT_DO(t, env.tcp_socket(t, f, xwsk::kListenSocket, &c));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   xwsk::SockAddr other =

@@ -434,6 +434,19 @@ bool Env::start_receive_from(Context& t, xwsk::Socket* s, xwsk::Buf buf, Started
   return true;
 }
 
+bool Env::tcp_socket(Context& t, AddressFamily family, uint32_t category, xwsk::Socket** out,
+                     void* context, const void* dispatch) {
+  return socket(t, family, xwsk::SocketType::Stream, xwsk::Protocol::Tcp, category, context,
+                dispatch, out);
+}
+
+bool Env::start_connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to, Started* out) {
+  out->op = op(t);
+  XT_ENSURE(t, out->op != nullptr);
+  out->ret = xwsk::connect(s, &to, 0, &out->op->req);
+  return true;
+}
+
 bool Env::connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to) {
   Op* o = op(t);
   XT_ENSURE(t, o != nullptr);

@@ -196,6 +196,11 @@ class Env {
   bool start_receive_from(Context& t, xwsk::Socket* s, xwsk::Buf buf, Started* out,
                           xwsk::SockAddr* from = nullptr, uint32_t* control_flags = nullptr);
 
+  /// A TCP socket of @p category (listen, connection, stream or basic), not bound.
+  bool tcp_socket(Context& t, xwsk::AddressFamily family, uint32_t category, xwsk::Socket** out,
+                  void* context = nullptr, const void* dispatch = nullptr);
+  /// Starts a connect of @p s to @p to (not waited for).
+  bool start_connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to, Started* out);
   /// Connects @p s to @p to and waits: Success.
   bool connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to);
   /// A socket of @p category bound to the wildcard address (bound_socket), connected to @p to.
