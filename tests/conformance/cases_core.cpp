@@ -6,16 +6,6 @@
 
 namespace xt {
 
-namespace {
-bool str_eq(const char* a, const char* b) {
-  while (*a != '\0' && *a == *b) {
-    ++a;
-    ++b;
-  }
-  return *a == *b;
-}
-}  // namespace
-
 void core_status_names(Context& t) {
   XT_CHECK(t, str_eq("STATUS_CONNECTION_REFUSED", xwsk::status_name(Status::ConnectionRefused)));
   XT_CHECK(t, str_eq("STATUS_CANCELLED", xwsk::status_name(Status::Cancelled)));

@@ -68,19 +68,6 @@ struct Owned {
   explicit operator bool() const { return p != nullptr; }
 };
 
-struct Scope {
-  explicit Scope(EventLog* log) : log_(log) {
-    if (log_->in_callback.fetch_add(1, std::memory_order_acq_rel) != 0) {
-      log_->overlap.store(1, std::memory_order_release);
-    }
-  }
-  ~Scope() {
-    log_->in_callback.fetch_sub(1, std::memory_order_acq_rel);
-    log_->any.set();
-  }
-  EventLog* log_;
-};
-
 size_t copy_indications(RecvState* s, xwsk::DataIndication* list, size_t limit) {
   size_t total = 0;
   for (xwsk::DataIndication* d = list; d != nullptr && total < limit; d = d->next) {
@@ -100,7 +87,7 @@ size_t copy_indications(RecvState* s, xwsk::DataIndication* list, size_t limit) 
 Status rec_receive(void* ctx, uint32_t flags, xwsk::DataIndication* data, size_t indicated,
                    size_t* accepted) {
   RecvState* s = static_cast<RecvState*>(ctx);
-  Scope scope(&s->log);
+  CallbackScope scope(&s->log);
   s->log.flags_seen.fetch_or(flags, std::memory_order_acq_rel);
   s->log.receive_calls.fetch_add(1, std::memory_order_acq_rel);
   if (data == nullptr) {
@@ -141,7 +128,7 @@ Status rec_receive(void* ctx, uint32_t flags, xwsk::DataIndication* data, size_t
 
 Status rec_disconnect(void* ctx, uint32_t flags) {
   RecvState* s = static_cast<RecvState*>(ctx);
-  Scope scope(&s->log);
+  CallbackScope scope(&s->log);
   s->got_at_disconnect.store(s->got.load(std::memory_order_acquire), std::memory_order_release);
   s->log.disconnect_flags.store(flags, std::memory_order_release);
   s->log.disconnect_calls.fetch_add(1, std::memory_order_acq_rel);
@@ -151,7 +138,7 @@ Status rec_disconnect(void* ctx, uint32_t flags) {
 
 Status rec_backlog(void* ctx, size_t ideal) {
   RecvState* s = static_cast<RecvState*>(ctx);
-  Scope scope(&s->log);
+  CallbackScope scope(&s->log);
   s->log.backlog_ideal.store(ideal, std::memory_order_release);
   s->log.backlog_calls.fetch_add(1, std::memory_order_acq_rel);
   return Status::Success;
@@ -210,7 +197,7 @@ Status acc_accept(void* ctx, uint32_t flags, const xwsk::SockAddr* local,
                   void** accept_socket_context, const xwsk::ConnectionDispatch** accept_dispatch) {
   (void)flags;
   AcceptState* s = static_cast<AcceptState*>(ctx);
-  Scope scope(&s->log);
+  CallbackScope scope(&s->log);
   s->log.accept_calls.fetch_add(1, std::memory_order_acq_rel);
   if (accept_socket == nullptr) {
     s->null_socket_calls.fetch_add(1, std::memory_order_acq_rel);
@@ -248,7 +235,7 @@ struct DgramState {
 
 Status dg_receive_from(void* ctx, uint32_t flags, xwsk::DatagramIndication* list) {
   DgramState* s = static_cast<DgramState*>(ctx);
-  Scope scope(&s->log);
+  CallbackScope scope(&s->log);
   s->log.flags_seen.fetch_or(flags, std::memory_order_acq_rel);
   s->log.receive_from_calls.fetch_add(1, std::memory_order_acq_rel);
   if (list == nullptr) return Status::Success;
@@ -1250,7 +1237,7 @@ struct SeqState {
 Status dg_count_seq(void* ctx, uint32_t flags, xwsk::DatagramIndication* list) {
   (void)flags;
   SeqState* s = static_cast<SeqState*>(ctx);
-  Scope scope(&s->log);
+  CallbackScope scope(&s->log);
   for (xwsk::DatagramIndication* d = list; d != nullptr; d = d->next) {
     uint8_t b[4] = {};
     uint32_t seq = 0;

@@ -6,14 +6,6 @@ namespace xt {
 
 namespace {
 
-bool str_eq(const char* a, const char* b) {
-  while (*a != '\0' && *a == *b) {
-    ++a;
-    ++b;
-  }
-  return *a == *b;
-}
-
 /// Resolves and returns the list (null on failure, with @p t failed unless @p expect differs).
 bool resolve(Context& t, Env& env, const char* node, const char* service, int32_t family,
              int32_t flags, Status expect, xwsk::AddrInfo** out) {

@@ -94,54 +94,56 @@ xwsk::SockAddr any_address(AddressFamily family, uint16_t port) {
   return family == AddressFamily::Inet6 ? xwsk::ipv6_any(port) : xwsk::ipv4_any(port);
 }
 
-size_t copy_from_buf(const xwsk::Buf& b, uint8_t* dst, size_t cap) {
+namespace {
+
+// Walks the bytes a Buf describes (its segment chain, from the offset into the first segment), at
+// most @p limit of them, handing each contiguous run to @p run(bytes, length, walked so far).
+// Returns the number of bytes walked.
+template <typename Run>
+size_t walk_buf(const xwsk::Buf& b, size_t limit, Run run) {
   size_t skip = b.offset;
-  size_t left = b.length < cap ? b.length : cap;
+  size_t left = b.length < limit ? b.length : limit;
   size_t done = 0;
   for (const xwsk::Segment* seg = b.segment; seg != nullptr && left != 0; seg = seg->next) {
-    const uint8_t* p = static_cast<const uint8_t*>(seg->data);
+    uint8_t* p = static_cast<uint8_t*>(seg->data);
     size_t avail = seg->length;
-    if (skip != 0) {
-      if (skip >= avail) {
-        skip -= avail;
-        continue;
-      }
-      p += skip;
-      avail -= skip;
-      skip = 0;
+    if (skip >= avail) {
+      skip -= avail;
+      continue;
     }
+    p += skip;
+    avail -= skip;
+    skip = 0;
     size_t n = avail < left ? avail : left;
-    for (size_t i = 0; i < n; ++i)
-      dst[done + i] = p[i];
+    run(p, n, done);
     done += n;
     left -= n;
   }
   return done;
 }
 
+}  // namespace
+
+size_t copy_from_buf(const xwsk::Buf& b, uint8_t* dst, size_t cap) {
+  return walk_buf(b, cap, [dst](const uint8_t* p, size_t n, size_t done) {
+    for (size_t i = 0; i < n; ++i)
+      dst[done + i] = p[i];
+  });
+}
+
 size_t copy_to_buf(const xwsk::Buf& b, const uint8_t* src, size_t n) {
-  size_t skip = b.offset;
-  size_t left = b.length < n ? b.length : n;
-  size_t done = 0;
-  for (const xwsk::Segment* seg = b.segment; seg != nullptr && left != 0; seg = seg->next) {
-    uint8_t* p = static_cast<uint8_t*>(seg->data);
-    size_t avail = seg->length;
-    if (skip != 0) {
-      if (skip >= avail) {
-        skip -= avail;
-        continue;
-      }
-      p += skip;
-      avail -= skip;
-      skip = 0;
-    }
-    size_t k = avail < left ? avail : left;
+  return walk_buf(b, n, [src](uint8_t* p, size_t k, size_t done) {
     for (size_t i = 0; i < k; ++i)
       p[i] = src[done + i];
-    done += k;
-    left -= k;
+  });
+}
+
+bool str_eq(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
   }
-  return done;
+  return *a == *b;
 }
 
 bool wait_until(bool (*cond)(void* arg), void* arg, uint32_t timeout_ms) {
@@ -578,20 +580,18 @@ bool Env::local_address(Context& t, xwsk::Socket* s, xwsk::SockAddr* out) {
 
 // ---- logging dispatch ---------------------------------------------------------------------------
 
-namespace {
+CallbackScope::CallbackScope(EventLog* log) : log_(log) {
+  if (log_->in_callback.fetch_add(1, std::memory_order_acq_rel) != 0) {
+    log_->overlap.store(1, std::memory_order_release);
+  }
+}
 
-struct CallbackScope {
-  explicit CallbackScope(EventLog* log) : log_(log) {
-    if (log_->in_callback.fetch_add(1, std::memory_order_acq_rel) != 0) {
-      log_->overlap.store(1, std::memory_order_release);
-    }
-  }
-  ~CallbackScope() {
-    log_->in_callback.fetch_sub(1, std::memory_order_acq_rel);
-    log_->any.set();
-  }
-  EventLog* log_;
-};
+CallbackScope::~CallbackScope() {
+  log_->in_callback.fetch_sub(1, std::memory_order_acq_rel);
+  log_->any.set();
+}
+
+namespace {
 
 Status log_receive(void* ctx, uint32_t flags, xwsk::DataIndication* data, size_t bytes_indicated,
                    size_t* bytes_accepted) {

@@ -106,6 +106,9 @@ size_t copy_from_buf(const xwsk::Buf& b, uint8_t* dst, size_t cap);
 /// Copies @p n bytes from @p src into the bytes a Buf describes. Returns the number copied.
 size_t copy_to_buf(const xwsk::Buf& b, const uint8_t* src, size_t n);
 
+/// True when the C strings @p a and @p b are equal (no C library in the kernel).
+bool str_eq(const char* a, const char* b);
+
 /// Waits until @p cond(arg) is true, polling every few milliseconds, for at most @p timeout_ms.
 /// For states a backend reaches asynchronously (bytes arriving, counters settling).
 bool wait_until(bool (*cond)(void* arg), void* arg, uint32_t timeout_ms = kTimeoutMs);
@@ -247,6 +250,19 @@ class Env {
   xwsk::Client* client_ = nullptr;
   bool registered_ = false;
   bool captured_ = false;
+};
+
+/// Marks one event callback of @p log's socket for its duration: records an overlap with
+/// another callback of the same socket (serial delivery check) and sets log->any at the end.
+class CallbackScope {
+ public:
+  explicit CallbackScope(EventLog* log);
+  ~CallbackScope();
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+
+ private:
+  EventLog* log_;
 };
 
 /// Event callbacks that log into an EventLog given as the socket context.

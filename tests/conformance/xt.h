@@ -126,73 +126,54 @@ void run_case(const Case& c, Context& t);
 #define XT_STR2_(x) #x
 #define XT_STR_(x) XT_STR2_(x)
 
+// The checks, each given how a failure returns (from a case body, or from a helper that returns
+// bool): they count the check, then fail and return when it does not hold.
+#define XT_FROM_BODY_ return
+#define XT_FROM_HELPER_ return false
+
+#define XT_TRUE_(t, cond, text, ret)      \
+  do {                                    \
+    (t).checked();                        \
+    if (!(cond)) {                        \
+      (t).fail(__FILE__, __LINE__, text); \
+      ret;                                \
+    }                                     \
+  } while (0)
+
+#define XT_STATUS_(t, exp, act, ret)                                            \
+  do {                                                                          \
+    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act);                                \
+    (t).checked();                                                              \
+    if (xt_e_ != xt_a_) {                                                       \
+      (t).fail(__FILE__, __LINE__, "status");                                   \
+      (t).add(": expected ").add_status(xt_e_).add(", got ").add_status(xt_a_); \
+      ret;                                                                      \
+    }                                                                           \
+  } while (0)
+
+#define XT_EQ_(t, exp, act, text, ret)                                               \
+  do {                                                                               \
+    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
+    (t).checked();                                                                   \
+    if (xt_e_ != xt_a_) {                                                            \
+      (t).fail(__FILE__, __LINE__, text);                                            \
+      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
+      ret;                                                                           \
+    }                                                                                \
+  } while (0)
+
 /// Fails and returns from a void body when @p cond is false.
-#define XT_CHECK(t, cond)                  \
-  do {                                     \
-    (t).checked();                         \
-    if (!(cond)) {                         \
-      (t).fail(__FILE__, __LINE__, #cond); \
-      return;                              \
-    }                                      \
-  } while (0)
-
+#define XT_CHECK(t, cond) XT_TRUE_(t, cond, #cond, XT_FROM_BODY_)
 /// Like XT_CHECK, for helpers that return bool.
-#define XT_ENSURE(t, cond)                 \
-  do {                                     \
-    (t).checked();                         \
-    if (!(cond)) {                         \
-      (t).fail(__FILE__, __LINE__, #cond); \
-      return false;                        \
-    }                                      \
-  } while (0)
-
-#define XT_STATUS_MISMATCH_(t, exp, act)  \
-  (t).fail(__FILE__, __LINE__, "status"); \
-  (t).add(": expected ").add_status(exp).add(", got ").add_status(act)
+#define XT_ENSURE(t, cond) XT_TRUE_(t, cond, #cond, XT_FROM_HELPER_)
 
 /// Fails and returns when status @p act is not @p exp (prints both names).
-#define XT_CHECK_STATUS(t, exp, act)             \
-  do {                                           \
-    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act); \
-    (t).checked();                               \
-    if (xt_e_ != xt_a_) {                        \
-      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);      \
-      return;                                    \
-    }                                            \
-  } while (0)
-
-#define XT_ENSURE_STATUS(t, exp, act)            \
-  do {                                           \
-    ::xwsk::Status xt_e_ = (exp), xt_a_ = (act); \
-    (t).checked();                               \
-    if (xt_e_ != xt_a_) {                        \
-      XT_STATUS_MISMATCH_(t, xt_e_, xt_a_);      \
-      return false;                              \
-    }                                            \
-  } while (0)
+#define XT_CHECK_STATUS(t, exp, act) XT_STATUS_(t, exp, act, XT_FROM_BODY_)
+#define XT_ENSURE_STATUS(t, exp, act) XT_STATUS_(t, exp, act, XT_FROM_HELPER_)
 
 /// Fails and returns when integers differ (prints both).
-#define XT_CHECK_EQ(t, exp, act)                                                     \
-  do {                                                                               \
-    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
-    (t).checked();                                                                   \
-    if (xt_e_ != xt_a_) {                                                            \
-      (t).fail(__FILE__, __LINE__, #act);                                            \
-      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
-      return;                                                                        \
-    }                                                                                \
-  } while (0)
-
-#define XT_ENSURE_EQ(t, exp, act)                                                    \
-  do {                                                                               \
-    uint64_t xt_e_ = static_cast<uint64_t>(exp), xt_a_ = static_cast<uint64_t>(act); \
-    (t).checked();                                                                   \
-    if (xt_e_ != xt_a_) {                                                            \
-      (t).fail(__FILE__, __LINE__, #act);                                            \
-      (t).add(": expected ").add_u64(xt_e_).add(", got ").add_u64(xt_a_);            \
-      return false;                                                                  \
-    }                                                                                \
-  } while (0)
+#define XT_CHECK_EQ(t, exp, act) XT_EQ_(t, exp, act, #act, XT_FROM_BODY_)
+#define XT_ENSURE_EQ(t, exp, act) XT_EQ_(t, exp, act, #act, XT_FROM_HELPER_)
 
 /// Skips the case (and returns) with @p reason.
 #define XT_SKIP(t, reason) \
