@@ -40,7 +40,8 @@ struct RecvState {
   ~RecvState() { delete[] data; }
 };
 
-RecvState* new_recv_state(Context& t, size_t cap) {
+RecvState* new_recv_state(Context& t, size_t cap, RecvMode mode = RecvMode::AcceptAll,
+                          size_t partial = 0) {
   RecvState* s = new (std::nothrow) RecvState();
   if (s == nullptr) {
     t.fail(__FILE__, __LINE__, "out of memory");
@@ -53,6 +54,8 @@ RecvState* new_recv_state(Context& t, size_t cap) {
     return nullptr;
   }
   s->cap = cap;
+  s->mode = mode;
+  s->partial = partial;
   return s;
 }
 
@@ -159,6 +162,16 @@ bool got_cond(void* a) {
   GotArg* g = static_cast<GotArg*>(a);
   return got_at_least(g->s, g->n);
 }
+/// The setup of the receive-event cases: a registered client and a connected pair over @p f
+/// whose accepted socket reports to @p st (kRecDispatch), with @p events enabled on it (none
+/// when 0). @p st comes from new_recv_state (null: out of memory, a failure).
+bool open_recv_pair(Context& t, Env& env, RecvState* st, AddressFamily f, TcpPair* p,
+                    uint32_t events) {
+  XT_ENSURE(t, st != nullptr);
+  if (!env.open_tcp_pair(t, f, p, st, &kRecDispatch)) return false;
+  return events == 0 || env.enable_events(t, p->srv, events);
+}
+
 bool wait_got(RecvState* s, size_t n) {
   GotArg g{s, n};
   return wait_until(got_cond, &g);
@@ -339,11 +352,9 @@ void events_receive(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<RecvState> st(new_recv_state(t, 70000));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, f, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  XT_DO(t, open_recv_pair(t, env, st.p, f, &p, xwsk::kEventReceive | xwsk::kEventDisconnect));
   const size_t n = 65536;
   XT_DO(t, send_pattern(t, env, p.cli, 11, n));
   XT_CHECK(t, wait_got(st.p, n));
@@ -362,11 +373,10 @@ void events_receive(Context& t, AddressFamily f) {
 void events_start_disabled(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<RecvState> st(new_recv_state(t, 64));
-  XT_CHECK(t, st);
   Env env;
   // A dispatch table alone enables nothing: events start disabled (WSK).
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, 0));
   XT_DO(t, send_pattern(t, env, p.cli, 21, 40));
   Buffer* in = env.buffer(t, 40);
   XT_CHECK(t, in != nullptr);
@@ -471,10 +481,9 @@ void events_receive_backlog(Context& t) {
   // nothing arriving after it (no new readiness, no FIN): all of it must still be indicated.
   const size_t n = 384 * 1024;
   Owned<RecvState> st(new_recv_state(t, n));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, 0));
   Buffer* out = env.buffer(t, n);
   XT_CHECK(t, out != nullptr);
   out->fill(23);
@@ -496,11 +505,10 @@ void events_disable_one(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Owned<RecvState> st(new_recv_state(t, 4096));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p,
+                          xwsk::kEventReceive | xwsk::kEventDisconnect));
   XT_DO(t, send_pattern(t, env, p.cli, 31, 100));
   XT_CHECK(t, wait_got(st.p, 100));
   XT_CHECK(t, data_matches(st.p, 31, 100));
@@ -526,11 +534,10 @@ void events_serial_and_order(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   const size_t n = 200000;
   Owned<RecvState> st(new_recv_state(t, n));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive | xwsk::kEventDisconnect));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p,
+                          xwsk::kEventReceive | xwsk::kEventDisconnect));
   Buffer* out = env.buffer(t, n);
   XT_CHECK(t, out != nullptr);
   out->fill(41);
@@ -570,11 +577,9 @@ void events_disconnect_abortive(Context& t, AddressFamily f) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapDisconnect);
   Owned<RecvState> st(new_recv_state(t, 64));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, f, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventDisconnect));
+  XT_DO(t, open_recv_pair(t, env, st.p, f, &p, xwsk::kEventDisconnect));
   XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
   XT_CHECK((t), (st->log.disconnect_flags.load() & xwsk::kFlagAbortive) != 0);
@@ -584,11 +589,9 @@ void events_disconnect_abortive(Context& t, AddressFamily f) {
 void events_close_resets_peer(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<RecvState> st(new_recv_state(t, 64));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventDisconnect));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventDisconnect));
   // WskCloseSocket on a connected, not disconnected socket is abortive: the peer sees RST.
   XT_DO(t, env.close(t, p.cli));
   XT_CHECK(t, st->log.disconnected.wait(kTimeoutMs));
@@ -598,14 +601,10 @@ void events_close_resets_peer(Context& t) {
 void events_receive_partial(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   const size_t n = 30000;
-  Owned<RecvState> st(new_recv_state(t, n));
-  XT_CHECK(t, st);
-  st->mode = RecvMode::Partial;
-  st->partial = 10;
+  Owned<RecvState> st(new_recv_state(t, n, RecvMode::Partial, 10));
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventReceive));
   XT_DO(t, send_pattern(t, env, p.cli, 51, n));
   XT_CHECK(t, st->data_event.wait(kTimeoutMs));
   size_t took = st->got.load();
@@ -634,13 +633,10 @@ void events_receive_partial(Context& t) {
 void events_receive_not_accepted(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   const size_t n = 5000;
-  Owned<RecvState> st(new_recv_state(t, 64));
-  XT_CHECK(t, st);
-  st->mode = RecvMode::NotAccepted;
+  Owned<RecvState> st(new_recv_state(t, 64, RecvMode::NotAccepted));
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventReceive));
   XT_DO(t, send_pattern(t, env, p.cli, 61, n));
   XT_CHECK(t, st->data_event.wait(kTimeoutMs));
   sleep_ms(30);
@@ -667,14 +663,11 @@ void events_receive_not_accepted(Context& t) {
 void events_receive_retained(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   const size_t n = 20000;
-  Owned<RecvState> st(new_recv_state(t, n));
-  XT_CHECK(t, st);
-  st->mode = RecvMode::Retain;
+  Owned<RecvState> st(new_recv_state(t, n, RecvMode::Retain));
   uint32_t baseline = xwsk::counters().retained_indications;
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventReceive));
   Buffer* out = env.buffer(t, n);
   XT_CHECK(t, out != nullptr);
   out->fill(71);
@@ -1326,13 +1319,11 @@ namespace xt {
 void events_accept_request_dispatch(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<RecvState> st(new_recv_state(t, 128));
-  XT_CHECK(t, st);
   Env env;
   // The context and dispatch given to accept() belong to the accepted socket: its events
   // (enabled later) reach them.
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.srv, xwsk::kEventReceive));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventReceive));
   XT_DO(t, send_pattern(t, env, p.cli, 99, 77));
   XT_CHECK(t, wait_got(st.p, 77));
   XT_CHECK(t, data_matches(st.p, 99, 77));
