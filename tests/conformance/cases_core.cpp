@@ -262,10 +262,9 @@ void core_socket_udp_listen(Context& t) {
 
 void core_wrong_category(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, AddressFamily::Inet, &lsn, &addr));
   xwsk::Socket* conn = nullptr;
   XT_DO(t, env.tcp_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, &conn));
   Buffer* b = env.buffer(t, 8);

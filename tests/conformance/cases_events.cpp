@@ -953,10 +953,9 @@ void events_accept(Context& t, AddressFamily f) {
   XT_CHECK(t, own);
   AcceptState* acc = own.p;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &lsn, &addr, acc, &kAcceptDispatch));
+  XT_DO(t, env.open_listener(t, f, &lsn, &addr, acc, &kAcceptDispatch));
   XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.connect_client(t, f, addr, &cli));
@@ -976,9 +975,8 @@ void events_accept(Context& t, AddressFamily f) {
   XT_DO(t, env.start_accept(t, lsn, &a));
   xwsk::Socket* cli2 = nullptr;
   XT_DO(t, env.connect_client(t, f, addr, &cli2));
-  XT_DO(t, a.expect(t, Status::Success));
-  XT_CHECK(t, a.info() != 0);
-  env.adopt(reinterpret_cast<xwsk::Socket*>(a.info()));
+  xwsk::Socket* accepted = nullptr;
+  XT_DO(t, env.finish_accept(t, a, &accepted));
   XT_CHECK_EQ(t, 1, acc->log.accept_calls.load());
   XT_CHECK_EQ(t, 0, acc->log.overlap.load());
 }
@@ -992,10 +990,9 @@ void events_accept_inherits(Context& t) {
   XT_CHECK(t, own);
   AcceptState* acc = own.p;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr, acc, &kAcceptDispatch));
+  XT_DO(t, env.open_listener(t, AddressFamily::Inet, &lsn, &addr, acc, &kAcceptDispatch));
   // Connection events enabled on the listener apply to the sockets its accept event takes.
   XT_DO(t, env.enable_events(t, lsn,
                              xwsk::kEventAccept | xwsk::kEventReceive | xwsk::kEventDisconnect));
@@ -1054,16 +1051,13 @@ void events_accept_not_accepted(Context& t) {
   AcceptState* acc = own.p;
   acc->answer = Status::RequestNotAccepted;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr, acc, &kAcceptDispatch));
+  XT_DO(t, env.open_listener(t, AddressFamily::Inet, &lsn, &addr, acc, &kAcceptDispatch));
   XT_DO(t, env.enable_events(t, lsn, xwsk::kEventAccept));
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
   Started c;
-  XT_DO(t, env.start_connect(t, cli, addr, &c));
+  XT_DO(t, env.start_client(t, AddressFamily::Inet, addr, &cli, &c));
   XT_DO(t, c.finish(t));
   XT_CHECK(t, wait_count(&acc->log.accept_calls, 1));
   // The provider closes a connection the client did not accept: the connecting side sees the

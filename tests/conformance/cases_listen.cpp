@@ -167,10 +167,8 @@ void cond_accept_reject(Context& t) {
   XT_DO(t, env.start_accept(t, lsn, &acc));
   XT_CHECK_STATUS(t, Status::Pending, acc.ret);
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
   Started c;
-  XT_DO(t, env.start_connect(t, cli, addr, &c));
+  XT_DO(t, env.start_client(t, AddressFamily::Inet, addr, &cli, &c));
   XT_DO(t, c.finish(t));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   // Pinned: the connecting side is refused (WSK), or, where the host completes the handshake
@@ -211,10 +209,8 @@ void cond_accept_pend(Context& t) {
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
   Started c;
-  XT_DO(t, env.start_connect(t, cli, addr, &c));
+  XT_DO(t, env.start_client(t, AddressFamily::Inet, addr, &cli, &c));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   sleep_ms(20);
   XT_CHECK(t, !acc.completed());  // pended: not accepted yet
@@ -250,10 +246,8 @@ void cond_accept_abort(Context& t) {
   XT_DO(t, open_conditional(t, env, &own, xwsk::InspectAction::Pend, &lsn, &addr));
   InspectState* st = own.p;
   xwsk::Socket* cli = nullptr;
-  XT_DO(t,
-        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &cli));
   Started c;
-  XT_DO(t, env.start_connect(t, cli, addr, &c));
+  XT_DO(t, env.start_client(t, AddressFamily::Inet, addr, &cli, &c));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   sleep_ms(20);
   if (!c.completed()) {

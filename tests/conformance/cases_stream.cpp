@@ -66,10 +66,9 @@ void stream_connect(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapStreamCategory);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, f, &lsn, &addr));
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* s = nullptr;
@@ -110,10 +109,9 @@ void stream_state_rules(Context& t) {
 void tcp_connect_unbound(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, f, &lsn, &addr));
   xwsk::Socket* s = nullptr;
   XT_DO(t, env.tcp_socket(t, f, xwsk::kConnectionSocket, &s));
   Op* op = env.op(t);
@@ -370,10 +368,9 @@ void tcp_connect_ex(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapConnectEx);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, f, &lsn, &addr));
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   xwsk::Socket* cli = nullptr;
@@ -416,10 +413,9 @@ void tcp_socket_connect(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapSocketConnect);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, f, &lsn, &addr));
   Started acc;
   XT_DO(t, env.start_accept(t, lsn, &acc));
   Op* c = env.op(t);
@@ -746,10 +742,9 @@ void tcp_send_zero_bytes(Context& t) {
 
 void tcp_listener_close_resets_queued(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, AddressFamily::Inet, &lsn, &addr));
   // Connections the listener completed but nobody accepted are reset when it closes.
   xwsk::Socket* cli = nullptr;
   XT_DO(t, env.connect_client(t, AddressFamily::Inet, addr, &cli));
@@ -778,10 +773,9 @@ namespace xt {
 // of handing out the wrong socket.)
 void tcp_accept_two_pending_v4(Context& t) {
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, AddressFamily::Inet, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, AddressFamily::Inet, &lsn, &addr));
   Started acc[2];
   for (Started& a : acc) {
     XT_DO(t, env.start_accept(t, lsn, &a));

@@ -48,11 +48,10 @@ void tcp_echo(Context& t, AddressFamily f) {
 void tcp_connect_refused(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
-  XT_DO(t, env.open(t));
   // Find a port nobody listens on: bind a listener, note its port, close it.
   xwsk::Socket* lsn = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &lsn, &addr));
+  XT_DO(t, env.open_listener(t, f, &lsn, &addr));
   XT_DO(t, env.close(t, lsn));
   xwsk::Socket* s = nullptr;
   XT_DO(t, env.tcp_socket(t, f, xwsk::kConnectionSocket, &s));
@@ -67,10 +66,9 @@ void tcp_connect_refused(Context& t, AddressFamily f) {
 void tcp_bind_conflict(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* a = nullptr;
   xwsk::SockAddr addr{};
-  XT_DO(t, env.listener(t, f, &a, &addr));
+  XT_DO(t, env.open_listener(t, f, &a, &addr));
   // Exclusive address use is the default: a second bind of the same address fails, for
   // listen and connection sockets alike.
   const uint32_t categories[] = {xwsk::kListenSocket, xwsk::kConnectionSocket};

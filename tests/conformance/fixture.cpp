@@ -404,6 +404,11 @@ bool Env::open_tcp_pair(Context& t, AddressFamily family, TcpPair* p, void* srv_
   return open(t) && tcp_pair(t, family, p, srv_context, srv_dispatch, cli_context, cli_dispatch);
 }
 
+bool Env::open_listener(Context& t, AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
+                        void* context, const xwsk::ListenDispatch* dispatch) {
+  return open(t) && listener(t, family, out, addr, context, dispatch);
+}
+
 bool Env::udp_pair(Context& t, AddressFamily family, UdpPair* p, void* b_context,
                    const xwsk::DatagramDispatch* b_dispatch) {
   return udp_socket(t, family, &p->a, &p->aa) &&
@@ -447,6 +452,12 @@ bool Env::start_connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to, S
   XT_ENSURE(t, out->op != nullptr);
   out->ret = xwsk::connect(s, &to, 0, &out->op->req);
   return true;
+}
+
+bool Env::start_client(Context& t, AddressFamily family, const xwsk::SockAddr& to,
+                       xwsk::Socket** out, Started* connect, uint32_t category) {
+  return bound_socket(t, family, category, nullptr, nullptr, out) &&
+         start_connect(t, *out, to, connect);
 }
 
 bool Env::connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to) {

@@ -173,6 +173,10 @@ class Env {
                       const xwsk::ConnectionDispatch* srv_dispatch = nullptr,
                       void* cli_context = nullptr,
                       const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
+  /// open() and listener(): the setup of the cases that connect to a listener themselves.
+  bool open_listener(Context& t, xwsk::AddressFamily family, xwsk::Socket** out,
+                     xwsk::SockAddr* addr, void* context = nullptr,
+                     const xwsk::ListenDispatch* dispatch = nullptr);
   /// connected_pair() into @p p (the listener is closed before returning).
   bool tcp_pair(Context& t, xwsk::AddressFamily family, TcpPair* p, void* srv_context = nullptr,
                 const xwsk::ConnectionDispatch* srv_dispatch = nullptr, void* cli_context = nullptr,
@@ -204,6 +208,11 @@ class Env {
                   void* context = nullptr, const void* dispatch = nullptr);
   /// Starts a connect of @p s to @p to (not waited for).
   bool start_connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to, Started* out);
+  /// A socket of @p category bound to the wildcard address (bound_socket) whose connect to @p to
+  /// is started (not waited for).
+  bool start_client(Context& t, xwsk::AddressFamily family, const xwsk::SockAddr& to,
+                    xwsk::Socket** out, Started* connect,
+                    uint32_t category = xwsk::kConnectionSocket);
   /// Connects @p s to @p to and waits: Success.
   bool connect(Context& t, xwsk::Socket* s, const xwsk::SockAddr& to);
   /// A socket of @p category bound to the wildcard address (bound_socket), connected to @p to.
