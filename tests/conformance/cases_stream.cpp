@@ -195,11 +195,8 @@ void tcp_close_resets_peer(Context& t, AddressFamily f) {
   Env env;
   TcpPair p;
   XT_DO(t, env.open_tcp_pair(t, f, &p));
-  Buffer* in = env.buffer(t, 64);
-  XT_CHECK(t, in != nullptr);
   Started r;
-  XT_DO(t, env.start_receive(t, p.srv, in->all(), 0, &r));
-  XT_CHECK_STATUS(t, Status::Pending, r.ret);
+  XT_DO(t, env.pending_receive(t, p.srv, 64, &r));
   // WskCloseSocket of a connected socket that was not disconnected is abortive.
   XT_DO(t, env.close(t, p.cli));
   XT_DO(t, r.expect(t, Status::ConnectionReset));
@@ -251,11 +248,8 @@ void tcp_abortive_completes_own_requests(Context& t) {
   Env env;
   TcpPair p;
   XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p));
-  Buffer* in = env.buffer(t, 64);
-  XT_CHECK(t, in != nullptr);
   Started r;
-  XT_DO(t, env.start_receive(t, p.cli, in->all(), 0, &r));
-  XT_CHECK_STATUS(t, Status::Pending, r.ret);
+  XT_DO(t, env.pending_receive(t, p.cli, 64, &r));
   XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   // xwsk.h: an abortive disconnect completes the socket's own pending requests with
   // ConnectionAborted.

@@ -138,10 +138,8 @@ void tcp_disconnect_graceful(Context& t, AddressFamily f) {
   Buffer* b = env.buffer(t, 256);
   XT_CHECK(t, b != nullptr);
   b->fill(3);
-  Op* d = env.op(t);
-  XT_CHECK(t, d != nullptr);
   xwsk::Buf final_data = b->buf(0, 100);
-  XT_DO(t, d->expect(t, xwsk::disconnect(p.cli, &final_data, 0, &d->req), Status::Success));
+  XT_DO(t, env.disconnect(t, p.cli, 0, &final_data));
   // The peer sees the final data, then FIN: a receive completes with 0 bytes and Success.
   Buffer* in = env.buffer(t, 256);
   XT_CHECK(t, in != nullptr);
@@ -170,11 +168,8 @@ void tcp_disconnect_abortive(Context& t, AddressFamily f) {
   Env env;
   TcpPair p;
   XT_DO(t, env.open_tcp_pair(t, f, &p));
-  Buffer* in = env.buffer(t, 64);
-  XT_CHECK(t, in != nullptr);
   Started r;
-  XT_DO(t, env.start_receive(t, p.srv, in->all(), 0, &r));
-  XT_CHECK_STATUS(t, Status::Pending, r.ret);
+  XT_DO(t, env.pending_receive(t, p.srv, 64, &r));
   XT_DO(t, env.disconnect(t, p.cli, xwsk::kFlagAbortive));
   // The peer sees RST: its pending receive fails with ConnectionReset.
   XT_DO(t, r.expect(t, Status::ConnectionReset));

@@ -497,6 +497,14 @@ bool Env::start_receive(Context& t, xwsk::Socket* s, xwsk::Buf buf, uint32_t fla
   return true;
 }
 
+bool Env::pending_receive(Context& t, xwsk::Socket* s, size_t size, Started* out) {
+  Buffer* b = buffer(t, size);
+  XT_ENSURE(t, b != nullptr);
+  if (!start_receive(t, s, b->all(), 0, out)) return false;
+  XT_ENSURE_STATUS(t, Status::Pending, out->ret);
+  return true;
+}
+
 bool Env::disconnect(Context& t, xwsk::Socket* s, uint32_t flags, xwsk::Buf* data) {
   Op* o = op(t);
   XT_ENSURE(t, o != nullptr);

@@ -227,6 +227,9 @@ class Env {
   bool finish_accept(Context& t, Started& acc, xwsk::Socket** out);
   /// Starts a receive into @p buf on @p s with @p flags (not waited for).
   bool start_receive(Context& t, xwsk::Socket* s, xwsk::Buf buf, uint32_t flags, Started* out);
+  /// Starts a receive into a new buffer of @p size bytes on @p s that finds no data: it must
+  /// return Pending (the cases that then reset, abort, cancel or close under it).
+  bool pending_receive(Context& t, xwsk::Socket* s, size_t size, Started* out);
   /// Disconnects @p s with @p flags (and final @p data when not null) and waits: Success.
   bool disconnect(Context& t, xwsk::Socket* s, uint32_t flags, xwsk::Buf* data = nullptr);
 
