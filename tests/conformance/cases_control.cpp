@@ -95,8 +95,7 @@ void control_socket_option_rules(Context& t) {
   XT_DO(t, option_is(t, env, tcp, kSet, sol, xwsk::kSoKeepAlive, 1, Status::Success));
   // A UDP socket: no SO_KEEPALIVE, SO_LINGER, TCP_NODELAY or conditional accept; SO_BROADCAST.
   xwsk::Socket* udp = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Datagram, xwsk::Protocol::Udp,
-                      xwsk::kDatagramSocket, nullptr, nullptr, &udp));
+  XT_DO(t, env.unbound_udp_socket(t, AddressFamily::Inet, &udp));
   XT_DO(t, option_is(t, env, udp, kSet, sol, xwsk::kSoKeepAlive, 1, Status::NotSupported));
   XT_DO(t, option_is(t, env, udp, kGet, sol, xwsk::kSoKeepAlive, 0, Status::NotSupported));
   XT_DO(t, option_is(t, env, udp, kSet, xwsk::kIpProtoTcp, xwsk::kTcpNoDelay, 1,
@@ -215,8 +214,7 @@ void control_socket_exclusiveaddruse(Context& t) {
   Env env;
   XT_DO(t, env.open(t));
   xwsk::Socket* a = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Datagram, Protocol::Udp,
-                      xwsk::kDatagramSocket, nullptr, nullptr, &a));
+  XT_DO(t, env.unbound_udp_socket(t, AddressFamily::Inet, &a));
   uint32_t v = 7;
   XT_DO(t, env.get_ulong(t, a, xwsk::kSolSocket, xwsk::kSoExclusiveAddrUse, &v));
   XT_CHECK_EQ(t, 0, v);
@@ -228,8 +226,7 @@ void control_socket_exclusiveaddruse(Context& t) {
   xwsk::SockAddr aa{};
   XT_DO(t, env.bind_loopback(t, a, AddressFamily::Inet, &aa));
   xwsk::Socket* b = nullptr;
-  XT_DO(t, env.socket(t, AddressFamily::Inet, SocketType::Datagram, Protocol::Udp,
-                      xwsk::kDatagramSocket, nullptr, nullptr, &b));
+  XT_DO(t, env.unbound_udp_socket(t, AddressFamily::Inet, &b));
   XT_DO(t, env.set_ulong(t, b, xwsk::kSolSocket, xwsk::kSoReuseAddr, 1));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);

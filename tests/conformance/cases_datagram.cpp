@@ -138,8 +138,7 @@ void udp_bind_conflict(Context& t, AddressFamily f) {
   xwsk::SockAddr aa{};
   XT_DO(t, env.udp_socket(t, f, &a, &aa));
   xwsk::Socket* b = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Datagram, Protocol::Udp, xwsk::kDatagramSocket, nullptr,
-                      nullptr, &b));
+  XT_DO(t, env.unbound_udp_socket(t, f, &b));
   Op* op = env.op(t);
   XT_CHECK(t, op != nullptr);
   XT_DO(t, op->expect(t, xwsk::bind(b, &aa, 0, &op->req), Status::AddressAlreadyAssociated));
@@ -196,12 +195,9 @@ void udp_reuseaddr(Context& t, AddressFamily f) {
   xwsk::Socket* a = nullptr;
   xwsk::Socket* b = nullptr;
   xwsk::Socket* c = nullptr;
-  XT_DO(t, env.socket(t, f, SocketType::Datagram, Protocol::Udp, xwsk::kDatagramSocket, nullptr,
-                      nullptr, &a));
-  XT_DO(t, env.socket(t, f, SocketType::Datagram, Protocol::Udp, xwsk::kDatagramSocket, nullptr,
-                      nullptr, &b));
-  XT_DO(t, env.socket(t, f, SocketType::Datagram, Protocol::Udp, xwsk::kDatagramSocket, nullptr,
-                      nullptr, &c));
+  XT_DO(t, env.unbound_udp_socket(t, f, &a));
+  XT_DO(t, env.unbound_udp_socket(t, f, &b));
+  XT_DO(t, env.unbound_udp_socket(t, f, &c));
   XT_DO(t, env.set_ulong(t, a, xwsk::kSolSocket, xwsk::kSoReuseAddr, 1));
   XT_DO(t, env.set_ulong(t, b, xwsk::kSolSocket, xwsk::kSoReuseAddr, 1));
   xwsk::SockAddr aa{};

@@ -338,8 +338,7 @@ bool Env::bind_loopback(Context& t, xwsk::Socket* s, AddressFamily family, xwsk:
 
 bool Env::listener(Context& t, AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
                    void* context, const xwsk::ListenDispatch* dispatch) {
-  if (!socket(t, family, xwsk::SocketType::Stream, xwsk::Protocol::Tcp, xwsk::kListenSocket,
-              context, dispatch, out)) {
+  if (!tcp_socket(t, family, xwsk::kListenSocket, out, context, dispatch)) {
     return false;
   }
   return bind_loopback(t, *out, family, addr);
@@ -359,8 +358,7 @@ bool Env::connected_pair(Context& t, AddressFamily family, xwsk::Socket** cli, x
     t.add_status(ra);
     return false;
   }
-  if (!socket(t, family, xwsk::SocketType::Stream, xwsk::Protocol::Tcp, xwsk::kConnectionSocket,
-              cli_context, cli_dispatch, cli)) {
+  if (!tcp_socket(t, family, xwsk::kConnectionSocket, cli, cli_context, cli_dispatch)) {
     return false;
   }
   Op* b = op(t);
@@ -380,6 +378,11 @@ bool Env::connected_pair(Context& t, AddressFamily family, xwsk::Socket** cli, x
   XT_ENSURE(t, *srv != nullptr);
   adopt(*srv);
   return close(t, lsn);
+}
+
+bool Env::unbound_udp_socket(Context& t, AddressFamily family, xwsk::Socket** out) {
+  return socket(t, family, xwsk::SocketType::Datagram, xwsk::Protocol::Udp, xwsk::kDatagramSocket,
+                nullptr, nullptr, out);
 }
 
 bool Env::udp_socket(Context& t, AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
@@ -553,8 +556,7 @@ bool Env::disable_event(Context& t, xwsk::Socket* s, uint32_t event) {
 
 bool Env::bound_socket(Context& t, AddressFamily family, uint32_t category, void* context,
                        const void* dispatch, xwsk::Socket** out) {
-  if (!socket(t, family, xwsk::SocketType::Stream, xwsk::Protocol::Tcp, category, context, dispatch,
-              out)) {
+  if (!tcp_socket(t, family, category, out, context, dispatch)) {
     return false;
   }
   Op* b = op(t);

@@ -187,6 +187,8 @@ class Env {
                      const xwsk::ConnectionDispatch* srv_dispatch = nullptr,
                      void* cli_context = nullptr,
                      const xwsk::ConnectionDispatch* cli_dispatch = nullptr);
+  /// A UDP socket of the datagram category, not bound.
+  bool unbound_udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out);
   /// A datagram socket bound to loopback.
   bool udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
                   void* context = nullptr, const xwsk::DatagramDispatch* dispatch = nullptr);
