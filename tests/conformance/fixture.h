@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Helpers the conformance bodies share: a registered client with tracked sockets, requests and
-// buffers that are all torn down (and checked) at the end of the case. Kernel-compatible: the
-// big state lives on the heap (kernel stacks are small), nothing throws.
+// buffers that are all torn down (and checked) at the end of the case, and the setup sequences
+// the cases repeat (a connected TCP pair, a UDP pair, one datagram a->b, a listener, connects,
+// accepts and receives started now and waited for later). Kernel-compatible: the big state lives
+// on the heap (kernel stacks are small), nothing throws, nothing allocates but Env's pools and
+// buffers. Helpers return false after failing the case through xt's checks; the body wraps each
+// call in XT_DO, which adds the case's name and the calling line to the failure. Every check a
+// helper makes counts as the body's (Context::checks).
 #ifndef XWSK_TESTS_CONFORMANCE_FIXTURE_H_
 #define XWSK_TESTS_CONFORMANCE_FIXTURE_H_
 

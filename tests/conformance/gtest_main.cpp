@@ -2,6 +2,8 @@
 // The GoogleTest front end: every conformance case becomes one test, conformance.<case>, run
 // against the backend this binary is linked with. Skips carry the backend's reason; each is also
 // printed as one "XWSK-SKIP <backend> <case>: <reason>" line so a run's summary can list them.
+// Every case also prints its completion trace ("XWSK-TRACE") and the number of checks its body
+// evaluated ("XWSK-CHECKS <backend> <case>: N").
 // Every run ends with the closing line the kernel runs print: "N passed, N failed, N skipped".
 #include <gtest/gtest.h>
 
