@@ -228,10 +228,9 @@ void control_socket_exclusiveaddruse(Context& t) {
   xwsk::Socket* b = nullptr;
   XT_DO(t, env.unbound_udp_socket(t, AddressFamily::Inet, &b));
   XT_DO(t, env.set_ulong(t, b, xwsk::kSolSocket, xwsk::kSoReuseAddr, 1));
-  Op* op = env.op(t);
-  XT_CHECK(t, op != nullptr);
-  XT_DO(t, op->finish(t, xwsk::bind(b, &aa, 0, &op->req)));
-  XT_CHECK(t, !xwsk::nt_success(op->status()));
+  Status st = Status::Unsuccessful;
+  XT_DO(t, env.bind_status(t, b, aa, &st));
+  XT_CHECK(t, !xwsk::nt_success(st));
 }
 
 void control_socket_options(Context& t) {

@@ -139,9 +139,7 @@ void udp_bind_conflict(Context& t, AddressFamily f) {
   XT_DO(t, env.udp_socket(t, f, &a, &aa));
   xwsk::Socket* b = nullptr;
   XT_DO(t, env.unbound_udp_socket(t, f, &b));
-  Op* op = env.op(t);
-  XT_CHECK(t, op != nullptr);
-  XT_DO(t, op->expect(t, xwsk::bind(b, &aa, 0, &op->req), Status::AddressAlreadyAssociated));
+  XT_DO(t, env.bind(t, b, aa, Status::AddressAlreadyAssociated));
 }
 
 void udp_cancel_on_close(Context& t, AddressFamily f) {
@@ -171,17 +169,7 @@ void udp_cancel_on_close(Context& t, AddressFamily f) {
   XT_CHECK_STATUS(t, Status::Cancelled, r2->status());
 }
 
-namespace {
-
-bool bind_to(Context& t, Env& env, xwsk::Socket* s, const xwsk::SockAddr& a, Status* out) {
-  Op* op = env.op(t);
-  if (op == nullptr) return false;
-  if (!op->finish(t, xwsk::bind(s, &a, 0, &op->req))) return false;
-  *out = op->status();
-  return true;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void udp_reuseaddr(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
@@ -203,9 +191,9 @@ void udp_reuseaddr(Context& t, AddressFamily f) {
   xwsk::SockAddr aa{};
   XT_DO(t, env.bind_loopback(t, a, f, &aa));
   Status st = Status::Unsuccessful;
-  XT_DO(t, bind_to(t, env, b, aa, &st));
+  XT_DO(t, env.bind_status(t, b, aa, &st));
   XT_CHECK_STATUS(t, Status::Success, st);
-  XT_DO(t, bind_to(t, env, c, aa, &st));
+  XT_DO(t, env.bind_status(t, c, aa, &st));
   XT_CHECK(t, !xwsk::nt_success(st));
 }
 

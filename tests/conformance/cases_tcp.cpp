@@ -75,9 +75,7 @@ void tcp_bind_conflict(Context& t, AddressFamily f) {
   for (uint32_t category : categories) {
     xwsk::Socket* b = nullptr;
     XT_DO(t, env.tcp_socket(t, f, category, &b));
-    Op* op = env.op(t);
-    XT_CHECK(t, op != nullptr);
-    XT_DO(t, op->expect(t, xwsk::bind(b, &addr, 0, &op->req), Status::AddressAlreadyAssociated));
+    XT_DO(t, env.bind(t, b, addr, Status::AddressAlreadyAssociated));
   }
   // A wrong-family address is rejected before the request is accepted.
   xwsk::Socket* c = nullptr;

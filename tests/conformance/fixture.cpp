@@ -336,6 +336,20 @@ bool Env::bind_loopback(Context& t, xwsk::Socket* s, AddressFamily family, xwsk:
   return false;
 }
 
+bool Env::bind(Context& t, xwsk::Socket* s, const xwsk::SockAddr& addr, Status want) {
+  Op* o = op(t);
+  XT_ENSURE(t, o != nullptr);
+  return o->expect(t, xwsk::bind(s, &addr, 0, &o->req), want);
+}
+
+bool Env::bind_status(Context& t, xwsk::Socket* s, const xwsk::SockAddr& addr, Status* out) {
+  Op* o = op(t);
+  XT_ENSURE(t, o != nullptr);
+  if (!o->finish(t, xwsk::bind(s, &addr, 0, &o->req))) return false;
+  *out = o->status();
+  return true;
+}
+
 bool Env::listener(Context& t, AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
                    void* context, const xwsk::ListenDispatch* dispatch) {
   if (!tcp_socket(t, family, xwsk::kListenSocket, out, context, dispatch)) {

@@ -168,6 +168,11 @@ class Env {
   /// address with its port.
   bool bind_loopback(Context& t, xwsk::Socket* s, xwsk::AddressFamily family,
                      xwsk::SockAddr* bound);
+  /// Binds @p s to @p addr and waits: the final status must be @p want.
+  bool bind(Context& t, xwsk::Socket* s, const xwsk::SockAddr& addr, xwsk::Status want);
+  /// Binds @p s to @p addr and waits; *out gets the final status (for outcomes the case pins
+  /// only loosely).
+  bool bind_status(Context& t, xwsk::Socket* s, const xwsk::SockAddr& addr, xwsk::Status* out);
   /// A listen-category socket bound to loopback (listening, WSK semantics).
   bool listener(Context& t, xwsk::AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
                 void* context = nullptr, const xwsk::ListenDispatch* dispatch = nullptr);
