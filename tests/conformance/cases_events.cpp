@@ -162,14 +162,19 @@ bool got_cond(void* a) {
   GotArg* g = static_cast<GotArg*>(a);
   return got_at_least(g->s, g->n);
 }
-/// The setup of the receive-event cases: a registered client and a connected pair over @p f
-/// whose accepted socket reports to @p st (kRecDispatch), with @p events enabled on it (none
-/// when 0). @p st comes from new_recv_state (null: out of memory, a failure).
+/// The setup of the event cases: a registered client and a connected pair over @p f whose
+/// accepted socket (or, with @p on_client, connecting socket) reports to @p st (kRecDispatch),
+/// with @p events enabled on it (none when 0). @p st comes from new_recv_state (null: out of
+/// memory, a failure).
 bool open_recv_pair(Context& t, Env& env, RecvState* st, AddressFamily f, TcpPair* p,
-                    uint32_t events) {
+                    uint32_t events, bool on_client = false) {
   XT_ENSURE(t, st != nullptr);
-  if (!env.open_tcp_pair(t, f, p, st, &kRecDispatch)) return false;
-  return events == 0 || env.enable_events(t, p->srv, events);
+  if (on_client) {
+    if (!env.open_tcp_pair(t, f, p, nullptr, nullptr, st, &kRecDispatch)) return false;
+  } else if (!env.open_tcp_pair(t, f, p, st, &kRecDispatch)) {
+    return false;
+  }
+  return events == 0 || env.enable_events(t, on_client ? p->cli : p->srv, events);
 }
 
 bool wait_got(RecvState* s, size_t n) {
@@ -862,13 +867,11 @@ void events_echo_from_indication(Context& t) {
 void events_send_backlog(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   Owned<RecvState> st(new_recv_state(t, 64));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, nullptr, nullptr, st.p, &kRecDispatch));
   // The event's timing is the transport's (ideal backlog changes); what is pinned: it can be
   // enabled and disabled on its own, and any call returns Success and is serial.
-  XT_DO(t, env.enable_events(t, p.cli, xwsk::kEventSendBacklog));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventSendBacklog, true));
   const size_t n = 1 << 20;
   Buffer* out = env.buffer(t, n);
   Buffer* in = env.buffer(t, n);
@@ -904,11 +907,9 @@ void events_send_backlog_changes(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
   Owned<RecvState> st(new_recv_state(t, 64));
-  XT_CHECK(t, st);
   Env env;
   TcpPair p;
-  XT_DO(t, env.open_tcp_pair(t, AddressFamily::Inet, &p, nullptr, nullptr, st.p, &kRecDispatch));
-  XT_DO(t, env.enable_events(t, p.cli, xwsk::kEventSendBacklog));
+  XT_DO(t, open_recv_pair(t, env, st.p, AddressFamily::Inet, &p, xwsk::kEventSendBacklog, true));
   BacklogWait w{st.p, 1};
   XT_CHECK(t, wait_until(backlog_calls_reached, &w));
   const uint64_t first = st->log.backlog_ideal.load(std::memory_order_acquire);
