@@ -172,27 +172,9 @@ void cond_accept_reject(Context& t) {
   XT_DO(t, c.finish(t));
   XT_CHECK(t, st->inspected.wait(kTimeoutMs));
   // Pinned: the connecting side is refused (WSK), or, where the host completes the handshake
-  // before the inspect decision, reset right after; it never gets a usable connection.
-  if (c.status() == Status::Success) {
-    Buffer* in = env.buffer(t, 8);
-    XT_CHECK(t, in != nullptr);
-    Op* r = env.op(t);
-    XT_CHECK(t, r != nullptr);
-    xwsk::Buf rb = in->all();
-    XT_DO(t, r->finish(t, xwsk::receive(cli, &rb, 0, &r->req)));
-    if (r->status() != Status::ConnectionReset && r->status() != Status::ConnectionAborted) {
-      t.fail(__FILE__, __LINE__, "rejected connection not reset: ");
-      t.add_status(r->status());
-      return;
-    }
-  } else if (c.status() != Status::ConnectionRefused && c.status() != Status::ConnectionReset &&
-             c.status() != Status::ConnectionAborted) {
-    // Refused before the handshake (WSK), or reset after it, even before the connect
-    // completion was reported (hosts that handshake first).
-    t.fail(__FILE__, __LINE__, "connect to a rejecting listener: ");
-    t.add_status(c.status());
-    return;
-  }
+  // before the inspect decision, reset right after (even before the connect completion was
+  // reported); it never gets a usable connection.
+  XT_DO(t, env.turned_down(t, cli, c, false));
   // The rejected connection never reaches accept().
   sleep_ms(20);
   XT_CHECK(t, !acc.completed());

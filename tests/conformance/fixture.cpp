@@ -522,6 +522,35 @@ bool Env::pending_receive(Context& t, xwsk::Socket* s, size_t size, Started* out
   return true;
 }
 
+bool Env::turned_down(Context& t, xwsk::Socket* cli, const Started& c, bool graceful_end) {
+  const Status cs = c.status();
+  if (cs != Status::Success) {
+    if (cs == Status::ConnectionRefused || cs == Status::ConnectionReset ||
+        cs == Status::ConnectionAborted) {
+      return true;
+    }
+    t.fail(__FILE__, __LINE__, "connect to a rejecting listener: ");
+    t.add_status(cs);
+    return false;
+  }
+  Buffer* b = buffer(t, 16);
+  XT_ENSURE(t, b != nullptr);
+  Op* r = op(t);
+  XT_ENSURE(t, r != nullptr);
+  xwsk::Buf rb = b->all();
+  if (!r->finish(t, xwsk::receive(cli, &rb, 0, &r->req))) return false;
+  const Status rs = r->status();
+  const bool ended = rs == Status::ConnectionReset || rs == Status::ConnectionAborted ||
+                     (graceful_end && (rs == Status::ConnectionDisconnected ||
+                                       (rs == Status::Success && r->info() == 0)));
+  if (!ended) {
+    t.fail(__FILE__, __LINE__, "turned-down connection still usable: ");
+    t.add_status(rs).add(", bytes ").add_u64(r->info());
+    return false;
+  }
+  return true;
+}
+
 bool Env::disconnect(Context& t, xwsk::Socket* s, uint32_t flags, xwsk::Buf* data) {
   Op* o = op(t);
   XT_ENSURE(t, o != nullptr);

@@ -242,6 +242,12 @@ class Env {
   /// Starts a receive into a new buffer of @p size bytes on @p s that finds no data: it must
   /// return Pending (the cases that then reset, abort, cancel or close under it).
   bool pending_receive(Context& t, xwsk::Socket* s, size_t size, Started* out);
+  /// For a connection the listening side turned down (conditional accept's Reject, an accept
+  /// event's RequestNotAccepted): the finished connect @p c of @p cli never gave a usable
+  /// connection. It was refused, reset or aborted, or, where the host completed the handshake
+  /// before the decision, a receive on @p cli sees it reset or aborted (with @p graceful_end, a
+  /// graceful 0-byte end or ConnectionDisconnected as well).
+  bool turned_down(Context& t, xwsk::Socket* cli, const Started& c, bool graceful_end);
   /// Disconnects @p s with @p flags (and final @p data when not null) and waits: Success.
   bool disconnect(Context& t, xwsk::Socket* s, uint32_t flags, xwsk::Buf* data = nullptr);
 
