@@ -219,13 +219,7 @@ void core_socket_invalid_parameters(Context& t) {
   XT_CHECK_STATUS(t, Status::Unsuccessful, op->req.status);
   XT_CHECK_EQ(t, 77, op->req.information);
   // Accepted, then completed with InvalidParameter: bad family, type/protocol, category.
-  struct Combo {
-    uint16_t family;
-    uint16_t type;
-    uint16_t protocol;
-    uint32_t category;
-  };
-  const Combo bad[] = {
+  const SocketArgs bad[] = {
       {99, 1, 6, xwsk::kConnectionSocket},  // unknown family
       {2, 1, 17, xwsk::kConnectionSocket},  // stream over UDP
       {2, 2, 6, xwsk::kDatagramSocket},     // datagram over TCP
@@ -233,14 +227,8 @@ void core_socket_invalid_parameters(Context& t) {
       {2, 1, 6, 0x3},                       // two categories
       {23, 9, 6, xwsk::kConnectionSocket},  // unknown type
   };
-  for (const Combo& c : bad) {
-    op->rearm();
-    Status r = xwsk::socket(env.client(), static_cast<AddressFamily>(c.family),
-                            static_cast<SocketType>(c.type), static_cast<Protocol>(c.protocol),
-                            c.category, nullptr, nullptr, &op->req);
-    XT_DO(t, op->expect(t, r, Status::InvalidParameter));
-    XT_CHECK_EQ(t, 0, op->info());
-  }
+  for (const SocketArgs& c : bad)
+    XT_DO(t, env.socket_rejected(t, c));
 }
 
 // As Windows has it: WskSocket(AF_INET, SOCK_DGRAM, IPPROTO_UDP, WSK_FLAG_LISTEN_SOCKET)

@@ -522,6 +522,25 @@ bool Env::pending_receive(Context& t, xwsk::Socket* s, size_t size, Started* out
   return true;
 }
 
+bool Env::socket_rejected(Context& t, const SocketArgs& args) {
+  Op* o = op(t);
+  XT_ENSURE(t, o != nullptr);
+  Status r = xwsk::socket(
+      client_, static_cast<AddressFamily>(args.family), static_cast<xwsk::SocketType>(args.type),
+      static_cast<xwsk::Protocol>(args.protocol), args.category, nullptr, nullptr, &o->req);
+  if (!o->finish(t, r)) return false;
+  t.checked();
+  if (o->status() != Status::InvalidParameter) {
+    t.fail(__FILE__, __LINE__, "socket combination not rejected: family ");
+    t.add_u64(args.family).add(" type ").add_u64(args.type).add(" protocol ");
+    t.add_u64(args.protocol).add(" category ").add_u64(args.category).add(": ");
+    t.add_status(o->status());
+    return false;
+  }
+  XT_ENSURE_EQ(t, 0, o->info());
+  return true;
+}
+
 bool Env::turned_down(Context& t, xwsk::Socket* cli, const Started& c, bool graceful_end) {
   const Status cs = c.status();
   if (cs != Status::Success) {

@@ -49,6 +49,14 @@ struct Op {
   uintptr_t info() const { return req.information; }
 };
 
+/// The raw arguments of a socket() call, for the cases that try combinations WSK rejects.
+struct SocketArgs {
+  uint16_t family;
+  uint16_t type;
+  uint16_t protocol;
+  uint32_t category;
+};
+
 /// A request a body started and waits for later: its Op, what the call returned, and the Buf the
 /// call was given (it lives here for as long as the request may use it).
 struct Started {
@@ -239,6 +247,8 @@ class Env {
   bool finish_accept(Context& t, Started& acc, xwsk::Socket** out);
   /// Starts a receive into @p buf on @p s with @p flags (not waited for).
   bool start_receive(Context& t, xwsk::Socket* s, xwsk::Buf buf, uint32_t flags, Started* out);
+  /// socket() with @p args is accepted and then completed with InvalidParameter and no socket.
+  bool socket_rejected(Context& t, const SocketArgs& args);
   /// Starts a receive into a new buffer of @p size bytes on @p s that finds no data: it must
   /// return Pending (the cases that then reset, abort, cancel or close under it).
   bool pending_receive(Context& t, xwsk::Socket* s, size_t size, Started* out);
