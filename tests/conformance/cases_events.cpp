@@ -280,12 +280,13 @@ Status dg_receive_from(void* ctx, uint32_t flags, xwsk::DatagramIndication* list
 const xwsk::DatagramDispatch kDgramDispatch = {dg_receive_from};
 const xwsk::DatagramDispatch kNullDgramDispatch = {nullptr};
 
-DgramState* new_dgram_state(Context& t) {
+DgramState* new_dgram_state(Context& t, Status answer = Status::Success) {
   DgramState* s = new (std::nothrow) DgramState();
   if (s == nullptr) {
     t.fail(__FILE__, __LINE__, "out of memory");
     return nullptr;
   }
+  s->answer = answer;
   for (uint8_t*& p : s->data) {
     p = new (std::nothrow) uint8_t[2048];
     if (p == nullptr) {
@@ -308,6 +309,15 @@ bool count_cond(void* a) {
 bool wait_count(std::atomic<uint32_t>* c, uint32_t n) {
   CountArg a{c, n};
   return wait_until(count_cond, &a);
+}
+
+/// The setup of the receive_from-event cases: a registered client and a UDP pair over @p f
+/// whose second socket reports to @p st (kDgramDispatch; from new_dgram_state, null is a
+/// failure), with the receive_from event enabled on it.
+bool open_dgram_pair(Context& t, Env& env, DgramState* st, AddressFamily f, UdpPair* u) {
+  XT_ENSURE(t, st != nullptr);
+  return env.open(t) && env.udp_pair(t, f, u, st, &kDgramDispatch) &&
+         env.enable_events(t, u->b, xwsk::kEventReceiveFrom);
 }
 
 /// An AcceptState whose accepted sockets get @p child (a RecvState, with kRecDispatch) when it
@@ -1079,12 +1089,9 @@ void events_receive_from(Context& t, AddressFamily f) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   DgramState* st = new_dgram_state(t);
   Owned<DgramState> own(st);
-  XT_CHECK(t, st != nullptr);
   Env env;
-  XT_DO(t, env.open(t));
   UdpPair u;
-  XT_DO(t, env.udp_pair(t, f, &u, st, &kDgramDispatch));
-  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
+  XT_DO(t, open_dgram_pair(t, env, st, f, &u));
   Buffer* out = env.buffer(t, 1000);
   XT_CHECK(t, out != nullptr);
   out->fill(101);
@@ -1121,16 +1128,12 @@ void events_receive_from(Context& t, AddressFamily f) {
 void events_receive_from_retained(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
-  DgramState* st = new_dgram_state(t);
+  DgramState* st = new_dgram_state(t, Status::Pending);
   Owned<DgramState> own(st);
-  XT_CHECK(t, st != nullptr);
-  st->answer = Status::Pending;
   uint32_t baseline = xwsk::counters().retained_indications;
   Env env;
-  XT_DO(t, env.open(t));
   UdpPair u;
-  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u, st, &kDgramDispatch));
-  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
+  XT_DO(t, open_dgram_pair(t, env, st, AddressFamily::Inet, &u));
   Buffer* out = env.buffer(t, 300);
   XT_CHECK(t, out != nullptr);
   out->fill(111);
@@ -1156,15 +1159,11 @@ void events_receive_from_retained(Context& t) {
 void events_receive_from_not_accepted(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
-  DgramState* st = new_dgram_state(t);
+  DgramState* st = new_dgram_state(t, Status::DataNotAccepted);
   Owned<DgramState> own(st);
-  XT_CHECK(t, st != nullptr);
-  st->answer = Status::DataNotAccepted;
   Env env;
-  XT_DO(t, env.open(t));
   UdpPair u;
-  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &u, st, &kDgramDispatch));
-  XT_DO(t, env.enable_events(t, u.b, xwsk::kEventReceiveFrom));
+  XT_DO(t, open_dgram_pair(t, env, st, AddressFamily::Inet, &u));
   Buffer* out = env.buffer(t, 64);
   XT_CHECK(t, out != nullptr);
   out->fill(121);
@@ -1312,10 +1311,9 @@ void events_static_receive_from_not_accepted(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   XT_REQUIRE_CAP(t, xwsk::kCapControlClient);
-  DgramState* st = new_dgram_state(t);
+  DgramState* st = new_dgram_state(t, Status::DataNotAccepted);
   Owned<DgramState> own(st);
   XT_CHECK(t, st != nullptr);
-  st->answer = Status::DataNotAccepted;
   Env env;
   XT_DO(t, env.open(t));
   xwsk::EventCallbackControl ctl{nullptr, xwsk::kEventReceiveFrom};
