@@ -326,10 +326,9 @@ void control_socket_udp_options(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* u = nullptr;
   xwsk::SockAddr ua{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &u, &ua));
+  XT_DO(t, env.open_udp_socket(t, AddressFamily::Inet, &u, &ua));
   uint32_t v = 0;
   XT_DO(t, env.set_ulong(t, u, xwsk::kSolSocket, xwsk::kSoBroadcast, 1));
   XT_DO(t, env.get_ulong(t, u, xwsk::kSolSocket, xwsk::kSoBroadcast, &v));

@@ -133,10 +133,9 @@ void udp_bind_conflict(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* a = nullptr;
   xwsk::SockAddr aa{};
-  XT_DO(t, env.udp_socket(t, f, &a, &aa));
+  XT_DO(t, env.open_udp_socket(t, f, &a, &aa));
   xwsk::Socket* b = nullptr;
   XT_DO(t, env.unbound_udp_socket(t, f, &b));
   XT_DO(t, env.bind(t, b, aa, Status::AddressAlreadyAssociated));
@@ -146,10 +145,9 @@ void udp_cancel_on_close(Context& t, AddressFamily f) {
   if (!require_family(t, f)) return;
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* a = nullptr;
   xwsk::SockAddr aa{};
-  XT_DO(t, env.udp_socket(t, f, &a, &aa));
+  XT_DO(t, env.open_udp_socket(t, f, &a, &aa));
   Buffer* in = env.buffer(t, 100);
   XT_CHECK(t, in != nullptr);
   Op* r1 = env.op(t);
@@ -200,10 +198,9 @@ void udp_reuseaddr(Context& t, AddressFamily f) {
 void udp_argument_checks(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
   Env env;
-  XT_DO(t, env.open(t));
   xwsk::Socket* a = nullptr;
   xwsk::SockAddr aa{};
-  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &a, &aa));
+  XT_DO(t, env.open_udp_socket(t, AddressFamily::Inet, &a, &aa));
   Buffer* b = env.buffer(t, 16);
   XT_CHECK(t, b != nullptr);
   Op* op = env.op(t);

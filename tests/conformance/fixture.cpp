@@ -426,6 +426,11 @@ bool Env::open_listener(Context& t, AddressFamily family, xwsk::Socket** out, xw
   return open(t) && listener(t, family, out, addr, context, dispatch);
 }
 
+bool Env::open_udp_socket(Context& t, AddressFamily family, xwsk::Socket** out,
+                          xwsk::SockAddr* addr) {
+  return open(t) && udp_socket(t, family, out, addr);
+}
+
 bool Env::udp_pair(Context& t, AddressFamily family, UdpPair* p, void* b_context,
                    const xwsk::DatagramDispatch* b_dispatch) {
   return udp_socket(t, family, &p->a, &p->aa) &&

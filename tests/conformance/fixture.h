@@ -210,6 +210,9 @@ class Env {
   /// A datagram socket bound to loopback.
   bool udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out, xwsk::SockAddr* addr,
                   void* context = nullptr, const xwsk::DatagramDispatch* dispatch = nullptr);
+  /// open() and udp_socket().
+  bool open_udp_socket(Context& t, xwsk::AddressFamily family, xwsk::Socket** out,
+                       xwsk::SockAddr* addr);
   /// Two datagram sockets bound to loopback; @p b_context and @p b_dispatch go to the second.
   bool udp_pair(Context& t, xwsk::AddressFamily family, UdpPair* p, void* b_context = nullptr,
                 const xwsk::DatagramDispatch* b_dispatch = nullptr);
