@@ -59,6 +59,66 @@ struct Cursor {
   unsigned fill(uv_buf_t* bufs, unsigned max) const;
 };
 
+inline void Cursor::init(const Buf& buf) {
+  seg = buf.segment;
+  off = buf.offset;
+  left = buf.length;
+  done = 0;
+  while (seg != nullptr && left != 0 && off >= seg->length) {
+    off -= seg->length;
+    seg = seg->next;
+  }
+}
+
+inline char* Cursor::chunk(size_t* len) const {
+  if (left == 0 || seg == nullptr) {
+    *len = 0;
+    return nullptr;
+  }
+  size_t n = seg->length - off;
+  *len = n < left ? n : left;
+  return static_cast<char*>(seg->data) + off;
+}
+
+inline void Cursor::advance(size_t n) {
+  done += n;
+  left -= n;
+  while (n != 0 && seg != nullptr) {
+    size_t avail = seg->length - off;
+    if (n < avail) {
+      off += n;
+      n = 0;
+    } else {
+      n -= avail;
+      seg = seg->next;
+      off = 0;
+    }
+  }
+  while (left != 0 && seg != nullptr && off >= seg->length) {
+    seg = seg->next;
+    off = 0;
+  }
+}
+
+inline unsigned Cursor::fill(uv_buf_t* bufs, unsigned max) const {
+  unsigned n = 0;
+  size_t remaining = left;
+  const Segment* s = seg;
+  size_t o = off;
+  while (n < max && remaining != 0 && s != nullptr) {
+    size_t len = s->length - o;
+    if (len > remaining) len = remaining;
+    if (len != 0) {
+      bufs[n] = uv_buf_init(static_cast<char*>(s->data) + o, static_cast<unsigned>(len));
+      ++n;
+      remaining -= len;
+    }
+    s = s->next;
+    o = 0;
+  }
+  return n;
+}
+
 // ---- per-operation state (Request::priv.backend, detail::op_state<T>) -------------------------
 // One struct per kind of operation, the same names in every backend. No allocation per
 // operation: the libuv request objects a stream or datagram socket needs (uv_write_t,

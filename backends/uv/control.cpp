@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file control.cpp
 /// @brief control_socket (options and ioctls: uv_* where libuv has the call, setsockopt on
-/// uv_fileno() otherwise), control_client, and the address queries.
+/// uv_fileno() otherwise) and control_client: entry points, run function, logic.
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -3,8 +3,8 @@
 /// @brief Socket objects and their lifecycle: creation (socket), the Phase state machine,
 /// bind, listen, the address queries, set_event_mask and close_socket (each entry point picks
 /// the run function of the socket's kind: tcp.cpp, udp.cpp, raw.cpp); socket memory (the
-/// per-client cache of closed sockets, the pool of stream indication buffers); the cursor over
-/// a request's segments and the request queues.
+/// per-client cache of closed sockets, the pool of stream indication buffers); the request
+/// queues.
 ///
 /// The lifecycle (Socket::phase; every move goes through set_phase(), which checks it against
 /// this table in debug builds). Datagram and raw sockets use Open, Bound, Closing and Closed.
@@ -96,67 +96,7 @@ void set_phase(Socket* s, Phase to) {
   s->phase = to;
 }
 
-// ---- Cursor / queues -------------------------------------------------------------------------
-
-void Cursor::init(const Buf& buf) {
-  seg = buf.segment;
-  off = buf.offset;
-  left = buf.length;
-  done = 0;
-  while (seg != nullptr && left != 0 && off >= seg->length) {
-    off -= seg->length;
-    seg = seg->next;
-  }
-}
-
-char* Cursor::chunk(size_t* len) const {
-  if (left == 0 || seg == nullptr) {
-    *len = 0;
-    return nullptr;
-  }
-  size_t n = seg->length - off;
-  *len = n < left ? n : left;
-  return static_cast<char*>(seg->data) + off;
-}
-
-void Cursor::advance(size_t n) {
-  done += n;
-  left -= n;
-  while (n != 0 && seg != nullptr) {
-    size_t avail = seg->length - off;
-    if (n < avail) {
-      off += n;
-      n = 0;
-    } else {
-      n -= avail;
-      seg = seg->next;
-      off = 0;
-    }
-  }
-  while (left != 0 && seg != nullptr && off >= seg->length) {
-    seg = seg->next;
-    off = 0;
-  }
-}
-
-unsigned Cursor::fill(uv_buf_t* bufs, unsigned max) const {
-  unsigned n = 0;
-  size_t remaining = left;
-  const Segment* s = seg;
-  size_t o = off;
-  while (n < max && remaining != 0 && s != nullptr) {
-    size_t len = s->length - o;
-    if (len > remaining) len = remaining;
-    if (len != 0) {
-      bufs[n] = uv_buf_init(static_cast<char*>(s->data) + o, static_cast<unsigned>(len));
-      ++n;
-      remaining -= len;
-    }
-    s = s->next;
-    o = 0;
-  }
-  return n;
-}
+// ---- request queues ------------------------------------------------------------------------
 
 bool ReqQueue::remove(Request* r) {
   Request* prev = nullptr;

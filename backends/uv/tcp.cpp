@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /// @file tcp.cpp
-/// @brief TCP sockets over uv_tcp_t: bind, listen, accept (with conditional accept), connect,
-/// send (uv_try_write, then uv_write over the request's own segments), receive (read straight
-/// into the first pending receive's buffer), events, disconnect and close.
+/// @brief Stream sockets over uv_tcp_t: the xwsk::backend entry points (socket_connect,
+/// accept, inspect_complete, connect, connect_ex, send, receive, disconnect,
+/// release_data_indications, at the end of the file), their run functions and all of their
+/// logic: bind, listen, accept (with conditional accept), connect, send (uv_try_write, then
+/// uv_write over the request's own segments), receive (read straight into the first pending
+/// receive's buffer), the stream events, disconnect and close.
 ///
-/// Every function here runs on the client's loop thread.
+/// Every function here but the entry points runs on the client's loop thread.
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

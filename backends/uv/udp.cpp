@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /// @file udp.cpp
-/// @brief Datagram sockets over uv_udp_t: bind, send_to (uv_udp_try_send, then uv_udp_send),
-/// send_messages (sendmmsg on the native fd: libuv 1.44 has no batched send), receive_from
-/// (straight into the request's buffer when it is contiguous), the receive_from event, close.
+/// @brief Datagram sockets over uv_udp_t: the xwsk::backend entry points (send_to,
+/// send_messages, receive_from, release_datagram_indications, at the end of the file; for a raw
+/// socket they pick raw.cpp's run functions), their run functions and logic: bind, send_to
+/// (uv_udp_try_send, then uv_udp_send), send_messages (sendmmsg on the native fd: libuv 1.44
+/// has no batched send), receive_from (straight into the request's buffer when it is
+/// contiguous), the receive_from event, close.
 ///
-/// Every function here runs on the client's loop thread.
+/// Every function here but the entry points runs on the client's loop thread.
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
