@@ -556,7 +556,8 @@ void on_connect(uv_connect_t* req, int status) {
   Request* r = s->connect_req;
   s->connect_req = nullptr;
   if (status < 0) {
-    set_phase(s, Phase::Bound);
+    // Cancelled by close_socket (the socket is Closing), or failed: back to Bound.
+    if (!closing(s)) set_phase(s, Phase::Bound);
     // A reset before the connect completed: the listener refused the connection (for
     // example its accept event returned RequestNotAccepted).
     Status st = connect_status(status);
@@ -885,7 +886,7 @@ Status socket_connect_create(Client* c, Request* req) {
   int err = 0;
   if (::bind(socket_fd(s), reinterpret_cast<sockaddr*>(&ss), len) != 0) err = errno;
   if (err == 0) {
-    set_phase(s, Phase::Bound);
+    if (!closing(s)) set_phase(s, Phase::Bound);
     to_native(a.remote, &ss);
     s->connect_req = req;
     set_phase(s, Phase::Connecting);
