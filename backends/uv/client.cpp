@@ -134,7 +134,7 @@ Status run_or_submit(Client* c, Request* req, RunFn run) {
   if (!on_loop(c)) return submit(c, req);
   if (c->inline_depth < kMaxInlineDepth && c->deferred == 0) {
     ++c->inline_depth;
-    Status st = run(req);
+    Status st = run_request(req);  // Cancelled if the socket is closing
     --c->inline_depth;
     return st;
   }
