@@ -51,6 +51,12 @@ struct Cursor {
 
   /// Starts at the beginning of @p buf (the offset applies to the first segment only).
   void init(const Buf& buf);
+  /// A cursor over @p buf, or an empty one for null.
+  static Cursor of(const Buf* buf) {
+    Cursor c{nullptr, 0, 0, 0};
+    if (buf != nullptr) c.init(*buf);
+    return c;
+  }
   /// The next contiguous piece (null/0 when done).
   char* chunk(size_t* len) const;
   /// Marks @p n bytes transferred.
@@ -127,84 +133,84 @@ inline unsigned Cursor::fill(uv_buf_t* bufs, unsigned max) const {
 
 /// socket, socket_connect (client-level: the client is kept here, priv.socket is null).
 struct SocketIo {
-  Client* client;
-  void* context;
-  const void* dispatch;  ///< socket: any dispatch; socket_connect: a ConnectionDispatch
-  uint32_t category;
-  uint32_t flags;  ///< socket_connect
-  AddressFamily family;
-  SocketType type;
-  Protocol protocol;
-  SockAddr local;   ///< socket_connect
-  SockAddr remote;  ///< socket_connect
+  Client* client{};
+  void* context{};
+  const void* dispatch{};  ///< socket: any dispatch; socket_connect: a ConnectionDispatch
+  uint32_t category{};
+  uint32_t flags{};  ///< socket_connect
+  AddressFamily family{};
+  SocketType type{};
+  Protocol protocol{};
+  SockAddr local{};   ///< socket_connect
+  SockAddr remote{};  ///< socket_connect
 };
 
 /// send, receive, disconnect (final data), connect and connect_ex (the data it sends once
 /// connected: the request then continues as a send).
 struct StreamIo {
-  Cursor cur;  ///< the bytes still to send / the buffer space still to fill
-  uint32_t flags;
-  SockAddr remote;  ///< connect
+  Cursor cur{};  ///< the bytes still to send / the buffer space still to fill
+  uint32_t flags{};
+  SockAddr remote{};  ///< connect
 };
 
 /// accept
 struct AcceptIo {
-  uint32_t flags;
-  void* context;
-  const ConnectionDispatch* dispatch;
-  SockAddr* local;
-  SockAddr* remote;
+  uint32_t flags{};
+  void* context{};
+  const ConnectionDispatch* dispatch{};
+  SockAddr* local{};
+  SockAddr* remote{};
 };
 
 /// send_to, send_messages, receive_from (datagram and raw sockets).
 struct DatagramIo {
-  Cursor cur;       ///< send: the datagram being sent; receive_from: the buffer
-  BufList* list;    ///< send_messages: the next element to send
-  size_t total;     ///< send_messages: bytes of the datagrams already sent
-  SockAddr remote;  ///< send: the destination
-  SockAddr* from;   ///< receive_from: where the sender's address goes
-  size_t* control_length;
-  uint32_t* control_flags;
-  bool messages;    ///< a send_messages request (else send_to / receive_from)
-  bool has_remote;  ///< send: a destination was given
-  bool started;     ///< send_messages: cur holds the current datagram
+  Cursor cur{};       ///< send: the datagram being sent; receive_from: the buffer
+  BufList* list{};    ///< send_messages: the next element to send
+  size_t total{};     ///< send_messages: bytes of the datagrams already sent
+  SockAddr remote{};  ///< send: the destination
+  SockAddr* from{};   ///< receive_from: where the sender's address goes
+  size_t* control_length{};
+  uint32_t* control_flags{};
+  bool messages{};    ///< a send_messages request (else send_to / receive_from)
+  bool has_remote{};  ///< send: a destination was given
+  bool started{};     ///< send_messages: cur holds the current datagram
 };
 
 /// bind, get_local_address / get_remote_address, inspect_complete.
 struct AddressIo {
-  SockAddr addr;  ///< bind
-  uint32_t flags;
-  SockAddr* out;  ///< address queries
-  InspectId id;   ///< inspect_complete
-  InspectAction action;
+  SockAddr addr{};  ///< bind
+  uint32_t flags{};
+  SockAddr* out{};  ///< address queries
+  InspectId id{};   ///< inspect_complete
+  InspectAction action{};
 };
 
 /// control_socket
 struct ControlIo {
-  ControlType type;
-  uint32_t code;
-  uint32_t level;
-  size_t input_size;
-  const void* input;
-  size_t output_size;
-  void* output;
-  size_t* output_size_returned;
+  ControlType type{};
+  uint32_t code{};
+  uint32_t level{};
+  size_t input_size{};
+  const void* input{};
+  size_t output_size{};
+  void* output{};
+  size_t* output_size_returned{};
 };
 
 /// get_address_info, get_name_info (client-level).
 struct ResolveIo {
-  Client* client;
-  const char* node;  ///< get_address_info
-  const char* service;
-  uint32_t name_space;
-  uint32_t flags;  ///< get_name_info
-  const AddrInfo* hints;
-  AddrInfo** result;
-  SockAddr address;  ///< get_name_info
-  char* node_out;
-  size_t node_size;
-  char* service_out;
-  size_t service_size;
+  Client* client{};
+  const char* node{};  ///< get_address_info
+  const char* service{};
+  uint32_t name_space{};
+  uint32_t flags{};  ///< get_name_info
+  const AddrInfo* hints{};
+  AddrInfo** result{};
+  SockAddr address{};  ///< get_name_info
+  char* node_out{};
+  size_t node_size{};
+  char* service_out{};
+  size_t service_size{};
 };
 
 /// A FIFO of requests linked through Request::priv.next.
@@ -423,6 +429,10 @@ void set_phase(Socket* s, Phase to);
 /// close_socket (or an internal close) started: requests on the socket complete Cancelled.
 inline bool closing(const Socket* s) {
   return s->phase >= Phase::Closing;
+}
+/// Completes @p req with InvalidDeviceState: the call does not fit the socket's phase.
+inline Status wrong_phase(Request* req) {
+  return detail::complete(req, Status::InvalidDeviceState, 0);
 }
 /// Allocates a zeroed socket object for @p c (loop thread); link_socket() lists it once it is
 /// live.

@@ -284,15 +284,14 @@ namespace backend {
 Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,
                       size_t input_size, const void* input, size_t output_size, void* output,
                       size_t* output_size_returned, Request* req) {
-  uv::ControlIo& a = *detail::op_state<uv::ControlIo>(req);
-  a.type = type;
-  a.code = control_code;
-  a.level = level;
-  a.input_size = input_size;
-  a.input = input;
-  a.output_size = output_size;
-  a.output = output;
-  a.output_size_returned = output_size_returned;
+  *detail::op_state<uv::ControlIo>(req) = {.type = type,
+                                           .code = control_code,
+                                           .level = level,
+                                           .input_size = input_size,
+                                           .input = input,
+                                           .output_size = output_size,
+                                           .output = output,
+                                           .output_size_returned = output_size_returned};
   return uv::run_or_submit(s, req, &uv::control_socket_run);
 }
 

@@ -200,7 +200,7 @@ Status raw_open(Socket* s) {
 
 Status raw_bind(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Open) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
   socklen_t len = to_native(op_state<AddressIo>(req)->addr, &ss);
   if (::bind(s->raw_fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
@@ -213,7 +213,7 @@ Status raw_bind(Request* req) {
 
 Status raw_send(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   DatagramIo& a = *op_state<DatagramIo>(req);
   if (!a.has_remote) return detail::complete(req, Status::InvalidDeviceState, 0);
   if (!datagrams_fit(req, kMaxIov)) return detail::complete(req, Status::InvalidParameter, 0);
@@ -234,7 +234,7 @@ Status raw_send(Request* req) {
 
 Status raw_receive(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   s->receives.push(req);
   raw_update(s);
   return Status::Pending;

@@ -177,27 +177,25 @@ using uv::ResolveIo;
 
 Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
                         const AddrInfo* hints, AddrInfo** result, Request* req) {
-  ResolveIo& a = *op_state<ResolveIo>(req);
-  a.client = client;
-  a.node = node;
-  a.service = service;
-  a.name_space = name_space;
-  a.hints = hints;
-  a.result = result;
+  *op_state<ResolveIo>(req) = {.client = client,
+                               .node = node,
+                               .service = service,
+                               .name_space = name_space,
+                               .hints = hints,
+                               .result = result};
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);  // until it completes
   return uv::run_or_submit(client, req, &uv::get_address_info_run);
 }
 
 Status get_name_info(Client* client, const SockAddr* address, char* node, size_t node_size,
                      char* service, size_t service_size, uint32_t flags, Request* req) {
-  ResolveIo& a = *op_state<ResolveIo>(req);
-  a.client = client;
-  a.address = *address;
-  a.node_out = node;
-  a.node_size = node_size;
-  a.service_out = service;
-  a.service_size = service_size;
-  a.flags = flags;
+  *op_state<ResolveIo>(req) = {.client = client,
+                               .flags = flags,
+                               .address = *address,
+                               .node_out = node,
+                               .node_size = node_size,
+                               .service_out = service,
+                               .service_size = service_size};
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
   return uv::run_or_submit(client, req, &uv::get_name_info_run);
 }

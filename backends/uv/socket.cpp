@@ -303,9 +303,9 @@ Status address_query(Request* req, bool local) {
   sockaddr_storage ss;
   int len = sizeof(ss);
   int r;
-  if (!s->handle_open) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (!s->handle_open) return wrong_phase(req);
   if (local) {
-    if (s->phase == Phase::Open) return detail::complete(req, Status::InvalidDeviceState, 0);
+    if (s->phase == Phase::Open) return wrong_phase(req);
     if (s->kind == HandleKind::Raw) {
       socklen_t slen = sizeof(ss);
       r = getsockname(s->raw_fd, reinterpret_cast<sockaddr*>(&ss), &slen) == 0
@@ -317,9 +317,7 @@ Status address_query(Request* req, bool local) {
               : uv_udp_getsockname(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), &len);
     }
   } else {
-    if (s->kind != HandleKind::Tcp || s->phase != Phase::Connected) {
-      return detail::complete(req, Status::InvalidDeviceState, 0);
-    }
+    if (s->kind != HandleKind::Tcp || s->phase != Phase::Connected) return wrong_phase(req);
     r = uv_tcp_getpeername(&s->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len);
   }
   if (r != 0) return detail::complete(req, from_uv(r), 0);
@@ -364,23 +362,20 @@ using uv::HandleKind;
 
 Status socket(Client* client, AddressFamily family, SocketType type, Protocol protocol,
               uint32_t category, void* socket_context, const void* dispatch, Request* req) {
-  uv::SocketIo& a = *op_state<uv::SocketIo>(req);
-  a.client = client;
-  a.family = family;
-  a.type = type;
-  a.protocol = protocol;
-  a.category = category;
-  a.context = socket_context;
-  a.dispatch = dispatch;
+  *op_state<uv::SocketIo>(req) = {.client = client,
+                                  .context = socket_context,
+                                  .dispatch = dispatch,
+                                  .category = category,
+                                  .family = family,
+                                  .type = type,
+                                  .protocol = protocol};
   // Counted until created, so that deregistration never races a queued creation.
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
   return uv::run_or_submit(client, req, &uv::socket_run);
 }
 
 Status bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
-  AddressIo& a = *op_state<AddressIo>(req);
-  a.addr = *local;
-  a.flags = flags;
+  *op_state<AddressIo>(req) = {.addr = *local, .flags = flags};
   return uv::run_or_submit(s, req,
                            s->kind == HandleKind::Tcp   ? &uv::tcp_bind
                            : s->kind == HandleKind::Udp ? &uv::udp_bind
@@ -392,12 +387,12 @@ Status listen(Socket* s, Request* req) {
 }
 
 Status get_local_address(Socket* s, SockAddr* local, Request* req) {
-  op_state<AddressIo>(req)->out = local;
+  *op_state<AddressIo>(req) = {.out = local};
   return uv::run_or_submit(s, req, &uv::local_address_run);
 }
 
 Status get_remote_address(Socket* s, SockAddr* remote, Request* req) {
-  op_state<AddressIo>(req)->out = remote;
+  *op_state<AddressIo>(req) = {.out = remote};
   return uv::run_or_submit(s, req, &uv::remote_address_run);
 }
 

@@ -263,6 +263,19 @@ Status send_state(const Socket* s) {
   return Status::Success;
 }
 
+/// Writes what the kernel takes of @p cur at once (uv_try_write). Returns 0 when all of it is
+/// written or the socket would block (@p bufs / @p n then hold the next pieces, for uv_write),
+/// else the libuv error.
+int try_write(Socket* s, Cursor* cur, uv_buf_t* bufs, unsigned* n) {
+  while (cur->left != 0) {
+    *n = cur->fill(bufs, kMaxTryBufs);
+    int r = uv_try_write(&s->h.stream, bufs, *n);
+    if (r <= 0) return r == UV_EAGAIN ? 0 : r;
+    cur->advance(static_cast<size_t>(r));
+  }
+  return 0;
+}
+
 /// Progresses the send queue: uv_try_write first, then one uv_write at a time.
 void start_sends(Socket* s) {
   if (s->phase == Phase::Connecting) return;  // queued behind the connect
@@ -280,19 +293,10 @@ void start_sends(Socket* s) {
       // queued); finish_send_head() restores the client's setting.
       if (uv_tcp_nodelay(&s->h.tcp, 1) == 0) s->nodelay_on = true;
     }
-    while (cur.left != 0) {
-      uv_buf_t bufs[kMaxTryBufs];
-      unsigned n = cur.fill(bufs, kMaxTryBufs);
-      int r = uv_try_write(&s->h.stream, bufs, n);
-      if (r > 0) {
-        cur.advance(static_cast<size_t>(r));
-        continue;
-      }
-      if (r != UV_EAGAIN) {
-        finish_send_head(s, from_uv(r));
-        head = nullptr;
-        break;
-      }
+    uv_buf_t bufs[kMaxTryBufs];
+    unsigned n = 0;
+    int r = try_write(s, &cur, bufs, &n);
+    if (r == 0 && cur.left != 0) {
       // Backpressure: hand the request's own segments to libuv (zero copy).
       if (n > kMaxWriteBufs) n = kMaxWriteBufs;
       size_t bytes = 0;
@@ -300,18 +304,17 @@ void start_sends(Socket* s) {
         bytes += bufs[i].len;
       s->write_bytes = bytes;
       s->write_active = true;
-      int w = uv_write(&s->r.tcp.w, &s->h.stream, bufs, n, on_write);
-      if (w != 0) {
-        s->write_active = false;
-        finish_send_head(s, from_uv(w));
-        head = nullptr;
-      }
-      break;
+      r = uv_write(&s->r.tcp.w, &s->h.stream, bufs, n, on_write);
+      if (r == 0) continue;  // on_write goes on from here
+      s->write_active = false;
     }
-    if (head == nullptr || s->write_active) continue;
+    if (r != 0) {
+      finish_send_head(s, from_uv(r));
+      continue;
+    }
     if (head->priv.run == &disconnect_run) {
       s->write_active = true;
-      int r = uv_shutdown(&s->r.tcp.sd, &s->h.stream, on_shutdown);
+      r = uv_shutdown(&s->r.tcp.sd, &s->h.stream, on_shutdown);
       if (r != 0) {
         s->write_active = false;
         finish_send_head(s, from_uv(r));
@@ -618,7 +621,7 @@ Status tcp_open(Socket* s) {
 
 Status tcp_bind(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Open) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
   socklen_t len = to_native(op_state<AddressIo>(req)->addr, &ss);
   int fd = socket_fd(s);
@@ -639,7 +642,7 @@ Status tcp_bind(Request* req) {
 
 Status tcp_listen(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   int r = uv_listen(&s->h.stream, SOMAXCONN, on_connection);
   if (r != 0) return detail::complete(req, from_uv(r), 0);
   set_phase(s, Phase::Listening);
@@ -651,9 +654,7 @@ namespace {
 
 Status accept_run(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Listening) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
+  if (s->phase != Phase::Listening) return wrong_phase(req);
   // Pending even if it completes below: the completion routine may already have reused it.
   s->accepts.push(req);
   serve_accepts(s);
@@ -662,9 +663,7 @@ Status accept_run(Request* req) {
 
 Status connect_run(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Bound) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);  // unbound, or not idle
-  }
+  if (s->phase != Phase::Bound) return wrong_phase(req);  // unbound, or not idle
   sockaddr_storage ss;
   to_native(io_of(req)->remote, &ss);
   s->connect_req = req;
@@ -689,17 +688,10 @@ Status send_run(Request* req) {
   if (s->sends.empty() && !s->write_active) {
     // Fast path: write at once; complete inline if the kernel took everything.
     Cursor& cur = io_of(req)->cur;
-    while (cur.left != 0) {
-      uv_buf_t bufs[kMaxTryBufs];
-      unsigned n = cur.fill(bufs, kMaxTryBufs);
-      int r = uv_try_write(&s->h.stream, bufs, n);
-      if (r > 0) {
-        cur.advance(static_cast<size_t>(r));
-        continue;
-      }
-      if (r != UV_EAGAIN) return detail::complete(req, from_uv(r), cur.done);
-      break;
-    }
+    uv_buf_t bufs[kMaxTryBufs];
+    unsigned n = 0;
+    int r = try_write(s, &cur, bufs, &n);
+    if (r != 0) return detail::complete(req, from_uv(r), cur.done);
     if (cur.left == 0) return detail::complete(req, Status::Success, cur.done);
   }
   s->sends.push(req);
@@ -745,9 +737,7 @@ Status receive_run(Request* req) {
   if (s->error != Status::Success) return detail::complete(req, s->error, op->cur.done);
   if (s->phase == Phase::Aborted) return detail::complete(req, Status::ConnectionAborted, 0);
   if (s->receive_closed) return detail::complete(req, Status::Success, op->cur.done);
-  if (s->phase != Phase::Connected && s->phase != Phase::Connecting) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
+  if (s->phase != Phase::Connected && s->phase != Phase::Connecting) return wrong_phase(req);
   s->receives.push(req);
   tcp_update(s);
   return Status::Pending;
@@ -755,9 +745,7 @@ Status receive_run(Request* req) {
 
 Status disconnect_run(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Connected) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
+  if (s->phase != Phase::Connected) return wrong_phase(req);
   if ((io_of(req)->flags & kFlagAbortive) != 0) {
     // Abortive: reset now. Queued sends and receives fail with ConnectionAborted; a write
     // already given to libuv is cancelled by the close and reported the same way.
@@ -938,33 +926,29 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
                       const ConnectionDispatch* dispatch, Request* req) {
   (void)type;
   (void)protocol;
-  uv::SocketIo& a = *op_state<uv::SocketIo>(req);
-  a.client = client;
-  a.local = *local;
-  a.remote = *remote;
-  a.flags = flags;
-  a.context = socket_context;
-  a.dispatch = dispatch;
+  *op_state<uv::SocketIo>(req) = {.client = client,
+                                  .context = socket_context,
+                                  .dispatch = dispatch,
+                                  .flags = flags,
+                                  .local = *local,
+                                  .remote = *remote};
   client->client_ops.fetch_add(1, std::memory_order_acq_rel);
   return uv::run_or_submit(client, req, &uv::socket_connect_run);
 }
 
 Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
               const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
-  uv::AcceptIo& a = *op_state<uv::AcceptIo>(req);
-  a.flags = flags;
-  a.context = accept_socket_context;
-  a.dispatch = dispatch;
-  a.local = local;
-  a.remote = remote;
+  *op_state<uv::AcceptIo>(req) = {.flags = flags,
+                                  .context = accept_socket_context,
+                                  .dispatch = dispatch,
+                                  .local = local,
+                                  .remote = remote};
   return uv::run_or_submit(s, req, &uv::accept_run);
 }
 
 Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action,
                         Request* req) {
-  uv::AddressIo& a = *op_state<uv::AddressIo>(req);
-  a.id = *inspect_id;
-  a.action = action;
+  *op_state<uv::AddressIo>(req) = {.id = *inspect_id, .action = action};
   return uv::run_or_submit(s, req, &uv::inspect_complete_run);
 }
 
@@ -974,33 +958,23 @@ Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) 
 
 Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
                   Request* req) {
-  StreamIo& a = *op_state<StreamIo>(req);
-  a.remote = *remote;
-  a.flags = flags;
-  a.cur = uv::Cursor{nullptr, 0, 0, 0};
-  if (data != nullptr) a.cur.init(*data);  // sent once connected
+  // The data (if any) is sent once connected.
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(data), .flags = flags, .remote = *remote};
   return uv::run_or_submit(s, req, &uv::connect_run);
 }
 
 Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
-  StreamIo& a = *op_state<StreamIo>(req);
-  a.cur.init(*buf);
-  a.flags = flags;
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(buf), .flags = flags};
   return uv::run_or_submit(s, req, &uv::send_run);
 }
 
 Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
-  StreamIo& a = *op_state<StreamIo>(req);
-  a.cur.init(*buf);
-  a.flags = flags;
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(buf), .flags = flags};
   return uv::run_or_submit(s, req, &uv::receive_run);
 }
 
 Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req) {
-  StreamIo& a = *op_state<StreamIo>(req);
-  a.cur = uv::Cursor{nullptr, 0, 0, 0};
-  if (final_data != nullptr) a.cur.init(*final_data);
-  a.flags = flags;
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(final_data), .flags = flags};
   return uv::run_or_submit(s, req, &uv::disconnect_run);
 }
 

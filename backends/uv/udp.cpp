@@ -290,7 +290,7 @@ Status udp_open(Socket* s) {
 
 Status udp_bind(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Open) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
   to_native(op_state<AddressIo>(req)->addr, &ss);
   unsigned flags = 0;
@@ -308,7 +308,7 @@ namespace {
 Status send_run(Request* req) {
   Socket* s = req->priv.socket;
   DatagramIo& a = *op_state<DatagramIo>(req);
-  if (s->phase != Phase::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   // No fixed remote address (SIO_WSK_SET_REMOTE_ADDRESS) in this backend.
   if (!a.has_remote) return detail::complete(req, Status::InvalidDeviceState, 0);
   if (!datagrams_fit(req, kMaxBufs)) return detail::complete(req, Status::InvalidParameter, 0);
@@ -346,7 +346,7 @@ Status send_run(Request* req) {
 
 Status receive_from_run(Request* req) {
   Socket* s = req->priv.socket;
-  if (s->phase != Phase::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   s->receives.push(req);
   udp_update(s);
   return Status::Pending;
@@ -407,14 +407,10 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
   (void)flags;
   (void)control_length;
   (void)control;
-  DatagramIo& a = *op_state<DatagramIo>(req);
-  a.messages = false;
-  a.list = nullptr;
-  a.cur.init(*buf);
-  a.has_remote = remote != nullptr;
-  if (remote != nullptr) a.remote = *remote;
-  a.total = 0;
-  a.started = true;
+  *op_state<DatagramIo>(req) = {.cur = uv::Cursor::of(buf),
+                                .remote = remote != nullptr ? *remote : SockAddr{},
+                                .has_remote = remote != nullptr,
+                                .started = true};
   return uv::run_or_submit(s, req, s->kind == uv::HandleKind::Raw ? &uv::raw_send : &uv::send_run);
 }
 
@@ -423,14 +419,10 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
   (void)flags;
   (void)control_length;
   (void)control;
-  DatagramIo& a = *op_state<DatagramIo>(req);
-  a.messages = true;
-  a.list = list;
-  a.cur = uv::Cursor{nullptr, 0, 0, 0};
-  a.has_remote = remote != nullptr;
-  if (remote != nullptr) a.remote = *remote;
-  a.total = 0;
-  a.started = false;
+  *op_state<DatagramIo>(req) = {.list = list,
+                                .remote = remote != nullptr ? *remote : SockAddr{},
+                                .messages = true,
+                                .has_remote = remote != nullptr};
   return uv::run_or_submit(s, req, s->kind == uv::HandleKind::Raw ? &uv::raw_send : &uv::send_run);
 }
 
@@ -438,12 +430,10 @@ Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
                     size_t* control_length, void* control, uint32_t* control_flags, Request* req) {
   (void)flags;
   (void)control;
-  DatagramIo& a = *op_state<DatagramIo>(req);
-  a.messages = false;
-  a.cur.init(*buf);
-  a.from = remote;
-  a.control_length = control_length;
-  a.control_flags = control_flags;
+  *op_state<DatagramIo>(req) = {.cur = uv::Cursor::of(buf),
+                                .from = remote,
+                                .control_length = control_length,
+                                .control_flags = control_flags};
   return uv::run_or_submit(
       s, req, s->kind == uv::HandleKind::Raw ? &uv::raw_receive : &uv::receive_from_run);
 }
