@@ -35,31 +35,8 @@ constexpr uint32_t kSocketCacheSize = 64;
 /// Idle stream indication buffers a client keeps (16 x 64 KiB at most).
 constexpr uint32_t kBufferPoolSize = 16;
 
-/// Operation codes stored in Request::priv.op while a request is queued or pending.
-enum Op : uint32_t {
-  kOpNone = 0,
-  kOpSocket,
-  kOpSocketConnect,
-  kOpControlClient,
-  kOpGetAddrInfo,
-  kOpGetNameInfo,
-  kOpBind,
-  kOpListen,
-  kOpAccept,
-  kOpConnect,
-  kOpSend,
-  kOpReceive,
-  kOpDisconnect,
-  kOpSendTo,
-  kOpReceiveFrom,
-  kOpSendMessages,
-  kOpGetLocal,
-  kOpGetRemote,
-  kOpInspectComplete,
-  kOpControlSocket,
-  kOpClose,
-  kOpDeferred = 0x80000000u,  ///< flag: queued by the loop thread itself (depth limit)
-};
+/// An operation's own function (Request::priv.run): runs the request on the loop thread.
+using RunFn = Status (*)(Request* req);
 
 /// Calls completing inline may nest this deep before further calls wait for the next turn of
 /// the loop (bounds the stack when completion routines chain calls).
@@ -74,6 +51,12 @@ struct Cursor {
 
   /// Starts at the beginning of @p buf (the offset applies to the first segment only).
   void init(const Buf& buf);
+  /// A cursor over @p buf, or an empty one for null.
+  static Cursor of(const Buf* buf) {
+    Cursor c{nullptr, 0, 0, 0};
+    if (buf != nullptr) c.init(*buf);
+    return c;
+  }
   /// The next contiguous piece (null/0 when done).
   char* chunk(size_t* len) const;
   /// Marks @p n bytes transferred.
@@ -82,105 +65,153 @@ struct Cursor {
   unsigned fill(uv_buf_t* bufs, unsigned max) const;
 };
 
-/// Operation state held in Request::priv.backend while the request is queued or pending.
-/// One struct with a union of per-operation arguments: no allocation per operation.
-struct OpState {
-  union {
-    struct {
-      AddressFamily family;
-      SocketType type;
-      Protocol protocol;
-      uint32_t category;
-      void* context;
-      const void* dispatch;
-    } sock;
-    struct {
-      SockAddr local;
-      SockAddr remote;
-      uint32_t flags;
-      void* context;
-      const ConnectionDispatch* dispatch;
-    } sock_connect;
-    struct {
-      uint32_t code;
-      size_t input_size;
-      const void* input;
-      size_t output_size;
-      void* output;
-      size_t* output_size_returned;
-    } control_client;
-    struct {
-      const char* node;
-      const char* service;
-      uint32_t name_space;
-      const AddrInfo* hints;
-      AddrInfo** result;
-    } gai;
-    struct {
-      SockAddr address;
-      char* node;
-      size_t node_size;
-      char* service;
-      size_t service_size;
-      uint32_t flags;
-    } gni;
-    struct {
-      SockAddr addr;
-      uint32_t flags;
-    } bind;
-    struct {
-      uint32_t flags;
-      void* context;
-      const ConnectionDispatch* dispatch;
-      SockAddr* local;
-      SockAddr* remote;
-    } accept;
-    struct {
-      SockAddr remote;
-      Cursor data;  ///< connect_ex: data to send once connected
-      bool has_data;
-    } connect;
-    struct {
-      Cursor cur;  ///< send / receive / disconnect final data
-      uint32_t flags;
-    } io;
-    struct {
-      Cursor cur;
-      SockAddr* remote;
-      size_t* control_length;
-      uint32_t* control_flags;
-    } recv_from;
-    struct {
-      BufList* list;  ///< send_messages: the next element to send (null for send_to)
-      Cursor cur;     ///< the datagram being sent
-      SockAddr remote;
-      size_t total;  ///< bytes of the datagrams already sent
-      bool has_remote;
-      bool started;  ///< cur holds the current datagram
-    } send_to;
-    struct {
-      InspectId id;
-      InspectAction action;
-    } inspect;
-    struct {
-      ControlType type;
-      uint32_t code;
-      uint32_t level;
-      size_t input_size;
-      const void* input;
-      size_t output_size;
-      void* output;
-      size_t* output_size_returned;
-    } control;
-    struct {
-      SockAddr* addr;
-    } query;
-  };
+inline void Cursor::init(const Buf& buf) {
+  seg = buf.segment;
+  off = buf.offset;
+  left = buf.length;
+  done = 0;
+  while (seg != nullptr && left != 0 && off >= seg->length) {
+    off -= seg->length;
+    seg = seg->next;
+  }
+}
+
+inline char* Cursor::chunk(size_t* len) const {
+  if (left == 0 || seg == nullptr) {
+    *len = 0;
+    return nullptr;
+  }
+  size_t n = seg->length - off;
+  *len = n < left ? n : left;
+  return static_cast<char*>(seg->data) + off;
+}
+
+inline void Cursor::advance(size_t n) {
+  done += n;
+  left -= n;
+  while (n != 0 && seg != nullptr) {
+    size_t avail = seg->length - off;
+    if (n < avail) {
+      off += n;
+      n = 0;
+    } else {
+      n -= avail;
+      seg = seg->next;
+      off = 0;
+    }
+  }
+  while (left != 0 && seg != nullptr && off >= seg->length) {
+    seg = seg->next;
+    off = 0;
+  }
+}
+
+inline unsigned Cursor::fill(uv_buf_t* bufs, unsigned max) const {
+  unsigned n = 0;
+  size_t remaining = left;
+  const Segment* s = seg;
+  size_t o = off;
+  while (n < max && remaining != 0 && s != nullptr) {
+    size_t len = s->length - o;
+    if (len > remaining) len = remaining;
+    if (len != 0) {
+      bufs[n] = uv_buf_init(static_cast<char*>(s->data) + o, static_cast<unsigned>(len));
+      ++n;
+      remaining -= len;
+    }
+    s = s->next;
+    o = 0;
+  }
+  return n;
+}
+
+// ---- per-operation state (Request::priv.backend, detail::op_state<T>) -------------------------
+// One struct per kind of operation, the same names in every backend. No allocation per
+// operation: the libuv request objects a stream or datagram socket needs (uv_write_t,
+// uv_connect_t, uv_shutdown_t, uv_udp_send_t) are larger than the request's 160-byte area next
+// to these arguments, so each socket holds one of them (one is in flight at a time).
+
+/// socket, socket_connect (client-level: the client is kept here, priv.socket is null).
+struct SocketIo {
+  Client* client{};
+  void* context{};
+  const void* dispatch{};  ///< socket: any dispatch; socket_connect: a ConnectionDispatch
+  uint32_t category{};
+  uint32_t flags{};  ///< socket_connect
+  AddressFamily family{};
+  SocketType type{};
+  Protocol protocol{};
+  SockAddr local{};   ///< socket_connect
+  SockAddr remote{};  ///< socket_connect
 };
 
-inline OpState* op_of(Request* req) {
-  return detail::op_state<OpState>(req);
-}
+/// send, receive, disconnect (final data), connect and connect_ex (the data it sends once
+/// connected: the request then continues as a send).
+struct StreamIo {
+  Cursor cur{};  ///< the bytes still to send / the buffer space still to fill
+  uint32_t flags{};
+  SockAddr remote{};  ///< connect
+};
+
+/// accept
+struct AcceptIo {
+  uint32_t flags{};
+  void* context{};
+  const ConnectionDispatch* dispatch{};
+  SockAddr* local{};
+  SockAddr* remote{};
+};
+
+/// send_to, send_messages, receive_from (datagram and raw sockets).
+struct DatagramIo {
+  Cursor cur{};       ///< send: the datagram being sent; receive_from: the buffer
+  BufList* list{};    ///< send_messages: the next element to send
+  size_t total{};     ///< send_messages: bytes of the datagrams already sent
+  SockAddr remote{};  ///< send: the destination
+  SockAddr* from{};   ///< receive_from: where the sender's address goes
+  size_t* control_length{};
+  uint32_t* control_flags{};
+  bool messages{};    ///< a send_messages request (else send_to / receive_from)
+  bool has_remote{};  ///< send: a destination was given
+  bool started{};     ///< send_messages: cur holds the current datagram
+};
+
+/// bind, get_local_address / get_remote_address, inspect_complete.
+struct AddressIo {
+  SockAddr addr{};  ///< bind
+  uint32_t flags{};
+  SockAddr* out{};  ///< address queries
+  InspectId id{};   ///< inspect_complete
+  InspectAction action{};
+};
+
+/// control_socket
+struct ControlIo {
+  ControlType type{};
+  uint32_t code{};
+  uint32_t level{};
+  size_t input_size{};
+  const void* input{};
+  size_t output_size{};
+  void* output{};
+  size_t* output_size_returned{};
+};
+
+/// get_address_info, get_name_info (client-level).
+struct ResolveIo {
+  Client* client{};
+  const char* node{};  ///< get_address_info
+  const char* service{};
+  uint32_t name_space{};
+  uint32_t flags{};  ///< get_name_info
+  const AddrInfo* hints{};
+  AddrInfo** result{};
+  SockAddr address{};  ///< get_name_info
+  char* node_out{};
+  size_t node_size{};
+  char* service_out{};
+  size_t service_size{};
+};
 
 /// A FIFO of requests linked through Request::priv.next.
 struct ReqQueue {
@@ -213,8 +244,20 @@ struct ReqQueue {
 /// has no handle for) uv_poll_t over a native fd.
 enum class HandleKind : uint8_t { Tcp, Udp, Raw };
 
-/// Connection-state of a TCP socket (loop thread only).
-enum class TcpState : uint8_t { Idle, Bound, Listening, Connecting, Connected, Reset };
+/// The socket lifecycle (loop thread only; the transitions: the table at the top of socket.cpp,
+/// made by set_phase()). Aborted: an abortive disconnect reset the connection; the socket
+/// waits for close_socket. Closing: close_socket (or an internal close) started; Closed: the
+/// close is complete and the socket is freed once libuv closed its handle.
+enum class Phase : uint8_t {
+  Open,
+  Bound,
+  Listening,
+  Connecting,
+  Connected,
+  Aborted,
+  Closing,
+  Closed
+};
 
 /// A connection kept back by conditional accept (SO_CONDITIONAL_ACCEPT) while the inspect
 /// decision is pending.
@@ -248,8 +291,10 @@ struct Client {
   /// Idle stream indication buffers (at most uv::kBufferPoolSize, loop thread). A TCP socket
   /// borrows one only while libuv reads into it or the data is indicated, held or left.
   hostnet::BlockCache<uv::kBufferPoolSize> buffer_pool;
-  int inline_depth;   ///< nesting of inline runs (loop thread)
-  uint32_t deferred;  ///< loop-thread calls queued for the next turn
+  int inline_depth;  ///< nesting of inline runs (loop thread)
+  /// Loop-thread calls past the inline depth, run at the loop's next turn (loop thread).
+  uv::ReqQueue later;
+  uint32_t deferred;  ///< calls in `later` or taken from it and not yet run (loop thread)
 };
 
 /// A socket: one libuv handle (uv_tcp_t, uv_udp_t, or uv_poll_t for a raw socket's native fd)
@@ -266,15 +311,14 @@ struct Socket {
   int raw_fd;       ///< raw sockets: the native fd (uv_poll does not own it)
   int poll_events;  ///< raw sockets: the UV_READABLE / UV_WRITABLE being watched
   uv::HandleKind kind;
-  uv::TcpState state;
-  bool handle_open;    ///< the uv handle has not been closed yet
-  bool handle_closed;  ///< its close callback ran
-  bool close_started;  ///< close_socket is being processed
-  bool close_done;     ///< the close request has completed (or there is none)
-  bool free_on_close;  ///< creation failed after the handle was initialized
-  bool in_close_cb;    ///< the handle's close callback is running
-  bool peer_fin;       ///< EOF seen
-  bool reading;        ///< uv_read_start / uv_udp_recv_start active
+  uv::Phase phase;      ///< the lifecycle (set_phase)
+  bool send_closed;     ///< our FIN is sent (graceful disconnect)
+  bool receive_closed;  ///< the peer's FIN was read (EOF)
+  bool handle_open;     ///< the uv handle has not been closed yet
+  bool handle_closed;   ///< its close callback ran
+  bool free_on_close;   ///< creation failed after the handle was initialized
+  bool in_close_cb;     ///< the handle's close callback is running
+  bool reading;         ///< uv_read_start / uv_udp_recv_start active
   bool disconnect_indicated;
   bool backlog_indicated;
   bool backlog_check;          ///< the ideal send backlog may have changed: re-read SO_SNDBUF
@@ -287,7 +331,6 @@ struct Socket {
   bool exclusive_addr;         ///< SO_EXCLUSIVEADDRUSE was set (WSK: off by default)
   bool nodelay_client;         ///< TCP_NODELAY as the client set it
   bool nodelay_on;             ///< TCP_NODELAY now (on while a kFlagNoDelay send runs)
-  bool shut_wr;                ///< graceful disconnect done
   Status error;                ///< sticky error (reset) for new receives, Success if none
   Request* close_req;
   Request* abort_req;  ///< abortive disconnect waiting for the handle's close callback
@@ -360,20 +403,37 @@ using hostnet::to_native;
 
 // ---- client.cpp ---------------------------------------------------------------------------------
 
-/// The loop thread's body and the wake-up handler (submission queue and kicks).
+/// The loop thread's body and the wake-up handler (submission queue, deferred calls, kicks).
 void loop_entry(Client* c);
 void on_wakeup_entry(uv_async_t* async);
 /// A client-level operation counted in Client::client_ops (socket creation, resolver) ended;
 /// wakes a waiting deregistration.
 void client_op_done(Client* c);
+/// Wakes a deregistration waiting for the client's sockets and operations to end.
+void notify_idle(Client* c);
 /// True when the calling thread is @p c's loop thread.
 bool on_loop(const Client* c);
-/// Hands @p req (its OpState already filled, priv.op set) to the loop thread; returns Pending.
-Status submit(Client* c, Request* req);
+/// Runs @p req (its op state filled) with @p run: at once on the loop thread (nested inline
+/// runs are bounded, see kMaxInlineDepth), else queued for the loop (returns Pending).
+Status run_or_submit(Client* c, Request* req, RunFn run);
+inline Status run_or_submit(Socket* s, Request* req, RunFn run) {
+  return run_or_submit(s->base.client, req, run);
+}
 /// Asks the loop to re-examine @p s (kKick* bits), from any thread.
 void kick(Socket* s, uint32_t flags);
-/// Runs a request on the loop thread (from the submission queue or directly).
-Status dispatch(Client* c, Request* req);
+
+// ---- socket.cpp ---------------------------------------------------------------------------------
+
+/// Moves @p s to phase @p to; debug builds check the move against the table in socket.cpp.
+void set_phase(Socket* s, Phase to);
+/// close_socket (or an internal close) started: requests on the socket complete Cancelled.
+inline bool closing(const Socket* s) {
+  return s->phase >= Phase::Closing;
+}
+/// Completes @p req with InvalidDeviceState: the call does not fit the socket's phase.
+inline Status wrong_phase(Request* req) {
+  return detail::complete(req, Status::InvalidDeviceState, 0);
+}
 /// Allocates a zeroed socket object for @p c (loop thread); link_socket() lists it once it is
 /// live.
 Socket* socket_alloc(Client* c);
@@ -398,16 +458,17 @@ inline bool event_on(const Socket* s, uint32_t ev) {
 }
 /// Frees @p s when its close has completed and its handle is closed (loop thread).
 void socket_maybe_free(Socket* s);
-/// Datagrams are sent with one gather array each: at most this many segments per datagram.
-constexpr unsigned kMaxDatagramPieces = 64;  // as the posix backend
-/// True when every datagram of a send_to / send_messages request spans at most @p max_pieces
-/// segments (a longer chain completes with InvalidParameter; TCP has no such limit).
-bool datagrams_fit(Request* req, unsigned max_pieces);
+/// Re-evaluates what @p s watches after its event mask changed or indications came back.
+void socket_update(Socket* s);
 /// Completes every request of queue @p q with @p st.
 void fail_queue(ReqQueue* q, Status st);
 /// Completes @p s's queued sends with @p st, except the head when libuv holds its write
 /// (write_active): that one completes from libuv's callback (cancelled by the handle's close).
 void fail_queue_keep_inflight(Socket* s, Status st);
+/// close_socket's common start: the phase becomes Closing, @p req is kept as the close request,
+/// and the queued sends and receives complete Cancelled (a send libuv holds is cancelled by
+/// uv_close and completes from its callback).
+void close_begin(Socket* s, Request* req);
 /// The handle's close callback ran: completes the pending close_socket request, if any.
 void complete_close_request(Socket* s);
 /// Marks the socket's indication held before its event runs, so that a release arriving from
@@ -415,62 +476,54 @@ void complete_close_request(Socket* s);
 void hold_begin(Socket* s);
 /// After the event: anything but Pending gives the indication back. True when retained.
 bool hold_end(Socket* s, Status st);
+/// release_data_indications / release_datagram_indications: the held indication comes back
+/// (InvalidParameter when none is held).
+Status release_held(Socket* s);
 /// After a receive_from event returned DataNotAccepted: WSK disables the event until
 /// SO_WSK_EVENT_CALLBACK enables it again, unless it is a static event callback.
 void disable_refused_event(Socket* s);
 /// The socket's indication buffer (allocated on first use); null when out of memory.
 char* indication_buffer(Socket* s);
 
-// ---- tcp.cpp ----------------------------------------------------------------------------------
+// ---- tcp.cpp (stream sockets)
+// --------------------------------------------------------------------
 
 Status tcp_open(Socket* s);
-Status tcp_bind(Socket* s, Request* req);
-Status tcp_listen(Socket* s, Request* req);
-Status tcp_accept(Socket* s, Request* req);
-Status tcp_connect(Socket* s, Request* req);
-Status tcp_send(Socket* s, Request* req);
-Status tcp_receive(Socket* s, Request* req);
-Status tcp_disconnect(Socket* s, Request* req);
-Status tcp_inspect_complete(Socket* s, Request* req);
-Status tcp_close(Socket* s, Request* req);
+/// Run functions of socket.cpp's entry points, for stream sockets.
+Status tcp_bind(Request* req);
+Status tcp_listen(Request* req);
+Status tcp_close(Request* req);
 /// Re-evaluates whether @p s should be reading and delivers buffered indications.
 void tcp_update(Socket* s);
-Status socket_connect_run(Client* c, Request* req);
 
-// ---- udp.cpp ----------------------------------------------------------------------------------
+// ---- udp.cpp (datagram sockets)
+// ------------------------------------------------------------------
 
+/// Datagrams are sent with one gather array each: at most this many segments per datagram.
+constexpr unsigned kMaxDatagramPieces = 64;  // as the posix backend
+/// True when every datagram of a send_to / send_messages request spans at most @p max_pieces
+/// segments (a longer chain completes with InvalidParameter; TCP has no such limit).
+bool datagrams_fit(Request* req, unsigned max_pieces);
 Status udp_open(Socket* s);
-Status udp_bind(Socket* s, Request* req);
-Status udp_send(Socket* s, Request* req);
-Status udp_receive(Socket* s, Request* req);
-Status udp_close(Socket* s, Request* req);
+Status udp_bind(Request* req);
+Status udp_close(Request* req);
 void udp_update(Socket* s);
 /// Releases the receive buffers of a datagram socket (when the socket is freed).
 void udp_free(Socket* s);
 
-// ---- raw.cpp ----------------------------------------------------------------------------------
+// ---- raw.cpp (raw sockets; udp.cpp's datagram entry points pick these run functions) -----------
 
 Status raw_open(Socket* s);
-Status raw_bind(Socket* s, Request* req);
-Status raw_send(Socket* s, Request* req);
-Status raw_receive(Socket* s, Request* req);
-Status raw_close(Socket* s, Request* req);
+Status raw_bind(Request* req);
+Status raw_send(Request* req);
+Status raw_receive(Request* req);
+Status raw_close(Request* req);
 void raw_update(Socket* s);
 
-// ---- control.cpp ------------------------------------------------------------------------------
+// ---- control.cpp --------------------------------------------------------------------------------
 
-Status control_socket_run(Socket* s, Request* req);
-Status control_client_run(Client* c, uint32_t code, size_t input_size, const void* input,
-                          size_t output_size, void* output, size_t* output_size_returned,
-                          Request* req);
-Status address_query_run(Socket* s, Request* req, bool local);
-/// Applies the client's pre-bind socket options (fd level) after the fd exists.
+/// The socket's native fd (uv_fileno), or -1.
 int socket_fd(Socket* s);
-
-// ---- resolve.cpp ------------------------------------------------------------------------------
-
-Status get_address_info_run(Client* c, Request* req);
-Status get_name_info_run(Client* c, Request* req);
 
 }  // namespace uv
 }  // namespace xwsk

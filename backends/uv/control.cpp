@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file control.cpp
 /// @brief control_socket (options and ioctls: uv_* where libuv has the call, setsockopt on
-/// uv_fileno() otherwise), control_client, and the address queries.
+/// uv_fileno() otherwise) and control_client: entry points, run function, logic.
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +12,8 @@
 
 namespace xwsk {
 namespace uv {
+
+using detail::op_state;
 
 namespace {
 
@@ -74,7 +76,7 @@ Result int_option(Socket* s, const IntOption& o, bool set, const void* input, si
   if (set) {
     uint32_t v;
     if (!get_u32(input, input_size, &v)) return fail(Status::InvalidParameter);
-    if (o.native_name == IPV6_V6ONLY && s->state != TcpState::Idle) {
+    if (o.native_name == IPV6_V6ONLY && s->phase != Phase::Open) {
       return fail(Status::InvalidDeviceState);  // only before bind
     }
     int iv = static_cast<int>(v);
@@ -132,7 +134,7 @@ Result option(Socket* s, bool set, uint32_t level, uint32_t code, const void* in
           return put_u32(output, output_size, on ? 1u : 0u);
         }
         if (!get_u32(input, input_size, &v)) return fail(Status::InvalidParameter);
-        if (s->state != TcpState::Idle) return fail(Status::InvalidDeviceState);
+        if (s->phase != Phase::Open) return fail(Status::InvalidDeviceState);
         bool reuse = code == kSoReuseAddr ? v != 0 : (v == 0 && s->reuse_addr);
         int iv = reuse ? 1 : 0;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &iv, sizeof(iv)) != 0) return fail_errno();
@@ -170,7 +172,7 @@ Result option(Socket* s, bool set, uint32_t level, uint32_t code, const void* in
         }
         if (!set) return put_u32(output, output_size, s->conditional ? 1u : 0u);
         if (!get_u32(input, input_size, &v)) return fail(Status::InvalidParameter);
-        if (s->state != TcpState::Idle) return fail(Status::InvalidDeviceState);  // before bind
+        if (s->phase != Phase::Open) return fail(Status::InvalidDeviceState);  // before bind
         s->conditional = v != 0;
         return ok();
       default:
@@ -207,10 +209,9 @@ Result ioctl_op(Socket* s, uint32_t code, void* output, size_t output_size) {
   return put_u32(output, output_size, static_cast<uint32_t>(n) + static_cast<uint32_t>(s->ind_len));
 }
 
-}  // namespace
-
-Status control_socket_run(Socket* s, Request* req) {
-  auto& a = op_of(req)->control;
+Status control_socket_run(Request* req) {
+  Socket* s = req->priv.socket;
+  const ControlIo& a = *op_state<ControlIo>(req);
   Result r;
   switch (a.type) {
     case ControlType::SetOption:
@@ -274,36 +275,33 @@ Status control_client_run(Client* c, uint32_t code, size_t input_size, const voi
   return detail::complete(req, st, bytes);
 }
 
-Status address_query_run(Socket* s, Request* req, bool local) {
-  SockAddr* out = op_of(req)->query.addr;
-  sockaddr_storage ss;
-  int len = sizeof(ss);
-  int r;
-  if (!s->handle_open) return detail::complete(req, Status::InvalidDeviceState, 0);
-  if (local) {
-    if (s->state == TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
-    if (s->kind == HandleKind::Raw) {
-      socklen_t slen = sizeof(ss);
-      r = getsockname(s->raw_fd, reinterpret_cast<sockaddr*>(&ss), &slen) == 0
-              ? 0
-              : uv_translate_sys_error(errno);
-    } else {
-      r = s->kind == HandleKind::Tcp
-              ? uv_tcp_getsockname(&s->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len)
-              : uv_udp_getsockname(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), &len);
-    }
-  } else {
-    if (s->kind != HandleKind::Tcp || s->state != TcpState::Connected) {
-      return detail::complete(req, Status::InvalidDeviceState, 0);
-    }
-    r = uv_tcp_getpeername(&s->h.tcp, reinterpret_cast<sockaddr*>(&ss), &len);
-  }
-  if (r != 0) return detail::complete(req, from_uv(r), 0);
-  if (!from_native(reinterpret_cast<sockaddr*>(&ss), out)) {
-    return detail::complete(req, Status::InvalidAddress, 0);
-  }
-  return detail::complete(req, Status::Success, sizeof(SockAddr));
+}  // namespace
+}  // namespace uv
+
+// ---- xwsk::backend entry points: control ------------------------------------------------------
+namespace backend {
+
+Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,
+                      size_t input_size, const void* input, size_t output_size, void* output,
+                      size_t* output_size_returned, Request* req) {
+  *detail::op_state<uv::ControlIo>(req) = {.type = type,
+                                           .code = control_code,
+                                           .level = level,
+                                           .input_size = input_size,
+                                           .input = input,
+                                           .output_size = output_size,
+                                           .output = output,
+                                           .output_size_returned = output_size_returned};
+  return uv::run_or_submit(s, req, &uv::control_socket_run);
 }
 
-}  // namespace uv
+Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
+                      size_t output_size, void* output, size_t* output_size_returned,
+                      Request* req) {
+  // Touches no loop state: runs on the calling thread.
+  return uv::control_client_run(client, control_code, input_size, input, output_size, output,
+                                output_size_returned, req);
+}
+
+}  // namespace backend
 }  // namespace xwsk

@@ -16,6 +16,8 @@
 namespace xwsk {
 namespace uv {
 
+using detail::op_state;
+
 namespace {
 
 constexpr unsigned kMaxIov = kMaxDatagramPieces;
@@ -59,9 +61,9 @@ int send_one(Socket* s, const Cursor& cur, const SockAddr& remote) {
 
 /// Progresses the head send request; true when it completed.
 bool progress_send(Socket* s, Request* req) {
-  auto& a = op_of(req)->send_to;
+  DatagramIo& a = *op_state<DatagramIo>(req);
   for (;;) {
-    if (req->priv.op == kOpSendMessages && !a.started) {
+    if (a.messages && !a.started) {
       if (a.list == nullptr) {
         detail::complete(req, Status::Success, a.total);
         return true;
@@ -76,7 +78,7 @@ bool progress_send(Socket* s, Request* req) {
       return true;
     }
     a.total += a.cur.left;
-    if (req->priv.op != kOpSendMessages) {
+    if (!a.messages) {
       detail::complete(req, Status::Success, a.total);
       return true;
     }
@@ -86,7 +88,7 @@ bool progress_send(Socket* s, Request* req) {
 }
 
 void read_ready(Socket* s) {
-  while (!s->close_started) {
+  while (!closing(s)) {
     Request* head = s->receives.head;
     bool event = head == nullptr && event_on(s, kEventReceiveFrom) &&
                  !s->retained.load(std::memory_order_acquire);
@@ -98,7 +100,7 @@ void read_ready(Socket* s) {
     msg.msg_namelen = sizeof(from);
     msg.msg_iov = iov;
     if (head != nullptr) {
-      msg.msg_iovlen = to_iov(op_of(head)->recv_from.cur, iov, kMaxIov);
+      msg.msg_iovlen = to_iov(op_state<DatagramIo>(head)->cur, iov, kMaxIov);
     } else {
       char* p = indication_buffer(s);
       if (p == nullptr) return;
@@ -118,10 +120,10 @@ void read_ready(Socket* s) {
       continue;
     }
     if (head != nullptr) {
-      auto& a = op_of(head)->recv_from;
+      DatagramIo& a = *op_state<DatagramIo>(head);
       bool trunc = (msg.msg_flags & MSG_TRUNC) != 0;
       a.cur.advance(static_cast<size_t>(n));
-      if (a.remote != nullptr) from_native(reinterpret_cast<sockaddr*>(&from), a.remote);
+      if (a.from != nullptr) from_native(reinterpret_cast<sockaddr*>(&from), a.from);
       if (a.control_length != nullptr) *a.control_length = 0;
       if (a.control_flags != nullptr) *a.control_flags = trunc ? kMsgTrunc : 0;
       s->receives.pop();
@@ -150,7 +152,7 @@ void read_ready(Socket* s) {
 
 void on_poll(uv_poll_t* h, int status, int events) {
   Socket* s = sock_of(reinterpret_cast<uv_handle_t*>(h));
-  if (s->close_started) return;
+  if (closing(s)) return;
   if (status < 0) {
     Status st = from_uv(status);
     while (Request* r = s->receives.pop())
@@ -158,7 +160,7 @@ void on_poll(uv_poll_t* h, int status, int events) {
   } else {
     if ((events & UV_READABLE) != 0) read_ready(s);
     if ((events & UV_WRITABLE) != 0) {
-      while (!s->close_started && !s->sends.empty()) {
+      while (!closing(s) && !s->sends.empty()) {
         Request* head = s->sends.head;
         s->sends.pop();
         if (!progress_send(s, head)) {
@@ -171,7 +173,7 @@ void on_poll(uv_poll_t* h, int status, int events) {
       }
     }
   }
-  if (!s->close_started) raw_update(s);
+  if (!closing(s)) raw_update(s);
 }
 
 }  // namespace
@@ -193,32 +195,31 @@ Status raw_open(Socket* s) {
   s->h.handle.data = s;
   s->raw_fd = fd;
   s->handle_open = true;
-  s->state = TcpState::Idle;
   return Status::Success;
 }
 
-Status raw_bind(Socket* s, Request* req) {
-  if (s->state != TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
+Status raw_bind(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
-  socklen_t len = to_native(op_of(req)->bind.addr, &ss);
+  socklen_t len = to_native(op_state<AddressIo>(req)->addr, &ss);
   if (::bind(s->raw_fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return detail::complete(req, from_errno(errno), 0);
   }
-  s->state = TcpState::Bound;
+  set_phase(s, Phase::Bound);
   raw_update(s);
   return detail::complete(req, Status::Success, 0);
 }
 
-Status raw_send(Socket* s, Request* req) {
-  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
-  if (!op_of(req)->send_to.has_remote) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
+Status raw_send(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Bound) return wrong_phase(req);
+  DatagramIo& a = *op_state<DatagramIo>(req);
+  if (!a.has_remote) return detail::complete(req, Status::InvalidDeviceState, 0);
   if (!datagrams_fit(req, kMaxIov)) return detail::complete(req, Status::InvalidParameter, 0);
   if (s->sends.empty()) {
     // Completes inline when the kernel takes it at once.
-    auto& a = op_of(req)->send_to;
-    if (req->priv.op == kOpSendTo) {
+    if (!a.messages) {
       int r = send_one(s, a.cur, a.remote);
       if (r == 1) return detail::complete(req, Status::Success, a.cur.left);
       if (r < 0) return detail::complete(req, from_uv(r), 0);
@@ -231,17 +232,18 @@ Status raw_send(Socket* s, Request* req) {
   return Status::Pending;
 }
 
-Status raw_receive(Socket* s, Request* req) {
-  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+Status raw_receive(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   s->receives.push(req);
   raw_update(s);
   return Status::Pending;
 }
 
 void raw_update(Socket* s) {
-  if (s->close_started || !s->handle_open) return;
+  if (closing(s) || !s->handle_open) return;
   int events = 0;
-  if (s->state == TcpState::Bound &&
+  if (s->phase == Phase::Bound &&
       (!s->receives.empty() ||
        (event_on(s, kEventReceiveFrom) && !s->retained.load(std::memory_order_acquire)))) {
     events |= UV_READABLE;
@@ -256,11 +258,9 @@ void raw_update(Socket* s) {
   }
 }
 
-Status raw_close(Socket* s, Request* req) {
-  s->close_started = true;
-  s->close_req = req;
-  fail_queue(&s->sends, Status::Cancelled);
-  fail_queue(&s->receives, Status::Cancelled);
+Status raw_close(Request* req) {
+  Socket* s = req->priv.socket;
+  close_begin(s, req);
   s->handle_open = false;
   uv_close(&s->h.handle, on_close);  // stops the poll; the fd is closed in on_close
   return Status::Pending;

@@ -14,6 +14,8 @@
 namespace xwsk {
 namespace uv {
 
+using detail::op_state;
+
 namespace {
 
 struct GaiContext {
@@ -85,7 +87,7 @@ void on_gai(uv_getaddrinfo_t* uv, int status, addrinfo* res) {
   Status st = from_uv(status);
   if (status == 0) {
     AddrInfo* list = convert(res, &st);
-    *op_of(req)->gai.result = list;
+    *op_state<ResolveIo>(req)->result = list;
   }
   if (res != nullptr) uv_freeaddrinfo(res);
   detail::complete(req, st, 0);
@@ -104,10 +106,10 @@ void on_gni(uv_getnameinfo_t* uv, int status, const char* host, const char* serv
   auto* ctx = static_cast<GniContext*>(uv->data);
   Request* req = ctx->req;
   Client* c = ctx->client;
-  auto& a = op_of(req)->gni;
+  const ResolveIo& a = *op_state<ResolveIo>(req);
   Status st = from_uv(status);
-  if (status == 0 &&
-      (!copy_out(host, a.node, a.node_size) || !copy_out(service, a.service, a.service_size))) {
+  if (status == 0 && (!copy_out(host, a.node_out, a.node_size) ||
+                      !copy_out(service, a.service_out, a.service_size))) {
     st = Status::BufferTooSmall;
   }
   detail::release(ctx, detail::kTagMisc);
@@ -115,16 +117,19 @@ void on_gni(uv_getnameinfo_t* uv, int status, const char* host, const char* serv
   client_op_done(c);
 }
 
-}  // namespace
+/// The call ended before libuv took it: completes @p req with @p st (and @p ctx freed).
+Status end_call(Client* c, Request* req, void* ctx, Status st) {
+  if (ctx != nullptr) detail::release(ctx, detail::kTagMisc);
+  st = detail::complete(req, st, 0);
+  client_op_done(c);
+  return st;
+}
 
-Status get_address_info_run(Client* c, Request* req) {
-  auto& a = op_of(req)->gai;
+Status get_address_info_run(Request* req) {
+  const ResolveIo& a = *op_state<ResolveIo>(req);
+  Client* c = a.client;
   void* mem = detail::alloc(sizeof(GaiContext), detail::kTagMisc);
-  if (mem == nullptr) {
-    Status st = detail::complete(req, Status::InsufficientResources, 0);
-    client_op_done(c);
-    return st;
-  }
+  if (mem == nullptr) return end_call(c, req, nullptr, Status::InsufficientResources);
   auto* ctx = new (mem) GaiContext;
   ctx->uv.data = ctx;
   ctx->req = req;
@@ -141,23 +146,14 @@ Status get_address_info_run(Client* c, Request* req) {
     hp = &hints;
   }
   int r = uv_getaddrinfo(&c->loop, &ctx->uv, on_gai, a.node, a.service, hp);
-  if (r != 0) {
-    detail::release(ctx, detail::kTagMisc);
-    Status st = detail::complete(req, from_uv(r), 0);
-    client_op_done(c);
-    return st;
-  }
-  return Status::Pending;
+  return r != 0 ? end_call(c, req, ctx, from_uv(r)) : Status::Pending;
 }
 
-Status get_name_info_run(Client* c, Request* req) {
-  auto& a = op_of(req)->gni;
+Status get_name_info_run(Request* req) {
+  const ResolveIo& a = *op_state<ResolveIo>(req);
+  Client* c = a.client;
   void* mem = detail::alloc(sizeof(GniContext), detail::kTagMisc);
-  if (mem == nullptr) {
-    Status st = detail::complete(req, Status::InsufficientResources, 0);
-    client_op_done(c);
-    return st;
-  }
+  if (mem == nullptr) return end_call(c, req, nullptr, Status::InsufficientResources);
   auto* ctx = new (mem) GniContext;
   ctx->uv.data = ctx;
   ctx->req = req;
@@ -167,18 +163,42 @@ Status get_name_info_run(Client* c, Request* req) {
   int flags = ((a.flags & kNiNumericHost) != 0 ? NI_NUMERICHOST : 0) |
               ((a.flags & kNiNumericServ) != 0 ? NI_NUMERICSERV : 0);
   int r = uv_getnameinfo(&c->loop, &ctx->uv, on_gni, reinterpret_cast<sockaddr*>(&ss), flags);
-  if (r != 0) {
-    detail::release(ctx, detail::kTagMisc);
-    Status st = detail::complete(req, from_uv(r), 0);
-    client_op_done(c);
-    return st;
-  }
-  return Status::Pending;
+  return r != 0 ? end_call(c, req, ctx, from_uv(r)) : Status::Pending;
 }
 
+}  // namespace
 }  // namespace uv
 
+// ---- xwsk::backend entry points: names ---------------------------------------------------------
 namespace backend {
+
+using detail::op_state;
+using uv::ResolveIo;
+
+Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
+                        const AddrInfo* hints, AddrInfo** result, Request* req) {
+  *op_state<ResolveIo>(req) = {.client = client,
+                               .node = node,
+                               .service = service,
+                               .name_space = name_space,
+                               .hints = hints,
+                               .result = result};
+  client->client_ops.fetch_add(1, std::memory_order_acq_rel);  // until it completes
+  return uv::run_or_submit(client, req, &uv::get_address_info_run);
+}
+
+Status get_name_info(Client* client, const SockAddr* address, char* node, size_t node_size,
+                     char* service, size_t service_size, uint32_t flags, Request* req) {
+  *op_state<ResolveIo>(req) = {.client = client,
+                               .flags = flags,
+                               .address = *address,
+                               .node_out = node,
+                               .node_size = node_size,
+                               .service_out = service,
+                               .service_size = service_size};
+  client->client_ops.fetch_add(1, std::memory_order_acq_rel);
+  return uv::run_or_submit(client, req, &uv::get_name_info_run);
+}
 
 void free_address_info(Client* client, AddrInfo* info) {
   (void)client;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /// @file tcp.cpp
-/// @brief TCP sockets over uv_tcp_t: bind, listen, accept (with conditional accept), connect,
-/// send (uv_try_write, then uv_write over the request's own segments), receive (read straight
-/// into the first pending receive's buffer), events, disconnect and close.
+/// @brief Stream sockets over uv_tcp_t: the xwsk::backend entry points (socket_connect,
+/// accept, inspect_complete, connect, connect_ex, send, receive, disconnect,
+/// release_data_indications, at the end of the file), their run functions and all of their
+/// logic: bind, listen, accept (with conditional accept), connect, send (uv_try_write, then
+/// uv_write over the request's own segments), receive (read straight into the first pending
+/// receive's buffer), the stream events, disconnect and close.
 ///
-/// Every function here runs on the client's loop thread.
+/// Every function here but the entry points runs on the client's loop thread.
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +18,8 @@
 
 namespace xwsk {
 namespace uv {
+
+using detail::op_state;
 
 namespace {
 
@@ -47,26 +52,34 @@ void close_handle(Socket* s, bool reset) {
 
 /// Internal close of a socket no client holds (rejected or never handed out).
 void close_internal(Socket* s) {
-  s->close_started = true;
-  s->close_done = true;
+  set_phase(s, Phase::Closing);
+  set_phase(s, Phase::Closed);
   close_handle(s, true);
 }
 
 void start_sends(Socket* s);
+// The run functions the send queue tells requests apart by (send, disconnect).
+Status send_run(Request* req);
+Status disconnect_run(Request* req);
+
+/// The request's stream operation state.
+StreamIo* io_of(Request* req) {
+  return op_state<StreamIo>(req);
+}
 
 // ---- receive side ------------------------------------------------------------------------------
 
 void complete_receive(Socket* s, Status st) {
   Request* r = s->receives.pop();
-  detail::complete(r, st, op_of(r)->io.cur.done);
+  detail::complete(r, st, io_of(r)->cur.done);
 }
 
 /// Hands buffered indication data to the receive event while the client takes it.
 void indicate_buffered(Socket* s) {
   const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
-  while (s->ind_len != 0 && s->receives.empty() && !s->ev_paused && !s->in_event &&
-         !s->close_started && !s->retained.load(std::memory_order_acquire) &&
-         event_on(s, kEventReceive) && cd != nullptr && cd->receive != nullptr) {
+  while (s->ind_len != 0 && s->receives.empty() && !s->ev_paused && !s->in_event && !closing(s) &&
+         !s->retained.load(std::memory_order_acquire) && event_on(s, kEventReceive) &&
+         cd != nullptr && cd->receive != nullptr) {
     s->data_ind.next = nullptr;
     s->data_ind.buffer = Buf{&s->ind_seg, s->ind_off, s->ind_len};
     size_t n = s->ind_len;
@@ -90,7 +103,7 @@ void indicate_buffered(Socket* s) {
 }
 
 void indicate_disconnect(Socket* s, uint32_t flags) {
-  if (s->disconnect_indicated || s->close_started) return;
+  if (s->disconnect_indicated || closing(s)) return;
   const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
   if (!event_on(s, kEventDisconnect) || cd == nullptr || cd->disconnect == nullptr) return;
   s->disconnect_indicated = true;
@@ -103,8 +116,7 @@ void indicate_disconnect(Socket* s, uint32_t flags) {
 /// in the POSIX backend; indicated once the event is on and the socket connected, then again
 /// whenever it changed (looked at after SetOption(SO_SNDBUF) and after send requests complete).
 void indicate_backlog(Socket* s) {
-  if ((s->backlog_indicated && !s->backlog_check) || s->state != TcpState::Connected ||
-      s->in_event) {
+  if ((s->backlog_indicated && !s->backlog_check) || s->phase != Phase::Connected || s->in_event) {
     return;
   }
   const ConnectionDispatch* cd = detail::connection_dispatch(&s->base);
@@ -125,9 +137,9 @@ void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
   (void)suggested;
   Socket* s = sock_of(h);
   Request* head = s->receives.head;
-  if (head != nullptr && (op_of(head)->io.flags & kFlagDrain) == 0) {
+  if (head != nullptr && (io_of(head)->flags & kFlagDrain) == 0) {
     size_t len = 0;
-    char* p = op_of(head)->io.cur.chunk(&len);
+    char* p = io_of(head)->cur.chunk(&len);
     *buf = uv_buf_init(p, static_cast<unsigned>(len));
     return;
   }
@@ -146,7 +158,7 @@ void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
 
 void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   Socket* s = sock_of(stream);
-  if (s->close_started) return;
+  if (closing(s)) return;
   if (nread > 0) {
     Request* head = s->receives.head;
     if (head == nullptr) {
@@ -154,18 +166,18 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       s->ind_off = 0;
       s->ind_len = static_cast<size_t>(nread);
       indicate_buffered(s);
-    } else if (buf->base == s->ind_data && (op_of(head)->io.flags & kFlagDrain) != 0) {
+    } else if (buf->base == s->ind_data && (io_of(head)->flags & kFlagDrain) != 0) {
       // Drained: discarded (a DRAIN receive completes with 0 bytes at the peer's FIN).
     } else {
-      OpState* op = op_of(head);
-      op->io.cur.advance(static_cast<size_t>(nread));
-      if ((op->io.flags & kFlagWaitAll) == 0 || op->io.cur.left == 0) {
+      StreamIo* op = io_of(head);
+      op->cur.advance(static_cast<size_t>(nread));
+      if ((op->flags & kFlagWaitAll) == 0 || op->cur.left == 0) {
         complete_receive(s, Status::Success);
       }
     }
   } else if (nread == UV_EOF) {
-    s->peer_fin = true;
-    while (!s->receives.empty() && !s->close_started)
+    s->receive_closed = true;
+    while (!s->receives.empty() && !closing(s))
       complete_receive(s, Status::Success);
   } else if (nread == UV_ENOBUFS) {
     // Data arrived that nobody takes: stop reading until someone does.
@@ -174,13 +186,13 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   } else if (nread < 0) {
     s->error = from_uv(static_cast<int>(nread));
     // A receive that already holds data completes with it; the error goes to the others.
-    while (!s->receives.empty() && !s->close_started) {
-      bool has_data = op_of(s->receives.head)->io.cur.done != 0;
+    while (!s->receives.empty() && !closing(s)) {
+      bool has_data = io_of(s->receives.head)->cur.done != 0;
       complete_receive(s, has_data ? Status::Success : s->error);
     }
-    if (!s->close_started) indicate_disconnect(s, kFlagAbortive);
+    if (!closing(s)) indicate_disconnect(s, kFlagAbortive);
   }
-  if (!s->close_started) tcp_update(s);
+  if (!closing(s)) tcp_update(s);
 }
 
 // ---- send side ---------------------------------------------------------------------------------
@@ -194,19 +206,19 @@ void finish_send_head(Socket* s, Status st) {
       s->nodelay_on = s->nodelay_client;
     }
   }
-  detail::complete(r, st, op_of(r)->io.cur.done);
+  detail::complete(r, st, io_of(r)->cur.done);
 }
 
 void on_shutdown(uv_shutdown_t* req, int status) {
   Socket* s = sock_of(req->handle);
   s->write_active = false;
-  s->shut_wr = true;
+  s->send_closed = true;
   Status st = status == 0 ? Status::Success
               : status == UV_ECANCELED
-                  ? (s->close_started ? Status::Cancelled : Status::ConnectionAborted)
+                  ? (closing(s) ? Status::Cancelled : Status::ConnectionAborted)
                   : from_uv(status);
   finish_send_head(s, st);
-  if (!s->close_started) start_sends(s);
+  if (!closing(s)) start_sends(s);
 }
 
 /// The status a failed connect completes with, for connect() and socket_connect() alike. A reset
@@ -224,63 +236,67 @@ void on_write(uv_write_t* req, int status) {
   Request* head = s->sends.head;
   if (status < 0) {
     Status st = status == UV_ECANCELED
-                    ? (s->close_started ? Status::Cancelled : Status::ConnectionAborted)
+                    ? (closing(s) ? Status::Cancelled : Status::ConnectionAborted)
                     : from_uv(status);
     finish_send_head(s, st);
   } else {
-    OpState* op = op_of(head);
-    op->io.cur.advance(s->write_bytes);
-    if (s->close_started || !s->handle_open) {
+    StreamIo* op = io_of(head);
+    op->cur.advance(s->write_bytes);
+    if (closing(s) || !s->handle_open) {
       // libuv reports a write that finished before the handle closed with status 0, not
       // UV_ECANCELED: end the send here, or nothing would complete it.
-      finish_send_head(s, op->io.cur.left == 0 ? Status::Success
-                          : s->close_started   ? Status::Cancelled
-                                               : Status::ConnectionAborted);
+      finish_send_head(s, op->cur.left == 0 ? Status::Success
+                          : closing(s)      ? Status::Cancelled
+                                            : Status::ConnectionAborted);
       return;
     }
   }
-  if (!s->close_started && s->handle_open) start_sends(s);
+  if (!closing(s) && s->handle_open) start_sends(s);
 }
 
 /// Status for a send that cannot proceed, or Success when the socket can send.
 Status send_state(const Socket* s) {
-  if (s->state == TcpState::Reset) return Status::ConnectionAborted;
+  if (s->phase == Phase::Aborted) return Status::ConnectionAborted;
   if (s->error != Status::Success) return s->error;
-  if (s->shut_wr) return Status::InvalidDeviceState;
-  if (s->state != TcpState::Connected) return Status::InvalidDeviceState;
+  if (s->send_closed) return Status::InvalidDeviceState;
+  if (s->phase != Phase::Connected) return Status::InvalidDeviceState;
   return Status::Success;
+}
+
+/// Writes what the kernel takes of @p cur at once (uv_try_write). Returns 0 when all of it is
+/// written or the socket would block (@p bufs / @p n then hold the next pieces, for uv_write),
+/// else the libuv error.
+int try_write(Socket* s, Cursor* cur, uv_buf_t* bufs, unsigned* n) {
+  while (cur->left != 0) {
+    *n = cur->fill(bufs, kMaxTryBufs);
+    int r = uv_try_write(&s->h.stream, bufs, *n);
+    if (r <= 0) return r == UV_EAGAIN ? 0 : r;
+    cur->advance(static_cast<size_t>(r));
+  }
+  return 0;
 }
 
 /// Progresses the send queue: uv_try_write first, then one uv_write at a time.
 void start_sends(Socket* s) {
-  if (s->state == TcpState::Connecting) return;  // queued behind the connect
-  while (!s->write_active && !s->sends.empty() && !s->close_started) {
+  if (s->phase == Phase::Connecting) return;  // queued behind the connect
+  while (!s->write_active && !s->sends.empty() && !closing(s)) {
     Request* head = s->sends.head;
-    OpState* op = op_of(head);
+    StreamIo* op = io_of(head);
     Status ok = send_state(s);
     if (ok != Status::Success) {
       finish_send_head(s, ok);
       continue;
     }
-    Cursor& cur = op->io.cur;
-    if (head->priv.op == kOpSend && (op->io.flags & kFlagNoDelay) != 0 && !s->nodelay_on) {
+    Cursor& cur = op->cur;
+    if (head->priv.run == &send_run && (op->flags & kFlagNoDelay) != 0 && !s->nodelay_on) {
       // WSK_FLAG_NODELAY: this send goes out with TCP_NODELAY on (which also pushes what is
       // queued); finish_send_head() restores the client's setting.
       if (uv_tcp_nodelay(&s->h.tcp, 1) == 0) s->nodelay_on = true;
     }
-    while (cur.left != 0) {
-      uv_buf_t bufs[kMaxTryBufs];
-      unsigned n = cur.fill(bufs, kMaxTryBufs);
-      int r = uv_try_write(&s->h.stream, bufs, n);
-      if (r > 0) {
-        cur.advance(static_cast<size_t>(r));
-        continue;
-      }
-      if (r != UV_EAGAIN) {
-        finish_send_head(s, from_uv(r));
-        head = nullptr;
-        break;
-      }
+    uv_buf_t bufs[kMaxTryBufs];
+    unsigned n = 0;
+    int r = try_write(s, &cur, bufs, &n);
+    if (r == 0 && cur.left != 0) {
       // Backpressure: hand the request's own segments to libuv (zero copy).
       if (n > kMaxWriteBufs) n = kMaxWriteBufs;
       size_t bytes = 0;
@@ -288,18 +304,17 @@ void start_sends(Socket* s) {
         bytes += bufs[i].len;
       s->write_bytes = bytes;
       s->write_active = true;
-      int w = uv_write(&s->r.tcp.w, &s->h.stream, bufs, n, on_write);
-      if (w != 0) {
-        s->write_active = false;
-        finish_send_head(s, from_uv(w));
-        head = nullptr;
-      }
-      break;
+      r = uv_write(&s->r.tcp.w, &s->h.stream, bufs, n, on_write);
+      if (r == 0) continue;  // on_write goes on from here
+      s->write_active = false;
     }
-    if (head == nullptr || s->write_active) continue;
-    if (head->priv.op == kOpDisconnect) {
+    if (r != 0) {
+      finish_send_head(s, from_uv(r));
+      continue;
+    }
+    if (head->priv.run == &disconnect_run) {
       s->write_active = true;
-      int r = uv_shutdown(&s->r.tcp.sd, &s->h.stream, on_shutdown);
+      r = uv_shutdown(&s->r.tcp.sd, &s->h.stream, on_shutdown);
       if (r != 0) {
         s->write_active = false;
         finish_send_head(s, from_uv(r));
@@ -308,7 +323,7 @@ void start_sends(Socket* s) {
     }
     finish_send_head(s, Status::Success);
   }
-  if (s->backlog_check && !s->close_started && s->handle_open) indicate_backlog(s);
+  if (s->backlog_check && !closing(s) && s->handle_open) indicate_backlog(s);
 }
 
 // ---- accept side -------------------------------------------------------------------------------
@@ -331,7 +346,7 @@ Socket* take_connection(Socket* lsn, void* context, const void* dispatch) {
     close_internal(conn);
     return nullptr;
   }
-  conn->state = TcpState::Connected;
+  set_phase(conn, Phase::Connected);
   conn->nodelay_client = conn->nodelay_on = lsn->nodelay_client;  // the host copies TCP_NODELAY
   return conn;
 }
@@ -364,22 +379,22 @@ void apply_static_events(Socket* conn) {
 bool serve_one(Socket* lsn, Socket* ready) {
   if (!lsn->accepts.empty()) {
     Request* r = lsn->accepts.pop();
-    OpState* op = op_of(r);
+    AcceptIo* op = op_state<AcceptIo>(r);
     Socket* conn = ready;
     if (conn == nullptr) {
-      conn = take_connection(lsn, op->accept.context, op->accept.dispatch);
+      conn = take_connection(lsn, op->context, op->dispatch);
       if (conn == nullptr) {
         detail::complete(r, Status::InsufficientResources, 0);
         return true;
       }
     } else {
-      conn->base.context = op->accept.context;
-      conn->base.dispatch = op->accept.dispatch;
+      conn->base.context = op->context;
+      conn->base.dispatch = op->dispatch;
       apply_static_events(conn);
     }
-    fill_addresses(conn, op->accept.local, op->accept.remote);
+    fill_addresses(conn, op->local, op->remote);
     detail::complete(r, Status::Success, reinterpret_cast<uintptr_t>(conn));
-    if (!conn->close_started) tcp_update(conn);
+    if (!closing(conn)) tcp_update(conn);
     return true;
   }
   const ListenDispatch* ld = detail::listen_dispatch(&lsn->base);
@@ -407,7 +422,7 @@ bool serve_one(Socket* lsn, Socket* ready) {
 }
 
 void serve_accepts(Socket* lsn) {
-  while (!lsn->close_started) {
+  while (!closing(lsn)) {
     // Connections decided Accept by conditional accept come first, in arrival order.
     Pended** pp = &lsn->pended;
     while (*pp != nullptr && !(*pp)->accepted)
@@ -440,7 +455,7 @@ constexpr uint64_t kPendPollMs = 20;
 bool abort_first_gone(Client* c, bool* waiting) {
   *waiting = false;
   for (Socket* lsn = c->sockets; lsn != nullptr; lsn = lsn->next) {
-    if (lsn->close_started) continue;
+    if (closing(lsn)) continue;
     for (Pended* p = lsn->pended; p != nullptr; p = p->next) {
       if (p->accepted) continue;
       char byte;
@@ -511,7 +526,7 @@ void inspect_connection(Socket* lsn) {
 
 void on_connection(uv_stream_t* server, int status) {
   Socket* lsn = sock_of(server);
-  if (status < 0 || lsn->close_started) return;
+  if (status < 0 || closing(lsn)) return;
   lsn->accept_ready = true;
   if (lsn->conditional) {
     inspect_connection(lsn);
@@ -530,7 +545,7 @@ void abort_pended(Socket* lsn, Pended* p) {
   detail::release(p, detail::kTagMisc);
   close_internal(conn);
   const ListenDispatch* ld = detail::listen_dispatch(&lsn->base);
-  if (ld != nullptr && ld->abort != nullptr && !lsn->close_started) {
+  if (ld != nullptr && ld->abort != nullptr && !closing(lsn)) {
     lsn->in_event = true;
     ld->abort(lsn->base.context, &id);
     lsn->in_event = false;
@@ -544,35 +559,35 @@ void on_connect(uv_connect_t* req, int status) {
   Request* r = s->connect_req;
   s->connect_req = nullptr;
   if (status < 0) {
-    s->state = TcpState::Bound;
+    // Cancelled by close_socket (the socket is Closing), or failed: back to Bound.
+    if (!closing(s)) set_phase(s, Phase::Bound);
     // A reset before the connect completed: the listener refused the connection (for
     // example its accept event returned RequestNotAccepted).
     Status st = connect_status(status);
     detail::complete(r, st, 0);
     // Requests queued behind the connect fail with it.
-    if (!s->close_started) {
+    if (!closing(s)) {
       fail_queue(&s->sends, st);
       fail_queue(&s->receives, st);
     }
     return;
   }
-  s->state = TcpState::Connected;
-  OpState* op = op_of(r);
-  if (op->connect.has_data) {
-    // connect_ex: the request becomes a send of its data; it completes with the bytes sent.
-    Cursor data = op->connect.data;
-    r->priv.op = kOpSend;
-    op->io.cur = data;
-    op->io.flags = 0;
+  set_phase(s, Phase::Connected);
+  StreamIo* op = io_of(r);
+  if (op->cur.left != 0) {
+    // connect_ex: the request becomes a send of its data (its cursor); it completes with the
+    // bytes sent.
+    r->priv.run = &send_run;
+    op->flags = 0;
     r->priv.next = s->sends.head;  // before anything queued behind the connect
     s->sends.head = r;
     if (s->sends.tail == nullptr) s->sends.tail = r;
     start_sends(s);
   } else {
     detail::complete(r, Status::Success, 0);
-    if (!s->close_started) start_sends(s);
+    if (!closing(s)) start_sends(s);
   }
-  if (!s->close_started) tcp_update(s);
+  if (!closing(s)) tcp_update(s);
 }
 
 int set_int(int fd, int level, int name, int v) {
@@ -601,14 +616,14 @@ Status tcp_open(Socket* s) {
     return from_uv(r);
   }
   s->handle_open = true;
-  s->state = TcpState::Idle;
   return Status::Success;
 }
 
-Status tcp_bind(Socket* s, Request* req) {
-  if (s->state != TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
+Status tcp_bind(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
-  socklen_t len = to_native(op_of(req)->bind.addr, &ss);
+  socklen_t len = to_native(op_state<AddressIo>(req)->addr, &ss);
   int fd = socket_fd(s);
   // Exclusive address use (WSK's default) unless the client set SO_REUSEADDR: the fd was
   // created without SO_REUSEADDR (uv_tcp_bind would set it, and defer EADDRINUSE to listen or
@@ -616,53 +631,55 @@ Status tcp_bind(Socket* s, Request* req) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return detail::complete(req, from_errno(errno), 0);
   }
-  s->state = TcpState::Bound;
+  set_phase(s, Phase::Bound);
   if (s->base.category == kListenSocket) {
     int r = uv_listen(&s->h.stream, SOMAXCONN, on_connection);
     if (r != 0) return detail::complete(req, from_uv(r), 0);
-    s->state = TcpState::Listening;
+    set_phase(s, Phase::Listening);
   }
   return detail::complete(req, Status::Success, 0);
 }
 
-Status tcp_listen(Socket* s, Request* req) {
-  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+Status tcp_listen(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   int r = uv_listen(&s->h.stream, SOMAXCONN, on_connection);
   if (r != 0) return detail::complete(req, from_uv(r), 0);
-  s->state = TcpState::Listening;
+  set_phase(s, Phase::Listening);
   s->base.listening = true;
   return detail::complete(req, Status::Success, 0);
 }
 
-Status tcp_accept(Socket* s, Request* req) {
-  if (s->state != TcpState::Listening) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
+namespace {
+
+Status accept_run(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Listening) return wrong_phase(req);
   // Pending even if it completes below: the completion routine may already have reused it.
   s->accepts.push(req);
   serve_accepts(s);
   return Status::Pending;
 }
 
-Status tcp_connect(Socket* s, Request* req) {
-  if (s->state != TcpState::Bound) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);  // unbound, or not idle
-  }
+Status connect_run(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Bound) return wrong_phase(req);  // unbound, or not idle
   sockaddr_storage ss;
-  to_native(op_of(req)->connect.remote, &ss);
+  to_native(io_of(req)->remote, &ss);
   s->connect_req = req;
-  s->state = TcpState::Connecting;
+  set_phase(s, Phase::Connecting);
   int r = uv_tcp_connect(&s->r.tcp.c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss), on_connect);
   if (r != 0) {
     s->connect_req = nullptr;
-    s->state = TcpState::Bound;
+    set_phase(s, Phase::Bound);
     return detail::complete(req, from_uv(r), 0);
   }
   return Status::Pending;
 }
 
-Status tcp_send(Socket* s, Request* req) {
-  if (s->state == TcpState::Connecting) {
+Status send_run(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase == Phase::Connecting) {
     s->sends.push(req);  // sent once connected, or failed with the connect's status
     return Status::Pending;
   }
@@ -670,18 +687,11 @@ Status tcp_send(Socket* s, Request* req) {
   if (ok != Status::Success) return detail::complete(req, ok, 0);
   if (s->sends.empty() && !s->write_active) {
     // Fast path: write at once; complete inline if the kernel took everything.
-    Cursor& cur = op_of(req)->io.cur;
-    while (cur.left != 0) {
-      uv_buf_t bufs[kMaxTryBufs];
-      unsigned n = cur.fill(bufs, kMaxTryBufs);
-      int r = uv_try_write(&s->h.stream, bufs, n);
-      if (r > 0) {
-        cur.advance(static_cast<size_t>(r));
-        continue;
-      }
-      if (r != UV_EAGAIN) return detail::complete(req, from_uv(r), cur.done);
-      break;
-    }
+    Cursor& cur = io_of(req)->cur;
+    uv_buf_t bufs[kMaxTryBufs];
+    unsigned n = 0;
+    int r = try_write(s, &cur, bufs, &n);
+    if (r != 0) return detail::complete(req, from_uv(r), cur.done);
     if (cur.left == 0) return detail::complete(req, Status::Success, cur.done);
   }
   s->sends.push(req);
@@ -689,80 +699,79 @@ Status tcp_send(Socket* s, Request* req) {
   return Status::Pending;
 }
 
-Status tcp_receive(Socket* s, Request* req) {
-  OpState* op = op_of(req);
+Status receive_run(Request* req) {
+  Socket* s = req->priv.socket;
+  StreamIo* op = io_of(req);
   s->ev_paused = false;  // a receive resumes the receive event (WskReceiveEvent contract)
   if (s->receives.empty() && s->ind_len != 0 && !s->in_event) {
     // Data buffered from a partial or refused indication is received first.
     size_t take = 0;
-    if ((op->io.flags & kFlagDrain) != 0) {
+    if ((op->flags & kFlagDrain) != 0) {
       take = s->ind_len;
     } else {
-      while (op->io.cur.left != 0 && s->ind_len != 0) {
+      while (op->cur.left != 0 && s->ind_len != 0) {
         size_t len = 0;
-        char* p = op->io.cur.chunk(&len);
+        char* p = op->cur.chunk(&len);
         size_t n = len < s->ind_len ? len : s->ind_len;
         memcpy(p, s->ind_data + s->ind_off, n);
-        op->io.cur.advance(n);
+        op->cur.advance(n);
         s->ind_off += n;
         s->ind_len -= n;
         take += n;
       }
     }
-    if ((op->io.flags & kFlagDrain) != 0) {
+    if ((op->flags & kFlagDrain) != 0) {
       s->ind_len = 0;
     }
-    if (take != 0 && (op->io.flags & (kFlagWaitAll | kFlagDrain)) == 0) {
-      Status st = detail::complete(req, Status::Success, op->io.cur.done);
+    if (take != 0 && (op->flags & (kFlagWaitAll | kFlagDrain)) == 0) {
+      Status st = detail::complete(req, Status::Success, op->cur.done);
       tcp_update(s);
       return st;
     }
   }
-  if (op->io.cur.left == 0 && (op->io.flags & kFlagDrain) == 0) {
-    Status st = detail::complete(req, Status::Success, op->io.cur.done);
+  if (op->cur.left == 0 && (op->flags & kFlagDrain) == 0) {
+    Status st = detail::complete(req, Status::Success, op->cur.done);
     tcp_update(s);
     return st;
   }
-  if (s->error != Status::Success) return detail::complete(req, s->error, op->io.cur.done);
-  if (s->state == TcpState::Reset) return detail::complete(req, Status::ConnectionAborted, 0);
-  if (s->peer_fin) return detail::complete(req, Status::Success, op->io.cur.done);
-  if (s->state != TcpState::Connected && s->state != TcpState::Connecting) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
+  if (s->error != Status::Success) return detail::complete(req, s->error, op->cur.done);
+  if (s->phase == Phase::Aborted) return detail::complete(req, Status::ConnectionAborted, 0);
+  if (s->receive_closed) return detail::complete(req, Status::Success, op->cur.done);
+  if (s->phase != Phase::Connected && s->phase != Phase::Connecting) return wrong_phase(req);
   s->receives.push(req);
   tcp_update(s);
   return Status::Pending;
 }
 
-Status tcp_disconnect(Socket* s, Request* req) {
-  if (s->state != TcpState::Connected) {
-    return detail::complete(req, Status::InvalidDeviceState, 0);
-  }
-  if ((op_of(req)->io.flags & kFlagAbortive) != 0) {
+Status disconnect_run(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Connected) return wrong_phase(req);
+  if ((io_of(req)->flags & kFlagAbortive) != 0) {
     // Abortive: reset now. Queued sends and receives fail with ConnectionAborted; a write
     // already given to libuv is cancelled by the close and reported the same way.
-    s->state = TcpState::Reset;
+    set_phase(s, Phase::Aborted);
     fail_queue_keep_inflight(s, Status::ConnectionAborted);
     fail_queue(&s->receives, Status::ConnectionAborted);
     s->abort_req = req;
     close_handle(s, true);
     return Status::Pending;
   }
-  if (s->shut_wr) return detail::complete(req, Status::Success, 0);  // FIN already sent
+  if (s->send_closed) return detail::complete(req, Status::Success, 0);  // FIN already sent
   s->sends.push(req);
   start_sends(s);
   return Status::Pending;
 }
 
-Status tcp_inspect_complete(Socket* s, Request* req) {
-  OpState* op = op_of(req);
+Status inspect_complete_run(Request* req) {
+  Socket* s = req->priv.socket;
+  AddressIo* op = op_state<AddressIo>(req);
   Pended* p = s->pended;
-  while (p != nullptr && (p->serial != op->inspect.id.serial_number || p->accepted ||
-                          op->inspect.id.key != reinterpret_cast<uintptr_t>(s))) {
+  while (p != nullptr && (p->serial != op->id.serial_number || p->accepted ||
+                          op->id.key != reinterpret_cast<uintptr_t>(s))) {
     p = p->next;
   }
   if (p == nullptr) return detail::complete(req, Status::InvalidParameter, 0);
-  if (op->inspect.action == InspectAction::Accept) {
+  if (op->action == InspectAction::Accept) {
     p->accepted = true;
   } else {
     Pended** pp = &s->pended;
@@ -774,33 +783,35 @@ Status tcp_inspect_complete(Socket* s, Request* req) {
     close_internal(conn);
   }
   Status st = detail::complete(req, Status::Success, 0);
-  if (!s->close_started) serve_accepts(s);
+  if (!closing(s)) serve_accepts(s);
   return st;
 }
 
+}  // namespace
+
 void tcp_update(Socket* s) {
-  if (s->close_started || !s->handle_open) return;
+  if (closing(s) || !s->handle_open) return;
   if (s->listener != nullptr) return;  // pended by conditional accept: not read yet
   indication_buffer_idle(s);           // consumed, released, or never filled: back to the pool
-  if (s->state == TcpState::Listening) {
+  if (s->phase == Phase::Listening) {
     serve_accepts(s);
     return;
   }
   indicate_backlog(s);
-  if (s->close_started) return;
+  if (closing(s)) return;
   indicate_buffered(s);
-  if (s->close_started) return;
+  if (closing(s)) return;
   bool retained = s->retained.load(std::memory_order_acquire);
-  if (s->peer_fin && s->ind_len == 0 && !retained) indicate_disconnect(s, 0);
-  if (s->close_started) return;
-  bool want = s->state == TcpState::Connected && !s->peer_fin && s->error == Status::Success &&
+  if (s->receive_closed && s->ind_len == 0 && !retained) indicate_disconnect(s, 0);
+  if (closing(s)) return;
+  bool want = s->phase == Phase::Connected && !s->receive_closed && s->error == Status::Success &&
               (!s->receives.empty() ||
                (event_on(s, kEventReceive) && !s->ev_paused && !retained && s->ind_len == 0) ||
                (event_on(s, kEventDisconnect) && !retained && s->ind_len == 0));
   if (want && !s->reading) {
     if (uv_read_start(&s->h.stream, on_alloc, on_read) == 0) s->reading = true;
   } else if (!want && s->reading &&
-             (s->peer_fin || s->error != Status::Success || s->state != TcpState::Connected)) {
+             (s->receive_closed || s->error != Status::Success || s->phase != Phase::Connected)) {
     uv_read_stop(&s->h.stream);
     s->reading = false;
   }
@@ -809,13 +820,13 @@ void tcp_update(Socket* s) {
   // pattern, then costs no epoll_ctl calls.
 }
 
-Status tcp_close(Socket* s, Request* req) {
-  s->close_started = true;
-  s->close_req = req;
+Status tcp_close(Request* req) {
+  Socket* s = req->priv.socket;
+  // A connection closed without a disconnect is reset, as in WSK.
+  bool reset = s->phase == Phase::Connected && !s->send_closed;
   // Every pending request completes with Cancelled first; requests libuv holds (an in-flight
   // write, shutdown or connect) are cancelled by uv_close before the close callback runs.
-  fail_queue_keep_inflight(s, Status::Cancelled);
-  fail_queue(&s->receives, Status::Cancelled);
+  close_begin(s, req);
   fail_queue(&s->accepts, Status::Cancelled);
   if (s->accept_ready) {
     // The connection libuv holds for uv_accept would be closed gracefully with the listener;
@@ -829,23 +840,23 @@ Status tcp_close(Socket* s, Request* req) {
     close_internal(conn);
   }
   if (s->handle_open) {
-    // A connection closed without a disconnect is reset, as in WSK.
-    close_handle(s, s->state == TcpState::Connected && !s->shut_wr);
+    close_handle(s, reset);
     return Status::Pending;
   }
   // The abortive reset's close is under way (or its callback is running): it completes this.
   if (!s->handle_closed || s->in_close_cb) return Status::Pending;
   s->close_req = nullptr;
   Status st = detail::complete(req, Status::Success, 0);
-  s->close_done = true;
+  set_phase(s, Phase::Closed);
   socket_maybe_free(s);
   return st;
 }
 
-Status socket_connect_run(Client* c, Request* req) {
+namespace {
+
+Status socket_connect_create(Client* c, Request* req) {
   // WskSocketConnect: socket + bind + connect as one request.
-  OpState* op = op_of(req);
-  auto a = op->sock_connect;
+  const SocketIo& a = *op_state<SocketIo>(req);
   Socket* s = socket_alloc(c);
   if (s == nullptr) return detail::complete(req, Status::InsufficientResources, 0);
   s->kind = HandleKind::Tcp;
@@ -863,10 +874,10 @@ Status socket_connect_run(Client* c, Request* req) {
   int err = 0;
   if (::bind(socket_fd(s), reinterpret_cast<sockaddr*>(&ss), len) != 0) err = errno;
   if (err == 0) {
-    s->state = TcpState::Bound;
+    if (!closing(s)) set_phase(s, Phase::Bound);
     to_native(a.remote, &ss);
     s->connect_req = req;
-    s->state = TcpState::Connecting;
+    set_phase(s, Phase::Connecting);
     // The request completes from the connect callback with the Socket* as information.
     int r = uv_tcp_connect(&s->r.tcp.c, &s->h.tcp, reinterpret_cast<sockaddr*>(&ss),
                            [](uv_connect_t* cr, int status) {
@@ -874,26 +885,103 @@ Status socket_connect_run(Client* c, Request* req) {
                              Request* rq = so->connect_req;
                              so->connect_req = nullptr;
                              if (status < 0) {
-                               so->state = TcpState::Bound;
-                               so->close_started = true;
-                               so->close_done = true;
+                               set_phase(so, Phase::Closing);
+                               set_phase(so, Phase::Closed);
                                close_handle(so, false);
                                detail::complete(rq, connect_status(status), 0);
                                return;
                              }
-                             so->state = TcpState::Connected;
+                             set_phase(so, Phase::Connected);
                              detail::complete(rq, Status::Success, reinterpret_cast<uintptr_t>(so));
-                             if (!so->close_started) tcp_update(so);
+                             if (!closing(so)) tcp_update(so);
                            });
     if (r == 0) return Status::Pending;
     s->connect_req = nullptr;
     err = -r;
   }
-  s->close_started = true;
-  s->close_done = true;
+  set_phase(s, Phase::Closing);
+  set_phase(s, Phase::Closed);
   close_handle(s, false);
   return detail::complete(req, from_errno(err), 0);
 }
 
+Status socket_connect_run(Request* req) {
+  Client* c = op_state<SocketIo>(req)->client;
+  Status st = socket_connect_create(c, req);
+  client_op_done(c);
+  return st;
+}
+
+}  // namespace
 }  // namespace uv
+
+// ---- xwsk::backend entry points: stream sockets ------------------------------------------------
+namespace backend {
+
+using detail::op_state;
+using uv::StreamIo;
+
+Status socket_connect(Client* client, SocketType type, Protocol protocol, const SockAddr* local,
+                      const SockAddr* remote, uint32_t flags, void* socket_context,
+                      const ConnectionDispatch* dispatch, Request* req) {
+  (void)type;
+  (void)protocol;
+  *op_state<uv::SocketIo>(req) = {.client = client,
+                                  .context = socket_context,
+                                  .dispatch = dispatch,
+                                  .flags = flags,
+                                  .local = *local,
+                                  .remote = *remote};
+  client->client_ops.fetch_add(1, std::memory_order_acq_rel);
+  return uv::run_or_submit(client, req, &uv::socket_connect_run);
+}
+
+Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
+              const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
+  *op_state<uv::AcceptIo>(req) = {.flags = flags,
+                                  .context = accept_socket_context,
+                                  .dispatch = dispatch,
+                                  .local = local,
+                                  .remote = remote};
+  return uv::run_or_submit(s, req, &uv::accept_run);
+}
+
+Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action,
+                        Request* req) {
+  *op_state<uv::AddressIo>(req) = {.id = *inspect_id, .action = action};
+  return uv::run_or_submit(s, req, &uv::inspect_complete_run);
+}
+
+Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) {
+  return backend::connect_ex(s, remote, nullptr, flags, req);
+}
+
+Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
+                  Request* req) {
+  // The data (if any) is sent once connected.
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(data), .flags = flags, .remote = *remote};
+  return uv::run_or_submit(s, req, &uv::connect_run);
+}
+
+Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(buf), .flags = flags};
+  return uv::run_or_submit(s, req, &uv::send_run);
+}
+
+Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(buf), .flags = flags};
+  return uv::run_or_submit(s, req, &uv::receive_run);
+}
+
+Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req) {
+  *op_state<StreamIo>(req) = {.cur = uv::Cursor::of(final_data), .flags = flags};
+  return uv::run_or_submit(s, req, &uv::disconnect_run);
+}
+
+Status release_data_indications(Socket* s, DataIndication* list) {
+  if (list != &s->data_ind) return Status::InvalidParameter;
+  return uv::release_held(s);
+}
+
+}  // namespace backend
 }  // namespace xwsk

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /// @file udp.cpp
-/// @brief Datagram sockets over uv_udp_t: bind, send_to (uv_udp_try_send, then uv_udp_send),
-/// send_messages (sendmmsg on the native fd: libuv 1.44 has no batched send), receive_from
-/// (straight into the request's buffer when it is contiguous), the receive_from event, close.
+/// @brief Datagram sockets over uv_udp_t: the xwsk::backend entry points (send_to,
+/// send_messages, receive_from, release_datagram_indications, at the end of the file; for a raw
+/// socket they pick raw.cpp's run functions), their run functions and logic: bind, send_to
+/// (uv_udp_try_send, then uv_udp_send), send_messages (sendmmsg on the native fd: libuv 1.44
+/// has no batched send), receive_from (straight into the request's buffer when it is
+/// contiguous), the receive_from event, close.
 ///
-/// Every function here runs on the client's loop thread.
+/// Every function here but the entry points runs on the client's loop thread.
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -14,6 +17,8 @@
 
 namespace xwsk {
 namespace uv {
+
+using detail::op_state;
 
 namespace {
 
@@ -34,38 +39,38 @@ void start_sends(Socket* s);
 
 void finish_head(Socket* s, Status st) {
   Request* r = s->sends.pop();
-  OpState* op = op_of(r);
-  detail::complete(r, st, op->send_to.total);
+  DatagramIo* op = op_state<DatagramIo>(r);
+  detail::complete(r, st, op->total);
 }
 
 void on_send(uv_udp_send_t* req, int status) {
   Socket* s = sock_of(reinterpret_cast<uv_handle_t*>(req->handle));
   s->write_active = false;
   Request* head = s->sends.head;
-  OpState* op = op_of(head);
+  DatagramIo* op = op_state<DatagramIo>(head);
   if (status < 0) {
     finish_head(s, status == UV_ECANCELED ? Status::Cancelled : from_uv(status));
   } else {
-    op->send_to.total += op->send_to.cur.left;
-    op->send_to.started = false;
-    if (head->priv.op == kOpSendMessages) {
-      op->send_to.list = op->send_to.list->next;
+    op->total += op->cur.left;
+    op->started = false;
+    if (op->messages) {
+      op->list = op->list->next;
       // A datagram sent just before the close: the rest of the batch will not go.
-      if (s->close_started || !s->handle_open) finish_head(s, Status::Cancelled);
+      if (closing(s) || !s->handle_open) finish_head(s, Status::Cancelled);
     } else {
       finish_head(s, Status::Success);
     }
   }
-  if (!s->close_started && s->handle_open) start_sends(s);
+  if (!closing(s) && s->handle_open) start_sends(s);
 }
 
 /// The slow path: one uv_udp_send at a time, in request order.
 void start_sends(Socket* s) {
-  while (!s->write_active && !s->sends.empty() && !s->close_started) {
+  while (!s->write_active && !s->sends.empty() && !closing(s)) {
     Request* head = s->sends.head;
-    OpState* op = op_of(head);
-    auto& a = op->send_to;
-    if (head->priv.op == kOpSendMessages && !a.started) {
+    DatagramIo* op = op_state<DatagramIo>(head);
+    DatagramIo& a = *op;
+    if (a.messages && !a.started) {
       if (a.list == nullptr) {
         finish_head(s, Status::Success);
         continue;
@@ -91,7 +96,7 @@ void start_sends(Socket* s) {
 /// when the socket would block (the rest goes through the slow path), true when done (the
 /// request completed, with *st).
 bool send_batch(Socket* s, Request* req, Status* st) {
-  auto& a = op_of(req)->send_to;
+  DatagramIo& a = *op_state<DatagramIo>(req);
   int fd = socket_fd(s);
   sockaddr_storage ss;
   socklen_t slen = to_native(a.remote, &ss);
@@ -218,7 +223,7 @@ void indicate_batch(Socket* s, UdpRx* rx) {
 /// Completes the first receive_from request with a datagram read into the request slot.
 void complete_receive(Socket* s, Request* head, const char* data, size_t n, const sockaddr* addr,
                       bool trunc) {
-  auto& a = op_of(head)->recv_from;
+  DatagramIo& a = *op_state<DatagramIo>(head);
   size_t copied = 0;
   while (copied < n && a.cur.left != 0) {
     size_t len = 0;
@@ -229,7 +234,7 @@ void complete_receive(Socket* s, Request* head, const char* data, size_t n, cons
     copied += k;
   }
   if (copied < n) trunc = true;
-  if (a.remote != nullptr) from_native(addr, a.remote);
+  if (a.from != nullptr) from_native(addr, a.from);
   if (a.control_length != nullptr) *a.control_length = 0;
   if (a.control_flags != nullptr) *a.control_flags = trunc ? kMsgTrunc : 0;
   s->receives.pop();
@@ -239,7 +244,7 @@ void complete_receive(Socket* s, Request* head, const char* data, size_t n, cons
 void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
              unsigned flags) {
   Socket* s = sock_of(reinterpret_cast<uv_handle_t*>(h));
-  if (s->close_started) return;
+  if (closing(s)) return;
   UdpRx* rx = static_cast<UdpRx*>(s->udp_rx);
   if ((flags & UV_UDP_MMSG_FREE) != 0) {
     // The end of a recvmmsg batch: one event for all of it.
@@ -267,7 +272,7 @@ void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* ad
       if ((flags & UV_UDP_MMSG_CHUNK) == 0) indicate_batch(s, rx);
     }
   }
-  if (!s->close_started) udp_update(s);
+  if (!closing(s)) udp_update(s);
 }
 
 }  // namespace
@@ -280,32 +285,35 @@ Status udp_open(Socket* s) {
   if (r != 0) return from_uv(r);
   s->h.handle.data = s;
   s->handle_open = true;
-  s->state = TcpState::Idle;
   return Status::Success;
 }
 
-Status udp_bind(Socket* s, Request* req) {
-  if (s->state != TcpState::Idle) return detail::complete(req, Status::InvalidDeviceState, 0);
+Status udp_bind(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
-  to_native(op_of(req)->bind.addr, &ss);
+  to_native(op_state<AddressIo>(req)->addr, &ss);
   unsigned flags = 0;
   if (s->base.family == AddressFamily::Inet6) flags |= UV_UDP_IPV6ONLY;
   if (s->reuse_addr) flags |= UV_UDP_REUSEADDR;  // else exclusive, as in WSK
   int r = uv_udp_bind(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), flags);
   if (r != 0) return detail::complete(req, from_uv(r), 0);
-  s->state = TcpState::Bound;
+  set_phase(s, Phase::Bound);
   udp_update(s);
   return detail::complete(req, Status::Success, 0);
 }
 
-Status udp_send(Socket* s, Request* req) {
-  auto& a = op_of(req)->send_to;
-  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+namespace {
+
+Status send_run(Request* req) {
+  Socket* s = req->priv.socket;
+  DatagramIo& a = *op_state<DatagramIo>(req);
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   // No fixed remote address (SIO_WSK_SET_REMOTE_ADDRESS) in this backend.
   if (!a.has_remote) return detail::complete(req, Status::InvalidDeviceState, 0);
   if (!datagrams_fit(req, kMaxBufs)) return detail::complete(req, Status::InvalidParameter, 0);
   if (s->sends.empty() && !s->write_active) {
-    if (req->priv.op == kOpSendMessages) {
+    if (a.messages) {
       Status st;
       if (send_batch(s, req, &st)) return st;
     } else {
@@ -336,12 +344,15 @@ Status udp_send(Socket* s, Request* req) {
   return Status::Pending;
 }
 
-Status udp_receive(Socket* s, Request* req) {
-  if (s->state != TcpState::Bound) return detail::complete(req, Status::InvalidDeviceState, 0);
+Status receive_from_run(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase != Phase::Bound) return wrong_phase(req);
   s->receives.push(req);
   udp_update(s);
   return Status::Pending;
 }
+
+}  // namespace
 
 void udp_free(Socket* s) {
   auto* rx = static_cast<UdpRx*>(s->udp_rx);
@@ -351,7 +362,7 @@ void udp_free(Socket* s) {
 }
 
 void udp_update(Socket* s) {
-  if (s->close_started || !s->handle_open || s->state != TcpState::Bound) return;
+  if (closing(s) || !s->handle_open || s->phase != Phase::Bound) return;
   bool want = !s->receives.empty() ||
               (event_on(s, kEventReceiveFrom) && !s->retained.load(std::memory_order_acquire));
   if (want && !s->reading) {
@@ -360,17 +371,77 @@ void udp_update(Socket* s) {
   // Receiving stops lazily, when a datagram arrives that nobody takes (UV_ENOBUFS).
 }
 
-Status udp_close(Socket* s, Request* req) {
-  s->close_started = true;
-  s->close_req = req;
+Status udp_close(Request* req) {
+  Socket* s = req->priv.socket;
   // Queued requests complete Cancelled now; a send libuv holds is cancelled by uv_close.
-  fail_queue_keep_inflight(s, Status::Cancelled);
-  fail_queue(&s->receives, Status::Cancelled);
+  close_begin(s, req);
   s->handle_open = false;
   s->reading = false;
   uv_close(&s->h.handle, on_close);
   return Status::Pending;
 }
 
+bool datagrams_fit(Request* req, unsigned max_pieces) {
+  const DatagramIo& a = *op_state<DatagramIo>(req);
+  uv_buf_t bufs[kMaxDatagramPieces + 1];
+  if (max_pieces > kMaxDatagramPieces) max_pieces = kMaxDatagramPieces;
+  if (!a.messages) return a.cur.fill(bufs, max_pieces + 1) <= max_pieces;
+  for (BufList* e = a.list; e != nullptr; e = e->next) {
+    Cursor c;
+    c.init(e->buffer);
+    if (c.fill(bufs, max_pieces + 1) > max_pieces) return false;
+  }
+  return true;
+}
+
 }  // namespace uv
+
+// ---- xwsk::backend entry points: datagram and raw sockets -------------------------------------
+namespace backend {
+
+using detail::op_state;
+using uv::DatagramIo;
+
+Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote,
+               size_t control_length, const void* control, Request* req) {
+  (void)flags;
+  (void)control_length;
+  (void)control;
+  *op_state<DatagramIo>(req) = {.cur = uv::Cursor::of(buf),
+                                .remote = remote != nullptr ? *remote : SockAddr{},
+                                .has_remote = remote != nullptr,
+                                .started = true};
+  return uv::run_or_submit(s, req, s->kind == uv::HandleKind::Raw ? &uv::raw_send : &uv::send_run);
+}
+
+Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
+                     size_t control_length, const void* control, Request* req) {
+  (void)flags;
+  (void)control_length;
+  (void)control;
+  *op_state<DatagramIo>(req) = {.list = list,
+                                .remote = remote != nullptr ? *remote : SockAddr{},
+                                .messages = true,
+                                .has_remote = remote != nullptr};
+  return uv::run_or_submit(s, req, s->kind == uv::HandleKind::Raw ? &uv::raw_send : &uv::send_run);
+}
+
+Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
+                    size_t* control_length, void* control, uint32_t* control_flags, Request* req) {
+  (void)flags;
+  (void)control;
+  *op_state<DatagramIo>(req) = {.cur = uv::Cursor::of(buf),
+                                .from = remote,
+                                .control_length = control_length,
+                                .control_flags = control_flags};
+  return uv::run_or_submit(
+      s, req, s->kind == uv::HandleKind::Raw ? &uv::raw_receive : &uv::receive_from_run);
+}
+
+Status release_datagram_indications(Socket* s, DatagramIndication* list) {
+  (void)list;  // the one list a datagram socket can have retained (its receive buffer's)
+  return uv::release_held(s);
+}
+
+}  // namespace backend
 }  // namespace xwsk
