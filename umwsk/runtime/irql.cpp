@@ -20,6 +20,27 @@ ULONG_PTR my_token() {
   return reinterpret_cast<ULONG_PTR>(&t_state) | 1;
 }
 
+// KeRaiseIrqlTo*Level: raise to `level`, refused (reported) from above it.
+KIRQL raise_to_level(KIRQL level, const void* caller, const char* routine) {
+  const KIRQL old = t_state.irql;
+  if (old > level) {
+    umwsk_rule_violation_at(caller, "irql.raise_to_lower", nullptr, "%s from IRQL %u", routine,
+                            static_cast<unsigned>(old));
+    return old;
+  }
+  t_state.irql = level;
+  return old;
+}
+
+// Ke{Leave}{Critical,Guarded}Region: leaving a region that was not entered is reported.
+void leave_region(int* depth, const void* caller, const char* rule, const char* message) {
+  if (*depth <= 0) {
+    umwsk_rule_violation_at(caller, rule, nullptr, "%s", message);
+    return;
+  }
+  --*depth;
+}
+
 }  // namespace
 
 UmwskThreadState& umwsk_thread_state() {
@@ -71,25 +92,11 @@ void KeLowerIrql(KIRQL NewIrql) {
 }
 
 KIRQL KeRaiseIrqlToDpcLevel(void) {
-  const KIRQL old = t_state.irql;
-  if (old > DISPATCH_LEVEL) {
-    umwsk_rule_violation("irql.raise_to_lower", nullptr, "KeRaiseIrqlToDpcLevel from IRQL %u",
-                         static_cast<unsigned>(old));
-    return old;
-  }
-  t_state.irql = DISPATCH_LEVEL;
-  return old;
+  return raise_to_level(DISPATCH_LEVEL, __builtin_return_address(0), "KeRaiseIrqlToDpcLevel");
 }
 
 KIRQL KeRaiseIrqlToSynchLevel(void) {
-  const KIRQL old = t_state.irql;
-  if (old > SYNCH_LEVEL) {
-    umwsk_rule_violation("irql.raise_to_lower", nullptr, "KeRaiseIrqlToSynchLevel from IRQL %u",
-                         static_cast<unsigned>(old));
-    return old;
-  }
-  t_state.irql = SYNCH_LEVEL;
-  return old;
+  return raise_to_level(SYNCH_LEVEL, __builtin_return_address(0), "KeRaiseIrqlToSynchLevel");
 }
 
 void KeEnterCriticalRegion(void) {
@@ -97,12 +104,9 @@ void KeEnterCriticalRegion(void) {
 }
 
 void KeLeaveCriticalRegion(void) {
-  if (t_state.critical_region <= 0) {
-    umwsk_rule_violation("apc.leave_critical_region_unbalanced", nullptr,
-                         "KeLeaveCriticalRegion without KeEnterCriticalRegion");
-    return;
-  }
-  t_state.critical_region--;
+  leave_region(&t_state.critical_region, __builtin_return_address(0),
+               "apc.leave_critical_region_unbalanced",
+               "KeLeaveCriticalRegion without KeEnterCriticalRegion");
 }
 
 void KeEnterGuardedRegion(void) {
@@ -110,12 +114,9 @@ void KeEnterGuardedRegion(void) {
 }
 
 void KeLeaveGuardedRegion(void) {
-  if (t_state.guarded_region <= 0) {
-    umwsk_rule_violation("apc.leave_guarded_region_unbalanced", nullptr,
-                         "KeLeaveGuardedRegion without KeEnterGuardedRegion");
-    return;
-  }
-  t_state.guarded_region--;
+  leave_region(&t_state.guarded_region, __builtin_return_address(0),
+               "apc.leave_guarded_region_unbalanced",
+               "KeLeaveGuardedRegion without KeEnterGuardedRegion");
 }
 
 BOOLEAN KeAreApcsDisabled(void) {
@@ -199,6 +200,46 @@ void check_at_dpc(const volatile void* lock, const void* caller, const char* rou
   }
 }
 
+// Back to the IRQL the lock was acquired from; a release to a higher IRQL is reported.
+void restore_irql(KIRQL old, const void* caller, const volatile void* lock, const char* routine) {
+  if (old > t_state.irql) {
+    umwsk_rule_violation_at(caller, "irql.lower_to_higher", obj(lock),
+                            "%s to IRQL %u from the lower IRQL %u", routine,
+                            static_cast<unsigned>(old), static_cast<unsigned>(t_state.irql));
+    return;
+  }
+  t_state.irql = old;
+}
+
+// The ...ForDpc releases: back to the old IRQL when it is not higher, silently.
+void restore_irql_for_dpc(KIRQL old) {
+  if (old <= t_state.irql) {
+    t_state.irql = old;
+  }
+}
+
+KIRQL acquire_raised(PKSPIN_LOCK lock, const void* caller) {
+  const KIRQL old = raise_to_dpc_for_lock(lock, caller);
+  umwsk_spin_acquire(lock, caller);
+  return old;
+}
+
+void acquire_queued(PKSPIN_LOCK lock, PKLOCK_QUEUE_HANDLE handle, KIRQL old, const void* caller) {
+  handle->LockQueue.Next = nullptr;
+  handle->LockQueue.Lock = lock;
+  handle->OldIrql = old;
+  umwsk_spin_acquire(lock, caller);
+}
+
+// `f` run with the spin lock held (the ExInterlocked* lists), at the caller's IRQL.
+template <typename F>
+auto with_spin_lock(PKSPIN_LOCK lock, const void* caller, F f) {
+  umwsk_spin_acquire(lock, caller);
+  auto result = f();
+  umwsk_spin_release(lock, caller);
+  return result;
+}
+
 }  // namespace
 
 void KeInitializeSpinLock(PKSPIN_LOCK SpinLock) {
@@ -206,22 +247,13 @@ void KeInitializeSpinLock(PKSPIN_LOCK SpinLock) {
 }
 
 KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock) {
-  const void* caller = __builtin_return_address(0);
-  const KIRQL old = raise_to_dpc_for_lock(SpinLock, caller);
-  umwsk_spin_acquire(SpinLock, caller);
-  return old;
+  return acquire_raised(SpinLock, __builtin_return_address(0));
 }
 
 void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql) {
   const void* caller = __builtin_return_address(0);
   umwsk_spin_release(SpinLock, caller);
-  if (NewIrql > t_state.irql) {
-    umwsk_rule_violation_at(caller, "irql.lower_to_higher", SpinLock,
-                            "KeReleaseSpinLock to IRQL %u from the lower IRQL %u",
-                            static_cast<unsigned>(NewIrql), static_cast<unsigned>(t_state.irql));
-    return;
-  }
-  t_state.irql = NewIrql;
+  restore_irql(NewIrql, caller, SpinLock, "KeReleaseSpinLock");
 }
 
 void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock) {
@@ -255,33 +287,21 @@ BOOLEAN KeTestSpinLock(PKSPIN_LOCK SpinLock) {
 
 void KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle) {
   const void* caller = __builtin_return_address(0);
-  LockHandle->LockQueue.Next = nullptr;
-  LockHandle->LockQueue.Lock = SpinLock;
-  LockHandle->OldIrql = raise_to_dpc_for_lock(SpinLock, caller);
-  umwsk_spin_acquire(SpinLock, caller);
+  acquire_queued(SpinLock, LockHandle, raise_to_dpc_for_lock(SpinLock, caller), caller);
 }
 
 void KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle) {
   const void* caller = __builtin_return_address(0);
   umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
-  if (LockHandle->OldIrql > t_state.irql) {
-    umwsk_rule_violation_at(caller, "irql.lower_to_higher", LockHandle->LockQueue.Lock,
-                            "KeReleaseInStackQueuedSpinLock to IRQL %u from the lower IRQL %u",
-                            static_cast<unsigned>(LockHandle->OldIrql),
-                            static_cast<unsigned>(t_state.irql));
-    return;
-  }
-  t_state.irql = LockHandle->OldIrql;
+  restore_irql(LockHandle->OldIrql, caller, LockHandle->LockQueue.Lock,
+               "KeReleaseInStackQueuedSpinLock");
 }
 
 void KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock,
                                               PKLOCK_QUEUE_HANDLE LockHandle) {
   const void* caller = __builtin_return_address(0);
   check_at_dpc(SpinLock, caller, "KeAcquireInStackQueuedSpinLockAtDpcLevel");
-  LockHandle->LockQueue.Next = nullptr;
-  LockHandle->LockQueue.Lock = SpinLock;
-  LockHandle->OldIrql = t_state.irql;
-  umwsk_spin_acquire(SpinLock, caller);
+  acquire_queued(SpinLock, LockHandle, t_state.irql, caller);
 }
 
 void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) {
@@ -291,82 +311,70 @@ void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle) 
 }
 
 KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock) {
-  const void* caller = __builtin_return_address(0);
-  const KIRQL old = raise_to_dpc_for_lock(SpinLock, caller);
-  umwsk_spin_acquire(SpinLock, caller);
-  return old;
+  return acquire_raised(SpinLock, __builtin_return_address(0));
 }
 
 void KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_release(SpinLock, caller);
-  if (OldIrql <= t_state.irql) {
-    t_state.irql = OldIrql;
-  }
+  umwsk_spin_release(SpinLock, __builtin_return_address(0));
+  restore_irql_for_dpc(OldIrql);
 }
 
 void KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle) {
   const void* caller = __builtin_return_address(0);
-  LockHandle->LockQueue.Next = nullptr;
-  LockHandle->LockQueue.Lock = SpinLock;
-  LockHandle->OldIrql = raise_to_dpc_for_lock(SpinLock, caller);
-  umwsk_spin_acquire(SpinLock, caller);
+  acquire_queued(SpinLock, LockHandle, raise_to_dpc_for_lock(SpinLock, caller), caller);
 }
 
 void KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_release(LockHandle->LockQueue.Lock, caller);
-  if (LockHandle->OldIrql <= t_state.irql) {
-    t_state.irql = LockHandle->OldIrql;
-  }
+  umwsk_spin_release(LockHandle->LockQueue.Lock, __builtin_return_address(0));
+  restore_irql_for_dpc(LockHandle->OldIrql);
 }
 
 // ---- lists guarded by a spin lock ---------------------------------------------------------------
 
+namespace {
+
+// ExInterlockedInsert{Head,Tail}List: returns the entry that was at that end (nullptr if none).
+PLIST_ENTRY interlocked_insert(PLIST_ENTRY head, PLIST_ENTRY entry, PKSPIN_LOCK lock,
+                               const void* caller, bool at_head) {
+  return with_spin_lock(lock, caller, [&] {
+    PLIST_ENTRY was = IsListEmpty(head) ? nullptr : (at_head ? head->Flink : head->Blink);
+    if (at_head) {
+      InsertHeadList(head, entry);
+    } else {
+      InsertTailList(head, entry);
+    }
+    return was;
+  });
+}
+
+}  // namespace
+
 PLIST_ENTRY ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry,
                                         PKSPIN_LOCK Lock) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_acquire(Lock, caller);
-  PLIST_ENTRY first = IsListEmpty(ListHead) ? nullptr : ListHead->Flink;
-  InsertHeadList(ListHead, ListEntry);
-  umwsk_spin_release(Lock, caller);
-  return first;
+  return interlocked_insert(ListHead, ListEntry, Lock, __builtin_return_address(0), true);
 }
 
 PLIST_ENTRY ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry,
                                         PKSPIN_LOCK Lock) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_acquire(Lock, caller);
-  PLIST_ENTRY last = IsListEmpty(ListHead) ? nullptr : ListHead->Blink;
-  InsertTailList(ListHead, ListEntry);
-  umwsk_spin_release(Lock, caller);
-  return last;
+  return interlocked_insert(ListHead, ListEntry, Lock, __builtin_return_address(0), false);
 }
 
 PLIST_ENTRY ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK Lock) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_acquire(Lock, caller);
-  PLIST_ENTRY entry = IsListEmpty(ListHead) ? nullptr : RemoveHeadList(ListHead);
-  umwsk_spin_release(Lock, caller);
-  return entry;
+  return with_spin_lock(Lock, __builtin_return_address(0),
+                        [&] { return IsListEmpty(ListHead) ? nullptr : RemoveHeadList(ListHead); });
 }
 
 PSINGLE_LIST_ENTRY ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, PKSPIN_LOCK Lock) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_acquire(Lock, caller);
-  PSINGLE_LIST_ENTRY entry = PopEntryList(ListHead);
-  umwsk_spin_release(Lock, caller);
-  return entry;
+  return with_spin_lock(Lock, __builtin_return_address(0), [&] { return PopEntryList(ListHead); });
 }
 
 PSINGLE_LIST_ENTRY ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead,
                                               PSINGLE_LIST_ENTRY ListEntry, PKSPIN_LOCK Lock) {
-  const void* caller = __builtin_return_address(0);
-  umwsk_spin_acquire(Lock, caller);
-  PSINGLE_LIST_ENTRY first = ListHead->Next;
-  PushEntryList(ListHead, ListEntry);
-  umwsk_spin_release(Lock, caller);
-  return first;
+  return with_spin_lock(Lock, __builtin_return_address(0), [&] {
+    PSINGLE_LIST_ENTRY first = ListHead->Next;
+    PushEntryList(ListHead, ListEntry);
+    return first;
+  });
 }
 
 // ---- SLIST: the header holds the first entry (Alignment) and the depth (Region, low 16 bits),
@@ -386,64 +394,62 @@ pthread_mutex_t g_slist_locks[kSListLocks] = {
 #undef UMWSK_M8_
 };
 
-pthread_mutex_t* slist_lock(PSLIST_HEADER head) {
+// A new depth, and the sequence number stepped on (every change of the list steps it).
+void slist_set_depth(PSLIST_HEADER head, ULONGLONG depth) {
+  const ULONGLONG seq = (head->Region >> 16) + 1;
+  head->Region = (seq << 16) | (depth & 0xffff);
+}
+
+// `f` run with the header's striped lock held.
+template <typename F>
+auto with_slist_lock(PSLIST_HEADER head, F f) {
   const ULONG_PTR a = reinterpret_cast<ULONG_PTR>(head);
-  return &g_slist_locks[(a >> 4) % kSListLocks];
+  pthread_mutex_t* m = &g_slist_locks[(a >> 4) % kSListLocks];
+  pthread_mutex_lock(m);
+  auto result = f();
+  pthread_mutex_unlock(m);
+  return result;
 }
 
 }  // namespace
 
 PSLIST_ENTRY InterlockedPushEntrySList(PSLIST_HEADER ListHead, PSLIST_ENTRY ListEntry) {
-  pthread_mutex_t* m = slist_lock(ListHead);
-  pthread_mutex_lock(m);
-  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
-  ListEntry->Next = first;
-  ListHead->Alignment = reinterpret_cast<ULONGLONG>(ListEntry);
-  const ULONGLONG depth = (ListHead->Region & 0xffff) + 1;
-  const ULONGLONG seq = (ListHead->Region >> 16) + 1;
-  ListHead->Region = (seq << 16) | (depth & 0xffff);
-  pthread_mutex_unlock(m);
-  return first;
+  return with_slist_lock(ListHead, [&] {
+    auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+    ListEntry->Next = first;
+    ListHead->Alignment = reinterpret_cast<ULONGLONG>(ListEntry);
+    slist_set_depth(ListHead, (ListHead->Region & 0xffff) + 1);
+    return first;
+  });
 }
 
 PSLIST_ENTRY InterlockedPopEntrySList(PSLIST_HEADER ListHead) {
-  pthread_mutex_t* m = slist_lock(ListHead);
-  pthread_mutex_lock(m);
-  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
-  if (first != nullptr) {
-    ListHead->Alignment = reinterpret_cast<ULONGLONG>(first->Next);
-    const ULONGLONG depth = (ListHead->Region & 0xffff) - 1;
-    const ULONGLONG seq = (ListHead->Region >> 16) + 1;
-    ListHead->Region = (seq << 16) | (depth & 0xffff);
-  }
-  pthread_mutex_unlock(m);
-  return first;
+  return with_slist_lock(ListHead, [&] {
+    auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+    if (first != nullptr) {
+      ListHead->Alignment = reinterpret_cast<ULONGLONG>(first->Next);
+      slist_set_depth(ListHead, (ListHead->Region & 0xffff) - 1);
+    }
+    return first;
+  });
 }
 
 PSLIST_ENTRY InterlockedFlushSList(PSLIST_HEADER ListHead) {
-  pthread_mutex_t* m = slist_lock(ListHead);
-  pthread_mutex_lock(m);
-  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
-  ListHead->Alignment = 0;
-  ListHead->Region = ((ListHead->Region >> 16) + 1) << 16;
-  pthread_mutex_unlock(m);
-  return first;
+  return with_slist_lock(ListHead, [&] {
+    auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
+    ListHead->Alignment = 0;
+    slist_set_depth(ListHead, 0);
+    return first;
+  });
 }
 
 USHORT QueryDepthSList(PSLIST_HEADER ListHead) {
-  pthread_mutex_t* m = slist_lock(ListHead);
-  pthread_mutex_lock(m);
-  const auto depth = static_cast<USHORT>(ListHead->Region & 0xffff);
-  pthread_mutex_unlock(m);
-  return depth;
+  return with_slist_lock(ListHead, [&] { return static_cast<USHORT>(ListHead->Region & 0xffff); });
 }
 
 PSLIST_ENTRY FirstEntrySList(PSLIST_HEADER ListHead) {
-  pthread_mutex_t* m = slist_lock(ListHead);
-  pthread_mutex_lock(m);
-  auto* first = reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment);
-  pthread_mutex_unlock(m);
-  return first;
+  return with_slist_lock(ListHead,
+                         [&] { return reinterpret_cast<PSLIST_ENTRY>(ListHead->Alignment); });
 }
 
 // ---- reader/writer spin locks: bit 31 = a writer holds or waits, bits 0..29 = readers
@@ -512,40 +518,35 @@ void ex_release_exclusive(PEX_SPIN_LOCK lock, const void* caller) {
   t_state.spin_locks_held--;
 }
 
-void restore_irql(KIRQL old, const void* caller, const volatile void* lock) {
-  if (old > t_state.irql) {
-    umwsk_rule_violation_at(caller, "irql.lower_to_higher", obj(lock),
-                            "releasing a spin lock to IRQL %u from the lower IRQL %u",
-                            static_cast<unsigned>(old), static_cast<unsigned>(t_state.irql));
-    return;
-  }
-  t_state.irql = old;
+// The Ex*SpinLock{Shared,Exclusive} pairs that raise to DISPATCH_LEVEL and back.
+KIRQL ex_acquire_raised(PEX_SPIN_LOCK lock, const void* caller, void (*acquire)(PEX_SPIN_LOCK)) {
+  const KIRQL old = raise_to_dpc_for_lock(lock, caller);
+  acquire(lock);
+  return old;
+}
+
+void ex_release_lowered(PEX_SPIN_LOCK lock, KIRQL old, const void* caller,
+                        void (*release)(PEX_SPIN_LOCK, const void*)) {
+  release(lock, caller);
+  restore_irql(old, caller, lock, "releasing a spin lock");
 }
 
 }  // namespace
 
 KIRQL ExAcquireSpinLockShared(PEX_SPIN_LOCK SpinLock) {
-  const KIRQL old = raise_to_dpc_for_lock(SpinLock, __builtin_return_address(0));
-  ex_acquire_shared(SpinLock);
-  return old;
+  return ex_acquire_raised(SpinLock, __builtin_return_address(0), ex_acquire_shared);
 }
 
 void ExReleaseSpinLockShared(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql) {
-  const void* caller = __builtin_return_address(0);
-  ex_release_shared(SpinLock, caller);
-  restore_irql(OldIrql, caller, SpinLock);
+  ex_release_lowered(SpinLock, OldIrql, __builtin_return_address(0), ex_release_shared);
 }
 
 KIRQL ExAcquireSpinLockExclusive(PEX_SPIN_LOCK SpinLock) {
-  const KIRQL old = raise_to_dpc_for_lock(SpinLock, __builtin_return_address(0));
-  ex_acquire_exclusive(SpinLock);
-  return old;
+  return ex_acquire_raised(SpinLock, __builtin_return_address(0), ex_acquire_exclusive);
 }
 
 void ExReleaseSpinLockExclusive(PEX_SPIN_LOCK SpinLock, KIRQL OldIrql) {
-  const void* caller = __builtin_return_address(0);
-  ex_release_exclusive(SpinLock, caller);
-  restore_irql(OldIrql, caller, SpinLock);
+  ex_release_lowered(SpinLock, OldIrql, __builtin_return_address(0), ex_release_exclusive);
 }
 
 void ExAcquireSpinLockSharedAtDpcLevel(PEX_SPIN_LOCK SpinLock) {
