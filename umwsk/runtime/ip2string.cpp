@@ -268,20 +268,17 @@ const C* parse_decimal(const C* p, unsigned long max, unsigned long* value) {
   return p;
 }
 
-NTSTATUS copy_out(const char* text, size_t len, PSTR out, PULONG out_len) {
-  if (out_len == nullptr) {
-    return STATUS_INVALID_PARAMETER;
+// The text and its NUL, as char (A forms) or WCHAR (W forms): the text is ASCII.
+template <typename C>
+void put_text(const char* text, size_t len, C* out) {
+  for (size_t i = 0; i <= len; ++i) {
+    out[i] = static_cast<C>(static_cast<unsigned char>(text[i]));
   }
-  if (out == nullptr || *out_len < len + 1) {
-    *out_len = static_cast<ULONG>(len + 1);
-    return STATUS_INVALID_PARAMETER;
-  }
-  memcpy(out, text, len + 1);
-  *out_len = static_cast<ULONG>(len + 1);
-  return STATUS_SUCCESS;
 }
 
-NTSTATUS copy_out_w(const char* text, size_t len, PWSTR out, PULONG out_len) {
+// The Ex forms: the text with its NUL when it fits; else the length it needs.
+template <typename C>
+NTSTATUS copy_out(const char* text, size_t len, C* out, PULONG out_len) {
   if (out_len == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }
@@ -289,9 +286,7 @@ NTSTATUS copy_out_w(const char* text, size_t len, PWSTR out, PULONG out_len) {
     *out_len = static_cast<ULONG>(len + 1);
     return STATUS_INVALID_PARAMETER;
   }
-  for (size_t i = 0; i <= len; ++i) {
-    out[i] = static_cast<WCHAR>(static_cast<unsigned char>(text[i]));
-  }
+  put_text(text, len, out);
   *out_len = static_cast<ULONG>(len + 1);
   return STATUS_SUCCESS;
 }
@@ -319,6 +314,13 @@ size_t v6_ex_text(const IN6_ADDR* a, ULONG scope, USHORT port, char* text, size_
   return n;
 }
 
+// A decimal number after `mark` when p stands at `mark` (nullptr when it does not parse); else
+// p as it is, and *value untouched.
+template <typename C>
+const C* parse_marked_decimal(const C* p, char mark, unsigned long max, unsigned long* value) {
+  return *p == mark ? parse_decimal(p + 1, max, value) : p;
+}
+
 template <typename C>
 NTSTATUS v4_ex_parse(const C* s, bool strict, IN_ADDR* address, PUSHORT port) {
   if (s == nullptr || address == nullptr || port == nullptr) {
@@ -330,13 +332,8 @@ NTSTATUS v4_ex_parse(const C* s, bool strict, IN_ADDR* address, PUSHORT port) {
     return STATUS_INVALID_PARAMETER;
   }
   unsigned long pv = 0;
-  if (*p == ':') {
-    p = parse_decimal(p + 1, 65535, &pv);
-    if (p == nullptr) {
-      return STATUS_INVALID_PARAMETER;
-    }
-  }
-  if (*p != 0) {
+  p = parse_marked_decimal(p, ':', 65535, &pv);
+  if (p == nullptr || *p != 0) {
     return STATUS_INVALID_PARAMETER;
   }
   memcpy(address, b, 4);
@@ -360,23 +357,18 @@ NTSTATUS v6_ex_parse(const C* s, IN6_ADDR* address, PULONG scope, PUSHORT port) 
     return STATUS_INVALID_PARAMETER;
   }
   unsigned long sv = 0;
-  if (*p == '%') {
-    p = parse_decimal(p + 1, 0xffffffffUL, &sv);
-    if (p == nullptr) {
-      return STATUS_INVALID_PARAMETER;
-    }
+  p = parse_marked_decimal(p, '%', 0xffffffffUL, &sv);
+  if (p == nullptr) {
+    return STATUS_INVALID_PARAMETER;
   }
   unsigned long pv = 0;
   if (bracket) {
     if (*p != ']') {
       return STATUS_INVALID_PARAMETER;
     }
-    ++p;
-    if (*p == ':') {
-      p = parse_decimal(p + 1, 65535, &pv);
-      if (p == nullptr) {
-        return STATUS_INVALID_PARAMETER;
-      }
+    p = parse_marked_decimal(p + 1, ':', 65535, &pv);
+    if (p == nullptr) {
+      return STATUS_INVALID_PARAMETER;
     }
   }
   if (*p != 0) {
@@ -388,104 +380,97 @@ NTSTATUS v6_ex_parse(const C* s, IN6_ADDR* address, PULONG scope, PUSHORT port) 
   return STATUS_SUCCESS;
 }
 
+// Rtl*AddressToString: the text into s (Cap characters are the documented room); returns its end.
+template <size_t Cap, typename A, typename C>
+C* to_string(const A* a, C* s, size_t (*format)(const A*, char*, size_t)) {
+  char text[Cap];
+  const size_t n = format(a, text, sizeof text);
+  put_text(text, n, s);
+  return s + n;
+}
+
+template <typename C>
+NTSTATUS v4_to_string_ex(const IN_ADDR* a, USHORT port, C* out, PULONG out_len) {
+  if (a == nullptr) {
+    return STATUS_INVALID_PARAMETER;
+  }
+  char text[32];
+  return copy_out(text, v4_ex_text(a, port, text, sizeof text), out, out_len);
+}
+
+template <typename C>
+NTSTATUS v6_to_string_ex(const IN6_ADDR* a, ULONG scope, USHORT port, C* out, PULONG out_len) {
+  if (a == nullptr) {
+    return STATUS_INVALID_PARAMETER;
+  }
+  char text[80];
+  return copy_out(text, v6_ex_text(a, scope, port, text, sizeof text), out, out_len);
+}
+
+// Rtl*StringToAddress: `parse` reads the N address bytes at s and returns the end (nullptr when
+// s holds no address); the terminator is the end, or s itself on failure.
+template <size_t N, typename C, typename A, typename Parse>
+NTSTATUS string_to_address(const C* s, const C** terminator, A* address, Parse parse) {
+  unsigned char b[N];
+  const C* end = s != nullptr ? parse(s, b) : nullptr;
+  if (terminator != nullptr) {
+    *terminator = end != nullptr ? end : s;
+  }
+  if (end == nullptr) {
+    return STATUS_INVALID_PARAMETER;
+  }
+  memcpy(address, b, N);
+  return STATUS_SUCCESS;
+}
+
 }  // namespace
 
 PSTR RtlIpv4AddressToStringA(const IN_ADDR* Addr, PSTR S) {
-  return S + format_v4(Addr, S, 16);
+  return to_string<16>(Addr, S, format_v4);
 }
 
 PWSTR RtlIpv4AddressToStringW(const IN_ADDR* Addr, PWSTR S) {
-  char text[16];
-  const size_t n = format_v4(Addr, text, sizeof text);
-  for (size_t i = 0; i <= n; ++i) {
-    S[i] = static_cast<WCHAR>(text[i]);
-  }
-  return S + n;
+  return to_string<16>(Addr, S, format_v4);
 }
 
 NTSTATUS RtlIpv4AddressToStringExA(const IN_ADDR* Address, USHORT Port, PSTR AddressString,
                                    PULONG AddressStringLength) {
-  if (Address == nullptr) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  char text[32];
-  return copy_out(text, v4_ex_text(Address, Port, text, sizeof text), AddressString,
-                  AddressStringLength);
+  return v4_to_string_ex(Address, Port, AddressString, AddressStringLength);
 }
 
 NTSTATUS RtlIpv4AddressToStringExW(const IN_ADDR* Address, USHORT Port, PWSTR AddressString,
                                    PULONG AddressStringLength) {
-  if (Address == nullptr) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  char text[32];
-  return copy_out_w(text, v4_ex_text(Address, Port, text, sizeof text), AddressString,
-                    AddressStringLength);
+  return v4_to_string_ex(Address, Port, AddressString, AddressStringLength);
 }
 
 PSTR RtlIpv6AddressToStringA(const IN6_ADDR* Addr, PSTR S) {
-  return S + format_v6(Addr, S, 46);
+  return to_string<46>(Addr, S, format_v6);
 }
 
 PWSTR RtlIpv6AddressToStringW(const IN6_ADDR* Addr, PWSTR S) {
-  char text[46];
-  const size_t n = format_v6(Addr, text, sizeof text);
-  for (size_t i = 0; i <= n; ++i) {
-    S[i] = static_cast<WCHAR>(text[i]);
-  }
-  return S + n;
+  return to_string<46>(Addr, S, format_v6);
 }
 
 NTSTATUS RtlIpv6AddressToStringExA(const IN6_ADDR* Address, ULONG ScopeId, USHORT Port,
                                    PSTR AddressString, PULONG AddressStringLength) {
-  if (Address == nullptr) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  char text[80];
-  return copy_out(text, v6_ex_text(Address, ScopeId, Port, text, sizeof text), AddressString,
-                  AddressStringLength);
+  return v6_to_string_ex(Address, ScopeId, Port, AddressString, AddressStringLength);
 }
 
 NTSTATUS RtlIpv6AddressToStringExW(const IN6_ADDR* Address, ULONG ScopeId, USHORT Port,
                                    PWSTR AddressString, PULONG AddressStringLength) {
-  if (Address == nullptr) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  char text[80];
-  return copy_out_w(text, v6_ex_text(Address, ScopeId, Port, text, sizeof text), AddressString,
-                    AddressStringLength);
+  return v6_to_string_ex(Address, ScopeId, Port, AddressString, AddressStringLength);
 }
 
 NTSTATUS RtlIpv4StringToAddressA(PCSTR S, BOOLEAN Strict, PCSTR* Terminator, IN_ADDR* Addr) {
-  unsigned char b[4];
-  const char* end = S != nullptr ? parse_v4(S, Strict != FALSE, b) : nullptr;
-  if (end == nullptr) {
-    if (Terminator != nullptr) {
-      *Terminator = S;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  memcpy(Addr, b, 4);
-  if (Terminator != nullptr) {
-    *Terminator = end;
-  }
-  return STATUS_SUCCESS;
+  return string_to_address<4>(S, Terminator, Addr, [&](const char* p, unsigned char* b) {
+    return parse_v4(p, Strict != FALSE, b);
+  });
 }
 
 NTSTATUS RtlIpv4StringToAddressW(PCWSTR S, BOOLEAN Strict, PCWSTR* Terminator, IN_ADDR* Addr) {
-  unsigned char b[4];
-  const WCHAR* end = S != nullptr ? parse_v4(S, Strict != FALSE, b) : nullptr;
-  if (end == nullptr) {
-    if (Terminator != nullptr) {
-      *Terminator = S;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  memcpy(Addr, b, 4);
-  if (Terminator != nullptr) {
-    *Terminator = end;
-  }
-  return STATUS_SUCCESS;
+  return string_to_address<4>(S, Terminator, Addr, [&](const WCHAR* p, unsigned char* b) {
+    return parse_v4(p, Strict != FALSE, b);
+  });
 }
 
 NTSTATUS RtlIpv4StringToAddressExA(PCSTR AddressString, BOOLEAN Strict, IN_ADDR* Address,
@@ -499,35 +484,13 @@ NTSTATUS RtlIpv4StringToAddressExW(PCWSTR AddressString, BOOLEAN Strict, IN_ADDR
 }
 
 NTSTATUS RtlIpv6StringToAddressA(PCSTR S, PCSTR* Terminator, IN6_ADDR* Addr) {
-  unsigned char b[16];
-  const char* end = S != nullptr ? parse_v6(S, b) : nullptr;
-  if (end == nullptr) {
-    if (Terminator != nullptr) {
-      *Terminator = S;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  memcpy(Addr, b, 16);
-  if (Terminator != nullptr) {
-    *Terminator = end;
-  }
-  return STATUS_SUCCESS;
+  return string_to_address<16>(S, Terminator, Addr,
+                               [](const char* p, unsigned char* b) { return parse_v6(p, b); });
 }
 
 NTSTATUS RtlIpv6StringToAddressW(PCWSTR S, PCWSTR* Terminator, IN6_ADDR* Addr) {
-  unsigned char b[16];
-  const WCHAR* end = S != nullptr ? parse_v6(S, b) : nullptr;
-  if (end == nullptr) {
-    if (Terminator != nullptr) {
-      *Terminator = S;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  memcpy(Addr, b, 16);
-  if (Terminator != nullptr) {
-    *Terminator = end;
-  }
-  return STATUS_SUCCESS;
+  return string_to_address<16>(S, Terminator, Addr,
+                               [](const WCHAR* p, unsigned char* b) { return parse_v6(p, b); });
 }
 
 NTSTATUS RtlIpv6StringToAddressExA(PCSTR AddressString, IN6_ADDR* Address, PULONG ScopeId,
