@@ -5,6 +5,8 @@
 #include <string.h>
 #include <wctype.h>
 
+#include <type_traits>
+
 #include "rt_internal.h"
 
 SIZE_T RtlCompareMemory(const void* Source1, const void* Source2, SIZE_T Length) {
@@ -19,21 +21,59 @@ SIZE_T RtlCompareMemory(const void* Source1, const void* Source2, SIZE_T Length)
 
 // ---- counted strings ----------------------------------------------------------------------------
 
-void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) {
-  if (SourceString == nullptr) {
-    DestinationString->Length = 0;
-    DestinationString->MaximumLength = 0;
-    DestinationString->Buffer = nullptr;
+namespace {
+
+size_t text_length(const char* s) {
+  return strlen(s);
+}
+
+size_t text_length(PCWSTR s) {
+  return wcslen(s);
+}
+
+// RtlInit{Unicode,Ansi}String: the counted string over the NUL-terminated text, its length in
+// bytes cut to max_bytes (as Windows: what a USHORT length can describe).
+template <typename S, typename C>
+void init_counted(S* d, const C* text, size_t max_bytes) {
+  if (text == nullptr) {
+    d->Length = 0;
+    d->MaximumLength = 0;
+    d->Buffer = nullptr;
     return;
   }
-  size_t bytes = wcslen(SourceString) * sizeof(WCHAR);
-  const size_t max = UNICODE_STRING_MAX_BYTES - sizeof(WCHAR);
-  if (bytes > max) {
-    bytes = max;  // as Windows: the string is cut to what a USHORT length can describe
+  size_t bytes = text_length(text) * sizeof(C);
+  if (bytes > max_bytes) {
+    bytes = max_bytes;
   }
-  DestinationString->Length = static_cast<USHORT>(bytes);
-  DestinationString->MaximumLength = static_cast<USHORT>(bytes + sizeof(WCHAR));
-  DestinationString->Buffer = const_cast<PWCH>(SourceString);
+  d->Length = static_cast<USHORT>(bytes);
+  d->MaximumLength = static_cast<USHORT>(bytes + sizeof(C));
+  d->Buffer = const_cast<C*>(text);
+}
+
+// RtlCopy{Unicode,}String: as much as fits (whole characters), NUL-terminated when there is room.
+template <typename S>
+void copy_counted(S* d, const S* s) {
+  using C = std::remove_pointer_t<decltype(d->Buffer)>;
+  if (s == nullptr) {
+    d->Length = 0;
+    return;
+  }
+  USHORT n = s->Length;
+  if (n > d->MaximumLength) {
+    n = d->MaximumLength;
+  }
+  n = static_cast<USHORT>(n - n % sizeof(C));
+  memmove(d->Buffer, s->Buffer, n);
+  d->Length = n;
+  if (n + sizeof(C) <= d->MaximumLength) {
+    d->Buffer[n / sizeof(C)] = 0;
+  }
+}
+
+}  // namespace
+
+void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString) {
+  init_counted(DestinationString, SourceString, UNICODE_STRING_MAX_BYTES - sizeof(WCHAR));
 }
 
 NTSTATUS RtlInitUnicodeStringEx(PUNICODE_STRING DestinationString, PCWSTR SourceString) {
@@ -46,19 +86,7 @@ NTSTATUS RtlInitUnicodeStringEx(PUNICODE_STRING DestinationString, PCWSTR Source
 }
 
 void RtlInitString(PSTRING DestinationString, PCSZ SourceString) {
-  if (SourceString == nullptr) {
-    DestinationString->Length = 0;
-    DestinationString->MaximumLength = 0;
-    DestinationString->Buffer = nullptr;
-    return;
-  }
-  size_t len = strlen(SourceString);
-  if (len > MAXUSHORT - 1) {
-    len = MAXUSHORT - 1;
-  }
-  DestinationString->Length = static_cast<USHORT>(len);
-  DestinationString->MaximumLength = static_cast<USHORT>(len + 1);
-  DestinationString->Buffer = const_cast<PCHAR>(SourceString);
+  init_counted(DestinationString, SourceString, MAXUSHORT - 1);
 }
 
 void RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString) {
@@ -66,36 +94,11 @@ void RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString) {
 }
 
 void RtlCopyUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString) {
-  if (SourceString == nullptr) {
-    DestinationString->Length = 0;
-    return;
-  }
-  USHORT n = SourceString->Length;
-  if (n > DestinationString->MaximumLength) {
-    n = DestinationString->MaximumLength;
-  }
-  n = static_cast<USHORT>(n - n % sizeof(WCHAR));
-  memmove(DestinationString->Buffer, SourceString->Buffer, n);
-  DestinationString->Length = n;
-  if (n + sizeof(WCHAR) <= DestinationString->MaximumLength) {
-    DestinationString->Buffer[n / sizeof(WCHAR)] = 0;
-  }
+  copy_counted(DestinationString, SourceString);
 }
 
 void RtlCopyString(PSTRING DestinationString, const STRING* SourceString) {
-  if (SourceString == nullptr) {
-    DestinationString->Length = 0;
-    return;
-  }
-  USHORT n = SourceString->Length;
-  if (n > DestinationString->MaximumLength) {
-    n = DestinationString->MaximumLength;
-  }
-  memmove(DestinationString->Buffer, SourceString->Buffer, n);
-  DestinationString->Length = n;
-  if (n < DestinationString->MaximumLength) {
-    DestinationString->Buffer[n] = 0;
-  }
+  copy_counted(DestinationString, SourceString);
 }
 
 namespace {
@@ -257,23 +260,28 @@ NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString, PCANSI_
   return STATUS_SUCCESS;
 }
 
-void RtlFreeAnsiString(PANSI_STRING AnsiString) {
-  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), AnsiString, "RtlFreeAnsiString");
-  if (AnsiString != nullptr && AnsiString->Buffer != nullptr) {
-    umwsk_pool_free(AnsiString->Buffer, kUmwskStringTag, true, __builtin_return_address(0));
-    AnsiString->Buffer = nullptr;
-    AnsiString->Length = 0;
-    AnsiString->MaximumLength = 0;
+namespace {
+
+// RtlFree{Ansi,Unicode}String: the buffer an Rtl*To*String allocated, and the string emptied.
+template <typename S>
+void free_counted(S* s, const void* caller) {
+  if (s != nullptr && s->Buffer != nullptr) {
+    umwsk_pool_free(s->Buffer, kUmwskStringTag, true, caller);
+    s->Buffer = nullptr;
+    s->Length = 0;
+    s->MaximumLength = 0;
   }
 }
 
+}  // namespace
+
+void RtlFreeAnsiString(PANSI_STRING AnsiString) {
+  umwsk_check_irql_max(PASSIVE_LEVEL, __builtin_return_address(0), AnsiString, "RtlFreeAnsiString");
+  free_counted(AnsiString, __builtin_return_address(0));
+}
+
 void RtlFreeUnicodeString(PUNICODE_STRING UnicodeString) {
-  if (UnicodeString != nullptr && UnicodeString->Buffer != nullptr) {
-    umwsk_pool_free(UnicodeString->Buffer, kUmwskStringTag, true, __builtin_return_address(0));
-    UnicodeString->Buffer = nullptr;
-    UnicodeString->Length = 0;
-    UnicodeString->MaximumLength = 0;
-  }
+  free_counted(UnicodeString, __builtin_return_address(0));
 }
 
 WCHAR RtlUpcaseUnicodeChar(WCHAR SourceCharacter) {
