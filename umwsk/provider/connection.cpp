@@ -9,10 +9,8 @@ namespace umwsk::provider {
 NTSTATUS WSKAPI wsk_accept(PWSK_SOCKET ListenSocket, ULONG Flags, PVOID AcceptSocketContext,
                            const WSK_CLIENT_CONNECTION_DISPATCH* AcceptSocketDispatch,
                            PSOCKADDR LocalAddress, PSOCKADDR RemoteAddress, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* ls = socket_of(ListenSocket);
-  if (ls == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Accept);
+  const auto [ls, op, status] = socket_op(ListenSocket, Irp, OpKind::Accept);
+  if (op == nullptr) return status;
   ProviderSocket* s =
       socket_new(ls->reg, WSK_FLAG_CONNECTION_SOCKET, AcceptSocketContext, AcceptSocketDispatch);
   if (s == nullptr) return op_fail(Irp, STATUS_INSUFFICIENT_RESOURCES);
@@ -28,10 +26,8 @@ NTSTATUS WSKAPI wsk_accept(PWSK_SOCKET ListenSocket, ULONG Flags, PVOID AcceptSo
 
 NTSTATUS WSKAPI wsk_inspect_complete(PWSK_SOCKET ListenSocket, PWSK_INSPECT_ID InspectID,
                                      WSK_INSPECT_ACTION Action, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* ls = socket_of(ListenSocket);
-  if (ls == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [ls, op, status] = socket_op(ListenSocket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   if (InspectID == nullptr) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   const xwsk::InspectId id{InspectID->Key, InspectID->SerialNumber};
   return op_end(
@@ -39,10 +35,8 @@ NTSTATUS WSKAPI wsk_inspect_complete(PWSK_SOCKET ListenSocket, PWSK_INSPECT_ID I
 }
 
 NTSTATUS WSKAPI wsk_connect(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, ULONG Flags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::SockAddr remote{};
   if (!sockaddr_in(RemoteAddress, &remote)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   return op_end(Irp, xwsk::connect(s->xs, &remote, Flags, &op->req));
@@ -50,10 +44,8 @@ NTSTATUS WSKAPI wsk_connect(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, ULONG F
 
 NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, PWSK_BUF Buffer,
                                ULONG Flags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::SockAddr remote{};
   xwsk::Buf buf{};
   if (!sockaddr_in(RemoteAddress, &remote) || (Buffer != nullptr && !buf_of(Buffer, &buf))) {
@@ -64,20 +56,16 @@ NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, PWSK
 }
 
 NTSTATUS WSKAPI wsk_send(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::Buf buf{};
   if (!buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   return op_end(Irp, xwsk::send(s->xs, &buf, Flags, &op->req));
 }
 
 NTSTATUS WSKAPI wsk_receive(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::Buf buf{};
   if (!buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   // Chaos mode: a stream receive may complete with fewer bytes than the buffer holds (not with
@@ -93,10 +81,8 @@ NTSTATUS WSKAPI wsk_receive(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PI
 }
 
 NTSTATUS WSKAPI wsk_disconnect(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::Buf buf{};
   if (Buffer != nullptr && !buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   return op_end(Irp, xwsk::disconnect(s->xs, Buffer != nullptr ? &buf : nullptr, Flags, &op->req));

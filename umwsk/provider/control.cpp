@@ -64,6 +64,27 @@ bool event_control_in(const ProviderSocket* s, SIZE_T size, const void* in,
   return true;
 }
 
+/// WSK_TRANSPORT_LIST_QUERY's output: @p count xwsk transports as WSK_TRANSPORT.
+void transports_out(const xwsk::Transport* from, size_t count, WSK_TRANSPORT* out) {
+  for (size_t i = 0; i < count; ++i) {
+    RtlZeroMemory(&out[i], sizeof(out[i]));
+    out[i].Version = from[i].version;
+    out[i].SocketType = from[i].socket_type;
+    out[i].Protocol = from[i].protocol;
+    out[i].AddressFamily = from[i].address_family;
+    RtlCopyMemory(&out[i].ProviderId, from[i].provider_id, sizeof(out[i].ProviderId));
+  }
+}
+
+/// A control call whose IRP is optional: without one, xwsk settles it at once and its status is
+/// returned; with one, the IRP is taken for it. @p call makes the xwsk call with the request.
+template <typename Call>
+NTSTATUS optional_irp(PIRP irp, Call call) {
+  if (irp == nullptr) return nt(call(nullptr));
+  IrpOp* op = op_begin(irp, OpKind::Plain);
+  return op_end(irp, call(&op->req));
+}
+
 }  // namespace
 
 NTSTATUS WSKAPI wsk_control_socket(PWSK_SOCKET Socket, WSK_CONTROL_SOCKET_TYPE RequestType,
@@ -79,13 +100,10 @@ NTSTATUS WSKAPI wsk_control_socket(PWSK_SOCKET Socket, WSK_CONTROL_SOCKET_TYPE R
     if (!event_control_in(s, InputSize, InputBuffer, &ctl)) {
       return irp_fail(Irp, STATUS_INVALID_PARAMETER);
     }
-    if (Irp == nullptr) {
-      return nt(xwsk::control_socket(s->xs, type, ControlCode, Level, sizeof(ctl), &ctl, 0, nullptr,
-                                     nullptr, nullptr));
-    }
-    IrpOp* op = op_begin(Irp, OpKind::Plain);
-    return op_end(Irp, xwsk::control_socket(s->xs, type, ControlCode, Level, sizeof(ctl), &ctl, 0,
-                                            nullptr, nullptr, &op->req));
+    return optional_irp(Irp, [&](xwsk::Request* req) {
+      return xwsk::control_socket(s->xs, type, ControlCode, Level, sizeof(ctl), &ctl, 0, nullptr,
+                                  nullptr, req);
+    });
   }
   if (Irp == nullptr) return STATUS_INVALID_PARAMETER;  // every other operation needs an IRP
   // SIZE_T backlog queries, answered from the ULONG that xwsk gives.
@@ -119,13 +137,10 @@ NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode, SIZE_T
     if (!event_control_in(nullptr, InputSize, InputBuffer, &ctl)) {
       return irp_fail(Irp, STATUS_INVALID_PARAMETER);
     }
-    if (Irp == nullptr) {
-      return nt(xwsk::control_client(reg->xclient, ControlCode, sizeof(ctl), &ctl, 0, nullptr,
-                                     nullptr, nullptr));
-    }
-    IrpOp* op = op_begin(Irp, OpKind::Plain);
-    return op_end(Irp, xwsk::control_client(reg->xclient, ControlCode, sizeof(ctl), &ctl, 0,
-                                            nullptr, nullptr, &op->req));
+    return optional_irp(Irp, [&](xwsk::Request* req) {
+      return xwsk::control_client(reg->xclient, ControlCode, sizeof(ctl), &ctl, 0, nullptr, nullptr,
+                                  req);
+    });
   }
   if (ControlCode == WSK_TRANSPORT_LIST_QUERY) {
     if (OutputSize != 0 && OutputBuffer == nullptr) return irp_fail(Irp, STATUS_INVALID_PARAMETER);
@@ -139,15 +154,7 @@ NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode, SIZE_T
                                n != 0 ? tmp : nullptr, &returned, nullptr);
       const size_t got = returned / sizeof(xwsk::Transport);
       if (st == xwsk::Status::Success) {
-        auto* out = static_cast<WSK_TRANSPORT*>(OutputBuffer);
-        for (size_t i = 0; i < got && i < n; ++i) {
-          RtlZeroMemory(&out[i], sizeof(out[i]));
-          out[i].Version = tmp[i].version;
-          out[i].SocketType = tmp[i].socket_type;
-          out[i].Protocol = tmp[i].protocol;
-          out[i].AddressFamily = tmp[i].address_family;
-          RtlCopyMemory(&out[i].ProviderId, tmp[i].provider_id, sizeof(out[i].ProviderId));
-        }
+        transports_out(tmp, got < n ? got : n, static_cast<WSK_TRANSPORT*>(OutputBuffer));
       }
       if (OutputSizeReturned != nullptr) *OutputSizeReturned = got * sizeof(WSK_TRANSPORT);
       pool_free(tmp, kTagOp);
@@ -161,13 +168,10 @@ NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode, SIZE_T
                                             n * sizeof(xwsk::Transport), n != 0 ? tmp : nullptr,
                                             nullptr, &op->req));
   }
-  if (Irp == nullptr) {
-    return nt(xwsk::control_client(reg->xclient, ControlCode, InputSize, InputBuffer, OutputSize,
-                                   OutputBuffer, OutputSizeReturned, nullptr));
-  }
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
-  return op_end(Irp, xwsk::control_client(reg->xclient, ControlCode, InputSize, InputBuffer,
-                                          OutputSize, OutputBuffer, OutputSizeReturned, &op->req));
+  return optional_irp(Irp, [&](xwsk::Request* req) {
+    return xwsk::control_client(reg->xclient, ControlCode, InputSize, InputBuffer, OutputSize,
+                                OutputBuffer, OutputSizeReturned, req);
+  });
 }
 
 /// Completion of the converted control operations.
@@ -189,16 +193,7 @@ void finish_control(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info) {
     auto* tmp = static_cast<xwsk::Transport*>(op->a);
     auto* out = static_cast<WSK_TRANSPORT*>(op->b);
     const size_t got = info / sizeof(xwsk::Transport);
-    if (xst == xwsk::Status::Success && out != nullptr) {
-      for (size_t i = 0; i < got; ++i) {
-        RtlZeroMemory(&out[i], sizeof(out[i]));
-        out[i].Version = tmp[i].version;
-        out[i].SocketType = tmp[i].socket_type;
-        out[i].Protocol = tmp[i].protocol;
-        out[i].AddressFamily = tmp[i].address_family;
-        RtlCopyMemory(&out[i].ProviderId, tmp[i].provider_id, sizeof(out[i].ProviderId));
-      }
-    }
+    if (xst == xwsk::Status::Success && out != nullptr) transports_out(tmp, got, out);
     // Success: bytes written; STATUS_BUFFER_OVERFLOW: bytes needed.
     irp->IoStatus.Information = got * sizeof(WSK_TRANSPORT);
     if (op->c != nullptr) *static_cast<SIZE_T*>(op->c) = irp->IoStatus.Information;

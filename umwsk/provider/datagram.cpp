@@ -20,10 +20,8 @@ struct ReceiveFromOut {
 NTSTATUS WSKAPI wsk_send_to(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
                             PSOCKADDR RemoteAddress, ULONG ControlInfoLength, PCMSGHDR ControlInfo,
                             PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::Buf buf{};
   xwsk::SockAddr remote{};
   if (!buf_of(Buffer, &buf) || (RemoteAddress != nullptr && !sockaddr_in(RemoteAddress, &remote))) {
@@ -36,10 +34,8 @@ NTSTATUS WSKAPI wsk_send_to(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
 NTSTATUS WSKAPI wsk_receive_from(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
                                  PSOCKADDR RemoteAddress, PULONG ControlLength,
                                  PCMSGHDR ControlInfo, PULONG ControlFlags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::ReceiveFrom);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::ReceiveFrom);
+  if (op == nullptr) return status;
   xwsk::Buf buf{};
   if (!buf_of(Buffer, &buf)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   auto* out = static_cast<ReceiveFromOut*>(pool_alloc(sizeof(ReceiveFromOut), kTagOp));
@@ -74,10 +70,8 @@ void finish_receive_from(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info) 
 NTSTATUS WSKAPI wsk_send_messages(PWSK_SOCKET Socket, PWSK_BUF_LIST BufferList, ULONG Flags,
                                   PSOCKADDR RemoteAddress, ULONG ControlInfoLength,
                                   PCMSGHDR ControlInfo, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::SendMessages);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::SendMessages);
+  if (op == nullptr) return status;
   xwsk::SockAddr remote{};
   if (BufferList == nullptr || (RemoteAddress != nullptr && !sockaddr_in(RemoteAddress, &remote))) {
     return op_fail(Irp, STATUS_INVALID_PARAMETER);

@@ -249,6 +249,37 @@ NTSTATUS op_fail(PIRP irp, NTSTATUS status);
 /// argument found before anything was set up. Returns @p status.
 NTSTATUS irp_fail(PIRP irp, NTSTATUS status);
 
+/// What a WSK function on a socket that takes an IRP starts with. Either the socket and the IRP
+/// taken for an operation of @p kind (op_begin), or op null and the status to return:
+/// STATUS_INVALID_PARAMETER for a null IRP (nothing to complete), STATUS_INVALID_HANDLE for a
+/// socket that is not one (the IRP completed with it). Always inlined, as socket_of.
+struct SocketOp {
+  ProviderSocket* s;
+  IrpOp* op;
+  NTSTATUS status;
+};
+__attribute__((always_inline)) inline SocketOp socket_op(PWSK_SOCKET socket, PIRP irp,
+                                                         OpKind kind) {
+  if (irp == nullptr) return {nullptr, nullptr, STATUS_INVALID_PARAMETER};
+  ProviderSocket* s = socket_of(socket);
+  if (s == nullptr) return {nullptr, nullptr, irp_fail(irp, STATUS_INVALID_HANDLE)};
+  return {s, op_begin(irp, kind), STATUS_SUCCESS};
+}
+
+/// The same for a WSK function on a client (WSK_PROVIDER_DISPATCH) that takes an IRP: its
+/// registration, or null and the status to return. The caller then counts the call (CallScope)
+/// and takes the IRP (op_begin).
+struct ClientCall {
+  Registration* reg;
+  NTSTATUS status;
+};
+inline ClientCall client_call(PWSK_CLIENT client, PIRP irp) {
+  if (irp == nullptr) return {nullptr, STATUS_INVALID_PARAMETER};
+  Registration* reg = registration_of(client);
+  if (reg == nullptr) return {nullptr, irp_fail(irp, STATUS_INVALID_HANDLE)};
+  return {reg, STATUS_SUCCESS};
+}
+
 /// Per-kind completion work (each in the file of its operation).
 void finish_create(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info);
 void finish_close(PIRP irp, IrpOp* op, xwsk::Status xst);

@@ -51,9 +51,8 @@ NTSTATUS WSKAPI wsk_get_address_info(PWSK_CLIENT Client, PUNICODE_STRING NodeNam
   (void)OwningProcess;
   (void)OwningThread;
   UMWSK_REQUIRE_PASSIVE("WskGetAddressInfo", Client);
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  Registration* reg = registration_of(Client);
-  if (reg == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  const auto [reg, status] = client_call(Client, Irp);
+  if (reg == nullptr) return status;
   CallScope call(reg);
   IrpOp* op = op_begin(Irp, OpKind::AddressInfo);
   if (Result == nullptr ||
@@ -152,9 +151,8 @@ NTSTATUS WSKAPI wsk_get_name_info(PWSK_CLIENT Client, PSOCKADDR SockAddr, ULONG 
   (void)OwningProcess;
   (void)OwningThread;
   UMWSK_REQUIRE_PASSIVE("WskGetNameInfo", Client);
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  Registration* reg = registration_of(Client);
-  if (reg == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  const auto [reg, status] = client_call(Client, Irp);
+  if (reg == nullptr) return status;
   CallScope call(reg);
   IrpOp* op = op_begin(Irp, OpKind::NameInfo);
   xwsk::SockAddr addr{};

@@ -202,9 +202,8 @@ NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily, USH
   (void)OwningProcess;
   (void)OwningThread;
   (void)SecurityDescriptor;
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  Registration* reg = registration_of(Client);
-  if (reg == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  const auto [reg, status] = client_call(Client, Irp);
+  if (reg == nullptr) return status;
   CallScope call(reg);
   IrpOp* op = op_begin(Irp, OpKind::CreateSocket);
   if (!valid_category(Flags) || Protocol > 0xffff) return op_fail(Irp, STATUS_INVALID_PARAMETER);
@@ -227,9 +226,8 @@ NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType, ULONG 
   (void)OwningProcess;
   (void)OwningThread;
   (void)SecurityDescriptor;
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  Registration* reg = registration_of(Client);
-  if (reg == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
+  const auto [reg, status] = client_call(Client, Irp);
+  if (reg == nullptr) return status;
   CallScope call(reg);
   IrpOp* op = op_begin(Irp, OpKind::CreateSocket);
   xwsk::SockAddr local{}, remote{};
@@ -259,10 +257,8 @@ void finish_close(PIRP irp, IrpOp* op, xwsk::Status xst) {
 }
 
 NTSTATUS WSKAPI wsk_close_socket(PWSK_SOCKET Socket, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Close);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Close);
+  if (op == nullptr) return status;
   op->a = s;
   return op_end(Irp, xwsk::close_socket(s->xs, &op->req));
 }
@@ -270,20 +266,16 @@ NTSTATUS WSKAPI wsk_close_socket(PWSK_SOCKET Socket, PIRP Irp) {
 // ---- bind, listen, addresses --------------------------------------------------------------------
 
 NTSTATUS WSKAPI wsk_bind(PWSK_SOCKET Socket, PSOCKADDR LocalAddress, ULONG Flags, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   xwsk::SockAddr local{};
   if (!sockaddr_in(LocalAddress, &local)) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   return op_end(Irp, xwsk::bind(s->xs, &local, Flags, &op->req));
 }
 
 NTSTATUS WSKAPI wsk_listen(PWSK_SOCKET Socket, PIRP Irp) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::Plain);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::Plain);
+  if (op == nullptr) return status;
   return op_end(Irp, xwsk::listen(s->xs, &op->req));
 }
 
@@ -298,10 +290,8 @@ struct AddressOut {
 };
 
 NTSTATUS address_query(PWSK_SOCKET Socket, PSOCKADDR Address, PIRP Irp, bool remote) {
-  if (Irp == nullptr) return STATUS_INVALID_PARAMETER;
-  ProviderSocket* s = socket_of(Socket);
-  if (s == nullptr) return irp_fail(Irp, STATUS_INVALID_HANDLE);
-  IrpOp* op = op_begin(Irp, OpKind::AddressOut);
+  const auto [s, op, status] = socket_op(Socket, Irp, OpKind::AddressOut);
+  if (op == nullptr) return status;
   if (Address == nullptr) return op_fail(Irp, STATUS_INVALID_PARAMETER);
   auto* out = static_cast<AddressOut*>(pool_alloc(sizeof(AddressOut), kTagOp));
   if (out == nullptr) return op_fail(Irp, STATUS_INSUFFICIENT_RESOURCES);
