@@ -170,6 +170,30 @@ bool hold_free(Socket* s) {
   return false;
 }
 
+// Enters a data event (receive, receive-from) on @p s. False, and the event declines
+// (STATUS_DATA_NOT_ACCEPTED), when another one is in (a provider that does not serialize) or
+// every hold is in use: the provider keeps the data for a later receive.
+bool event_enter(Socket* s) {
+  if (s->in_event.exchange(1, std::memory_order_acq_rel) != 0) return false;
+  if (!hold_free(s)) {
+    s->in_event.store(0, std::memory_order_release);
+    return false;
+  }
+  return true;
+}
+
+// choose_shadows for a list of WSK_DATA_INDICATION or WSK_DATAGRAM_INDICATION.
+template <typename Indication>
+bool shadows_for(Socket* s, Indication* list, Shadows* out, void** block_out) {
+  int count = 0;
+  int mdls = 0;
+  for (Indication* d = list; d != nullptr; d = d->Next) {
+    ++count;
+    mdls += count_mdls(d->Buffer);
+  }
+  return choose_shadows(s, count, mdls, out, block_out);
+}
+
 bool translate_buf(const Shadows& sh, const WSK_BUF& in, Buf* out, int* used) {
   out->offset = in.Offset;
   out->length = in.Length;
@@ -272,22 +296,10 @@ NTSTATUS WINAPI on_receive(void* socket_context, ULONG flags, WSK_DATA_INDICATIO
     return static_cast<NTSTATUS>(
         cd->receive(s->base.context, xwsk_event_flags(flags), nullptr, 0, nullptr));
   }
-  // A concurrent event (a provider that does not serialize), or every hold in use: decline; the
-  // provider keeps the data for a later receive().
-  if (s->in_event.exchange(1, std::memory_order_acq_rel) != 0) return STATUS_DATA_NOT_ACCEPTED;
-  if (!hold_free(s)) {
-    s->in_event.store(0, std::memory_order_release);
-    return STATUS_DATA_NOT_ACCEPTED;
-  }
-  int count = 0;
-  int mdls = 0;
-  for (WSK_DATA_INDICATION* d = data; d != nullptr; d = d->Next) {
-    ++count;
-    mdls += count_mdls(d->Buffer);
-  }
+  if (!event_enter(s)) return STATUS_DATA_NOT_ACCEPTED;
   Shadows sh{};
   void* block = nullptr;
-  bool ok = choose_shadows(s, count, mdls, &sh, &block);
+  bool ok = shadows_for(s, data, &sh, &block);
   int n = 0;
   int segs = 0;
   for (WSK_DATA_INDICATION* d = data; ok && d != nullptr; d = d->Next, ++n) {
@@ -339,20 +351,11 @@ NTSTATUS WINAPI on_receive_from(void* socket_context, ULONG flags,
     return static_cast<NTSTATUS>(
         dd->receive_from(s->base.context, xwsk_event_flags(flags), nullptr));
   }
-  if (s->in_event.exchange(1, std::memory_order_acq_rel) != 0) return STATUS_DATA_NOT_ACCEPTED;
-  if (!hold_free(s)) {
-    s->in_event.store(0, std::memory_order_release);
-    return STATUS_DATA_NOT_ACCEPTED;  // datagrams are dropped, as WSK specifies
-  }
-  int count = 0;
-  int mdls = 0;
-  for (WSK_DATAGRAM_INDICATION* d = datagrams; d != nullptr; d = d->Next) {
-    ++count;
-    mdls += count_mdls(d->Buffer);
-  }
+  // Declined datagrams are dropped, as WSK specifies.
+  if (!event_enter(s)) return STATUS_DATA_NOT_ACCEPTED;
   Shadows sh{};
   void* block = nullptr;
-  bool ok = choose_shadows(s, count, mdls, &sh, &block);
+  bool ok = shadows_for(s, datagrams, &sh, &block);
   int n = 0;
   int segs = 0;
   for (WSK_DATAGRAM_INDICATION* d = datagrams; ok && d != nullptr; d = d->Next, ++n) {
