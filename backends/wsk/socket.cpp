@@ -120,29 +120,33 @@ bool is_stream(Socket* s) {
   return s->base.category == kStreamSocket;
 }
 
+// A provider function that the listen, connection, datagram and stream tables all have, each at
+// its own offset (Microsoft's layouts): `pick` reads it from the socket's table. Null for a basic
+// socket, which has none of them.
+template <typename Pick>
+auto any_category_fn(Socket* s, Pick pick) -> decltype(pick(listen_d(s))) {
+  switch (s->base.category) {
+    case kListenSocket:
+      return pick(listen_d(s));
+    case kConnectionSocket:
+      return pick(conn_d(s));
+    case kDatagramSocket:
+      return pick(dgram_d(s));
+    case kStreamSocket:
+      return pick(stream_d(s));
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 /// WskBind (listen, connection, datagram, stream; basic sockets have no WskBind in WSK).
 /// IRQL <= DISPATCH_LEVEL.
 _IRQL_requires_max_(DISPATCH_LEVEL) Status
     bind(Socket* s, const SockAddr* local, uint32_t flags, Request* req) {
-  PFN_WSK_BIND fn = nullptr;
-  switch (s->base.category) {
-    case kListenSocket:
-      fn = listen_d(s)->WskBind;
-      break;
-    case kConnectionSocket:
-      fn = conn_d(s)->WskBind;
-      break;
-    case kDatagramSocket:
-      fn = dgram_d(s)->WskBind;
-      break;
-    case kStreamSocket:
-      fn = stream_d(s)->WskBind;
-      break;
-    default:
-      return complete_now(req, Status::InvalidDeviceRequest, 0);
-  }
+  const PFN_WSK_BIND fn = any_category_fn(s, [](const auto* d) { return d->WskBind; });
+  if (fn == nullptr) return complete_now(req, Status::InvalidDeviceRequest, 0);
   IRP* irp = begin_op(req, OpKind::kBind, s);
   OpState* op = op_of(req);
   to_native(*local, &op->addr[0]);
@@ -313,23 +317,9 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
 _IRQL_requires_max_(DISPATCH_LEVEL) Status
     get_local_address(Socket* s, SockAddr* local, Request* req) {
   if (provider_lacks(kCapAddressQueries)) return complete_now(req, Status::NotImplemented, 0);
-  PFN_WSK_GET_LOCAL_ADDRESS fn = nullptr;
-  switch (s->base.category) {
-    case kListenSocket:
-      fn = listen_d(s)->WskGetLocalAddress;
-      break;
-    case kConnectionSocket:
-      fn = conn_d(s)->WskGetLocalAddress;
-      break;
-    case kDatagramSocket:
-      fn = dgram_d(s)->WskGetLocalAddress;
-      break;
-    case kStreamSocket:
-      fn = stream_d(s)->WskGetLocalAddress;
-      break;
-    default:
-      return complete_now(req, Status::InvalidDeviceRequest, 0);
-  }
+  const PFN_WSK_GET_LOCAL_ADDRESS fn =
+      any_category_fn(s, [](const auto* d) { return d->WskGetLocalAddress; });
+  if (fn == nullptr) return complete_now(req, Status::InvalidDeviceRequest, 0);
   IRP* irp = begin_op(req, OpKind::kAddress, s);
   OpState* op = op_of(req);
   op->out0 = local;
