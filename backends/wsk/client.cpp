@@ -552,20 +552,39 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
 // ---- WskGetAddressInfo / WskFreeAddressInfo / WskGetNameInfo
 // -------------------------------------------
 
+namespace {
+
+/// The UTF-8 @p text (@p len bytes) as a counted WCHAR string at *w, NUL-terminated; *w moves
+/// past it. False when the text is not valid UTF-8.
+bool unicode_arg(const char* text, size_t len, WCHAR** w, UNICODE_STRING* out) {
+  const int n = utf8_to_wide(text, *w, len + 1);
+  if (n < 0) return false;
+  out->Buffer = *w;
+  out->Length = static_cast<USHORT>(n * sizeof(WCHAR));
+  out->MaximumLength = static_cast<USHORT>((n + 1) * sizeof(WCHAR));
+  *w += n + 1;
+  return true;
+}
+
+/// strlen, 0 for null.
+size_t text_length(const char* text) {
+  size_t n = 0;
+  if (text != nullptr) {
+    while (text[n] != '\0')
+      ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 /// WskGetAddressInfo. PASSIVE_LEVEL (WSK requires it). Allocates the call context (UTF-16
 /// names, hints); the result list is one block allocated at completion.
 _IRQL_requires_(PASSIVE_LEVEL) Status
     get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
                      const AddrInfo* hints, AddrInfo** result, Request* req) {
-  size_t node_len = 0, service_len = 0;
-  if (node != nullptr) {
-    while (node[node_len] != '\0')
-      ++node_len;
-  }
-  if (service != nullptr) {
-    while (service[service_len] != '\0')
-      ++service_len;
-  }
+  const size_t node_len = text_length(node);
+  const size_t service_len = text_length(service);
   if (node_len > 1024 || service_len > 1024) {
     return complete_now(req, Status::InvalidParameter, 0);
   }
@@ -578,31 +597,13 @@ _IRQL_requires_(PASSIVE_LEVEL) Status
   call->out = result;
   call->bytes = bytes;
   WCHAR* w = call->text;
-  UNICODE_STRING* node_arg = nullptr;
-  UNICODE_STRING* service_arg = nullptr;
-  if (node != nullptr) {
-    const int n = utf8_to_wide(node, w, node_len + 1);
-    if (n < 0) {
-      release_call(call);
-      return complete_now(req, Status::InvalidParameter, 0);
-    }
-    call->node.Buffer = w;
-    call->node.Length = static_cast<USHORT>(n * sizeof(WCHAR));
-    call->node.MaximumLength = static_cast<USHORT>((n + 1) * sizeof(WCHAR));
-    node_arg = &call->node;
-    w += n + 1;
+  if ((node != nullptr && !unicode_arg(node, node_len, &w, &call->node)) ||
+      (service != nullptr && !unicode_arg(service, service_len, &w, &call->service))) {
+    release_call(call);
+    return complete_now(req, Status::InvalidParameter, 0);
   }
-  if (service != nullptr) {
-    const int n = utf8_to_wide(service, w, service_len + 1);
-    if (n < 0) {
-      release_call(call);
-      return complete_now(req, Status::InvalidParameter, 0);
-    }
-    call->service.Buffer = w;
-    call->service.Length = static_cast<USHORT>(n * sizeof(WCHAR));
-    call->service.MaximumLength = static_cast<USHORT>((n + 1) * sizeof(WCHAR));
-    service_arg = &call->service;
-  }
+  UNICODE_STRING* node_arg = node != nullptr ? &call->node : nullptr;
+  UNICODE_STRING* service_arg = service != nullptr ? &call->service : nullptr;
   ADDRINFOEXW* hints_arg = nullptr;
   if (hints != nullptr) {
     call->hints.ai_flags = hints->flags;
