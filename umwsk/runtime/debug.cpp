@@ -605,38 +605,36 @@ NTSTATUS RtlStringCchPrintfA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_P
   return st;
 }
 
-NTSTATUS RtlStringCbLengthA(NTSTRSAFE_PCSTR psz, size_t cbMax, size_t* pcbLength) {
-  if (psz == nullptr || cbMax > NTSTRSAFE_MAX_CCH) {
-    if (pcbLength != nullptr) {
-      *pcbLength = 0;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  const size_t n = strnlen(psz, cbMax);
-  if (n == cbMax) {
-    if (pcbLength != nullptr) {
-      *pcbLength = 0;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  if (pcbLength != nullptr) {
-    *pcbLength = n;
-  }
-  return STATUS_SUCCESS;
-}
-
-NTSTATUS RtlStringCchLengthA(NTSTRSAFE_PCSTR psz, size_t cchMax, size_t* pcchLength) {
-  return RtlStringCbLengthA(psz, cchMax, pcchLength);
-}
-
 namespace {
 
-NTSTATUS copy_n(char* dst, size_t cb, const char* src, size_t max_src) {
-  if (dst == nullptr || cb == 0 || cb > NTSTRSAFE_MAX_CCH || src == nullptr) {
+size_t bounded_length(const char* s, size_t max) {
+  return strnlen(s, max);
+}
+
+size_t bounded_length(const WCHAR* s, size_t max) {
+  return wcsnlen(s, max);
+}
+
+// RtlStringCchLength{A,W}: the length in characters of a string that ends within max of them.
+template <typename C>
+NTSTATUS length_n(const C* s, size_t max, size_t* length) {
+  const bool valid = s != nullptr && max <= NTSTRSAFE_MAX_CCH;
+  const size_t n = valid ? bounded_length(s, max) : max;  // max: invalid, or no NUL within max
+  if (length != nullptr) {
+    *length = n != max ? n : 0;
+  }
+  return n != max ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+}
+
+// RtlString*Copy{,N}{A,W}: at most max_src characters of src, cut to what dst (cch characters)
+// holds with its NUL.
+template <typename C>
+NTSTATUS copy_n(C* dst, size_t cch, const C* src, size_t max_src) {
+  if (dst == nullptr || cch == 0 || cch > NTSTRSAFE_MAX_CCH || src == nullptr) {
     return STATUS_INVALID_PARAMETER;
   }
   size_t i = 0;
-  for (; i + 1 < cb && i < max_src && src[i] != 0; ++i) {
+  for (; i + 1 < cch && i < max_src && src[i] != 0; ++i) {
     dst[i] = src[i];
   }
   dst[i] = 0;
@@ -644,6 +642,14 @@ NTSTATUS copy_n(char* dst, size_t cb, const char* src, size_t max_src) {
 }
 
 }  // namespace
+
+NTSTATUS RtlStringCbLengthA(NTSTRSAFE_PCSTR psz, size_t cbMax, size_t* pcbLength) {
+  return length_n(psz, cbMax, pcbLength);
+}
+
+NTSTATUS RtlStringCchLengthA(NTSTRSAFE_PCSTR psz, size_t cchMax, size_t* pcchLength) {
+  return RtlStringCbLengthA(psz, cchMax, pcchLength);
+}
 
 NTSTATUS RtlStringCbCopyA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc) {
   return copy_n(pszDest, cbDest, pszSrc, SIZE_MAX);
@@ -682,23 +688,7 @@ NTSTATUS RtlStringCchCatA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCST
 }
 
 NTSTATUS RtlStringCchLengthW(NTSTRSAFE_PCWSTR psz, size_t cchMax, size_t* pcchLength) {
-  if (psz == nullptr || cchMax > NTSTRSAFE_MAX_CCH) {
-    if (pcchLength != nullptr) {
-      *pcchLength = 0;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  const size_t n = wcsnlen(psz, cchMax);
-  if (n == cchMax) {
-    if (pcchLength != nullptr) {
-      *pcchLength = 0;
-    }
-    return STATUS_INVALID_PARAMETER;
-  }
-  if (pcchLength != nullptr) {
-    *pcchLength = n;
-  }
-  return STATUS_SUCCESS;
+  return length_n(psz, cchMax, pcchLength);
 }
 
 NTSTATUS RtlStringCbLengthW(NTSTRSAFE_PCWSTR psz, size_t cbMax, size_t* pcbLength) {
@@ -711,15 +701,7 @@ NTSTATUS RtlStringCbLengthW(NTSTRSAFE_PCWSTR psz, size_t cbMax, size_t* pcbLengt
 }
 
 NTSTATUS RtlStringCchCopyW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc) {
-  if (pszDest == nullptr || cchDest == 0 || cchDest > NTSTRSAFE_MAX_CCH || pszSrc == nullptr) {
-    return STATUS_INVALID_PARAMETER;
-  }
-  size_t i = 0;
-  for (; i + 1 < cchDest && pszSrc[i] != 0; ++i) {
-    pszDest[i] = pszSrc[i];
-  }
-  pszDest[i] = 0;
-  return pszSrc[i] != 0 ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+  return copy_n(pszDest, cchDest, pszSrc, SIZE_MAX);
 }
 
 NTSTATUS RtlStringCbCopyW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSAFE_PCWSTR pszSrc) {

@@ -13,6 +13,14 @@ namespace {
 
 pthread_mutex_t g_disp = PTHREAD_MUTEX_INITIALIZER;
 
+// Ke*ReadState*: the signal state, read under the dispatcher lock.
+LONG read_state(const DISPATCHER_HEADER* header) {
+  pthread_mutex_lock(&g_disp);
+  const LONG state = header->SignalState;
+  pthread_mutex_unlock(&g_disp);
+  return state;
+}
+
 struct Waiter {
   pthread_cond_t cond;
 };
@@ -254,6 +262,19 @@ bool check_event(PRKEVENT Event, const void* caller, const char* routine) {
   return true;
 }
 
+// KeSetEvent / KeResetEvent / KeClearEvent: the new signal state, waking the waiters it satisfies
+// when @p wake; returns the old state.
+LONG swap_state(DISPATCHER_HEADER* header, LONG state, bool wake) {
+  pthread_mutex_lock(&g_disp);
+  const LONG old = header->SignalState;
+  header->SignalState = state;
+  if (wake) {
+    wake_waiters(header);
+  }
+  pthread_mutex_unlock(&g_disp);
+  return old;
+}
+
 }  // namespace
 
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
@@ -262,39 +283,25 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
   if (!check_event(Event, __builtin_return_address(0), "KeSetEvent")) {
     return 0;
   }
-  pthread_mutex_lock(&g_disp);
-  const LONG old = Event->Header.SignalState;
-  Event->Header.SignalState = 1;
-  wake_waiters(&Event->Header);
-  pthread_mutex_unlock(&g_disp);
-  return old;
+  return swap_state(&Event->Header, 1, true);
 }
 
 LONG KeResetEvent(PRKEVENT Event) {
   if (!check_event(Event, __builtin_return_address(0), "KeResetEvent")) {
     return 0;
   }
-  pthread_mutex_lock(&g_disp);
-  const LONG old = Event->Header.SignalState;
-  Event->Header.SignalState = 0;
-  pthread_mutex_unlock(&g_disp);
-  return old;
+  return swap_state(&Event->Header, 0, false);
 }
 
 void KeClearEvent(PRKEVENT Event) {
   if (!check_event(Event, __builtin_return_address(0), "KeClearEvent")) {
     return;
   }
-  pthread_mutex_lock(&g_disp);
-  Event->Header.SignalState = 0;
-  pthread_mutex_unlock(&g_disp);
+  swap_state(&Event->Header, 0, false);
 }
 
 LONG KeReadStateEvent(PRKEVENT Event) {
-  pthread_mutex_lock(&g_disp);
-  const LONG state = Event->Header.SignalState;
-  pthread_mutex_unlock(&g_disp);
-  return state;
+  return read_state(&Event->Header);
 }
 
 LONG KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait) {
@@ -354,10 +361,7 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
 }
 
 LONG KeReadStateSemaphore(PRKSEMAPHORE Semaphore) {
-  pthread_mutex_lock(&g_disp);
-  const LONG state = Semaphore->Header.SignalState;
-  pthread_mutex_unlock(&g_disp);
-  return state;
+  return read_state(&Semaphore->Header);
 }
 
 // ---- mutexes (SignalState 1 = free; each acquisition by the owner decrements) -------------------
@@ -397,10 +401,7 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait) {
 }
 
 LONG KeReadStateMutex(PRKMUTEX Mutex) {
-  pthread_mutex_lock(&g_disp);
-  const LONG state = Mutex->Header.SignalState;
-  pthread_mutex_unlock(&g_disp);
-  return state;
+  return read_state(&Mutex->Header);
 }
 
 // ---- waits --------------------------------------------------------------------------------------
