@@ -941,6 +941,273 @@ TEST_F(Runtime, IpAddressesConvertToAndFromText) {
   EXPECT_EQ(std::wstring(wide), L"fe80::1");
 }
 
+// The A and W forms share one implementation each: both give the same answers, including the
+// terminator on failure, the length probe of the Ex forms and the optional port and scope.
+TEST_F(Runtime, IpAddressAAndWFormsAgree) {
+  IN_ADDR a4;
+  IN_ADDR w4;
+  PCSTR end_a = nullptr;
+  PCWSTR end_w = nullptr;
+  ASSERT_EQ(RtlIpv4StringToAddressA("10.1.2.3:80", TRUE, &end_a, &a4), STATUS_SUCCESS);
+  ASSERT_EQ(RtlIpv4StringToAddressW(L"10.1.2.3:80", TRUE, &end_w, &w4), STATUS_SUCCESS);
+  EXPECT_EQ(memcmp(&a4, &w4, sizeof a4), 0);
+  EXPECT_EQ(*end_a, ':');
+  EXPECT_EQ(*end_w, L':');
+  PCSTR bad_a = "x1.2.3.4";
+  PCWSTR bad_w = L"x1.2.3.4";
+  EXPECT_EQ(RtlIpv4StringToAddressA(bad_a, TRUE, &end_a, &a4), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlIpv4StringToAddressW(bad_w, TRUE, &end_w, &w4), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(end_a, bad_a);
+  EXPECT_EQ(end_w, bad_w);
+  EXPECT_EQ(RtlIpv4StringToAddressA(nullptr, TRUE, &end_a, &a4), STATUS_INVALID_PARAMETER);
+
+  USHORT port_a = 1;
+  USHORT port_w = 1;
+  ASSERT_EQ(RtlIpv4StringToAddressExA("10.1.2.3:8080", TRUE, &a4, &port_a), STATUS_SUCCESS);
+  ASSERT_EQ(RtlIpv4StringToAddressExW(L"10.1.2.3:8080", TRUE, &w4, &port_w), STATUS_SUCCESS);
+  EXPECT_EQ(port_a, RtlUshortByteSwap(8080));
+  EXPECT_EQ(port_w, port_a);
+  ASSERT_EQ(RtlIpv4StringToAddressExA("10.1.2.3", TRUE, &a4, &port_a), STATUS_SUCCESS);
+  EXPECT_EQ(port_a, 0);
+  EXPECT_EQ(RtlIpv4StringToAddressExA("10.1.2.3:65536", TRUE, &a4, &port_a),
+            STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlIpv4StringToAddressExW(L"10.1.2.3:", TRUE, &w4, &port_w), STATUS_INVALID_PARAMETER);
+
+  char text[64];
+  WCHAR wide[64];
+  ULONG len_a = 4;
+  ULONG len_w = 4;
+  EXPECT_EQ(RtlIpv4AddressToStringExA(&a4, RtlUshortByteSwap(80), text, &len_a),
+            STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlIpv4AddressToStringExW(&a4, RtlUshortByteSwap(80), wide, &len_w),
+            STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(len_a, sizeof "10.1.2.3:80");
+  EXPECT_EQ(len_w, len_a);
+  ASSERT_EQ(RtlIpv4AddressToStringExW(&a4, RtlUshortByteSwap(80), wide, &len_w), STATUS_SUCCESS);
+  EXPECT_EQ(std::wstring(wide), L"10.1.2.3:80");
+  EXPECT_EQ(RtlIpv4AddressToStringExW(nullptr, 0, wide, &len_w), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlIpv4AddressToStringW(&a4, wide), wide + 8);
+  EXPECT_EQ(std::wstring(wide), L"10.1.2.3");
+
+  IN6_ADDR a6;
+  IN6_ADDR w6;
+  ULONG scope_a = 0;
+  ULONG scope_w = 0;
+  ASSERT_EQ(RtlIpv6StringToAddressExA("[fe80::2%7]:443", &a6, &scope_a, &port_a), STATUS_SUCCESS);
+  ASSERT_EQ(RtlIpv6StringToAddressExW(L"[fe80::2%7]:443", &w6, &scope_w, &port_w), STATUS_SUCCESS);
+  EXPECT_EQ(memcmp(&a6, &w6, sizeof a6), 0);
+  EXPECT_EQ(scope_a, 7u);
+  EXPECT_EQ(scope_w, 7u);
+  EXPECT_EQ(port_a, RtlUshortByteSwap(443));
+  EXPECT_EQ(port_w, port_a);
+  ASSERT_EQ(RtlIpv6StringToAddressExW(L"fe80::2%9", &w6, &scope_w, &port_w), STATUS_SUCCESS);
+  EXPECT_EQ(scope_w, 9u);
+  EXPECT_EQ(port_w, 0);
+  for (PCWSTR bad : {L"fe80::2%", L"[fe80::2", L"[fe80::2]:", L"[::1]:65536", L"::1:443x"}) {
+    EXPECT_EQ(RtlIpv6StringToAddressExW(bad, &w6, &scope_w, &port_w), STATUS_INVALID_PARAMETER)
+        << std::wstring(bad).size();
+  }
+  PCWSTR bad6 = L"::g";
+  ASSERT_EQ(RtlIpv6StringToAddressW(L"::1", &end_w, &w6), STATUS_SUCCESS);
+  EXPECT_EQ(*end_w, 0);
+  ASSERT_EQ(RtlIpv6StringToAddressW(bad6, &end_w, &w6), STATUS_SUCCESS);  // "::" then 'g'
+  EXPECT_EQ(end_w, bad6 + 2);
+  len_a = sizeof text;
+  len_w = 64;
+  ASSERT_EQ(RtlIpv6AddressToStringExA(&a6, 3, RtlUshortByteSwap(8), text, &len_a), STATUS_SUCCESS);
+  ASSERT_EQ(RtlIpv6AddressToStringExW(&a6, 3, RtlUshortByteSwap(8), wide, &len_w), STATUS_SUCCESS);
+  EXPECT_STREQ(text, "[fe80::2%3]:8");
+  EXPECT_EQ(std::wstring(wide), L"[fe80::2%3]:8");
+  EXPECT_EQ(len_a, sizeof "[fe80::2%3]:8");
+  EXPECT_EQ(len_w, len_a);
+  EXPECT_EQ(RtlIpv6AddressToStringA(&a6, text), text + 7);
+}
+
+TEST_F(Runtime, CountedStringsInitCopyAndFree) {
+  UNICODE_STRING u;
+  RtlInitUnicodeString(&u, L"abc");
+  EXPECT_EQ(u.Length, 3 * sizeof(WCHAR));
+  EXPECT_EQ(u.MaximumLength, 4 * sizeof(WCHAR));
+  RtlInitUnicodeString(&u, nullptr);
+  EXPECT_EQ(u.Length, 0);
+  EXPECT_EQ(u.MaximumLength, 0);
+  EXPECT_EQ(u.Buffer, nullptr);
+  STRING a;
+  RtlInitString(&a, "abcd");
+  EXPECT_EQ(a.Length, 4);
+  EXPECT_EQ(a.MaximumLength, 5);
+  RtlInitAnsiString(&a, nullptr);
+  EXPECT_EQ(a.Length, 0);
+  EXPECT_EQ(a.Buffer, nullptr);
+
+  // Copies: cut to the destination (whole WCHARs), NUL-terminated when there is room.
+  UNICODE_STRING src;
+  RtlInitUnicodeString(&src, L"hello");
+  WCHAR wbuf[8];
+  // 3 WCHARs and a byte: 3 WCHARs fit, no room for the NUL after them.
+  UNICODE_STRING dst{0, 3 * sizeof(WCHAR) + 1, wbuf};
+  wmemset(wbuf, L'#', 8);
+  RtlCopyUnicodeString(&dst, &src);
+  EXPECT_EQ(dst.Length, 3 * sizeof(WCHAR));
+  EXPECT_EQ(wbuf[3], L'#');
+  dst.MaximumLength = sizeof wbuf;
+  RtlCopyUnicodeString(&dst, &src);
+  EXPECT_EQ(dst.Length, 5 * sizeof(WCHAR));
+  EXPECT_EQ(wbuf[5], 0);
+  RtlCopyUnicodeString(&dst, nullptr);
+  EXPECT_EQ(dst.Length, 0);
+  STRING asrc;
+  RtlInitString(&asrc, "hello");
+  char abuf[8];
+  STRING adst{0, 5, abuf};
+  memset(abuf, '#', sizeof abuf);
+  RtlCopyString(&adst, &asrc);
+  EXPECT_EQ(adst.Length, 5);
+  EXPECT_EQ(abuf[5], '#');
+  adst.MaximumLength = 6;
+  RtlCopyString(&adst, &asrc);
+  EXPECT_EQ(abuf[5], 0);
+
+  // Freed strings are emptied; a null buffer is left alone.
+  ANSI_STRING conv{};
+  ASSERT_EQ(RtlUnicodeStringToAnsiString(&conv, &src, TRUE), STATUS_SUCCESS);
+  EXPECT_EQ(conv.Length, 5);
+  RtlFreeAnsiString(&conv);
+  EXPECT_EQ(conv.Buffer, nullptr);
+  EXPECT_EQ(conv.MaximumLength, 0);
+  RtlFreeAnsiString(&conv);
+  UNICODE_STRING back{};
+  RtlInitString(&asrc, "hi");
+  ASSERT_EQ(RtlAnsiStringToUnicodeString(&back, &asrc, TRUE), STATUS_SUCCESS);
+  EXPECT_EQ(back.Length, 2 * sizeof(WCHAR));
+  RtlFreeUnicodeString(&back);
+  EXPECT_EQ(back.Buffer, nullptr);
+  EXPECT_EQ(back.Length, 0);
+}
+
+TEST_F(Runtime, SafeStringLengthAndCopyOfAAndW) {
+  size_t n = 99;
+  EXPECT_EQ(RtlStringCbLengthA("abc", 4, &n), STATUS_SUCCESS);
+  EXPECT_EQ(n, 3u);
+  EXPECT_EQ(RtlStringCbLengthA("abc", 3, &n), STATUS_INVALID_PARAMETER);  // no NUL within 3
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(RtlStringCchLengthA(nullptr, 4, &n), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlStringCchLengthW(L"abc", 4, &n), STATUS_SUCCESS);
+  EXPECT_EQ(n, 3u);
+  EXPECT_EQ(RtlStringCchLengthW(L"abc", 3, &n), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(RtlStringCchLengthW(L"abc", size_t{NTSTRSAFE_MAX_CCH} + 1, &n),
+            STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlStringCchLengthW(L"abc", 0, nullptr), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlStringCbLengthW(L"abc", 4 * sizeof(WCHAR), &n), STATUS_SUCCESS);
+  EXPECT_EQ(n, 3 * sizeof(WCHAR));
+
+  WCHAR w[4];
+  EXPECT_EQ(RtlStringCchCopyW(w, 4, L"abc"), STATUS_SUCCESS);
+  EXPECT_EQ(std::wstring(w), L"abc");
+  EXPECT_EQ(RtlStringCchCopyW(w, 4, L"abcd"), STATUS_BUFFER_OVERFLOW);
+  EXPECT_EQ(std::wstring(w), L"abc");
+  EXPECT_EQ(RtlStringCbCopyW(w, 2 * sizeof(WCHAR), L"xyz"), STATUS_BUFFER_OVERFLOW);
+  EXPECT_EQ(std::wstring(w), L"x");
+  EXPECT_EQ(RtlStringCchCopyW(w, 0, L"a"), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlStringCchCopyW(w, 4, nullptr), STATUS_INVALID_PARAMETER);
+  char c[4];
+  EXPECT_EQ(RtlStringCbCopyNA(c, sizeof c, "abcdef", 2), STATUS_SUCCESS);
+  EXPECT_STREQ(c, "ab");
+  EXPECT_EQ(RtlStringCbCopyA(c, sizeof c, "abcd"), STATUS_BUFFER_OVERFLOW);
+  EXPECT_STREQ(c, "abc");
+}
+
+TEST_F(Runtime, InterlockedListsAndSLists) {
+  KSPIN_LOCK lock;
+  KeInitializeSpinLock(&lock);
+  LIST_ENTRY head;
+  InitializeListHead(&head);
+  LIST_ENTRY e[3];
+  EXPECT_EQ(ExInterlockedInsertTailList(&head, &e[0], &lock), nullptr);
+  EXPECT_EQ(ExInterlockedInsertTailList(&head, &e[1], &lock), &e[0]);  // the old tail
+  EXPECT_EQ(ExInterlockedInsertHeadList(&head, &e[2], &lock), &e[0]);  // the old head
+  EXPECT_EQ(ExInterlockedRemoveHeadList(&head, &lock), &e[2]);
+  EXPECT_EQ(ExInterlockedRemoveHeadList(&head, &lock), &e[0]);
+  EXPECT_EQ(ExInterlockedRemoveHeadList(&head, &lock), &e[1]);
+  EXPECT_EQ(ExInterlockedRemoveHeadList(&head, &lock), nullptr);
+  EXPECT_EQ(lock, 0u);
+  EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+
+  SINGLE_LIST_ENTRY shead{};
+  SINGLE_LIST_ENTRY s[2];
+  EXPECT_EQ(ExInterlockedPushEntryList(&shead, &s[0], &lock), nullptr);
+  EXPECT_EQ(ExInterlockedPushEntryList(&shead, &s[1], &lock), &s[0]);
+  EXPECT_EQ(ExInterlockedPopEntryList(&shead, &lock), &s[1]);
+  EXPECT_EQ(ExInterlockedPopEntryList(&shead, &lock), &s[0]);
+  EXPECT_EQ(ExInterlockedPopEntryList(&shead, &lock), nullptr);
+
+  alignas(16) SLIST_HEADER sl;
+  InitializeSListHead(&sl);
+  alignas(16) SLIST_ENTRY x[3];
+  EXPECT_EQ(InterlockedPushEntrySList(&sl, &x[0]), nullptr);
+  EXPECT_EQ(InterlockedPushEntrySList(&sl, &x[1]), &x[0]);
+  EXPECT_EQ(InterlockedPushEntrySList(&sl, &x[2]), &x[1]);
+  EXPECT_EQ(QueryDepthSList(&sl), 3);
+  EXPECT_EQ(FirstEntrySList(&sl), &x[2]);
+  EXPECT_EQ(InterlockedPopEntrySList(&sl), &x[2]);
+  EXPECT_EQ(QueryDepthSList(&sl), 2);
+  EXPECT_EQ(InterlockedFlushSList(&sl), &x[1]);
+  EXPECT_EQ(QueryDepthSList(&sl), 0);
+  EXPECT_EQ(InterlockedPopEntrySList(&sl), nullptr);
+  EXPECT_EQ(QueryDepthSList(&sl), 0);
+}
+
+TEST_F(Runtime, RegionsAndForDpcLockFormsRestoreTheirState) {
+  EXPECT_FALSE(KeAreApcsDisabled());
+  KeEnterCriticalRegion();
+  EXPECT_TRUE(KeAreApcsDisabled());
+  EXPECT_FALSE(KeAreAllApcsDisabled());
+  KeEnterGuardedRegion();
+  EXPECT_TRUE(KeAreAllApcsDisabled());
+  KeLeaveGuardedRegion();
+  KeLeaveCriticalRegion();
+  EXPECT_FALSE(KeAreApcsDisabled());
+
+  EXPECT_EQ(KeRaiseIrqlToSynchLevel(), PASSIVE_LEVEL);
+  EXPECT_EQ(KeGetCurrentIrql(), SYNCH_LEVEL);
+  KeLowerIrql(PASSIVE_LEVEL);
+
+  KSPIN_LOCK lock;
+  KeInitializeSpinLock(&lock);
+  const KIRQL old = KeAcquireSpinLockForDpc(&lock);
+  EXPECT_EQ(old, PASSIVE_LEVEL);
+  EXPECT_EQ(KeGetCurrentIrql(), DISPATCH_LEVEL);
+  KeReleaseSpinLockForDpc(&lock, old);
+  EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+  KLOCK_QUEUE_HANDLE h;
+  KeAcquireInStackQueuedSpinLockForDpc(&lock, &h);
+  EXPECT_EQ(KeGetCurrentIrql(), DISPATCH_LEVEL);
+  KeReleaseInStackQueuedSpinLockForDpc(&h);
+  EXPECT_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+  EXPECT_EQ(lock, 0u);
+
+  // Unbalanced leaves and a release to a higher IRQL are reported, and change nothing.
+  UmwskSetVerifierMode(UmwskVerifierReport);
+  KeLeaveCriticalRegion();
+  KeLeaveGuardedRegion();
+  EXPECT_FALSE(KeAreApcsDisabled());
+  KeAcquireInStackQueuedSpinLock(&lock, &h);
+  h.OldIrql = HIGH_LEVEL;
+  KeReleaseInStackQueuedSpinLock(&h);
+  EXPECT_EQ(KeGetCurrentIrql(), DISPATCH_LEVEL);
+  KeLowerIrql(PASSIVE_LEVEL);
+  KIRQL at_dpc = KeRaiseIrqlToDpcLevel();
+  KeRaiseIrql(HIGH_LEVEL, &at_dpc);
+  EXPECT_EQ(KeRaiseIrqlToDpcLevel(), HIGH_LEVEL);
+  KeLowerIrql(PASSIVE_LEVEL);
+  EXPECT_EQ(UmwskViolationCount("apc.leave_critical_region_unbalanced"), 1);
+  EXPECT_EQ(UmwskViolationCount("apc.leave_guarded_region_unbalanced"), 1);
+  EXPECT_EQ(UmwskViolationCount("irql.lower_to_higher"), 1);
+  EXPECT_EQ(UmwskViolationCount("irql.raise_to_lower"), 1);
+  EXPECT_EQ(UmwskViolationCount(nullptr), 4);
+}
+
 // ---- the verifier -------------------------------------------------------------------------------
 
 TEST_F(Runtime, ViolationsAreCountedInReportMode) {
