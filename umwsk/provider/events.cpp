@@ -524,18 +524,9 @@ const xwsk::StreamDispatch kXwskStreamEvents = {&kXwskListenEvents, &kXwskConnec
 }  // namespace
 
 const void* xwsk_dispatch_for(ULONG category) {
-  switch (category) {
-    case WSK_FLAG_LISTEN_SOCKET:
-      return &kXwskListenEvents;
-    case WSK_FLAG_CONNECTION_SOCKET:
-      return &kXwskConnectionEvents;
-    case WSK_FLAG_DATAGRAM_SOCKET:
-      return &kXwskDatagramEvents;
-    case WSK_FLAG_STREAM_SOCKET:
-      return &kXwskStreamEvents;
-    default:
-      return nullptr;  // basic sockets have no events
-  }
+  // Basic sockets have no events.
+  return for_category(category, &kXwskListenEvents, &kXwskConnectionEvents, &kXwskDatagramEvents,
+                      &kXwskStreamEvents, nullptr);
 }
 
 // ---- WskRelease ---------------------------------------------------------------------------------

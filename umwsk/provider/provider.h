@@ -191,6 +191,24 @@ __attribute__((always_inline)) inline ProviderSocket* socket_of(PWSK_SOCKET s) {
   return p;
 }
 
+/// One of five per socket category (WSK_FLAG_*_SOCKET): @p other for a basic socket or any other
+/// value.
+inline const void* for_category(ULONG category, const void* listen, const void* connection,
+                                const void* datagram, const void* stream, const void* other) {
+  switch (category) {
+    case WSK_FLAG_LISTEN_SOCKET:
+      return listen;
+    case WSK_FLAG_CONNECTION_SOCKET:
+      return connection;
+    case WSK_FLAG_DATAGRAM_SOCKET:
+      return datagram;
+    case WSK_FLAG_STREAM_SOCKET:
+      return stream;
+    default:
+      return other;
+  }
+}
+
 /// The const provider table of a category (connection for accepted sockets).
 const void* provider_dispatch_for(ULONG category);
 /// The provider's xwsk event table for a category (events.cpp).

@@ -51,18 +51,7 @@ bool valid_category(ULONG flags) {
 }  // namespace
 
 const void* provider_dispatch_for(ULONG category) {
-  switch (category) {
-    case WSK_FLAG_LISTEN_SOCKET:
-      return &kListen;
-    case WSK_FLAG_CONNECTION_SOCKET:
-      return &kConnection;
-    case WSK_FLAG_DATAGRAM_SOCKET:
-      return &kDatagram;
-    case WSK_FLAG_STREAM_SOCKET:
-      return &kStream;
-    default:
-      return &kBasic;
-  }
+  return for_category(category, &kListen, &kConnection, &kDatagram, &kStream, &kBasic);
 }
 
 // ---- objects ------------------------------------------------------------------------------------
@@ -195,6 +184,27 @@ void finish_create(PIRP irp, IrpOp* op, xwsk::Status xst, uintptr_t info) {
   }
 }
 
+namespace {
+
+/// WskSocket and WskSocketConnect: the client's call counted, the IRP taken, the arguments
+/// checked (@p valid), the provider socket of @p category made; then @p create makes the xwsk call
+/// with the registration, the socket and the request.
+template <typename Create>
+NTSTATUS create_socket(PWSK_CLIENT client, PIRP irp, bool valid, ULONG category, PVOID context,
+                       const void* dispatch, Create create) {
+  const auto [reg, status] = client_call(client, irp);
+  if (reg == nullptr) return status;
+  CallScope call(reg);
+  IrpOp* op = op_begin(irp, OpKind::CreateSocket);
+  if (!valid) return op_fail(irp, STATUS_INVALID_PARAMETER);
+  ProviderSocket* s = socket_new(reg, category, context, dispatch);
+  if (s == nullptr) return op_fail(irp, STATUS_INSUFFICIENT_RESOURCES);
+  op->a = s;
+  return op_end(irp, create(reg, s, &op->req));
+}
+
+}  // namespace
+
 NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily, USHORT SocketType,
                            ULONG Protocol, ULONG Flags, PVOID SocketContext, const VOID* Dispatch,
                            PEPROCESS OwningProcess, PETHREAD OwningThread,
@@ -202,19 +212,15 @@ NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily, USH
   (void)OwningProcess;
   (void)OwningThread;
   (void)SecurityDescriptor;
-  const auto [reg, status] = client_call(Client, Irp);
-  if (reg == nullptr) return status;
-  CallScope call(reg);
-  IrpOp* op = op_begin(Irp, OpKind::CreateSocket);
-  if (!valid_category(Flags) || Protocol > 0xffff) return op_fail(Irp, STATUS_INVALID_PARAMETER);
-  ProviderSocket* s = socket_new(reg, Flags, SocketContext, Dispatch);
-  if (s == nullptr) return op_fail(Irp, STATUS_INSUFFICIENT_RESOURCES);
-  op->a = s;
-  const xwsk::Status st =
-      xwsk::socket(reg->xclient, static_cast<xwsk::AddressFamily>(AddressFamily),
-                   static_cast<xwsk::SocketType>(SocketType), static_cast<xwsk::Protocol>(Protocol),
-                   Flags, s, xwsk_dispatch_for(Flags), &op->req);
-  return op_end(Irp, st);
+  const bool valid = valid_category(Flags) && Protocol <= 0xffff;
+  return create_socket(Client, Irp, valid, Flags, SocketContext, Dispatch,
+                       [&](Registration* reg, ProviderSocket* s, xwsk::Request* req) {
+                         return xwsk::socket(reg->xclient,
+                                             static_cast<xwsk::AddressFamily>(AddressFamily),
+                                             static_cast<xwsk::SocketType>(SocketType),
+                                             static_cast<xwsk::Protocol>(Protocol), Flags, s,
+                                             xwsk_dispatch_for(Flags), req);
+                       });
 }
 
 NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType, ULONG Protocol,
@@ -226,23 +232,16 @@ NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType, ULONG 
   (void)OwningProcess;
   (void)OwningThread;
   (void)SecurityDescriptor;
-  const auto [reg, status] = client_call(Client, Irp);
-  if (reg == nullptr) return status;
-  CallScope call(reg);
-  IrpOp* op = op_begin(Irp, OpKind::CreateSocket);
   xwsk::SockAddr local{}, remote{};
-  if (!sockaddr_in(LocalAddress, &local) || !sockaddr_in(RemoteAddress, &remote) ||
-      Protocol > 0xffff) {
-    return op_fail(Irp, STATUS_INVALID_PARAMETER);
-  }
-  ProviderSocket* s = socket_new(reg, WSK_FLAG_CONNECTION_SOCKET, SocketContext, Dispatch);
-  if (s == nullptr) return op_fail(Irp, STATUS_INSUFFICIENT_RESOURCES);
-  op->a = s;
-  const xwsk::Status st =
-      xwsk::socket_connect(reg->xclient, static_cast<xwsk::SocketType>(SocketType),
-                           static_cast<xwsk::Protocol>(Protocol), &local, &remote, Flags, s,
-                           &kXwskConnectionEvents, &op->req);
-  return op_end(Irp, st);
+  const bool valid = sockaddr_in(LocalAddress, &local) && sockaddr_in(RemoteAddress, &remote) &&
+                     Protocol <= 0xffff;
+  return create_socket(Client, Irp, valid, WSK_FLAG_CONNECTION_SOCKET, SocketContext, Dispatch,
+                       [&](Registration* reg, ProviderSocket* s, xwsk::Request* req) {
+                         return xwsk::socket_connect(
+                             reg->xclient, static_cast<xwsk::SocketType>(SocketType),
+                             static_cast<xwsk::Protocol>(Protocol), &local, &remote, Flags, s,
+                             &kXwskConnectionEvents, req);
+                       });
 }
 
 // ---- close --------------------------------------------------------------------------------------
