@@ -11,31 +11,18 @@
 namespace xwsk {
 namespace hostnet {
 
+namespace {
+using HostForms = addr::SockaddrForms<sockaddr_in, sockaddr_in6, AF_INET, AF_INET6>;
+static_assert(AF_UNSPEC == 0, "SockaddrForms::native_family answers 0 for AF_UNSPEC");
+}  // namespace
+
 int native_family(AddressFamily f) {
-  switch (f) {
-    case AddressFamily::Inet:
-      return AF_INET;
-    case AddressFamily::Inet6:
-      return AF_INET6;
-    default:
-      return AF_UNSPEC;
-  }
+  return HostForms::native_family(f);
 }
 
 int32_t xwsk_family(int af) {
-  switch (af) {
-    case AF_INET:
-      return static_cast<int32_t>(AddressFamily::Inet);
-    case AF_INET6:
-      return static_cast<int32_t>(AddressFamily::Inet6);
-    default:
-      return 0;
-  }
+  return HostForms::xwsk_family(af, 0);
 }
-
-namespace {
-using HostForms = addr::SockaddrForms<sockaddr_in, sockaddr_in6, AF_INET, AF_INET6>;
-}  // namespace
 
 socklen_t to_native(const SockAddr& in, sockaddr_storage* out) {
   memset(out, 0, sizeof(*out));

@@ -70,6 +70,19 @@ struct SockaddrForms {
     }
     return false;
   }
+
+  /// The form's family number of @p f; 0 (AF_UNSPEC on every API) for a family other than
+  /// Inet / Inet6.
+  static int native_family(AddressFamily f) {
+    return f == AddressFamily::Inet ? kAf4 : f == AddressFamily::Inet6 ? kAf6 : 0;
+  }
+
+  /// The xwsk family (its number) of the form's family number @p af; @p other for another.
+  static int32_t xwsk_family(int af, int32_t other) {
+    return af == kAf4   ? static_cast<int32_t>(AddressFamily::Inet)
+           : af == kAf6 ? static_cast<int32_t>(AddressFamily::Inet6)
+                        : other;
+  }
 };
 
 }  // namespace xwsk::addr

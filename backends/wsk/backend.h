@@ -170,6 +170,8 @@ bool to_native(const SockAddr& a, NativeAddr* out);
 /// SOCKADDR_IN / SOCKADDR_IN6 -> xwsk SockAddr. Returns false for an unknown family / null.
 bool from_native(const SOCKADDR* sa, SockAddr* out);
 ADDRESS_FAMILY native_family(AddressFamily f);
+/// A DDK family number -> xwsk's (its number); any other number is passed on as it is.
+int32_t xwsk_family(int native);
 USHORT native_socket_type(SocketType t);
 ULONG native_protocol(Protocol p);
 ULONG native_category(uint32_t category);

@@ -141,12 +141,6 @@ struct NameInfoCall {
   WCHAR text[1];
 };
 
-int32_t xwsk_family(int native) {
-  return native == AF_INET    ? static_cast<int32_t>(AddressFamily::Inet)
-         : native == AF_INET6 ? static_cast<int32_t>(AddressFamily::Inet6)
-                              : native;
-}
-
 size_t wide_length(const WCHAR* w) {
   size_t n = 0;
   if (w != nullptr) {

@@ -31,14 +31,12 @@ bool from_native(const SOCKADDR* sa, SockAddr* out) {
 // -----------------------------------------------------------------------------------
 
 ADDRESS_FAMILY native_family(AddressFamily f) {
-  switch (f) {
-    case AddressFamily::Inet:
-      return AF_INET;
-    case AddressFamily::Inet6:
-      return AF_INET6;
-    default:
-      return AF_UNSPEC;
-  }
+  static_assert(AF_UNSPEC == 0, "SockaddrForms::native_family answers 0 for AF_UNSPEC");
+  return static_cast<ADDRESS_FAMILY>(WinForms::native_family(f));
+}
+
+int32_t xwsk_family(int native) {
+  return WinForms::xwsk_family(native, native);
 }
 
 USHORT native_socket_type(SocketType t) {
