@@ -249,92 +249,50 @@ NTKERNELAPI BOOLEAN KdRefreshDebuggerNotPresent(void);
  * Interlocked operations, barriers (sequentially consistent, as the Windows intrinsics)
  * ============================================================================================== */
 #define UMWSK_SC __ATOMIC_SEQ_CST
-FORCEINLINE LONG InterlockedIncrement(LONG volatile* Addend) {
-  return __atomic_add_fetch(Addend, 1, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedDecrement(LONG volatile* Addend) {
-  return __atomic_sub_fetch(Addend, 1, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedExchange(LONG volatile* Target, LONG Value) {
-  return __atomic_exchange_n(Target, Value, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedExchangeAdd(LONG volatile* Addend, LONG Value) {
-  return __atomic_fetch_add(Addend, Value, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedAdd(LONG volatile* Addend, LONG Value) {
-  return __atomic_add_fetch(Addend, Value, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedCompareExchange(LONG volatile* Destination, LONG ExChange,
-                                            LONG Comparand) {
-  __atomic_compare_exchange_n(Destination, &Comparand, ExChange, 0, UMWSK_SC, UMWSK_SC);
-  return Comparand;
-}
-FORCEINLINE LONG InterlockedOr(LONG volatile* Destination, LONG Value) {
-  return __atomic_fetch_or(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedAnd(LONG volatile* Destination, LONG Value) {
-  return __atomic_fetch_and(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE LONG InterlockedXor(LONG volatile* Destination, LONG Value) {
-  return __atomic_fetch_xor(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE SHORT InterlockedIncrement16(SHORT volatile* Addend) {
-  return __atomic_add_fetch(Addend, 1, UMWSK_SC);
-}
-FORCEINLINE SHORT InterlockedDecrement16(SHORT volatile* Addend) {
-  return __atomic_sub_fetch(Addend, 1, UMWSK_SC);
-}
-FORCEINLINE SHORT InterlockedCompareExchange16(SHORT volatile* Destination, SHORT ExChange,
-                                               SHORT Comparand) {
-  __atomic_compare_exchange_n(Destination, &Comparand, ExChange, 0, UMWSK_SC, UMWSK_SC);
-  return Comparand;
-}
-FORCEINLINE CHAR InterlockedExchange8(CHAR volatile* Target, CHAR Value) {
-  return __atomic_exchange_n(Target, Value, UMWSK_SC);
-}
-FORCEINLINE CHAR InterlockedOr8(CHAR volatile* Destination, CHAR Value) {
-  return __atomic_fetch_or(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE CHAR InterlockedAnd8(CHAR volatile* Destination, CHAR Value) {
-  return __atomic_fetch_and(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedIncrement64(LONG64 volatile* Addend) {
-  return __atomic_add_fetch(Addend, 1, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedDecrement64(LONG64 volatile* Addend) {
-  return __atomic_sub_fetch(Addend, 1, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedExchange64(LONG64 volatile* Target, LONG64 Value) {
-  return __atomic_exchange_n(Target, Value, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedExchangeAdd64(LONG64 volatile* Addend, LONG64 Value) {
-  return __atomic_fetch_add(Addend, Value, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedAdd64(LONG64 volatile* Addend, LONG64 Value) {
-  return __atomic_add_fetch(Addend, Value, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedCompareExchange64(LONG64 volatile* Destination, LONG64 ExChange,
-                                                LONG64 Comparand) {
-  __atomic_compare_exchange_n(Destination, &Comparand, ExChange, 0, UMWSK_SC, UMWSK_SC);
-  return Comparand;
-}
-FORCEINLINE LONG64 InterlockedOr64(LONG64 volatile* Destination, LONG64 Value) {
-  return __atomic_fetch_or(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedAnd64(LONG64 volatile* Destination, LONG64 Value) {
-  return __atomic_fetch_and(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE LONG64 InterlockedXor64(LONG64 volatile* Destination, LONG64 Value) {
-  return __atomic_fetch_xor(Destination, Value, UMWSK_SC);
-}
-FORCEINLINE PVOID InterlockedExchangePointer(PVOID volatile* Target, PVOID Value) {
-  return __atomic_exchange_n(Target, Value, UMWSK_SC);
-}
-FORCEINLINE PVOID InterlockedCompareExchangePointer(PVOID volatile* Destination, PVOID ExChange,
-                                                    PVOID Comparand) {
-  __atomic_compare_exchange_n(Destination, &Comparand, ExChange, 0, UMWSK_SC, UMWSK_SC);
-  return Comparand;
-}
+/* One shape each: the Interlocked* family repeats three shapes over LONG, SHORT, CHAR, LONG64
+ * and PVOID (each name still stands whole below, for grep). */
+#define UMWSK_INTERLOCKED_STEP(T, Name, builtin) \
+  FORCEINLINE T Name(T volatile* Addend) {       \
+    return builtin(Addend, 1, UMWSK_SC);         \
+  }
+#define UMWSK_INTERLOCKED_OP(T, Name, builtin)      \
+  FORCEINLINE T Name(T volatile* Target, T Value) { \
+    return builtin(Target, Value, UMWSK_SC);        \
+  }
+#define UMWSK_INTERLOCKED_CAS(T, Name)                                                     \
+  FORCEINLINE T Name(T volatile* Destination, T ExChange, T Comparand) {                   \
+    __atomic_compare_exchange_n(Destination, &Comparand, ExChange, 0, UMWSK_SC, UMWSK_SC); \
+    return Comparand;                                                                      \
+  }
+UMWSK_INTERLOCKED_STEP(LONG, InterlockedIncrement, __atomic_add_fetch)
+UMWSK_INTERLOCKED_STEP(LONG, InterlockedDecrement, __atomic_sub_fetch)
+UMWSK_INTERLOCKED_OP(LONG, InterlockedExchange, __atomic_exchange_n)
+UMWSK_INTERLOCKED_OP(LONG, InterlockedExchangeAdd, __atomic_fetch_add)
+UMWSK_INTERLOCKED_OP(LONG, InterlockedAdd, __atomic_add_fetch)
+UMWSK_INTERLOCKED_CAS(LONG, InterlockedCompareExchange)
+UMWSK_INTERLOCKED_OP(LONG, InterlockedOr, __atomic_fetch_or)
+UMWSK_INTERLOCKED_OP(LONG, InterlockedAnd, __atomic_fetch_and)
+UMWSK_INTERLOCKED_OP(LONG, InterlockedXor, __atomic_fetch_xor)
+UMWSK_INTERLOCKED_STEP(SHORT, InterlockedIncrement16, __atomic_add_fetch)
+UMWSK_INTERLOCKED_STEP(SHORT, InterlockedDecrement16, __atomic_sub_fetch)
+UMWSK_INTERLOCKED_CAS(SHORT, InterlockedCompareExchange16)
+UMWSK_INTERLOCKED_OP(CHAR, InterlockedExchange8, __atomic_exchange_n)
+UMWSK_INTERLOCKED_OP(CHAR, InterlockedOr8, __atomic_fetch_or)
+UMWSK_INTERLOCKED_OP(CHAR, InterlockedAnd8, __atomic_fetch_and)
+UMWSK_INTERLOCKED_STEP(LONG64, InterlockedIncrement64, __atomic_add_fetch)
+UMWSK_INTERLOCKED_STEP(LONG64, InterlockedDecrement64, __atomic_sub_fetch)
+UMWSK_INTERLOCKED_OP(LONG64, InterlockedExchange64, __atomic_exchange_n)
+UMWSK_INTERLOCKED_OP(LONG64, InterlockedExchangeAdd64, __atomic_fetch_add)
+UMWSK_INTERLOCKED_OP(LONG64, InterlockedAdd64, __atomic_add_fetch)
+UMWSK_INTERLOCKED_CAS(LONG64, InterlockedCompareExchange64)
+UMWSK_INTERLOCKED_OP(LONG64, InterlockedOr64, __atomic_fetch_or)
+UMWSK_INTERLOCKED_OP(LONG64, InterlockedAnd64, __atomic_fetch_and)
+UMWSK_INTERLOCKED_OP(LONG64, InterlockedXor64, __atomic_fetch_xor)
+UMWSK_INTERLOCKED_OP(PVOID, InterlockedExchangePointer, __atomic_exchange_n)
+UMWSK_INTERLOCKED_CAS(PVOID, InterlockedCompareExchangePointer)
+#undef UMWSK_INTERLOCKED_STEP
+#undef UMWSK_INTERLOCKED_OP
+#undef UMWSK_INTERLOCKED_CAS
 #define InterlockedIncrementSizeT(a) ((SIZE_T)InterlockedIncrement64((LONG64 volatile*)(a)))
 #define InterlockedDecrementSizeT(a) ((SIZE_T)InterlockedDecrement64((LONG64 volatile*)(a)))
 #define InterlockedExchangeAddSizeT(a, b) \
