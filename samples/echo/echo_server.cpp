@@ -709,6 +709,7 @@ Status Server::start(xwsk::Client* client, const ServerConfig& config, const cha
   config_ = config;
   const uint32_t tmo = config.timeout_ms;
   const xwsk::AddressFamily family = config.bind.af();
+  const bool dual_stack = config.dual_stack && family == xwsk::AddressFamily::Inet6;
   Status st = Status::Success;
   auto fail = [&](const char* step, Status s) {
     *what = step;
@@ -730,6 +731,9 @@ Status Server::start(xwsk::Client* client, const ServerConfig& config, const cha
     if (st != Status::Success) {
       listener_ = nullptr;
       fail("socket(listen)", st);
+    } else if (dual_stack && (st = set_option(listener_, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 0,
+                                              tmo)) != Status::Success) {
+      fail("IPV6_V6ONLY off (tcp)", st);
     } else if ((st = bind_socket(listener_, config.bind, tmo)) != Status::Success) {
       fail("bind(tcp)", st);
     } else if ((xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0 &&
@@ -745,6 +749,9 @@ Status Server::start(xwsk::Client* client, const ServerConfig& config, const cha
     if (st != Status::Success) {
       udp_ = nullptr;
       fail("socket(udp)", st);
+    } else if (dual_stack && (st = set_option(udp_, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 0,
+                                              tmo)) != Status::Success) {
+      fail("IPV6_V6ONLY off (udp)", st);
     } else if ((st = bind_socket(udp_, at, tmo)) != Status::Success) {
       fail("bind(udp)", st);
     } else if (!config.tcp && (xwsk::backend_capabilities() & xwsk::kCapAddressQueries) != 0 &&

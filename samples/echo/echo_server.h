@@ -27,7 +27,11 @@
 namespace echo {
 
 struct ServerConfig {
-  xwsk::SockAddr bind{};            ///< Address to serve on (port 0: the system picks one).
+  xwsk::SockAddr bind{};  ///< Address to serve on (port 0: the system picks one).
+  /// IPv6 only: IPV6_V6ONLY off before bind, so the sockets serve IPv4 too (as v4-mapped
+  /// addresses), as Microsoft's WSK echo sample does. Off (the default), an IPv6 socket is
+  /// IPv6-only, as in WSK: [::]:PORT alone does not serve 0.0.0.0:PORT.
+  bool dual_stack = false;
   bool tcp = true;                  ///< Serve TCP echo.
   bool udp = true;                  ///< Serve UDP echo (on the same port as TCP).
   uint32_t max_connections = 1024;  ///< More are accepted and closed at once.

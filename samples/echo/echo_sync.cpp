@@ -88,6 +88,15 @@ Status local_address(xwsk::Socket* s, xwsk::SockAddr* out, uint32_t timeout_ms) 
   return r.finish(xwsk::get_local_address(s, out, r.get()), timeout_ms, "get_local_address()");
 }
 
+Status set_option(xwsk::Socket* s, uint32_t level, uint32_t code, uint32_t value,
+                  uint32_t timeout_ms) {
+  SyncRequest r;
+  if (!r.ok()) return Status::InsufficientResources;
+  return r.finish(xwsk::control_socket(s, xwsk::ControlType::SetOption, code, level, sizeof(value),
+                                       &value, 0, nullptr, nullptr, r.get()),
+                  timeout_ms, "control_socket()");
+}
+
 Status close_socket_wait(xwsk::Socket* s, uint32_t timeout_ms) {
   SyncRequest r;
   if (!r.ok()) return Status::InsufficientResources;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // echo_sync.h: the setup/teardown half of the echo sample, shared by the user-space program and
 // the kernel driver (samples/echo-driver): provider registration and requests the starting or
-// stopping thread issues and waits on (socket, bind, get_local_address, close). The data path
-// never waits. Depends only on xwsk and echo_platform.h.
+// stopping thread issues and waits on (socket, set_option, bind, get_local_address, close). The
+// data path never waits. Depends only on xwsk and echo_platform.h.
 #ifndef XWSK_SAMPLES_ECHO_ECHO_SYNC_H_
 #define XWSK_SAMPLES_ECHO_ECHO_SYNC_H_
 
@@ -67,6 +67,9 @@ xwsk::Status create_socket(xwsk::Client* client, xwsk::AddressFamily family, xws
                            const void* dispatch, xwsk::Socket** out, uint32_t timeout_ms);
 xwsk::Status bind_socket(xwsk::Socket* s, const xwsk::SockAddr& local, uint32_t timeout_ms);
 xwsk::Status local_address(xwsk::Socket* s, xwsk::SockAddr* out, uint32_t timeout_ms);
+/// Sets a ULONG socket option (control_socket, SetOption) and waits.
+xwsk::Status set_option(xwsk::Socket* s, uint32_t level, uint32_t code, uint32_t value,
+                        uint32_t timeout_ms);
 /// Closes @p s and waits for the close to complete.
 xwsk::Status close_socket_wait(xwsk::Socket* s, uint32_t timeout_ms);
 

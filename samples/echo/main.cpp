@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // xwsk-echo: TCP and UDP echo server, checking client and self-demo over xwsk.
 //
-//   xwsk-echo server --bind HOST:PORT [--duration SECONDS] [--json]
+//   xwsk-echo server --bind HOST:PORT [--bind HOST:PORT ...] [--dual-stack] [--duration SECONDS]
+//                    [--json]
 //   xwsk-echo client --connect HOST:PORT [--udp] [--bytes N] [--connections C] [--json]
 //   xwsk-echo demo [--json]
 //
@@ -203,10 +204,11 @@ void print_client_text(const ClientConfig& cfg, const ClientReport& r, const cha
   fflush(stdout);
 }
 
-json server_json(const Server& srv, const ServerStats& s, double seconds) {
+json server_json(const std::vector<std::string>& addresses, const ServerStats& s, double seconds) {
   return json{{"event", "summary"},
               {"backend", xwsk::backend_name()},
-              {"address", echo::to_text(srv.local()).text},
+              {"address", addresses.empty() ? std::string() : addresses[0]},
+              {"addresses", addresses},
               {"duration_s", seconds},
               {"connections", s.connections},
               {"connections_graceful", s.connections_graceful},
@@ -220,6 +222,23 @@ json server_json(const Server& srv, const ServerStats& s, double seconds) {
               {"datagrams_dropped", s.datagrams_dropped},
               {"accept_errors", s.accept_errors},
               {"udp_errors", s.udp_errors}};
+}
+
+/// Adds @p b to @p a (the listeners of one server command; peaks add up per listener).
+void add_stats(ServerStats* a, const ServerStats& b) {
+  a->connections += b.connections;
+  a->connections_rejected += b.connections_rejected;
+  a->connections_reset += b.connections_reset;
+  a->connections_graceful += b.connections_graceful;
+  a->active += b.active;
+  a->peak_active += b.peak_active;
+  a->tcp_bytes_in += b.tcp_bytes_in;
+  a->tcp_bytes_out += b.tcp_bytes_out;
+  a->datagrams += b.datagrams;
+  a->udp_bytes += b.udp_bytes;
+  a->datagrams_dropped += b.datagrams_dropped;
+  a->accept_errors += b.accept_errors;
+  a->udp_errors += b.udp_errors;
 }
 
 void print_server_text(const ServerStats& s, double seconds, const char* indent) {
@@ -242,7 +261,9 @@ void print_server_text(const ServerStats& s, double seconds, const char* indent)
 // ---- commands ----------------------------------------------------------------------------------
 
 struct Options {
-  std::string bind, connect;
+  std::vector<std::string> binds;
+  std::string connect;
+  bool dual_stack = false;
   double duration = 0;
   bool json = false;
   bool udp = false;
@@ -275,10 +296,36 @@ int open_provider(echo::Provider* p) {
   return kExitOk;
 }
 
+/// Stops every server (each waits until its requests are done); false if one did not stop
+/// cleanly (then its memory is leaked rather than freed under the provider).
+bool stop_servers(std::vector<Server*>* servers, ServerStats* total) {
+  bool clean = true;
+  for (Server* srv : *servers) {
+    if (!srv->stop(15000)) {
+      clean = false;
+      continue;
+    }
+    if (total != nullptr) add_stats(total, srv->stats());
+    delete srv;
+  }
+  servers->clear();
+  return clean;
+}
+
 int cmd_server(const Options& o) {
-  ServerConfig cfg;
+  std::vector<ServerConfig> configs;
   std::string err;
-  if (!parse_address_arg(o.bind, true, &cfg.bind, &err)) return usage_error(err);
+  bool any_v6 = false;
+  for (const std::string& bind : o.binds) {
+    ServerConfig cfg;
+    if (!parse_address_arg(bind, true, &cfg.bind, &err)) return usage_error(err);
+    cfg.dual_stack = o.dual_stack;
+    any_v6 = any_v6 || cfg.bind.af() == xwsk::AddressFamily::Inet6;
+    configs.push_back(cfg);
+  }
+  if (o.dual_stack && !any_v6) {
+    return usage_error("--dual-stack applies to an IPv6 --bind address (e.g. [::]:7000)");
+  }
   uint32_t duration_ms = 0;
   if (o.duration != 0 && !parse_seconds(o.duration, "--duration", 1e7, &duration_ms, &err)) {
     return usage_error(err);
@@ -286,32 +333,42 @@ int cmd_server(const Options& o) {
   if (o.max_connections < 1 || o.max_connections > 100000) {
     return usage_error("--max-connections must be in 1..100000");
   }
-  cfg.max_connections = static_cast<uint32_t>(o.max_connections);
   sigset_t set;
   block_signals(&set);
   echo::Provider provider;
   if (int rc = open_provider(&provider)) return rc;
-  Server srv;
-  const char* what = "";
-  Status st = srv.start(provider.client(), cfg, &what);
-  if (st != Status::Success) {
-    fprintf(stderr, "xwsk-echo: cannot serve on %s: %s failed: %s\n", o.bind.c_str(), what,
-            xwsk::status_name(st));
-    return kExitFailed;
-  }
-  const echo::AddrText at = echo::to_text(srv.local());
-  if (o.json) {
-    printf("%s\n", json{{"event", "listening"},
-                        {"backend", xwsk::backend_name()},
-                        {"address", at.text},
-                        {"port", srv.local().port()},
-                        {"tcp", true},
-                        {"udp", true}}
-                       .dump()
-                       .c_str());
-  } else {
-    printf("xwsk-echo server (%s): serving TCP and UDP echo on %s\n", xwsk::backend_name(),
-           at.text);
+  std::vector<Server*> servers;
+  std::vector<std::string> addresses;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    configs[i].max_connections = static_cast<uint32_t>(o.max_connections);
+    Server* srv = new Server();
+    const char* what = "";
+    Status st = srv->start(provider.client(), configs[i], &what);
+    if (st != Status::Success) {
+      delete srv;  // start() closed what it had opened
+      fprintf(stderr, "xwsk-echo: cannot serve on %s: %s failed: %s\n", o.binds[i].c_str(), what,
+              xwsk::status_name(st));
+      if (stop_servers(&servers, nullptr)) provider.close();
+      return kExitFailed;
+    }
+    servers.push_back(srv);
+    const echo::AddrText at = echo::to_text(srv->local());
+    const bool dual = configs[i].dual_stack && srv->local().af() == xwsk::AddressFamily::Inet6;
+    addresses.push_back(at.text);
+    if (o.json) {
+      printf("%s\n", json{{"event", "listening"},
+                          {"backend", xwsk::backend_name()},
+                          {"address", at.text},
+                          {"port", srv->local().port()},
+                          {"dual_stack", dual},
+                          {"tcp", true},
+                          {"udp", true}}
+                         .dump()
+                         .c_str());
+    } else {
+      printf("xwsk-echo server (%s): serving TCP and UDP echo on %s%s\n", xwsk::backend_name(),
+             at.text, dual ? " (dual-stack: IPv4 too)" : "");
+    }
   }
   fflush(stdout);
 
@@ -330,15 +387,15 @@ int cmd_server(const Options& o) {
       sig = s;
       break;
     }
-    srv.housekeeping();
+    for (Server* srv : servers)
+      srv->housekeeping();
   }
   const double seconds = static_cast<double>(echo::now_ns() - start) / 1e9;
-  bool clean = srv.stop(15000);
-  ServerStats stats = srv.stats();
-  if (!clean) return kExitFailed;  // do not deregister under requests still in flight
+  ServerStats stats;
+  if (!stop_servers(&servers, &stats)) return kExitFailed;  // no deregistering under requests
   provider.close();
   if (o.json) {
-    json j = server_json(srv, stats, seconds);
+    json j = server_json(addresses, stats, seconds);
     j["stopped_by"] = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "duration";
     printf("%s\n", j.dump().c_str());
   } else {
@@ -491,7 +548,7 @@ int cmd_demo(const Options& o) {
     const double seconds = static_cast<double>(echo::now_ns() - start) / 1e9;
     bool clean = srv->stop(15000);
     ServerStats stats = srv->stats();
-    run["server_summary"] = server_json(*srv, stats, seconds);
+    run["server_summary"] = server_json({at.text}, stats, seconds);
     if (!o.json) print_server_text(stats, seconds, "  ");
     if (!clean) {
       all_ok = false;
@@ -524,10 +581,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   CLI::App* server = app.add_subcommand("server", "Serve TCP and UDP echo on HOST:PORT");
-  server->add_option("--bind", o.bind, "HOST:PORT to serve on (port 0: any free port)")->required();
+  server->footer(
+      "An IPv6 address is IPv6-only, as in WSK: [::]:PORT alone does not serve IPv4 clients. "
+      "Add --dual-stack (IPV6_V6ONLY off, as Microsoft's WSK echo sample does), or give "
+      "--bind 0.0.0.0:PORT as well.");
+  server
+      ->add_option("--bind", o.binds,
+                   "HOST:PORT to serve on (port 0: any free port); more than once: one "
+                   "listener per address")
+      ->required()
+      ->allow_extra_args(false);
+  server->add_flag("--dual-stack", o.dual_stack,
+                   "IPv6 addresses serve IPv4 too (IPV6_V6ONLY off before bind)");
   server->add_option("--duration", o.duration, "Stop after SECONDS (default: SIGINT/SIGTERM)");
-  server->add_option("--max-connections", o.max_connections,
-                     "Connections served at once; more are closed at once (default 1024)");
+  server->add_option(
+      "--max-connections", o.max_connections,
+      "Connections served at once per address; more are closed at once (default 1024)");
   server->add_flag("--json", o.json, "JSON lines: the listening address, then the summary");
 
   CLI::App* client = app.add_subcommand("client", "Send random bytes and check the echo");
