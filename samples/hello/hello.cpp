@@ -92,9 +92,10 @@ int main(int argc, char** argv) {
     return 1;
   bool ok = finish(xwsk::capture_provider(&registration, 10000, &provider), "capture_provider") ==
             Status::Success;
-  const bool requests = ok && xwsk::request_init(&op.req, Call::routine, &op) == Status::Success &&
-                        xwsk::request_init(&closer.req, Call::routine, &closer) == Status::Success;
-  ok = ok && requests;
+  const bool op_ready = ok && xwsk::request_init(&op.req, Call::routine, &op) == Status::Success;
+  const bool closer_ready =
+      op_ready && xwsk::request_init(&closer.req, Call::routine, &closer) == Status::Success;
+  ok = ok && closer_ready;
 
   // Resolve HOST and PORT to TCP addresses (WskGetAddressInfo), then connect to the first
   // address that takes the connection: a connection socket is bound before it connects.
@@ -156,8 +157,8 @@ int main(int argc, char** argv) {
   if (s != nullptr) finish(xwsk::close_socket(s, &op.req), "close_socket");
   xwsk::segment_free(&out);
   xwsk::segment_free(&in);
-  if (requests) xwsk::request_free(&op.req);
-  if (requests) xwsk::request_free(&closer.req);
+  if (op_ready) xwsk::request_free(&op.req);
+  if (closer_ready) xwsk::request_free(&closer.req);
   if (provider.client != nullptr) xwsk::release_provider(&registration);
   xwsk::deregister_client(&registration);
   printf("xwsk-hello: deregistered; %s\n", ok ? "OK" : "FAILED");
