@@ -285,6 +285,16 @@ Status udp_open(Socket* s) {
   if (r != 0) return from_uv(r);
   s->h.handle.data = s;
   s->handle_open = true;
+  // IPv6 sockets start IPv6-only, as in WSK; the client may turn it off before bind (dual
+  // stack). Set on the descriptor now rather than through uv_udp_bind's UV_UDP_IPV6ONLY, which
+  // would turn it back on at bind.
+  if (s->base.family == AddressFamily::Inet6) {
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno(&s->h.handle, &fd) == 0) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+  }
   return Status::Success;
 }
 
@@ -293,8 +303,7 @@ Status udp_bind(Request* req) {
   if (s->phase != Phase::Open) return wrong_phase(req);
   sockaddr_storage ss;
   to_native(op_state<AddressIo>(req)->addr, &ss);
-  unsigned flags = 0;
-  if (s->base.family == AddressFamily::Inet6) flags |= UV_UDP_IPV6ONLY;
+  unsigned flags = 0;  // IPV6_V6ONLY is the socket's own (udp_open, control_socket)
   if (s->reuse_addr) flags |= UV_UDP_REUSEADDR;  // else exclusive, as in WSK
   int r = uv_udp_bind(&s->h.udp, reinterpret_cast<sockaddr*>(&ss), flags);
   if (r != 0) return detail::complete(req, from_uv(r), 0);

@@ -205,6 +205,54 @@ void control_socket_v6only_default(Context& t) {
   XT_DO(t, op->expect(t, xwsk::connect(v4, &target, 0, &op->req), Status::ConnectionRefused));
 }
 
+// IPV6_V6ONLY turned off before bind makes an IPv6 socket bound to [::] dual-stack (what
+// Microsoft's WSK echo sample does): an IPv4 connect reaches the TCP listener, and an IPv4
+// datagram reaches the UDP socket, from the IPv4-mapped address ::ffff:127.0.0.1.
+void control_socket_v6only_off_dual_stack(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapControlSocket);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  if (!require_family(t, AddressFamily::Inet6)) return;
+  Env env;
+  XT_DO(t, env.open(t));
+  const xwsk::SockAddr any = xwsk::ipv6_any(0);
+  // TCP.
+  xwsk::Socket* lsn = nullptr;
+  XT_DO(t, env.tcp_socket(t, AddressFamily::Inet6, xwsk::kListenSocket, &lsn));
+  XT_DO(t, env.set_ulong(t, lsn, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 0));
+  XT_DO(t, env.bind(t, lsn, any, Status::Success));
+  xwsk::SockAddr bound{};
+  XT_DO(t, env.local_address(t, lsn, &bound));
+  xwsk::Socket* v4 = nullptr;
+  XT_DO(t,
+        env.bound_socket(t, AddressFamily::Inet, xwsk::kConnectionSocket, nullptr, nullptr, &v4));
+  XT_DO(t, env.connect(t, v4, xwsk::ipv4_loopback(bound.port())));
+  // UDP.
+  xwsk::Socket* u6 = nullptr;
+  XT_DO(t, env.unbound_udp_socket(t, AddressFamily::Inet6, &u6));
+  XT_DO(t, env.set_ulong(t, u6, xwsk::kIpProtoIpv6, xwsk::kIpv6V6Only, 0));
+  XT_DO(t, env.bind(t, u6, any, Status::Success));
+  XT_DO(t, env.local_address(t, u6, &bound));
+  xwsk::Socket* u4 = nullptr;
+  xwsk::SockAddr u4_addr{};
+  XT_DO(t, env.udp_socket(t, AddressFamily::Inet, &u4, &u4_addr));
+  Buffer* in = env.buffer(t, 64);
+  Buffer* out = env.buffer(t, 16);
+  XT_CHECK(t, in != nullptr && out != nullptr);
+  out->fill(77);
+  xwsk::SockAddr from{};
+  Started r;
+  XT_DO(t, env.start_receive_from(t, u6, in->all(), &r, &from));
+  XT_DO(t, env.send_to(t, u4, xwsk::ipv4_loopback(bound.port()), out, 0, 16));
+  XT_DO(t, r.expect(t, Status::Success));
+  XT_CHECK_EQ(t, 16, r.info());
+  XT_CHECK(t, in->matches(77, 0, 16));
+  const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+  XT_CHECK(t, from.af() == AddressFamily::Inet6);
+  for (size_t i = 0; i < 16; ++i)
+    XT_CHECK_EQ(t, mapped[i], from.addr[i]);
+  XT_CHECK_EQ(t, u4_addr.port(), from.port());
+}
+
 // SO_EXCLUSIVEADDRUSE: not set by default (WSK: neither it nor SO_REUSEADDR is), reads back once
 // set, and then no other socket may bind the address, even one that set SO_REUSEADDR (the WSK
 // guide's sharing table; the failure status is not pinned, see FINDINGS.md #2).

@@ -552,17 +552,6 @@ def split_address(address: str):
     return host.strip("[]"), int(port)
 
 
-def known_gap(check, reason: str):
-    """A check known to fail on this backend (@p reason names the bug): it must still fail, so
-    that fixing the bug shows here (then drop the gap from tests/echo/CMakeLists.txt)."""
-    try:
-        check()
-    except (Failure, OSError) as e:
-        print(f"KNOWN GAP (still there, as expected): {reason}: {e}", flush=True)
-        return
-    raise Failure(f"the known gap is closed ({reason}): drop it from tests/echo/CMakeLists.txt")
-
-
 def connections_in(summary: str) -> int:
     m = re.search(r"server: (\d+) connections", summary)
     if not m:
@@ -570,7 +559,7 @@ def connections_in(summary: str) -> int:
     return int(m.group(1))
 
 
-def listeners(binary: str, mode: str, nbytes: int, known_gap_udp4: str = "") -> bool:
+def listeners(binary: str, mode: str, nbytes: int) -> bool:
     v6 = ipv6_available()
     if mode in ("dualstack", "v6only") and not v6:
         print(f"{mode}: no ::1 on this host: SKIP")
@@ -593,11 +582,7 @@ def listeners(binary: str, mode: str, nbytes: int, known_gap_udp4: str = "") -> 
                 raise Failure(f"the server does not say it is dual-stack: {srv.lines[0]}")
             for host in ("127.0.0.1", "::1"):  # an IPv4 client first: the point of --dual-stack
                 tcp_echo(host, srv.port, nbytes)
-                if host == "127.0.0.1" and known_gap_udp4:
-                    known_gap(lambda: udp_echo(host, srv.port, 64 << 10, max_tries=3),
-                              known_gap_udp4)
-                else:
-                    udp_echo(host, srv.port, min(nbytes, 1 << 20))
+                udp_echo(host, srv.port, min(nbytes, 1 << 20))
             expect = 2
         else:  # v6only
             srv = EchoServer(binary, "::", binds=["[::]:0"])
@@ -644,14 +629,12 @@ def main() -> int:
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--families", default="4,6")
     ap.add_argument("--driver-host", help="run BINARY, a WSK driver module, in this host")
-    ap.add_argument("--known-gap-udp4", default="", metavar="REASON",
-                    help="dualstack: UDP over IPv4 is known not to be served (a backend bug)")
     a = ap.parse_args()
     if a.peer in ("socat", "nc") and shutil.which("socat" if a.peer == "socat" else "nc") is None:
         print(f"{a.peer}: not installed (apt-get install socat netcat-openbsd): SKIP")
         return SKIP
     if a.peer in ("multibind", "dualstack", "v6only"):
-        ok = listeners(a.binary, a.peer, a.bytes, a.known_gap_udp4)
+        ok = listeners(a.binary, a.peer, a.bytes)
         print("peer check:", "OK" if ok else "FAILED")
         return 0 if ok else 1
     hosts = []
