@@ -35,8 +35,8 @@ namespace {
 using bench::Counters;
 using bench::Mode;
 
-constexpr unsigned kEntries = 4096;       // SQ ring; the CQ ring is 4x
-#ifndef R_BUFS  // for trying other sizes: -DR_BUFS=... -DR_BUFSIZE=...
+constexpr unsigned kEntries = 4096;  // SQ ring; the CQ ring is 4x
+#ifndef R_BUFS                       // for trying other sizes: -DR_BUFS=... -DR_BUFSIZE=...
 #define R_BUFS 256
 #define R_BUFSIZE (64 * 1024)
 #endif
@@ -228,9 +228,14 @@ class Server {
     ++returned_;
   }
   void ReturnBuffers() {
-    if (returned_ == 0) return;
-    io_uring_buf_ring_advance(br_, static_cast<int>(returned_));
-    returned_ = 0;
+    if (returned_ != 0) {
+      io_uring_buf_ring_advance(br_, static_cast<int>(returned_));
+      in_ring_ += returned_;
+      returned_ = 0;
+    }
+    // The count can be ahead of the kernel (buffers it filled whose CQEs are not reaped yet):
+    // then the recv ends with ENOBUFS again and waits for the next return.
+    if (in_ring_ == 0) return;
     while (!starved_.empty()) {  // connections whose recv ended for want of a buffer
       uint32_t idx = starved_.back();
       starved_.pop_back();
@@ -289,6 +294,7 @@ class Server {
     if (!more) c.recv_armed = false;
     if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
       uint16_t bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+      --in_ring_;
       ++c_.tcp_reads;
       c_.tcp_rx_bytes += static_cast<uint64_t>(res);
       if (opts_.mode == Mode::kSink || c.closing) {
@@ -393,7 +399,8 @@ class Server {
   std::unique_ptr<char[]> bufs_;
   std::vector<uint16_t> next_;
   std::vector<uint32_t> len_;
-  unsigned returned_ = 0;
+  unsigned returned_ = 0;     // released since the last advance
+  unsigned in_ring_ = kBufs;  // buffers the ring holds, as far as the reaped CQEs tell
   std::vector<uint32_t> starved_;
   bool stop_ = false;
   bool udp_more_ = false;
