@@ -42,6 +42,13 @@ constexpr unsigned kEntries = 4096;  // SQ ring; the CQ ring is 4x
 #endif
 constexpr unsigned kBufs = R_BUFS;        // provided buffers (power of two)
 constexpr unsigned kBufSize = R_BUFSIZE;  // each
+// Buffers lie kBufSize + one cache line apart: at a power-of-two stride every buffer's first
+// line would fall into the same cache set, and small messages rotating through the ring would
+// evict each other (measured: _copy_to_iter 6.4% of R's samples on tcp_echo_c50_64, E 2.1%).
+#ifndef R_STRIDE
+#define R_STRIDE (R_BUFSIZE + 64)
+#endif
+constexpr size_t kBufStride = R_STRIDE;
 constexpr unsigned kGroup = 1;
 constexpr uint16_t kNone = 0xffff;
 
@@ -105,7 +112,7 @@ class Server {
       errno = -r;
       bench::Die("io_uring_register_buf_ring");
     }
-    bufs_ = std::make_unique<char[]>(static_cast<size_t>(kBufs) * kBufSize);
+    bufs_ = std::make_unique<char[]>(static_cast<size_t>(kBufs) * kBufStride);
     next_.assign(kBufs, kNone);
     len_.assign(kBufs, 0);
     for (unsigned i = 0; i < kBufs; ++i)
@@ -161,7 +168,7 @@ class Server {
   }
 
  private:
-  char* Buf(uint16_t bid) { return bufs_.get() + static_cast<size_t>(bid) * kBufSize; }
+  char* Buf(uint16_t bid) { return bufs_.get() + static_cast<size_t>(bid) * kBufStride; }
 
   io_uring_sqe* Sqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
