@@ -891,9 +891,10 @@ def write_markdown(result: dict, path: str) -> None:
             nrep = max([len(x.get("reps", [None])) for x in result.get("syscalls", [])] or [1])
             how = ("one short counted run each" if nrep == 1 else
                    f"the median of {nrep} short counted runs each, interleaved")
-            L.append("Syscalls per message (target: xwsk-posix no more than E; from "
+            L.append("Syscalls per message (targets: xwsk-posix-epoll and -poll no more than E, "
+                     "xwsk-posix-uring at most half of E's on the echo cases; from "
                      f"{how}, so within {SYSCALL_TIE * 100:g}% of E is a tie and counts as "
-                     "met):")
+                     "met for the first):")
             L.append("")
             sc = [n for n in SYSCALL_COLUMNS
                   if any(n in row for row in tg["syscalls"].values())]
