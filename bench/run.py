@@ -1374,6 +1374,9 @@ def main() -> int:
     skips = 0
     retries_left = max(5, (rounds * (len(cases) * len(contenders)
                                      + len(client_cases) * len(BLAST_METHODS))) // 5)
+    # Runs that failed only for want of CPU have a budget of their own, so that on a busy
+    # machine the retries for other load do not use up the ones that keep a run from failing.
+    starved_left = retries_left
     for rnd in range(rounds):
         if args.wait_idle > 0 and not args.smoke:
             busy = wait_idle(args.wait_idle, args.max_foreign)
@@ -1390,13 +1393,16 @@ def main() -> int:
                 rec = run_one(load, c, srv_bin, case, warmup, measure, args)
                 # Other work on the machine disturbs a run as much as steal does: retry such
                 # a run, or one whose server missed the window (at most twice, and for at most
-                # a fifth of all runs), then keep it marked.
+                # a fifth of all runs each), then keep it marked.
                 tries = 1
-                while (tries < 3 and retries_left > 0
-                       and (rec.get("retryable") or (
-                           not args.smoke and rec.get("ok")
-                           and rec.get("foreign_cpu_frac", 0) > args.max_foreign))):
-                    retries_left -= 1
+                while tries < 3:
+                    if rec.get("retryable") and starved_left > 0:
+                        starved_left -= 1
+                    elif (retries_left > 0 and not args.smoke and rec.get("ok")
+                          and rec.get("foreign_cpu_frac", 0) > args.max_foreign):
+                        retries_left -= 1
+                    else:
+                        break
                     time.sleep(1.0)
                     rec = run_one(load, c, srv_bin, case, warmup, measure, args)
                     tries += 1
