@@ -569,7 +569,8 @@ NULL_NAMES = ("E#2", "E#3")
 NULL_R = "R#2"
 NULL_ALL = NULL_NAMES + (NULL_R,)
 SYSCALL_TIE = 0.01  # syscalls/msg within 1% of E count as "no more than E"
-SYSCALL_COLUMNS = ("E", "R", "xwsk-posix-epoll", "xwsk-posix-poll", "xwsk-uv", "xwsk-posix-uring")
+SYSCALL_COLUMNS = ("E", "R", "xwsk-posix-epoll", "xwsk-posix-poll", "xwsk-uv",
+                   "xwsk-posix-uring")
 
 
 def target_cell(paired: list[float], target: float) -> dict | None:
@@ -1202,8 +1203,8 @@ def main() -> int:
     ap.add_argument("--cases", default=None, help="comma-separated case names")
     ap.add_argument("--contenders", default=None, help="comma-separated contender names")
     ap.add_argument("--null", type=int, default=0, choices=(0, 1, 2),
-                    help="run E again as 1 or 2 more contenders (E#2, E#3), and R once (R#2), to measure the "
-                    "noise floor of the paired ratios; not in the syscall pass (default 0)")
+                    help="run E again as 1 or 2 more contenders (E#2, E#3), and R once (R#2), "
+                    "to measure the noise floor of the paired ratios; not in the syscall pass (default 0)")
     ap.add_argument("--no-syscalls", action="store_true", help="skip the syscall pass")
     ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.*")
     ap.add_argument("--out", default=None, help="result JSON path")
