@@ -45,7 +45,9 @@ using nlohmann::json;
 // Case table: the single source of truth, also printed by --list for the runner.
 
 enum class Kind { kEcho, kPump, kChurn, kChurnUnderFlood, kUdpPingPong, kUdpBlast };
-enum class Send { kSingle, kMmsg, kBatched };  // kBatched: UDP GSO, else sendmmsg
+// kBatched: UDP GSO of as many segments as fit (else sendmmsg); kGso32: UDP GSO of 32 (else
+// sendmmsg), the batch of xwsk's send_messages blast.
+enum class Send { kSingle, kMmsg, kBatched, kGso32 };
 
 struct CaseDef {
   const char* name;
@@ -93,6 +95,10 @@ constexpr CaseDef kCases[] = {
      "64 B datagrams, sendmmsg x32"},
     {"udp_blast_1200_mmsg", Kind::kUdpBlast, "sink", 1, 1200, 0, Send::kMmsg, "pkt/s",
      "1200 B datagrams, sendmmsg x32"},
+    {"udp_blast_64_gso32", Kind::kUdpBlast, "sink", 1, 64, 0, Send::kGso32, "pkt/s",
+     "64 B datagrams, UDP GSO x32 (sendmmsg x32 if no GSO)"},
+    {"udp_blast_1200_gso32", Kind::kUdpBlast, "sink", 1, 1200, 0, Send::kGso32, "pkt/s",
+     "1200 B datagrams, UDP GSO x32 (sendmmsg x32 if no GSO)"},
 };
 
 struct Options {
@@ -724,9 +730,10 @@ json RunUdpBlast(const Options& o, const CaseDef& c, Errors& err) {
   int sndbuf = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   constexpr int kBatch = 32;
-  const size_t gso_segments = std::min<size_t>(64, 65000 / c.size);
+  const size_t gso_segments =
+      c.send == Send::kGso32 ? size_t{kBatch} : std::min<size_t>(64, 65000 / c.size);
   std::string method = c.send == Send::kSingle ? "send" : "sendmmsg";
-  if (c.send == Send::kBatched) {
+  if (c.send == Send::kBatched || c.send == Send::kGso32) {
     int seg = static_cast<int>(c.size);
     if (setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0) method = "gso";
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs (Debian packages) and configures + builds a preset.
 #   scripts/bootstrap.sh [core|full|bench] [preset...]
-# core: compilers, CMake, libuv, GoogleTest, CLI11, nlohmann/json (enough for the demo).
+# core: compilers, CMake, libuv, liburing, GoogleTest, CLI11, nlohmann/json (enough for the demo).
 # full: core + the peers and tools the tests use (python3, socat, netcat, asio, strace),
 #       clang with its sanitizer and libFuzzer runtimes (the fuzz preset), mingw-w64 + Wine
 #       for the kernel backend, and doxygen (the API reference, ctest package.docs).
@@ -16,7 +16,7 @@ shift || true
 presets=("$@")
 [ ${#presets[@]} -gt 0 ] || presets=(default)
 
-core_pkgs=(g++ cmake make pkg-config libuv1-dev libgtest-dev libcli11-dev nlohmann-json3-dev)
+core_pkgs=(g++ cmake make pkg-config libuv1-dev liburing-dev libgtest-dev libcli11-dev nlohmann-json3-dev)
 full_pkgs=(python3 socat netcat-openbsd libasio-dev strace clang-format clang libclang-rt-14-dev
            g++-mingw-w64-x86-64 mingw-w64 wine64 libwine-dev
            doxygen)

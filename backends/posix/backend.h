@@ -289,6 +289,7 @@ struct Socket {
   bool closed;          ///< close executed; memory freed at the end of the iteration
   bool readable;        ///< engine said readable and no EAGAIN since
   bool writable;        ///< engine said writable and no EAGAIN since
+  bool no_gso;          ///< send_messages: the kernel refused UDP GSO here (udp_gso.h)
   bool rdhup;           ///< peer half-close seen by the engine
   bool hup;             ///< error / hang-up seen by the engine
   bool conditional;     ///< SO_CONDITIONAL_ACCEPT (listen sockets)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /// @file udp.cpp
-/// @brief Datagram sockets: send_to, receive_from, send_messages (sendmmsg) and the
+/// @brief Datagram sockets: send_to, receive_from, send_messages (UDP GSO, else sendmmsg) and the
 /// receive_from event (recvmmsg into per-socket slots, retained until released).
 #include <errno.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include <new>
 
 #include "backend.h"
+#include "udp_gso.h"
 
 namespace xwsk {
 namespace posix {
@@ -83,12 +84,80 @@ Outcome send_to_attempt(Socket* s, Request* r) {
   }
 }
 
+/// UDP GSO applies to UDP sockets only: another datagram protocol (ICMP, raw) would ignore
+/// the UDP_SEGMENT message and send the whole payload as one datagram.
+bool gso_allowed(const Socket* s) {
+  return !s->no_gso && s->base.type == SocketType::Datagram &&
+         (s->base.protocol == Protocol::Udp || s->base.protocol == Protocol::Default);
+}
+
+/// One GSO send of the head of io->list (hostnet::gso_plan): kDone when it went, kWait when
+/// the socket would block, kRetry when GSO does not apply or the kernel refused it (then
+/// no_gso is set and the caller sends datagram by datagram), kFinished when the request
+/// failed (*out says how).
+enum class GsoResult { kDone, kWait, kRetry, kFinished };
+
+GsoResult send_messages_gso(Socket* s, DatagramIo* io, sockaddr_storage* ss, socklen_t sl,
+                            Outcome* out) {
+  size_t seg = 0;
+  uint32_t k = hostnet::gso_plan(io->list, &seg);
+  if (k < 2) return GsoResult::kRetry;
+  iovec iov[kBatchIov];
+  int used = 0;
+  size_t total = 0;
+  uint32_t taken = 0;
+  for (BufList* e = io->list; taken < k; e = e->next, ++taken) {
+    size_t bytes = 0;
+    int n = build_iov(e->buffer, 0, iov + used, kBatchIov - used, &bytes);
+    if (bytes < e->buffer.length) break;  // out of iovecs: the next send takes the rest
+    used += n;
+    total += bytes;
+  }
+  if (taken < 2) return GsoResult::kRetry;
+  msghdr m{};
+  if (io->has_addr) {
+    m.msg_name = ss;
+    m.msg_namelen = sl;
+  }
+  m.msg_iov = iov;
+  m.msg_iovlen = static_cast<size_t>(used);
+  hostnet::GsoControl ctl;
+  hostnet::gso_set_segment(&m, &ctl, seg);
+  for (;;) {
+    ssize_t n = ::sendmsg(s->fd, &m, kSendFlags);
+    if (n >= 0) {
+      io->done += total;
+      for (uint32_t i = 0; i < taken; ++i)
+        io->list = io->list->next;
+      return GsoResult::kDone;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      s->writable = false;
+      return GsoResult::kWait;
+    }
+    if (hostnet::gso_refused(errno)) {
+      s->no_gso = true;  // this call and the later ones go datagram by datagram
+      return GsoResult::kRetry;
+    }
+    *out = finished(status_from_errno(errno), io->done);
+    return GsoResult::kFinished;
+  }
+}
+
 Outcome send_messages_attempt(Socket* s, Request* r) {
   DatagramIo* io = op_state<DatagramIo>(r);
   sockaddr_storage ss;
   socklen_t sl = io->has_addr ? to_native(io->addr, &ss) : 0;
   while (io->list != nullptr) {
     if (!s->writable) return kWait;
+    if (gso_allowed(s)) {
+      Outcome out = kWait;
+      GsoResult g = send_messages_gso(s, io, &ss, sl, &out);
+      if (g == GsoResult::kDone) continue;
+      if (g == GsoResult::kWait) return kWait;
+      if (g == GsoResult::kFinished) return out;
+    }
     MMsgHdr msgs[kBatch];
     iovec iov[kBatchIov];
     int count = 0;

@@ -348,6 +348,7 @@ struct Socket {
   uv::ReqQueue accepts;
   Request* connect_req;
   bool write_active;   ///< the libuv write / shutdown / datagram send below is in flight
+  bool no_gso;         ///< send_messages: the kernel refused UDP GSO here (udp_gso.h)
   size_t write_bytes;  ///< bytes of the head send that the in-flight uv_write carries
   /// The libuv requests (too big to share the request's 160 bytes with the arguments): one
   /// of each per socket, as only one is in flight at a time.

@@ -3,8 +3,8 @@
 /// @brief Datagram sockets over uv_udp_t: the xwsk::backend entry points (send_to,
 /// send_messages, receive_from, release_datagram_indications, at the end of the file; for a raw
 /// socket they pick raw.cpp's run functions), their run functions and logic: bind, send_to
-/// (uv_udp_try_send, then uv_udp_send), send_messages (sendmmsg on the native fd: libuv 1.44
-/// has no batched send), receive_from (straight into the request's buffer when it is
+/// (uv_udp_try_send, then uv_udp_send), send_messages (UDP GSO or sendmmsg on the native fd:
+/// libuv 1.44 has no batched send), receive_from (straight into the request's buffer when it is
 /// contiguous), the receive_from event, close.
 ///
 /// Every function here but the entry points runs on the client's loop thread.
@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "backend.h"
+#include "udp_gso.h"
 
 namespace xwsk {
 namespace uv {
@@ -92,15 +93,73 @@ void start_sends(Socket* s) {
   }
 }
 
-/// send_messages fast path: as many datagrams per sendmmsg as the kernel takes. Returns false
-/// when the socket would block (the rest goes through the slow path), true when done (the
-/// request completed, with *st).
+enum class Gso { kSent, kWait, kNo, kFailed };
+
+/// One UDP GSO send of the head of a.list (udp_gso.h: every datagram but the last of the same
+/// size): kSent, kWait (would block), kNo (GSO does not apply, or the kernel refused it: then
+/// no_gso is set and the datagrams go by sendmmsg), kFailed (errno says why).
+Gso send_gso(Socket* s, int fd, sockaddr_storage* ss, socklen_t slen, BufList** list,
+             size_t* total) {
+  size_t seg = 0;
+  uint32_t k = hostnet::gso_plan(*list, &seg);
+  if (k < 2) return Gso::kNo;
+  iovec iov[hostnet::kGsoMaxSegments * kIovPerMsg];
+  unsigned used = 0;
+  size_t bytes = 0;
+  uint32_t taken = 0;
+  for (BufList* e = *list; taken < k; e = e->next, ++taken) {
+    Cursor c;
+    c.init(e->buffer);
+    uv_buf_t bufs[kIovPerMsg + 1];
+    unsigned n = c.fill(bufs, kIovPerMsg + 1);
+    if (n > kIovPerMsg) break;  // a long chain: sendmmsg or the slow path sends it
+    for (unsigned i = 0; i < n; ++i)
+      iov[used + i] = iovec{bufs[i].base, bufs[i].len};
+    used += n;
+    bytes += c.left;
+  }
+  if (taken < 2) return Gso::kNo;
+  msghdr m{};
+  m.msg_name = ss;
+  m.msg_namelen = slen;
+  m.msg_iov = iov;
+  m.msg_iovlen = used;
+  hostnet::GsoControl ctl;
+  hostnet::gso_set_segment(&m, &ctl, seg);
+  ssize_t r;
+  do {
+    r = ::sendmsg(fd, &m, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r >= 0) {
+    *total += bytes;
+    for (uint32_t i = 0; i < taken; ++i)
+      *list = (*list)->next;
+    return Gso::kSent;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return Gso::kWait;
+  if (!hostnet::gso_refused(errno)) return Gso::kFailed;
+  s->no_gso = true;  // this call and the later ones go by sendmmsg
+  return Gso::kNo;
+}
+
+/// send_messages fast path: UDP GSO where the datagrams allow it, else as many datagrams per
+/// sendmmsg as the kernel takes. Returns false when the socket would block (the rest goes
+/// through the slow path), true when done (the request completed, with *st).
 bool send_batch(Socket* s, Request* req, Status* st) {
   DatagramIo& a = *op_state<DatagramIo>(req);
   int fd = socket_fd(s);
   sockaddr_storage ss;
   socklen_t slen = to_native(a.remote, &ss);
   while (a.list != nullptr) {
+    if (!s->no_gso) {
+      Gso g = send_gso(s, fd, &ss, slen, &a.list, &a.total);
+      if (g == Gso::kSent) continue;
+      if (g == Gso::kWait) return false;
+      if (g == Gso::kFailed) {
+        *st = detail::complete(req, from_errno(errno), a.total);
+        return true;
+      }
+    }
     mmsghdr msgs[kBatch];
     iovec iov[kBatch * kIovPerMsg];
     size_t lens[kBatch];
