@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /// @file backend.h
-/// @brief The POSIX backend's internal interface: the Client and Socket objects, the operation
-/// codes and per-request state, and the event-loop engine contract.
+/// @brief The POSIX backend's internal interface: the Client and Socket objects, the
+/// per-operation state, the socket lifecycle phases and the event-loop engine contract.
 ///
 /// ## Threading model
 /// Every registered client owns one event-loop thread. All socket state is read and written on
 /// that thread only, so sockets need no mutex. A call made on the loop thread runs at once (the
 /// system call is tried and the request completed inline when it finishes); a call from any
-/// other thread is handed over through the client's submission queue and the loop is woken.
+/// other thread is handed over through the client's submission queue and the loop is woken,
+/// which calls the request's own run function (Request::priv.run).
 /// Completion routines and event callbacks run on the loop thread with no backend lock held.
 ///
 /// ## Engines
@@ -47,37 +48,15 @@ namespace posix {
 
 struct Engine;  // defined by the engine file compiled in (loop_epoll.cpp / loop_poll.cpp)
 
-/// Operation codes stored in Request::priv.op.
-enum OpCode : uint32_t {
-  kOpNone = 0,
-  // client level
-  kOpSocket,
-  kOpSocketConnect,
-  kOpAddressInfo,
-  kOpNameInfo,
-  kOpDeferred,  ///< completes with the status/information stored in ResolveState
-  // socket level
-  kOpBind,
-  kOpListen,
-  kOpAccept,
-  kOpConnect,
-  kOpConnectEx,
-  kOpSend,
-  kOpReceive,
-  kOpDisconnect,
-  kOpSendTo,
-  kOpReceiveFrom,
-  kOpSendMessages,
-  kOpLocalAddress,
-  kOpRemoteAddress,
-  kOpInspectComplete,
-  kOpControlSocket,
-  kOpClose,
-};
+/// An operation's own function (Request::priv.run): runs the operation on the loop thread.
+/// The API entry of each operation fills its state and hands it to submit() with its run
+/// function (asio's perform_func_); there are no operation codes and no central switch.
+using RunFn = Status (*)(Request* req);
 
-// ---- per-request operation state (lives in Request::priv.backend) -------------------------
+// ---- per-request operation state (lives in Request::priv.backend, op_state<T>(req)) --------
+// The same struct names for the same operations in every backend.
 
-/// Stream I/O: send, receive, connect, connect_ex, disconnect; socket_connect reuses it.
+/// Stream I/O: send, receive, connect, connect_ex, disconnect.
 struct StreamIo {
   Buf buf;      ///< copy of the caller's Buf (its segments must stay valid)
   size_t done;  ///< bytes transferred so far
@@ -87,7 +66,7 @@ struct StreamIo {
 };
 
 /// accept.
-struct AcceptState {
+struct AcceptIo {
   void* context;
   const ConnectionDispatch* dispatch;
   SockAddr* local;
@@ -95,7 +74,7 @@ struct AcceptState {
 };
 
 /// socket / socket_connect.
-struct SocketState {
+struct SocketIo {
   Client* client;
   AddressFamily family;
   SocketType type;
@@ -120,7 +99,7 @@ struct DatagramIo {
 };
 
 /// bind / get_local_address / get_remote_address / inspect_complete.
-struct SimpleState {
+struct AddressIo {
   SockAddr addr;
   SockAddr* out;
   InspectId inspect_id;
@@ -128,7 +107,7 @@ struct SimpleState {
 };
 
 /// control_socket.
-struct ControlState {
+struct ControlIo {
   ControlType type;
   uint32_t code;
   uint32_t level;
@@ -140,7 +119,8 @@ struct ControlState {
 };
 
 /// get_address_info / get_name_info (run on the resolver thread).
-struct ResolveState {
+struct ResolveIo {
+  void (*lookup)(ResolveIo* io);  ///< getaddrinfo or getnameinfo, run on the resolver thread
   const char* node;
   const char* service;
   AddrInfo** result;
@@ -152,8 +132,22 @@ struct ResolveState {
   char* service_out;
   size_t service_size;
   uint32_t ni_flags;
-  Status status;  ///< result, when handed back to the loop (kOpDeferred)
+  Status status;  ///< result, handed back to the loop (deferred_run completes with it)
   uintptr_t information;
+};
+
+/// The socket lifecycle (socket.cpp has the transition table; set_phase() makes every
+/// transition and checks it in debug builds). The two directions of a connected stream close
+/// on their own: Socket::send_closed (our FIN sent) and Socket::receive_closed (peer FIN read).
+enum class Phase : uint8_t {
+  Open,        ///< created, not bound
+  Bound,       ///< bound (a failed connect comes back here)
+  Listening,   ///< listen() done (or bind of a listen-category socket)
+  Connecting,  ///< nonblocking connect in progress
+  Connected,   ///< connected (connect finished, or handed out by accept)
+  Aborted,     ///< abortive disconnect done (RST sent): only close is left
+  Closing,     ///< close running: pending requests are being cancelled
+  Closed,      ///< descriptor closed; memory freed at the end of the loop iteration
 };
 
 // ---- intrusive request FIFO ----------------------------------------------------------------
@@ -277,16 +271,12 @@ struct Socket {
   int fd;
 
   // State (loop thread only).
-  bool bound;
+  posix::Phase phase;   ///< the lifecycle state (set_phase() only)
+  bool send_closed;     ///< graceful disconnect done (our FIN sent)
+  bool receive_closed;  ///< the peer's FIN read (end of stream)
   bool nodelay_client;  ///< TCP_NODELAY as the client set it (control_socket)
   bool nodelay_on;      ///< TCP_NODELAY as the fd has it now (on during a kFlagNoDelay send)
   bool rdhup_quiet;     ///< poll engine without POLLRDHUP: unread data hides the FIN (compat.h)
-  bool connected;
-  bool connecting;
-  bool shut_wr;         ///< graceful disconnect done (FIN sent)
-  bool aborted;         ///< abortive disconnect done (RST sent)
-  bool eof;             ///< peer FIN read
-  bool closed;          ///< close executed; memory freed at the end of the iteration
   bool readable;        ///< engine said readable and no EAGAIN since
   bool writable;        ///< engine said writable and no EAGAIN since
   bool no_gso;          ///< send_messages: the kernel refused UDP GSO here (udp_gso.h)
@@ -375,19 +365,46 @@ using hostnet::native_family;
 using hostnet::to_native;
 using hostnet::xwsk_family;
 
-// ---- iovec helpers (socket.cpp) ------------------------------------------------------------
+// ---- iovec helper -------------------------------------------------------------------------
 
 /// Describes bytes [skip, buf.length) of @p buf in @p iov (at most @p max entries). Returns the
 /// number of entries; *bytes receives the bytes they cover.
-int build_iov(const Buf& buf, size_t skip, iovec* iov, int max, size_t* bytes);
+inline int build_iov(const Buf& buf, size_t skip, iovec* iov, int max, size_t* bytes) {
+  size_t want = buf.length - skip;
+  size_t off = buf.offset + skip;
+  Segment* seg = buf.segment;
+  // Skip whole segments covered by the offset.
+  while (seg != nullptr && off >= seg->length && seg->length != 0) {
+    off -= seg->length;
+    seg = seg->next;
+  }
+  int n = 0;
+  size_t total = 0;
+  while (seg != nullptr && want > 0 && n < max) {
+    if (seg->length > off) {
+      size_t len = seg->length - off;
+      if (len > want) len = want;
+      iov[n].iov_base = static_cast<uint8_t*>(seg->data) + off;
+      iov[n].iov_len = len;
+      ++n;
+      total += len;
+      want -= len;
+      off = 0;
+    } else {
+      off -= seg->length;
+    }
+    seg = seg->next;
+  }
+  *bytes = total;
+  return n;
+}
 
 // ---- client.cpp: the loop ----------------------------------------------------------------
 
-/// Hands @p req (priv.op set, state filled) to the loop of @p c: executes it at once on the
-/// loop thread, else queues it and wakes the loop. Returns the final status or Pending.
-Status submit(Client* c, Request* req);
-/// Runs one request on the loop thread (dispatch by priv.op).
-Status execute(Request* req);
+/// Hands @p req (its state filled) to the loop of @p c with its run function @p run: on the
+/// loop thread it runs at once, else it is queued and the loop woken, and the loop calls
+/// req->priv.run(req). Returns the final status or Pending.
+Status submit(Client* c, Request* req, RunFn run);
 /// Schedules a pass over @p s on its loop (any thread): used after event-mask changes and
 /// releases of retained indications.
 void kick(Socket* s);
@@ -421,8 +438,10 @@ void fd_released(Client* c);
 /// An accept succeeded: the backoff starts again from its minimum.
 void accept_recovered(Client* c);
 
-// ---- socket.cpp: socket objects and the per-socket state machine ------------------------
+// ---- socket.cpp: socket objects and the lifecycle state machine --------------------------
 
+/// Creates a nonblocking, close-on-exec fd; IPv6 sockets are v6-only (the Windows default).
+Status create_fd(AddressFamily family, SocketType type, Protocol protocol, int* out);
 /// Creates a socket object around @p fd (takes ownership of @p fd on success) and registers
 /// it with the engine. Returns null (fd left open) when out of memory.
 Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Protocol protocol,
@@ -430,6 +449,17 @@ Socket* socket_new(Client* c, int fd, AddressFamily family, SocketType type, Pro
 /// Closes the fd (abortively when @p abortive) and buries the socket, without completing any
 /// request. Used for connections the client never received and failed socket_connect.
 void socket_destroy(Socket* s, bool abortive);
+/// Moves @p s to phase @p to: the one place the lifecycle changes. Debug builds check the
+/// transition against the table in socket.cpp.
+void set_phase(Socket* s, Phase to);
+/// Close has begun (Closing) or is done (Closed): no more I/O, every pass stops.
+inline bool is_closed(const Socket* s) {
+  return s->phase >= Phase::Closing;
+}
+/// A connected stream, possibly reset by an abortive disconnect since.
+inline bool was_connected(const Socket* s) {
+  return s->phase == Phase::Connected || s->phase == Phase::Aborted;
+}
 /// Runs the state machine of @p s until no more progress (loop thread). Safe to call while
 /// the socket is being dispatched: the running pass repeats instead.
 void socket_process(Socket* s);
@@ -438,7 +468,9 @@ void socket_ready(Socket* s, uint32_t flags);
 /// Interest of @p s (kReadyRead, kReadyWrite, kReadyRdHup) for level-triggered engines.
 uint32_t socket_interest(const Socket* s);
 /// Marks the start / end of an operation executed inline on the loop thread.
-void socket_enter(Socket* s);
+inline void socket_enter(Socket* s) {
+  ++s->busy;
+}
 void socket_leave(Socket* s);
 
 /// The result of one attempt at an operation: finished (with status and information) or
@@ -475,7 +507,7 @@ Status run_or_queue(Socket* s, ReqQueue* q, Request* req, Attempt attempt) {
 /// socket closes), completing each that finishes.
 template <typename Attempt>
 void run_queue(Socket* s, ReqQueue* q, Attempt attempt) {
-  while (!s->closed) {
+  while (!is_closed(s)) {
     Request* r = q->head;
     if (r == nullptr) break;
     Outcome o = attempt(s, r);
@@ -490,46 +522,31 @@ void apply_static_events(Socket* s);
 /// Ensures the indication storage needed by @p mask exists. Returns false when out of memory.
 bool ensure_event_buffers(Socket* s, uint32_t mask);
 
-// ---- per-concept operations (loop thread) --------------------------------------------------
+// ---- tcp.cpp: stream passes (loop thread) ---------------------------------------------------
 
-Status op_socket(Request* req);
-Status op_socket_connect(Request* req);
-Status op_bind(Socket* s, Request* req);
-Status op_listen(Socket* s, Request* req);
-Status op_close(Socket* s, Request* req);
-Status op_local_address(Socket* s, Request* req);
-Status op_remote_address(Socket* s, Request* req);
-Status op_control_socket(Socket* s, Request* req);
-
-// tcp.cpp
-Status op_accept(Socket* s, Request* req);
-Status op_connect(Socket* s, Request* req);
-Status op_send(Socket* s, Request* req);
-Status op_receive(Socket* s, Request* req);
-Status op_disconnect(Socket* s, Request* req);
-Status op_inspect_complete(Socket* s, Request* req);
-void tcp_finish_connect(Socket* s);
-void tcp_process_sends(Socket* s);
-void tcp_process_receives(Socket* s);
+/// One pass over a stream connection: connect completion, the send backlog event, queued
+/// sends, queued receives, then the receive and disconnect events.
+void tcp_process(Socket* s);
+/// One pass over a listener: hands out waiting connections, accepts new ones.
 void tcp_process_accepts(Socket* s);
+/// A connection held by conditional accept (inspect returned Pend): the peer left?
 void tcp_process_pended(Socket* s);
+/// Completes every request of @p s with @p status and resets the connections it holds.
 void tcp_cancel_all(Socket* s, Status status);
-void tcp_deliver_backlog(Socket* s);
 /// Hands back memory and counters of indications still retained at close.
 void tcp_reclaim(Socket* s);
 
-// udp.cpp
-Status op_send_to(Socket* s, Request* req);
-Status op_receive_from(Socket* s, Request* req);
-Status op_send_messages(Socket* s, Request* req);
-void udp_process_sends(Socket* s);
-void udp_process_receives(Socket* s);
+// ---- udp.cpp: datagram passes (loop thread) -------------------------------------------------
+
+/// One pass over a datagram socket: queued sends, queued receives, the receive_from event.
+void udp_process(Socket* s);
 void udp_free_slots(Socket* s);
 bool udp_alloc_slots(Socket* s);
 void udp_reclaim(Socket* s);
 
-// resolve.cpp
-Status resolver_submit(Client* c, Request* req);
+// ---- resolve.cpp ---------------------------------------------------------------------------
+
+/// Stops the resolver thread after the lookups queued (their completions go through the loop).
 void resolver_stop(Client* c);
 
 // ---- engine (loop_epoll.cpp or loop_poll.cpp) -------------------------------------------

@@ -33,7 +33,7 @@ bool drain(Client* c) {
   while (list != nullptr) {
     Request* next = list->priv.next;
     list->priv.next = nullptr;
-    execute(list);
+    list->priv.run(list);  // the operation's own function
     list = next;
   }
   while (kicks != nullptr) {
@@ -114,8 +114,11 @@ void wake(Client* c, bool needed) {
 
 }  // namespace
 
-Status submit(Client* c, Request* req) {
-  if (t_loop == c) return execute(req);
+Status submit(Client* c, Request* req, RunFn run) {
+  // Set on both paths: an attempt may ask what kind of request it serves (a disconnect or a
+  // send in the send queue) by comparing run functions.
+  req->priv.run = run;
+  if (t_loop == c) return run(req);
   pthread_mutex_lock(&c->mu);
   c->submissions.push(req);
   bool need = !c->wake_pending;
@@ -288,57 +291,6 @@ void free_zombies(Client* c) {
   pthread_mutex_unlock(&c->mu);
 }
 
-Status execute(Request* req) {
-  switch (req->priv.op) {
-    case kOpSocket:
-      return op_socket(req);
-    case kOpSocketConnect:
-      return op_socket_connect(req);
-    case kOpDeferred: {
-      ResolveState* st = detail::op_state<ResolveState>(req);
-      return detail::complete(req, st->status, st->information);
-    }
-    default:
-      break;
-  }
-  Socket* s = req->priv.socket;
-  switch (req->priv.op) {
-    case kOpBind:
-      return op_bind(s, req);
-    case kOpListen:
-      return op_listen(s, req);
-    case kOpAccept:
-      return op_accept(s, req);
-    case kOpConnect:
-    case kOpConnectEx:
-      return op_connect(s, req);
-    case kOpSend:
-      return op_send(s, req);
-    case kOpReceive:
-      return op_receive(s, req);
-    case kOpDisconnect:
-      return op_disconnect(s, req);
-    case kOpSendTo:
-      return op_send_to(s, req);
-    case kOpReceiveFrom:
-      return op_receive_from(s, req);
-    case kOpSendMessages:
-      return op_send_messages(s, req);
-    case kOpLocalAddress:
-      return op_local_address(s, req);
-    case kOpRemoteAddress:
-      return op_remote_address(s, req);
-    case kOpInspectComplete:
-      return op_inspect_complete(s, req);
-    case kOpControlSocket:
-      return op_control_socket(s, req);
-    case kOpClose:
-      return op_close(s, req);
-    default:
-      return detail::complete(req, Status::InvalidDeviceRequest, 0);
-  }
-}
-
 namespace {
 
 /// Probes, once, what the host allows: IPv6 loopback, raw sockets.
@@ -499,68 +451,6 @@ void client_destroy(Client* c) {
   c->base.magic = detail::kDeadMagic;
   c->~Client();
   detail::release(c, detail::kTagClient);
-}
-
-Status control_client(Client* client, uint32_t control_code, size_t input_size, const void* input,
-                      size_t output_size, void* output, size_t* output_size_returned,
-                      Request* req) {
-  Status st = Status::NotSupported;
-  size_t info = 0;
-  switch (control_code) {
-    case kTransportListQuery: {
-      const bool v6 = host().ipv6;
-      const size_t count = v6 ? 6 : 3;
-      const size_t need = count * sizeof(Transport);
-      info = need;
-      if (output_size < need) {
-        st = Status::BufferOverflow;  // WSK: OutputSizeReturned holds the size needed
-        break;
-      }
-      Transport* t = static_cast<Transport*>(output);
-      const SocketType types[3] = {SocketType::Stream, SocketType::Datagram, SocketType::Raw};
-      const Protocol protos[3] = {Protocol::Tcp, Protocol::Udp, Protocol::Default};
-      const AddressFamily fams[2] = {AddressFamily::Inet, AddressFamily::Inet6};
-      size_t i = 0;
-      for (size_t f = 0; f < (v6 ? 2u : 1u); ++f) {
-        for (size_t k = 0; k < 3; ++k) {
-          memset(&t[i], 0, sizeof(Transport));
-          t[i].version = kWskVersion;
-          t[i].socket_type = static_cast<uint16_t>(types[k]);
-          t[i].protocol = static_cast<uint32_t>(protos[k]);
-          t[i].address_family = static_cast<uint16_t>(fams[f]);
-          ++i;
-        }
-      }
-      st = Status::Success;
-      break;
-    }
-    case kSetStaticEventCallbacks: {
-      if (input == nullptr || input_size < sizeof(EventCallbackControl)) {
-        st = Status::InvalidParameter;
-        break;
-      }
-      if (client->base.any_socket_created.load(std::memory_order_acquire)) {
-        st = Status::InvalidDeviceState;
-        break;
-      }
-      uint32_t mask = static_cast<const EventCallbackControl*>(input)->event_mask;
-      const uint32_t known =
-          kEventReceiveFrom | kEventAccept | kEventSendBacklog | kEventReceive | kEventDisconnect;
-      if ((mask & kEventDisable) != 0 || (mask & ~known) != 0) {
-        st = Status::InvalidParameter;
-        break;
-      }
-      client->base.static_event_mask.store(mask, std::memory_order_release);
-      st = Status::Success;
-      break;
-    }
-    default:
-      st = Status::NotSupported;
-      break;
-  }
-  if (output_size_returned != nullptr) *output_size_returned = info;
-  if (req == nullptr) return st;
-  return detail::complete(req, st, info);
 }
 
 }  // namespace backend

@@ -86,7 +86,7 @@ AddrInfo* convert(const addrinfo* in, Status* st) {
   return head;
 }
 
-void run_address_info(ResolveState* st) {
+void run_address_info(ResolveIo* st) {
   addrinfo hints{};
   addrinfo* hp = nullptr;
   if (st->has_hints) {
@@ -120,7 +120,7 @@ void run_address_info(ResolveState* st) {
   st->information = 0;
 }
 
-void run_name_info(ResolveState* st) {
+void run_name_info(ResolveIo* st) {
   sockaddr_storage ss;
   socklen_t len = to_native(st->address, &ss);
   int rc = getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, st->node_out,
@@ -130,6 +130,13 @@ void run_name_info(ResolveState* st) {
                        native_ni_flags(st->ni_flags));
   st->status = rc == 0 ? Status::Success : status_from_eai(rc, errno);
   st->information = 0;
+}
+
+/// The deferred completion: the result was computed on the resolver thread and stored in the
+/// op state; the loop completes the request with it (completions run on the loop thread).
+Status deferred_run(Request* req) {
+  ResolveIo* io = detail::op_state<ResolveIo>(req);
+  return detail::complete(req, io->status, io->information);
 }
 
 void* resolver_main(void* arg) {
@@ -143,22 +150,16 @@ void* resolver_main(void* arg) {
       continue;
     }
     pthread_mutex_unlock(&c->mu);
-    ResolveState* st = detail::op_state<ResolveState>(req);
-    if (req->priv.op == kOpAddressInfo) {
-      run_address_info(st);
-    } else {
-      run_name_info(st);
-    }
-    req->priv.op = kOpDeferred;
-    submit(c, req);  // the loop completes it
+    ResolveIo* io = detail::op_state<ResolveIo>(req);
+    io->lookup(io);
+    submit(c, req, &deferred_run);  // the loop completes it
     pthread_mutex_lock(&c->mu);
   }
   pthread_mutex_unlock(&c->mu);
   return nullptr;
 }
 
-}  // namespace
-
+/// Queues a lookup for the resolver thread (started on first use).
 Status resolver_submit(Client* c, Request* req) {
   pthread_mutex_lock(&c->mu);
   if (!c->resolver_started) {
@@ -173,6 +174,8 @@ Status resolver_submit(Client* c, Request* req) {
   pthread_mutex_unlock(&c->mu);
   return Status::Pending;
 }
+
+}  // namespace
 
 void resolver_stop(Client* c) {
   pthread_mutex_lock(&c->mu);
@@ -192,7 +195,7 @@ using namespace posix;
 Status get_address_info(Client* client, const char* node, const char* service, uint32_t name_space,
                         const AddrInfo* hints, AddrInfo** result, Request* req) {
   (void)name_space;
-  ResolveState* st = detail::op_state<ResolveState>(req);
+  ResolveIo* st = detail::op_state<ResolveIo>(req);
   memset(st, 0, sizeof(*st));
   st->node = node;
   st->service = service;
@@ -204,7 +207,7 @@ Status get_address_info(Client* client, const char* node, const char* service, u
     st->hint_socktype = hints->socktype;
     st->hint_protocol = hints->protocol;
   }
-  req->priv.op = kOpAddressInfo;
+  st->lookup = &run_address_info;
   return resolver_submit(client, req);
 }
 
@@ -219,7 +222,7 @@ void free_address_info(Client* client, AddrInfo* info) {
 
 Status get_name_info(Client* client, const SockAddr* address, char* node, size_t node_size,
                      char* service, size_t service_size, uint32_t flags, Request* req) {
-  ResolveState* st = detail::op_state<ResolveState>(req);
+  ResolveIo* st = detail::op_state<ResolveIo>(req);
   memset(st, 0, sizeof(*st));
   st->address = *address;
   st->node_out = node;
@@ -227,7 +230,7 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
   st->service_out = service;
   st->service_size = service_size;
   st->ni_flags = flags;
-  req->priv.op = kOpNameInfo;
+  st->lookup = &run_name_info;
   return resolver_submit(client, req);
 }
 

@@ -3,6 +3,11 @@
 /// @brief Stream sockets: connect, accept (with emulated conditional accept), send, receive,
 /// disconnect, socket_connect, and the receive / disconnect / send-backlog / accept events.
 ///
+/// Each operation is its API entry (namespace backend, at the end), its run function (what the
+/// loop runs: `send_run`, ...) and its attempt (the system calls: `send_attempt`, ...), all in
+/// this file: backend::send -> submit -> send_run -> run_or_queue -> send_attempt -> send(2)
+/// -> detail::complete.
+///
 /// Conditional accept is emulated: user space cannot look at a connection request before the
 /// handshake completes, so with SO_CONDITIONAL_ACCEPT the connection is accepted at the OS
 /// level, then the inspect event decides: Accept hands it to an accept request or the accept
@@ -65,7 +70,7 @@ Outcome receive_attempt(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const bool drain = (io->flags & kFlagDrain) != 0;
   const bool waitall = (io->flags & kFlagWaitAll) != 0;
-  if (s->aborted) return finished(Status::ConnectionAborted, 0);
+  if (s->phase == Phase::Aborted) return finished(Status::ConnectionAborted, 0);
   // Data an event left behind comes first.
   if (s->ind_len > 0) {
     if (drain) {
@@ -82,7 +87,7 @@ Outcome receive_attempt(Socket* s, Request* r) {
   }
   if (!drain && io->buf.length == 0) return finished(Status::Success, 0);
   for (;;) {
-    if (s->eof) return finished(Status::Success, drain ? 0 : io->done);
+    if (s->receive_closed) return finished(Status::Success, drain ? 0 : io->done);
     if (s->error != Status::Success) {
       if (!drain && io->done > 0) return finished(Status::Success, io->done);
       return finished(s->error, 0);
@@ -108,7 +113,7 @@ Outcome receive_attempt(Socket* s, Request* r) {
       continue;
     }
     if (n == 0) {
-      s->eof = true;
+      s->receive_closed = true;
       continue;
     }
     if (errno == EINTR) continue;
@@ -127,35 +132,30 @@ void set_nodelay(Socket* s, bool on) {
   if (setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) == 0) s->nodelay_on = on;
 }
 
-Outcome send_bytes(Socket* s, Request* r);
+Status send_run(Request* req);
+Status disconnect_run(Request* req);
 
-/// A send with kFlagNoDelay (WSK_FLAG_NODELAY) runs with TCP_NODELAY on: turning it on pushes
-/// what is queued and this send's segments go out without waiting for outstanding ACKs. When
-/// the send is over, the client's own setting comes back.
+/// One attempt at the bytes of a send, of connect_ex's data, or of a graceful disconnect's
+/// final data followed by its FIN (the three share the send queue, in order). A send with
+/// kFlagNoDelay (WSK_FLAG_NODELAY) runs with TCP_NODELAY on: turning it on pushes what is
+/// queued and this send's segments go out without waiting for outstanding ACKs. When the send
+/// is over, the client's own setting comes back.
 Outcome send_attempt(Socket* s, Request* r) {
-  const bool nodelay = r->priv.op == kOpSend &&
-                       (op_state<StreamIo>(r)->flags & kFlagNoDelay) != 0 &&
-                       s->base.type == SocketType::Stream;
-  if (nodelay && !s->nodelay_on) set_nodelay(s, true);
-  Outcome o = send_bytes(s, r);
-  if (nodelay && o.done && s->nodelay_on != s->nodelay_client) {
-    set_nodelay(s, s->nodelay_client);
-  }
-  if (o.done && event_on(s, kEventSendBacklog)) {
-    s->backlog_check = true;  // tcp_deliver_backlog() looks at SO_SNDBUF in the next pass
-    s->again = true;
-  }
-  return o;
-}
-
-Outcome send_bytes(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
-  const uint32_t op = r->priv.op;
-  if (s->aborted) return finished(Status::ConnectionAborted, 0);
-  if (s->error != Status::Success) return finished(s->error, 0);
-  if (s->shut_wr) return finished(Status::InvalidDeviceState, 0);
-  const size_t len = (op == kOpSend || io->has_data) ? io->buf.length : 0;
-  while (io->done < len) {
+  const bool is_send = r->priv.run == &send_run;
+  const bool is_disconnect = r->priv.run == &disconnect_run;
+  Outcome o = finished(Status::Success, 0);
+  if (s->phase == Phase::Aborted) {
+    o = finished(Status::ConnectionAborted, 0);
+  } else if (s->error != Status::Success) {
+    o = finished(s->error, 0);
+  } else if (s->send_closed) {
+    o = finished(Status::InvalidDeviceState, 0);
+  }
+  const bool nodelay = is_send && (io->flags & kFlagNoDelay) != 0 && o.status == Status::Success;
+  if (nodelay && !s->nodelay_on) set_nodelay(s, true);
+  const size_t len = (is_send || io->has_data) ? io->buf.length : 0;
+  while (o.status == Status::Success && io->done < len) {
     if (!s->writable) return kWait;
     iovec iov[kMaxIov];
     size_t bytes = 0;
@@ -180,14 +180,24 @@ Outcome send_bytes(Socket* s, Request* r) {
       return kWait;
     }
     s->error = status_from_errno(errno);
-    return finished(s->error, 0);
+    o = finished(s->error, 0);
+    break;
   }
-  if (op == kOpDisconnect) {
-    if (::shutdown(s->fd, SHUT_WR) != 0) return finished(status_from_errno(errno), 0);
-    s->shut_wr = true;
-    return finished(Status::Success, 0);
+  if (o.status == Status::Success) {
+    if (!is_disconnect) {
+      o.info = io->done;
+    } else if (::shutdown(s->fd, SHUT_WR) != 0) {
+      o = finished(status_from_errno(errno), 0);
+    } else {
+      s->send_closed = true;
+    }
   }
-  return finished(Status::Success, io->done);
+  if (nodelay && s->nodelay_on != s->nodelay_client) set_nodelay(s, s->nodelay_client);
+  if (event_on(s, kEventSendBacklog)) {
+    s->backlog_check = true;  // deliver_backlog() looks at SO_SNDBUF in the next pass
+    s->again = true;
+  }
+  return o;
 }
 
 // ---- events -------------------------------------------------------------------------------
@@ -198,7 +208,7 @@ void maybe_indicate_disconnect(Socket* s) {
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->disconnect == nullptr) return;
   if (s->ind_len != 0 || s->retained.load(std::memory_order_acquire)) return;
-  bool graceful = s->eof;
+  bool graceful = s->receive_closed;
   bool reset = s->error != Status::Success;
   if (!graceful && !reset && !event_on(s, kEventReceive) && (s->rdhup || s->hup)) {
     // Nobody reads the data: learn how the peer left without consuming it.
@@ -223,9 +233,9 @@ void indicate_receives(Socket* s) {
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->receive == nullptr) return;
   uint32_t full_reads = 0;
-  while (!s->closed && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
-         !s->retained.load(std::memory_order_acquire) && !s->eof && s->error == Status::Success &&
-         s->readable) {
+  while (!is_closed(s) && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
+         !s->retained.load(std::memory_order_acquire) && !s->receive_closed &&
+         s->error == Status::Success && s->readable) {
     if (s->ind_buf == nullptr) {
       s->ind_buf = buffer_get(s->client);
       if (s->ind_buf == nullptr) {
@@ -244,7 +254,7 @@ void indicate_receives(Socket* s) {
       s->in_indication = true;
       Status r = cd->receive(s->base.context, 0, &s->ind, len, &accepted);
       s->in_indication = false;
-      if (s->closed) return;
+      if (is_closed(s)) return;
       if (r == Status::Pending) {
         s->retained.store(true, std::memory_order_release);
         detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
@@ -262,7 +272,7 @@ void indicate_receives(Socket* s) {
       continue;
     }
     if (n == 0) {
-      s->eof = true;
+      s->receive_closed = true;
       break;
     }
     if (errno == EINTR) continue;
@@ -281,35 +291,38 @@ void cancel_queue(ReqQueue* q, Status status) {
 
 // ---- connect ------------------------------------------------------------------------------
 
+Status socket_connect_run(Request* req);
+
 /// Ends the connect phase of @p r with @p st. Returns the status @p r completed with, or
 /// Pending when it goes on (connect_ex data).
 Status connect_done(Socket* s, Request* r, Status st) {
-  s->connecting = false;
+  const bool socket_connect = r->priv.run == &socket_connect_run;
   if (st != Status::Success) {
+    if (s->phase == Phase::Connecting) set_phase(s, Phase::Bound);  // it may connect again
     // Requests queued behind the connect fail with it.
     cancel_queue(&s->send_q, st);
     cancel_queue(&s->recv_q, st);
-    if (r->priv.op == kOpSocketConnect) {
+    if (socket_connect) {
       // WskSocketConnect: the socket never reached the client; destroy it, then complete.
       socket_destroy(s, false);
     }
     return complete(r, st, 0);
   }
-  s->connected = true;
+  set_phase(s, Phase::Connected);
   s->writable = true;
   s->hup = false;  // the hang-up an unconnected socket reports is stale now
   s->rdhup = false;
-  if (r->priv.op == kOpConnectEx) {
+  if (!socket_connect) {
     StreamIo* io = op_state<StreamIo>(r);
     if (io->has_data && io->buf.length > 0) {
-      // The data goes out before anything queued after the connect.
+      // connect_ex: the data goes out before anything queued after the connect.
       s->send_q.push_front(r);
       s->again = true;
       return Status::Pending;
     }
   }
   s->again = true;  // sends queued while connecting, send backlog event
-  uintptr_t info = r->priv.op == kOpSocketConnect ? reinterpret_cast<uintptr_t>(s) : 0;
+  uintptr_t info = socket_connect ? reinterpret_cast<uintptr_t>(s) : 0;
   return complete(r, Status::Success, info);
 }
 
@@ -326,7 +339,7 @@ Status start_connect(Socket* s, Request* r, const SockAddr& remote) {
     break;
   }
   if (errno == EINPROGRESS) {
-    s->connecting = true;
+    set_phase(s, Phase::Connecting);
     s->writable = false;
     s->connect_req = r;
     return Status::Pending;
@@ -367,7 +380,7 @@ void hand_over(Socket* conn, void* context, const ConnectionDispatch* dispatch) 
 /// accept event, else it waits on the ready list (conditional accept only).
 void deliver(Socket* s, Socket* conn) {
   if (Request* r = s->recv_q.pop()) {
-    AcceptState* st = op_state<AcceptState>(r);
+    AcceptIo* st = op_state<AcceptIo>(r);
     hand_over(conn, st->context, st->dispatch);
     if (st->local != nullptr) *st->local = *local_of(conn);
     if (st->remote != nullptr) *st->remote = conn->remote_addr;
@@ -381,7 +394,7 @@ void deliver(Socket* s, Socket* conn) {
     void* ctx = nullptr;
     const ConnectionDispatch* cd = nullptr;
     Status r = ld->accept(s->base.context, 0, local_of(conn), &conn->remote_addr, conn, &ctx, &cd);
-    if (conn->closed) return;  // the client closed it from the callback
+    if (is_closed(conn)) return;  // the client closed it from the callback
     if (r == Status::Success) {
       conn->base.context = ctx;
       conn->base.dispatch = cd;
@@ -458,8 +471,7 @@ Socket* accept_one(Socket* s, bool* retry) {
     return nullptr;
   }
   accept_recovered(s->client);
-  conn->bound = true;
-  conn->connected = true;
+  set_phase(conn, Phase::Connected);  // accepted: bound and connected at once
   conn->nodelay_client = conn->nodelay_on = s->nodelay_client;  // Linux copies TCP_NODELAY
   conn->writable = true;
   from_native(reinterpret_cast<sockaddr*>(&ra), rl, &conn->remote_addr);
@@ -477,11 +489,8 @@ void unlink_pended(Socket* s, Socket* conn) {
   }
 }
 
-}  // namespace
-
-// ---- the state machine's stream steps -------------------------------------------------------
-
-void tcp_finish_connect(Socket* s) {
+/// The connect in progress finished (the socket became writable): complete it.
+void finish_connect(Socket* s) {
   int err = 0;
   socklen_t len = sizeof(err);
   if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -503,7 +512,7 @@ void tcp_finish_connect(Socket* s) {
   Request* r = s->connect_req;
   s->connect_req = nullptr;
   if (r == nullptr) {
-    s->connecting = false;
+    set_phase(s, Phase::Bound);
     return;
   }
   // A reset seen while connecting means the peer refused the connection (a listener that
@@ -514,25 +523,12 @@ void tcp_finish_connect(Socket* s) {
   connect_done(s, r, st);
 }
 
-void tcp_process_sends(Socket* s) {
-  run_queue(s, &s->send_q, send_attempt);
-}
-
-void tcp_process_receives(Socket* s) {
-  run_queue(s, &s->recv_q, receive_attempt);
-  if (s->closed) return;
-  if (s->recv_q.empty() && event_on(s, kEventReceive)) indicate_receives(s);
-  if (s->closed) return;
-  indication_buffer_done(s);  // consumed, released, or never filled: back to the pool
-  if (s->recv_q.empty()) maybe_indicate_disconnect(s);
-}
-
 /// The send backlog event. The ideal backlog reported is the socket's send buffer size
 /// (SO_SNDBUF as the host reports it): indicated once the event is on and the socket connected,
 /// then again whenever it changed, looked at after a SetOption(SO_SNDBUF) and after each send
 /// request completes (the host's autotuning grows it).
-void tcp_deliver_backlog(Socket* s) {
-  if (!s->connected || !event_on(s, kEventSendBacklog)) return;
+void deliver_backlog(Socket* s) {
+  if (!event_on(s, kEventSendBacklog)) return;  // (tcp_process saw the socket connected)
   if (s->backlog_indicated && !s->backlog_check) return;
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->send_backlog == nullptr) return;
@@ -547,10 +543,27 @@ void tcp_deliver_backlog(Socket* s) {
   cd->send_backlog(s->base.context, ideal);
 }
 
+}  // namespace
+
+// ---- the stream passes (loop thread) --------------------------------------------------------
+
+void tcp_process(Socket* s) {
+  if (s->phase == Phase::Connecting && s->writable) finish_connect(s);
+  if (!was_connected(s)) return;
+  deliver_backlog(s);
+  if (!is_closed(s)) run_queue(s, &s->send_q, send_attempt);
+  if (!is_closed(s)) run_queue(s, &s->recv_q, receive_attempt);
+  if (is_closed(s)) return;
+  if (s->recv_q.empty() && event_on(s, kEventReceive)) indicate_receives(s);
+  if (is_closed(s)) return;
+  indication_buffer_done(s);  // consumed, released, or never filled: back to the pool
+  if (s->recv_q.empty()) maybe_indicate_disconnect(s);
+}
+
 void tcp_process_accepts(Socket* s) {
   const ListenDispatch* ld = lsn_dispatch(s);
   // Connections already accepted (conditional accept) go first.
-  while (!s->closed && s->ready_head != nullptr &&
+  while (!is_closed(s) && s->ready_head != nullptr &&
          (!s->recv_q.empty() ||
           (event_on(s, kEventAccept) && ld != nullptr && ld->accept != nullptr))) {
     Socket* conn = s->ready_head;
@@ -559,7 +572,7 @@ void tcp_process_accepts(Socket* s) {
     conn->conn_next = nullptr;
     deliver(s, conn);
   }
-  while (!s->closed && s->readable && wants_connections(s)) {
+  while (!is_closed(s) && s->readable && wants_connections(s)) {
     if (s->conditional && s->ready_head != nullptr && s->recv_q.empty() &&
         !event_on(s, kEventAccept)) {
       break;  // keep the backlog in the kernel until someone takes the waiting ones
@@ -575,7 +588,7 @@ void tcp_process_accepts(Socket* s) {
       conn->inspect_id = InspectId{reinterpret_cast<uintptr_t>(conn), ++s->inspect_serial};
       InspectAction a =
           ld->inspect(s->base.context, local_of(conn), &conn->remote_addr, &conn->inspect_id);
-      if (s->closed) {
+      if (is_closed(s)) {
         socket_destroy(conn, true);
         return;
       }
@@ -608,8 +621,7 @@ void tcp_process_pended(Socket* conn) {
 
 void tcp_cancel_all(Socket* s, Status status) {
   if (Request* r = s->connect_req) {
-    s->connect_req = nullptr;
-    s->connecting = false;
+    s->connect_req = nullptr;  // the socket is Closing: its phase says the rest
     complete(r, status, 0);
   }
   cancel_queue(&s->recv_q, status);
@@ -632,9 +644,12 @@ void tcp_reclaim(Socket* s) {
   s->ind_len = 0;
 }
 
-// ---- operations (loop thread) ---------------------------------------------------------------
+// ---- operations (run functions, loop thread) ------------------------------------------------
 
-Status op_accept(Socket* s, Request* req) {
+namespace {
+
+Status accept_run(Request* req) {
+  Socket* s = req->priv.socket;
   if (s->busy != 0) return enqueue(s, &s->recv_q, req);
   socket_enter(s);
   s->recv_q.push(req);
@@ -643,37 +658,43 @@ Status op_accept(Socket* s, Request* req) {
   return Status::Pending;
 }
 
-Status op_connect(Socket* s, Request* req) {
-  StreamIo* io = op_state<StreamIo>(req);
-  if (s->connected || s->connecting || s->base.listening) {
+/// connect and connect_ex (connect_ex's data then goes out as the first send).
+Status connect_run(Request* req) {
+  Socket* s = req->priv.socket;
+  // Bound only: not connected, connecting or listening, and bound first (as in WSK).
+  if (s->phase != Phase::Bound || s->base.listening) {
     return complete(req, Status::InvalidDeviceState, 0);
   }
-  if (!s->bound) return complete(req, Status::InvalidDeviceState, 0);  // as in WSK
   socket_enter(s);
-  Status r = start_connect(s, req, io->addr);
+  Status r = start_connect(s, req, op_state<StreamIo>(req)->addr);
   socket_leave(s);
   return r;
 }
 
-Status op_send(Socket* s, Request* req) {
-  if (!s->connected && !s->connecting) return complete(req, Status::InvalidDeviceState, 0);
-  if (s->connecting) return enqueue(s, &s->send_q, req);
+Status send_run(Request* req) {
+  Socket* s = req->priv.socket;
+  if (s->phase == Phase::Connecting) return enqueue(s, &s->send_q, req);
+  if (!was_connected(s)) return complete(req, Status::InvalidDeviceState, 0);
   return run_or_queue(s, &s->send_q, req, send_attempt);
 }
 
-Status op_receive(Socket* s, Request* req) {
-  if (!s->connected && !s->connecting) return complete(req, Status::InvalidDeviceState, 0);
+Status receive_run(Request* req) {
+  Socket* s = req->priv.socket;
   // Inside the receive event, a receive must not overtake the data being indicated (which
   // may stay with the socket if the event does not accept it).
-  if (s->connecting || s->in_indication) return enqueue(s, &s->recv_q, req);
+  if (s->phase == Phase::Connecting || s->in_indication) {
+    if (s->phase == Phase::Connecting || was_connected(s)) return enqueue(s, &s->recv_q, req);
+  }
+  if (!was_connected(s)) return complete(req, Status::InvalidDeviceState, 0);
   return run_or_queue(s, &s->recv_q, req, receive_attempt);
 }
 
-Status op_disconnect(Socket* s, Request* req) {
+Status disconnect_run(Request* req) {
+  Socket* s = req->priv.socket;
   StreamIo* io = op_state<StreamIo>(req);
-  if (!s->connected || s->aborted) return complete(req, Status::InvalidDeviceState, 0);
+  if (s->phase != Phase::Connected) return complete(req, Status::InvalidDeviceState, 0);
   if ((io->flags & kFlagAbortive) == 0) {
-    if (s->shut_wr) return complete(req, Status::Success, 0);
+    if (s->send_closed) return complete(req, Status::Success, 0);
     return run_or_queue(s, &s->send_q, req, send_attempt);
   }
   // Abortive: RST now. connect(AF_UNSPEC) resets a TCP connection and keeps the fd.
@@ -694,7 +715,7 @@ Status op_disconnect(Socket* s, Request* req) {
     }
     engine_add(s->client, s);
   }
-  s->aborted = true;
+  set_phase(s, Phase::Aborted);
   cancel_queue(&s->send_q, Status::ConnectionAborted);
   cancel_queue(&s->recv_q, Status::ConnectionAborted);
   Status r = complete(req, Status::Success, 0);
@@ -702,12 +723,13 @@ Status op_disconnect(Socket* s, Request* req) {
   return r;
 }
 
-Status op_inspect_complete(Socket* s, Request* req) {
-  SimpleState* st = op_state<SimpleState>(req);
+Status inspect_complete_run(Request* req) {
+  Socket* s = req->priv.socket;
+  AddressIo* io = op_state<AddressIo>(req);
   Socket* found = nullptr;
   for (Socket* c = s->pended; c != nullptr; c = c->conn_next) {
-    if (reinterpret_cast<uintptr_t>(c) == st->inspect_id.key &&
-        c->inspect_id.serial_number == st->inspect_id.serial_number) {
+    if (reinterpret_cast<uintptr_t>(c) == io->inspect_id.key &&
+        c->inspect_id.serial_number == io->inspect_id.serial_number) {
       found = c;
       break;
     }
@@ -715,7 +737,7 @@ Status op_inspect_complete(Socket* s, Request* req) {
   if (found == nullptr) return complete(req, Status::InvalidParameter, 0);
   socket_enter(s);
   unlink_pended(s, found);
-  if (st->action == InspectAction::Accept) {
+  if (io->action == InspectAction::Accept) {
     found->listener = nullptr;
     deliver(s, found);
   } else {
@@ -726,36 +748,34 @@ Status op_inspect_complete(Socket* s, Request* req) {
   return r;
 }
 
-Status op_socket_connect(Request* req) {
-  SocketState* st = op_state<SocketState>(req);
-  AddressFamily family = st->local.af();
-  int fd = socket_nb(native_family(family), SOCK_STREAM, IPPROTO_TCP);
-  if (fd < 0) return complete(req, status_from_errno(errno), 0);
-  if (family == AddressFamily::Inet6) {
-    int one = 1;
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  }
+Status socket_connect_run(Request* req) {
+  SocketIo* io = op_state<SocketIo>(req);
+  AddressFamily family = io->local.af();
+  int fd = -1;
+  Status st = create_fd(family, SocketType::Stream, Protocol::Tcp, &fd);
+  if (st != Status::Success) return complete(req, st, 0);
   sockaddr_storage ls;
-  socklen_t ll = to_native(st->local, &ls);
+  socklen_t ll = to_native(io->local, &ls);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ls), ll) != 0) {
     Status e = status_from_errno(errno);
     ::close(fd);
     return complete(req, e, 0);
   }
-  Socket* s = socket_new(st->client, fd, family, SocketType::Stream, Protocol::Tcp,
-                         kConnectionSocket, st->context, st->dispatch);
+  Socket* s = socket_new(io->client, fd, family, SocketType::Stream, Protocol::Tcp,
+                         kConnectionSocket, io->context, io->dispatch);
   if (s == nullptr) {
     ::close(fd);
     return complete(req, Status::InsufficientResources, 0);
   }
-  s->bound = true;
-  SockAddr remote = st->remote;
+  set_phase(s, Phase::Bound);
+  SockAddr remote = io->remote;
   socket_enter(s);
   Status r = start_connect(s, req, remote);
   socket_leave(s);
   return r;
 }
 
+}  // namespace
 }  // namespace posix
 
 // ---- entry points (any thread) --------------------------------------------------------------
@@ -765,53 +785,48 @@ namespace backend {
 using namespace posix;
 
 namespace {
-StreamIo* stream_io(Request* req, const Buf* buf, uint32_t flags) {
+void stream_io(Request* req, const Buf* buf, uint32_t flags) {
   StreamIo* io = detail::op_state<StreamIo>(req);
   io->buf = buf != nullptr ? *buf : Buf{nullptr, 0, 0};
   io->has_data = buf != nullptr;
   io->done = 0;
   io->flags = flags;
-  return io;
 }
 }  // namespace
 
 Status accept(Socket* s, uint32_t flags, void* accept_socket_context,
               const ConnectionDispatch* dispatch, SockAddr* local, SockAddr* remote, Request* req) {
   (void)flags;
-  *detail::op_state<AcceptState>(req) = AcceptState{accept_socket_context, dispatch, local, remote};
-  req->priv.op = kOpAccept;
-  return submit(s->client, req);
+  *detail::op_state<AcceptIo>(req) = AcceptIo{accept_socket_context, dispatch, local, remote};
+  return submit(s->client, req, &accept_run);
 }
 
 Status connect(Socket* s, const SockAddr* remote, uint32_t flags, Request* req) {
-  stream_io(req, nullptr, flags)->addr = *remote;
-  req->priv.op = kOpConnect;
-  return submit(s->client, req);
+  stream_io(req, nullptr, flags);
+  detail::op_state<StreamIo>(req)->addr = *remote;
+  return submit(s->client, req, &connect_run);
 }
 
 Status connect_ex(Socket* s, const SockAddr* remote, const Buf* data, uint32_t flags,
                   Request* req) {
-  stream_io(req, data, flags)->addr = *remote;
-  req->priv.op = kOpConnectEx;
-  return submit(s->client, req);
+  stream_io(req, data, flags);
+  detail::op_state<StreamIo>(req)->addr = *remote;
+  return submit(s->client, req, &connect_run);
 }
 
 Status send(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   stream_io(req, buf, flags);
-  req->priv.op = kOpSend;
-  return submit(s->client, req);
+  return submit(s->client, req, &send_run);
 }
 
 Status receive(Socket* s, const Buf* buf, uint32_t flags, Request* req) {
   stream_io(req, buf, flags);
-  req->priv.op = kOpReceive;
-  return submit(s->client, req);
+  return submit(s->client, req, &receive_run);
 }
 
 Status disconnect(Socket* s, const Buf* final_data, uint32_t flags, Request* req) {
   stream_io(req, final_data, flags);
-  req->priv.op = kOpDisconnect;
-  return submit(s->client, req);
+  return submit(s->client, req, &disconnect_run);
 }
 
 Status socket_connect(Client* client, SocketType type, Protocol protocol, const SockAddr* local,
@@ -820,27 +835,24 @@ Status socket_connect(Client* client, SocketType type, Protocol protocol, const 
   (void)type;
   (void)protocol;
   (void)flags;
-  SocketState* st = detail::op_state<SocketState>(req);
-  st->client = client;
-  st->family = local->af();
-  st->type = SocketType::Stream;
-  st->protocol = Protocol::Tcp;
-  st->category = kConnectionSocket;
-  st->context = socket_context;
-  st->dispatch = dispatch;
-  st->local = *local;
-  st->remote = *remote;
-  req->priv.op = kOpSocketConnect;
-  return submit(client, req);
+  *detail::op_state<SocketIo>(req) = SocketIo{client,
+                                              local->af(),
+                                              SocketType::Stream,
+                                              Protocol::Tcp,
+                                              kConnectionSocket,
+                                              socket_context,
+                                              dispatch,
+                                              *local,
+                                              *remote};
+  return submit(client, req, &socket_connect_run);
 }
 
 Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction action,
                         Request* req) {
-  SimpleState* st = detail::op_state<SimpleState>(req);
-  st->inspect_id = *inspect_id;
-  st->action = action;
-  req->priv.op = kOpInspectComplete;
-  return submit(s->client, req);
+  AddressIo* io = detail::op_state<AddressIo>(req);
+  io->inspect_id = *inspect_id;
+  io->action = action;
+  return submit(s->client, req, &inspect_complete_run);
 }
 
 Status release_data_indications(Socket* s, DataIndication* list) {

@@ -241,8 +241,11 @@ Outcome receive_from_attempt(Socket* s, Request* r) {
   }
 }
 
+Status send_messages_run(Request* req);
+
+/// send_to and send_messages share the send queue, in order.
 Outcome send_attempt(Socket* s, Request* r) {
-  return r->priv.op == kOpSendMessages ? send_messages_attempt(s, r) : send_to_attempt(s, r);
+  return r->priv.run == &send_messages_run ? send_messages_attempt(s, r) : send_to_attempt(s, r);
 }
 
 /// Reads a batch of datagrams and offers them to the receive_from event.
@@ -250,7 +253,7 @@ void indicate_datagrams(Socket* s) {
   const DatagramDispatch* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
   if (dd == nullptr || dd->receive_from == nullptr || s->dgram == nullptr) return;
   DatagramSlots* d = s->dgram;
-  while (!s->closed && s->recv_q.empty() &&
+  while (!is_closed(s) && s->recv_q.empty() &&
          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceiveFrom) != 0 &&
          s->dgram_retained.load(std::memory_order_acquire) == 0 && s->readable) {
     int n = recv_mmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT);
@@ -283,7 +286,7 @@ void indicate_datagrams(Socket* s) {
     // (the addresses were converted above; the client holds the datagrams, not the headers).
     d->reset_names(n);
     Status r = dd->receive_from(s->base.context, 0, &d->ind[0]);
-    if (s->closed) return;
+    if (is_closed(s)) return;
     if (r == Status::DataNotAccepted) {
       // WSK: an event enabled with SO_WSK_EVENT_CALLBACK is disabled until re-enabled; a
       // static one stays. The datagrams were already read from the host stack: dropped.
@@ -305,13 +308,10 @@ void indicate_datagrams(Socket* s) {
 
 }  // namespace
 
-void udp_process_sends(Socket* s) {
+void udp_process(Socket* s) {
   run_queue(s, &s->send_q, send_attempt);
-}
-
-void udp_process_receives(Socket* s) {
-  run_queue(s, &s->recv_q, receive_from_attempt);
-  if (!s->closed && s->recv_q.empty()) indicate_datagrams(s);
+  if (!is_closed(s)) run_queue(s, &s->recv_q, receive_from_attempt);
+  if (!is_closed(s) && s->recv_q.empty()) indicate_datagrams(s);
 }
 
 bool udp_alloc_slots(Socket* s) {
@@ -350,18 +350,26 @@ void udp_reclaim(Socket* s) {
   if (n != 0) detail::g_counters.retained_indications.fetch_sub(n, std::memory_order_relaxed);
 }
 
-Status op_send_to(Socket* s, Request* req) {
+// ---- operations (run functions, loop thread) ------------------------------------------------
+
+namespace {
+
+Status send_to_run(Request* req) {
+  Socket* s = req->priv.socket;
   return run_or_queue(s, &s->send_q, req, send_attempt);
 }
 
-Status op_send_messages(Socket* s, Request* req) {
+Status send_messages_run(Request* req) {
+  Socket* s = req->priv.socket;
   return run_or_queue(s, &s->send_q, req, send_attempt);
 }
 
-Status op_receive_from(Socket* s, Request* req) {
+Status receive_from_run(Request* req) {
+  Socket* s = req->priv.socket;
   return run_or_queue(s, &s->recv_q, req, receive_from_attempt);
 }
 
+}  // namespace
 }  // namespace posix
 
 namespace backend {
@@ -387,8 +395,7 @@ Status send_to(Socket* s, const Buf* buf, uint32_t flags, const SockAddr* remote
   (void)control_length;  // ancillary data is not passed to the host stack
   (void)control;
   datagram_io(req, buf, remote);
-  req->priv.op = kOpSendTo;
-  return submit(s->client, req);
+  return submit(s->client, req, &send_to_run);
 }
 
 Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
@@ -399,8 +406,7 @@ Status receive_from(Socket* s, const Buf* buf, uint32_t flags, SockAddr* remote,
   io->remote_out = remote;
   io->control_length = control_length;
   io->control_flags = control_flags;
-  req->priv.op = kOpReceiveFrom;
-  return submit(s->client, req);
+  return submit(s->client, req, &receive_from_run);
 }
 
 Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* remote,
@@ -410,8 +416,7 @@ Status send_messages(Socket* s, BufList* list, uint32_t flags, const SockAddr* r
   (void)control;
   DatagramIo* io = datagram_io(req, nullptr, remote);
   io->list = list;
-  req->priv.op = kOpSendMessages;
-  return submit(s->client, req);
+  return submit(s->client, req, &send_messages_run);
 }
 
 Status release_datagram_indications(Socket* s, DatagramIndication* list) {
