@@ -56,38 +56,37 @@ inline void fd_nosigpipe(int fd) {
 #endif
 }
 
-/// socket() returning a non-blocking, close-on-exec descriptor, or -1 (errno set).
-inline int socket_nb(int domain, int type, int protocol) {
-#if XWSK_HAVE_SOCK_NONBLOCK
-  int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-#else
-  int fd = ::socket(domain, type, protocol);
-  if (fd >= 0 && !fd_nonblock_cloexec(fd)) {
+/// A descriptor fresh from socket() or accept() (-1 passes through): made non-blocking and
+/// close-on-exec when the call could not do it itself (@p set_flags), then SIGPIPE-free.
+/// Returns it, or -1 with errno kept when a flag cannot be set (the descriptor is closed).
+inline int own_fd(int fd, bool set_flags) {
+  if (fd < 0) return -1;
+  if (set_flags && !fd_nonblock_cloexec(fd)) {
     int e = errno;
     ::close(fd);
     errno = e;
     return -1;
   }
-#endif
-  if (fd >= 0) fd_nosigpipe(fd);
+  fd_nosigpipe(fd);
   return fd;
+}
+
+/// socket() returning a non-blocking, close-on-exec descriptor, or -1 (errno set).
+inline int socket_nb(int domain, int type, int protocol) {
+#if XWSK_HAVE_SOCK_NONBLOCK
+  return own_fd(::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol), false);
+#else
+  return own_fd(::socket(domain, type, protocol), true);
+#endif
 }
 
 /// accept() returning a non-blocking, close-on-exec descriptor, or -1 (errno set).
 inline int accept_nb(int fd, sockaddr* addr, socklen_t* len) {
 #if XWSK_HAVE_ACCEPT4
-  int c = ::accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return own_fd(::accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC), false);
 #else
-  int c = ::accept(fd, addr, len);
-  if (c >= 0 && !fd_nonblock_cloexec(c)) {
-    int e = errno;
-    ::close(c);
-    errno = e;
-    return -1;
-  }
+  return own_fd(::accept(fd, addr, len), true);
 #endif
-  if (c >= 0) fd_nosigpipe(c);
-  return c;
 }
 
 /// Makes @p to refer to @p from's file, close-on-exec (dup3 / dup2). -1 on failure.
@@ -173,24 +172,29 @@ struct MMsgHdr {
 };
 #endif
 
+/// The fallback of send_mmsg / recv_mmsg: @p one (sendmsg or recvmsg) per message, until one
+/// fails: the number done, or -1 if none was (errno set).
+template <typename One>
+int each_msg(MMsgHdr* msgs, unsigned n, One one) {
+  unsigned i = 0;
+  while (i < n) {
+    ssize_t r = one(&msgs[i].msg_hdr);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    msgs[i].msg_len = static_cast<unsigned>(r);
+    ++i;
+  }
+  return i > 0 ? static_cast<int>(i) : -1;
+}
+
 /// sendmmsg, or one sendmsg per message: the number sent, or -1 if none was (errno set).
 inline int send_mmsg(int fd, MMsgHdr* msgs, unsigned n, int flags) {
 #if XWSK_HAVE_SENDMMSG
   return ::sendmmsg(fd, msgs, n, flags);
 #else
-  unsigned i = 0;
-  for (; i < n; ++i) {
-    ssize_t r = ::sendmsg(fd, &msgs[i].msg_hdr, flags);
-    if (r < 0) {
-      if (errno == EINTR) {
-        --i;
-        continue;
-      }
-      break;
-    }
-    msgs[i].msg_len = static_cast<unsigned>(r);
-  }
-  return i > 0 ? static_cast<int>(i) : -1;
+  return each_msg(msgs, n, [fd, flags](msghdr* h) { return ::sendmsg(fd, h, flags); });
 #endif
 }
 
@@ -200,19 +204,7 @@ inline int recv_mmsg(int fd, MMsgHdr* msgs, unsigned n, int flags) {
 #if XWSK_HAVE_RECVMMSG
   return ::recvmmsg(fd, msgs, n, flags, nullptr);
 #else
-  unsigned i = 0;
-  for (; i < n; ++i) {
-    ssize_t r = ::recvmsg(fd, &msgs[i].msg_hdr, flags);
-    if (r < 0) {
-      if (errno == EINTR) {
-        --i;
-        continue;
-      }
-      break;
-    }
-    msgs[i].msg_len = static_cast<unsigned>(r);
-  }
-  return i > 0 ? static_cast<int>(i) : -1;
+  return each_msg(msgs, n, [fd, flags](msghdr* h) { return ::recvmsg(fd, h, flags); });
 #endif
 }
 

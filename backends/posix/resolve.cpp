@@ -23,30 +23,27 @@ int native_ni_flags(uint32_t flags) {
   return f;
 }
 
+/// The socket types an address list names, as (xwsk, native) pairs; 0 for any other.
+struct SockTypePair {
+  SocketType type;
+  int native;
+};
+constexpr SockTypePair kSockTypes[] = {{SocketType::Stream, SOCK_STREAM},
+                                       {SocketType::Datagram, SOCK_DGRAM},
+                                       {SocketType::Raw, SOCK_RAW}};
+
 int32_t xwsk_socktype(int t) {
-  switch (t) {
-    case SOCK_STREAM:
-      return static_cast<int32_t>(SocketType::Stream);
-    case SOCK_DGRAM:
-      return static_cast<int32_t>(SocketType::Datagram);
-    case SOCK_RAW:
-      return static_cast<int32_t>(SocketType::Raw);
-    default:
-      return 0;
+  for (const SockTypePair& p : kSockTypes) {
+    if (p.native == t) return static_cast<int32_t>(p.type);
   }
+  return 0;
 }
 
 int native_socktype(int32_t t) {
-  switch (static_cast<SocketType>(t)) {
-    case SocketType::Stream:
-      return SOCK_STREAM;
-    case SocketType::Datagram:
-      return SOCK_DGRAM;
-    case SocketType::Raw:
-      return SOCK_RAW;
-    default:
-      return 0;
+  for (const SockTypePair& p : kSockTypes) {
+    if (static_cast<int32_t>(p.type) == t) return p.native;
   }
+  return 0;
 }
 
 /// Converts a native list into an xwsk list (each node one allocation: AddrInfo, SockAddr and

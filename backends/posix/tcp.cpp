@@ -66,6 +66,26 @@ void drained(Socket* s) {
   if (!s->rdhup && !s->hup) s->readable = false;
 }
 
+/// What a read that returned no data (@p n <= 0) means for the stream.
+enum class ReadEnd {
+  Retry,  ///< EINTR: read again
+  Stop,   ///< end of stream (receive_closed) or an error (Socket::error): nothing more to read
+  Wait,   ///< EAGAIN: readable cleared, wait for the next readiness
+};
+ReadEnd read_ended(Socket* s, ssize_t n) {
+  if (n == 0) {
+    s->receive_closed = true;
+    return ReadEnd::Stop;
+  }
+  if (errno == EINTR) return ReadEnd::Retry;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    s->readable = false;
+    return ReadEnd::Wait;
+  }
+  s->error = status_from_errno(errno);
+  return ReadEnd::Stop;
+}
+
 Outcome receive_attempt(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const bool drain = (io->flags & kFlagDrain) != 0;
@@ -112,16 +132,8 @@ Outcome receive_attempt(Socket* s, Request* r) {
       if (!waitall || io->done == io->buf.length) return finished(Status::Success, io->done);
       continue;
     }
-    if (n == 0) {
-      s->receive_closed = true;
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      s->readable = false;
-      return kWait;
-    }
-    s->error = status_from_errno(errno);
+    // End of stream or an error: the checks at the top of the loop finish the request.
+    if (read_ended(s, n) == ReadEnd::Wait) return kWait;
   }
 }
 
@@ -271,16 +283,7 @@ void indicate_receives(Socket* s) {
       }
       continue;
     }
-    if (n == 0) {
-      s->receive_closed = true;
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      s->readable = false;
-      break;
-    }
-    s->error = status_from_errno(errno);
+    if (read_ended(s, n) != ReadEnd::Retry) break;
   }
 }
 
