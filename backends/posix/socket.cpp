@@ -6,20 +6,20 @@
 ///
 /// ## The lifecycle (Socket::phase; set_phase() makes every transition)
 ///
-/// | from                 | event                                                   | to         |
-/// |----------------------|---------------------------------------------------------|------------|
-/// | (none)               | socket(), socket_connect(), or accept at the OS level   | Open       |
-/// | Open                 | bind succeeds (socket_connect binds at once)            | Bound      |
-/// | Open                 | accepted connection (accept_one)                        | Connected  |
-/// | Bound                | listen(), or bind of a listen-category socket           | Listening  |
-/// | Bound                | connect in progress (EINPROGRESS)                       | Connecting |
-/// | Bound                | connect done at once                                    | Connected  |
-/// | Connecting           | connect done (writable, SO_ERROR 0)                     | Connected  |
-/// | Connecting           | connect failed (the socket may connect again)           | Bound      |
-/// | Connected            | abortive disconnect (RST sent)                          | Aborted    |
-/// | any but Closing/Closed | close(): pending requests are cancelled               | Closing    |
-/// | Closing              | close(): descriptor closed                              | Closed     |
-/// | any but Closed       | socket_destroy (never handed out, failed socket_connect) | Closed    |
+/// | from               | event                                                  | to         |
+/// |--------------------|--------------------------------------------------------|------------|
+/// | (none)             | socket(), socket_connect(), accept at the OS level     | Open       |
+/// | Open               | bind succeeds (socket_connect binds at once)           | Bound      |
+/// | Open               | accepted connection (accept_one)                       | Connected  |
+/// | Bound              | listen(), or bind of a listen-category socket          | Listening  |
+/// | Bound              | connect in progress (EINPROGRESS)                      | Connecting |
+/// | Bound              | connect done at once                                   | Connected  |
+/// | Connecting         | connect done (writable, SO_ERROR 0)                    | Connected  |
+/// | Connecting         | connect failed (the socket may connect again)          | Bound      |
+/// | Connected          | abortive disconnect (RST sent)                         | Aborted    |
+/// | not Closing/Closed | close(): pending requests are cancelled                | Closing    |
+/// | Closing            | close(): descriptor closed                             | Closed     |
+/// | not Closed         | socket_destroy (not handed out; socket_connect failed) | Closed     |
 ///
 /// A Connected stream also closes each direction on its own, without a phase of its own:
 /// `send_closed` once a graceful disconnect sent our FIN, `receive_closed` once the peer's FIN
