@@ -84,7 +84,6 @@ bool address_fits_socket(const SockAddr* a, const SocketBase* b) {
   req->priv.next = nullptr;
   req->priv.run = nullptr;
   req->priv.socket = s;
-  req->priv.op = 0;
   g_counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

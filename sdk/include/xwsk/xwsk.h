@@ -54,8 +54,7 @@ struct RequestPrivate {
   /// The operation's own function (backend-private): the backend's loop runs a request handed
   /// over from another thread by calling it, so no central switch knows every operation.
   Status (*run)(Request* req);
-  uint32_t state;  ///< 0 idle, else in flight (owned by the API layer).
-  uint32_t op;     ///< Operation code (backend-private meaning; being replaced by run).
+  uint32_t state;                          ///< 0 idle, else in flight (owned by the API layer).
   alignas(16) unsigned char backend[160];  ///< Backend-private operation state.
 };
 }  // namespace detail
