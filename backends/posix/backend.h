@@ -204,7 +204,7 @@ constexpr size_t kDatagramSlotSize = 64 * 1024;
 /// (when nothing is queued before it) up to this dispatch depth; deeper, it is queued and the
 /// running dispatch pass picks it up, so recursion stays bounded.
 constexpr uint32_t kMaxInlineDepth = 4;
-/// Closed socket objects a client keeps for reuse (64 x 472 bytes at most, and no more than
+/// Closed socket objects a client keeps for reuse (64 x 496 bytes at most, and no more than
 /// the client has live sockets).
 constexpr uint32_t kSocketCacheSize = 64;
 /// Idle indication buffers a client keeps (16 x 64 KiB at most, and no more than the client
