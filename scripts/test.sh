@@ -18,7 +18,7 @@
 #      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
 #   5. the conformance suite and the echo tests under ThreadSanitizer (preset tsan);
 #   6. the fuzz targets (preset fuzz, label fuzz): the committed seeds and regression inputs
-#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 12 targets, 2 at a time);
+#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 14 targets, 2 at a time);
 #   7. a clang-format check of the tree;
 # and prints one summary: counts per step, every skip with its reason, and a closing line
 # "N passed, N failed, N skipped".
