@@ -328,10 +328,11 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   bool ended = (cflags & IORING_CQE_F_MORE) == 0;
   if (ended) sl.poll_armed = false;
   if (res > 0) socket_ready(s, ready_flags(res));
-  // The socket may have been removed by its own callbacks (the slot then changed), and the slot
-  // table may have grown (moved) meanwhile: look the slot up again.
+  // The socket may have been removed by its own callbacks (engine_remove changed the slot: a
+  // closed socket is never armed again), and the slot table may have grown (moved) meanwhile:
+  // look the slot up again.
   const Slot& now = e->slots[index];
-  if (ended && now.socket == s && (now.gen & 0xffffffu) == gen && !now.poll_armed && !s->closed) {
+  if (ended && now.socket == s && (now.gen & 0xffffffu) == gen && !now.poll_armed) {
     arm_poll(e, index);
   }
 }
@@ -435,7 +436,12 @@ void engine_remove(Client* c, Socket* s) {
   s->engine_index = -1;
   // The polls hold the file: drop them before the caller closes the descriptor (so a listener's
   // port is free and a linger reset goes out at close). get_events runs deferred task work.
-  if (submit) io_uring_submit_and_get_events(&e->ring);
+  // A signal or a transient shortage is retried a few times; past that the cancellation stays
+  // queued and goes with the next turn's submission (the file then lives until then).
+  for (int tries = 0; submit && tries < 4; ++tries) {
+    int ret = io_uring_submit_and_get_events(&e->ring);
+    if (ret >= 0 || (ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)) break;
+  }
 }
 
 void engine_update(Client* c, Socket* s) {
