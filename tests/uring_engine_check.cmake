@@ -5,6 +5,8 @@
 #             cannot use io_uring (the library's stderr line says why): then a skip with that line.
 #   fallback: the whole suite with XWSK_URING=0: the library says so on stderr, every case
 #             reports posix-epoll, none reports posix-uring, and the run passes (0 failed).
+#   denied:   one case with io_uring_setup failing with EPERM (strace -e inject, -DSTRACE=...):
+#             the stderr line gives the reason and the case passes on posix-epoll.
 if(MODE STREQUAL "engine")
   execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${BINARY}
                           --gtest_filter=conformance.tcp_echo_v4
@@ -39,6 +41,30 @@ elseif(MODE STREQUAL "fallback")
   endif()
   string(STRIP "${closing}" closing)
   message("posix-uring fallback: backend_name() posix-epoll, ${closing}")
+elseif(MODE STREQUAL "denied")
+  # io_uring_setup fails with EPERM (as under kernel.io_uring_disabled=2 or a seccomp filter;
+  # strace injects the error): the library must say why and run one case on epoll.
+  if(NOT STRACE)
+    message("XWSK-SKIP posix-uring denied: strace not found (scripts/bootstrap.sh full)")
+    return()
+  endif()
+  execute_process(COMMAND ${STRACE} -f -qq --seccomp-bpf -o /dev/null -e trace=io_uring_setup
+                          -e inject=io_uring_setup:error=EPERM
+                          ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${BINARY}
+                          --gtest_filter=conformance.tcp_echo_v4
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 AND err MATCHES "ptrace|PTRACE|seccomp")
+    string(REGEX MATCH "[^\n]*(ptrace|PTRACE|seccomp)[^\n]*" why "${err}")
+    message("XWSK-SKIP posix-uring denied: strace cannot run here: ${why}")
+    return()
+  endif()
+  if(NOT err MATCHES "xwsk: io_uring not used \\(io_uring_queue_init: Operation not permitted[^\n]*posix-epoll")
+    message(FATAL_ERROR "no fallback line naming EPERM on stderr (exit ${rc}):\n${err}")
+  endif()
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "XWSK-TRACE posix-epoll tcp_echo_v4")
+    message(FATAL_ERROR "the case did not pass on posix-epoll (exit ${rc}):\n${out}\n${err}")
+  endif()
+  message("posix-uring denied: io_uring_setup EPERM -> posix-epoll, the case passes")
 else()
-  message(FATAL_ERROR "MODE must be engine or fallback")
+  message(FATAL_ERROR "MODE must be engine, fallback or denied")
 endif()
