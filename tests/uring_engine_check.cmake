@@ -50,11 +50,15 @@ elseif(MODE STREQUAL "denied")
   endif()
   execute_process(COMMAND ${STRACE} -f -qq --seccomp-bpf -o /dev/null -e trace=io_uring_setup
                           -e inject=io_uring_setup:error=EPERM
-                          ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${BINARY}
-                          --gtest_filter=conformance.tcp_echo_v4
+                          ${CMAKE_COMMAND} -E env --unset=XWSK_URING
+                          # LeakSanitizer cannot run under ptrace (the asan preset); the other
+                          # tests check for leaks.
+                          "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=0"
+                          ${BINARY} --gtest_filter=conformance.tcp_echo_v4
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0 AND err MATCHES "ptrace|PTRACE|seccomp")
-    string(REGEX MATCH "[^\n]*(ptrace|PTRACE|seccomp)[^\n]*" why "${err}")
+  string(REGEX MATCH "(^|\n)strace: [^\n]*" why "${err}")
+  if(NOT rc EQUAL 0 AND why)
+    string(STRIP "${why}" why)
     message("XWSK-SKIP posix-uring denied: strace cannot run here: ${why}")
     return()
   endif()
