@@ -86,6 +86,7 @@ struct Slot {
   int32_t next_free;
   bool poll_armed;  ///< the multishot poll is in the kernel
   bool out_armed;   ///< the one-shot POLLOUT poll is in the kernel
+  bool arm_later;   ///< no submission entry was free: engine_wait arms the poll(s)
 };
 
 /// IORING_REGISTER_ENABLE_RINGS. liburing 2.3 declares io_uring_enable_rings() but Debian's
@@ -206,9 +207,9 @@ struct UringEngine {
   bool wake_armed;      ///< the read is in the kernel
   bool enabled;         ///< the loop thread enabled the ring (first turn)
   Slot* slots;
-  uint32_t slot_count;
   uint32_t slot_capacity;
   int32_t free_head;
+  bool arm_later;  ///< some slot has arm_later set
 };
 
 UringEngine* engine_of(Client* c) {
@@ -222,11 +223,13 @@ void ensure_enabled(UringEngine* e) {
   enable_rings(&e->ring);
 }
 
-/// A submission entry; when the queue is full, what is queued is submitted first.
+/// A submission entry; when the queue is full, what is queued is submitted first. Null only
+/// when the kernel keeps refusing submissions (an old kernel's -EBUSY while its completion queue
+/// overflows): the caller then retries from engine_wait, after completions were reaped.
 io_uring_sqe* get_sqe(UringEngine* e) {
   ensure_enabled(e);
   io_uring_sqe* sqe = io_uring_get_sqe(&e->ring);
-  while (sqe == nullptr) {
+  for (int tries = 0; sqe == nullptr && tries < 8; ++tries) {
     io_uring_submit(&e->ring);
     sqe = io_uring_get_sqe(&e->ring);
   }
@@ -243,8 +246,8 @@ bool grow_slots(UringEngine* e) {
     detail::release(e->slots, detail::kTagMisc);
   }
   for (uint32_t i = e->slot_capacity; i < cap; ++i) {
-    slots[i] =
-        Slot{nullptr, 0, i + 1 < cap ? static_cast<int32_t>(i + 1) : e->free_head, false, false};
+    slots[i] = Slot{nullptr, 0,     i + 1 < cap ? static_cast<int32_t>(i + 1) : e->free_head,
+                    false,   false, false};
   }
   e->free_head = static_cast<int32_t>(e->slot_capacity);
   e->slots = slots;
@@ -264,6 +267,10 @@ short poll_events(const Socket* s) {
 void arm_poll(UringEngine* e, uint32_t index) {
   Slot& sl = e->slots[index];
   io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) {
+    sl.arm_later = e->arm_later = true;
+    return;
+  }
   io_uring_prep_poll_multishot(sqe, sl.socket->fd, static_cast<unsigned>(poll_events(sl.socket)));
   io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindPoll));
   sl.poll_armed = true;
@@ -272,6 +279,10 @@ void arm_poll(UringEngine* e, uint32_t index) {
 void arm_poll_out(UringEngine* e, uint32_t index) {
   Slot& sl = e->slots[index];
   io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) {
+    sl.arm_later = e->arm_later = true;
+    return;
+  }
   io_uring_prep_poll_add(sqe, sl.socket->fd, POLLOUT);
   io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindPollOut));
   sl.out_armed = true;
@@ -282,6 +293,7 @@ void arm_poll_out(UringEngine* e, uint32_t index) {
 /// live on, holding the file; a cancellation marks it, and its pending work ends it.
 void remove_poll(UringEngine* e, uint64_t user_data) {
   io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) return;  // the kernel refuses submissions: the ring's exit cancels it
   io_uring_prep_cancel64(sqe, user_data, 0);
   io_uring_sqe_set_data64(sqe, tag(0, 0, kKindIgnore));
   if (g_cqe_skip) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -290,9 +302,26 @@ void remove_poll(UringEngine* e, uint64_t user_data) {
 void arm_wake(UringEngine* e) {
   if (e->wake_armed) return;
   io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) return;  // tried again next turn (a wake-up may wait for it)
   io_uring_prep_read(sqe, e->wake_fd, &e->wake_value, sizeof(e->wake_value), 0);
   io_uring_sqe_set_data64(sqe, tag(0, 0, kKindWake));
   e->wake_armed = true;
+}
+
+/// Arms the polls that found no free submission entry (see get_sqe).
+void arm_deferred(UringEngine* e) {
+  if (!e->arm_later) return;
+  e->arm_later = false;
+  for (uint32_t i = 0; i < e->slot_capacity; ++i) {
+    Slot& sl = e->slots[i];
+    if (!sl.arm_later || sl.socket == nullptr) continue;
+    sl.arm_later = false;
+    if (!sl.poll_armed) arm_poll(e, i);
+    Socket* s = e->slots[i].socket;
+    if (s->base.type != SocketType::Stream && !s->send_q.empty() && !e->slots[i].out_armed) {
+      arm_poll_out(e, i);
+    }
+  }
 }
 
 uint32_t ready_flags(int mask) {
@@ -410,6 +439,7 @@ Status engine_add(Client* c, Socket* s) {
   sl.next_free = -1;
   sl.poll_armed = false;
   sl.out_armed = false;
+  sl.arm_later = false;
   s->engine_index = static_cast<int>(index);
   arm_poll(e, index);
   return Status::Success;
@@ -431,6 +461,7 @@ void engine_remove(Client* c, Socket* s) {
   sl.socket = nullptr;
   sl.poll_armed = false;
   sl.out_armed = false;
+  sl.arm_later = false;
   sl.next_free = e->free_head;
   e->free_head = static_cast<int32_t>(index);
   s->engine_index = -1;
@@ -468,6 +499,7 @@ void engine_wait(Client* c, int timeout_ms) {
   }
   UringEngine* e = engine_of(c);
   ensure_enabled(e);
+  arm_deferred(e);
   arm_wake(e);
   if (timeout_ms == 0) {
     io_uring_submit_and_get_events(&e->ring);
