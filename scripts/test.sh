@@ -2,7 +2,9 @@
 # Runs every test: sets up (packages, configure, build of the default, ASan/UBSan, portable,
 # TSan and fuzz presets), then runs
 #   1. ctest on the default build: the conformance suite on every backend (posix-epoll,
-#      posix-poll, uv, and wsk inside a driver under Wine), the echo sample against real peers,
+#      posix-poll, posix-uring, uv, and wsk inside a driver under Wine; label uring: the io_uring
+#      engine, and posix_uring.fallback, the suite on its forced epoll fallback, XWSK_URING=0),
+#      the echo sample against real peers,
 #      the fault tests (label fault: descriptor exhaustion, UDP flood, RSS rounds, request
 #      races, the bad-input sweep; under a minute), the benchmark smoke run (everything but
 #      the soak), the package tests (label package, seconds: install, find_package and
@@ -10,12 +12,13 @@
 #   2. the soak (label soak): 1,000 connections against the echo server on every user-space
 #      backend, every byte checked (XWSK_SOAK_CONNECTIONS=10000 for more);
 #   3. the conformance suite, the echo tests and the unit tests (fault-unit among them) again
-#      under AddressSanitizer + UBSan, in the checked build (XWSK_CHECKED: stale handles);
+#      under AddressSanitizer + UBSan, in the checked build (XWSK_CHECKED: stale handles), the
+#      io_uring engine included (label uring);
 #   4. the conformance suite on posix-epoll and posix-poll built with the portable fallback of
 #      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
 #   5. the conformance suite and the echo tests under ThreadSanitizer (preset tsan);
 #   6. the fuzz targets (preset fuzz, label fuzz): the committed seeds and regression inputs
-#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 12 targets, 2 at a time);
+#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 14 targets, 2 at a time);
 #   7. a clang-format check of the tree;
 # and prints one summary: counts per step, every skip with its reason, and a closing line
 # "N passed, N failed, N skipped".
@@ -76,7 +79,7 @@ run_ctest() {
 skips_file=$(mktemp)
 run_ctest default "default build (all but soak)" -LE soak
 run_ctest default "soak (1,000 connections/backend)" -L soak
-run_ctest asan "asan+ubsan (conformance, echo, unit, umwsk)" -L "conformance|echo|unit|umwsk"
+run_ctest asan "asan+ubsan (conformance, echo, unit, umwsk)" -L "conformance|echo|unit|umwsk|^uring$"
 run_ctest portable "posix, every portable fallback" -L conformance
 run_ctest tsan "tsan (conformance, echo)" -L "conformance|echo"
 run_ctest fuzz "fuzz (replay, then 20 s/target)" -L fuzz

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+# Checks which engine xwsk::posix_uring runs on (tests/CMakeLists.txt: posix_uring.engine and
+# posix_uring.fallback). cmake -DBINARY=<xwsk-conformance-posix_uring> -DMODE=engine|fallback -P
+#   engine:   one case without XWSK_URING: backend_name() must be posix-uring, unless the host
+#             cannot use io_uring (the library's stderr line says why): then a skip with that line.
+#   fallback: the whole suite with XWSK_URING=0: the library says so on stderr, every case
+#             reports posix-epoll, none reports posix-uring, and the run passes (0 failed).
+#   denied:   one case with io_uring_setup failing with EPERM (strace -e inject, -DSTRACE=...):
+#             the stderr line gives the reason and the case passes on posix-epoll.
+if(MODE STREQUAL "engine")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${BINARY}
+                          --gtest_filter=conformance.tcp_echo_v4
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(REGEX MATCH "xwsk: io_uring not used[^\n]*" why "${err}")
+  if(why)
+    message("XWSK-SKIP posix-uring engine: ${why}")
+    return()
+  endif()
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the case failed (exit ${rc}):\n${out}\n${err}")
+  endif()
+  if(NOT out MATCHES "XWSK-TRACE posix-uring ")
+    message(FATAL_ERROR "backend_name() is not posix-uring:\n${out}")
+  endif()
+  message("posix-uring: the io_uring engine runs")
+elseif(MODE STREQUAL "fallback")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env XWSK_URING=0 ${BINARY} --gtest_brief=1
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT err MATCHES "xwsk: io_uring not used \\(XWSK_URING=0[^\n]*posix-epoll")
+    message(FATAL_ERROR "no fallback line on stderr:\n${err}")
+  endif()
+  if(out MATCHES "XWSK-TRACE posix-uring ")
+    message(FATAL_ERROR "a case ran on posix-uring despite XWSK_URING=0")
+  endif()
+  if(NOT out MATCHES "XWSK-TRACE posix-epoll ")
+    message(FATAL_ERROR "no case reported posix-epoll:\n${out}")
+  endif()
+  string(REGEX MATCH "\n([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped" closing "${out}")
+  if(NOT rc EQUAL 0 OR NOT closing OR NOT CMAKE_MATCH_2 EQUAL 0)
+    message(FATAL_ERROR "the suite failed on the fallback (exit ${rc}):\n${out}\n${err}")
+  endif()
+  string(STRIP "${closing}" closing)
+  message("posix-uring fallback: backend_name() posix-epoll, ${closing}")
+elseif(MODE STREQUAL "denied")
+  # io_uring_setup fails with EPERM (as under kernel.io_uring_disabled=2 or a seccomp filter;
+  # strace injects the error): the library must say why and run one case on epoll.
+  if(NOT STRACE)
+    message("XWSK-SKIP posix-uring denied: strace not found (scripts/bootstrap.sh full)")
+    return()
+  endif()
+  execute_process(COMMAND ${STRACE} -f -qq --seccomp-bpf -o /dev/null -e trace=io_uring_setup
+                          -e inject=io_uring_setup:error=EPERM
+                          ${CMAKE_COMMAND} -E env --unset=XWSK_URING
+                          # LeakSanitizer cannot run under ptrace (the asan preset); the other
+                          # tests check for leaks.
+                          "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=0"
+                          ${BINARY} --gtest_filter=conformance.tcp_echo_v4
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(REGEX MATCH "(^|\n)strace: [^\n]*" why "${err}")
+  if(NOT rc EQUAL 0 AND why)
+    string(STRIP "${why}" why)
+    message("XWSK-SKIP posix-uring denied: strace cannot run here: ${why}")
+    return()
+  endif()
+  if(NOT err MATCHES "xwsk: io_uring not used \\(io_uring_queue_init: Operation not permitted[^\n]*posix-epoll")
+    message(FATAL_ERROR "no fallback line naming EPERM on stderr (exit ${rc}):\n${err}")
+  endif()
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "XWSK-TRACE posix-epoll tcp_echo_v4")
+    message(FATAL_ERROR "the case did not pass on posix-epoll (exit ${rc}):\n${out}\n${err}")
+  endif()
+  message("posix-uring denied: io_uring_setup EPERM -> posix-epoll, the case passes")
+else()
+  message(FATAL_ERROR "MODE must be engine, fallback or denied")
+endif()
