@@ -10,8 +10,7 @@
 
 #include <new>
 
-namespace xwsk {
-namespace hostnet {
+namespace xwsk::hostnet {
 
 /// At most @p Cap idle blocks, linked through their first bytes (a block must hold a
 /// pointer). Not thread-safe: one owner thread. Zero-initialized memory is an empty cache.
@@ -55,7 +54,6 @@ struct BlockCache {
   }
 };
 
-}  // namespace hostnet
-}  // namespace xwsk
+}  // namespace xwsk::hostnet
 
 #endif  // XWSK_BACKENDS_COMMON_BLOCK_CACHE_H_

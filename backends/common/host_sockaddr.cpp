@@ -8,8 +8,7 @@
 
 #include "sockaddr_forms.h"
 
-namespace xwsk {
-namespace hostnet {
+namespace xwsk::hostnet {
 
 namespace {
 using HostForms = addr::SockaddrForms<sockaddr_in, sockaddr_in6, AF_INET, AF_INET6>;
@@ -33,5 +32,4 @@ bool from_native(const sockaddr* in, socklen_t len, SockAddr* out) {
   return HostForms::read(in, static_cast<size_t>(len), out);
 }
 
-}  // namespace hostnet
-}  // namespace xwsk
+}  // namespace xwsk::hostnet

@@ -10,8 +10,7 @@
 
 #include "xwsk/types.h"
 
-namespace xwsk {
-namespace hostnet {
+namespace xwsk::hostnet {
 
 /// AddressFamily -> AF_INET / AF_INET6 (AF_UNSPEC when unknown).
 int native_family(AddressFamily f);
@@ -26,7 +25,6 @@ inline bool from_native(const sockaddr* in, SockAddr* out) {
   return from_native(in, static_cast<socklen_t>(sizeof(sockaddr_storage)), out);
 }
 
-}  // namespace hostnet
-}  // namespace xwsk
+}  // namespace xwsk::hostnet
 
 #endif  // XWSK_BACKENDS_COMMON_HOST_SOCKADDR_H_

@@ -26,8 +26,7 @@
 #include <errno.h>
 #include <netdb.h>
 
-namespace xwsk {
-namespace hostnet {
+namespace xwsk::hostnet {
 
 namespace {
 
@@ -128,5 +127,4 @@ const StatusRow* eai_rows(size_t* count) {
   return kEai;
 }
 
-}  // namespace hostnet
-}  // namespace xwsk
+}  // namespace xwsk::hostnet

@@ -14,8 +14,7 @@
 
 #include "xwsk/status.h"
 
-namespace xwsk {
-namespace hostnet {
+namespace xwsk::hostnet {
 
 /// One row of a table: a host code and its status.
 struct StatusRow {
@@ -34,7 +33,6 @@ Status status_from_eai(int eai, int saved_errno);
 const StatusRow* errno_rows(size_t* count);
 const StatusRow* eai_rows(size_t* count);
 
-}  // namespace hostnet
-}  // namespace xwsk
+}  // namespace xwsk::hostnet
 
 #endif  // XWSK_BACKENDS_COMMON_STATUS_MAP_H_

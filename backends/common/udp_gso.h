@@ -32,8 +32,7 @@
 #define XWSK_HAVE_UDP_GSO 0
 #endif
 
-namespace xwsk {
-namespace hostnet {
+namespace xwsk::hostnet {
 
 /// At most this many datagrams per GSO send (the kernel's UDP_MAX_SEGMENTS is 64 before 6.5,
 /// 128 after) and this many payload bytes in all (an IPv4 datagram's limit: 65535 - 20 - 8).
@@ -99,7 +98,6 @@ inline bool gso_refused(int err) {
   return err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP || err == EMSGSIZE;
 }
 
-}  // namespace hostnet
-}  // namespace xwsk
+}  // namespace xwsk::hostnet
 
 #endif  // XWSK_BACKENDS_COMMON_UDP_GSO_H_

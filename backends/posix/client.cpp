@@ -13,8 +13,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 namespace {
 
 /// The client whose loop runs on this thread (null on every other thread).
@@ -335,9 +334,9 @@ void default_release(void* memory, uint32_t tag, void* context) {
 }
 
 }  // namespace
-}  // namespace posix
+}  // namespace xwsk::posix
 
-namespace backend {
+namespace xwsk::backend {
 
 using namespace posix;
 
@@ -453,5 +452,4 @@ void client_destroy(Client* c) {
   detail::release(c, detail::kTagClient);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

@@ -28,8 +28,7 @@
 #include <sys/eventfd.h>
 #endif
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 /// The send flags of every send call (MSG_NOSIGNAL where the host has it).
 #if XWSK_HAVE_MSG_NOSIGNAL
@@ -208,7 +207,6 @@ inline int recv_mmsg(int fd, MMsgHdr* msgs, unsigned n, int flags) {
 #endif
 }
 
-}  // namespace posix
-}  // namespace xwsk
+}  // namespace xwsk::posix
 
 #endif  // XWSK_BACKENDS_POSIX_COMPAT_H_

@@ -10,8 +10,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 using detail::complete;
 using detail::op_state;
@@ -210,11 +209,11 @@ Status control_socket_run(Request* req) {
 
 }  // namespace
 
-}  // namespace posix
+}  // namespace xwsk::posix
 
 // ---- entry points (any thread) --------------------------------------------------------------
 
-namespace backend {
+namespace xwsk::backend {
 
 using namespace posix;
 
@@ -295,5 +294,4 @@ Status control_client(Client* client, uint32_t control_code, size_t input_size, 
   return detail::complete(req, st, info);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

@@ -13,8 +13,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 struct Engine {
   int epfd;
@@ -134,5 +133,4 @@ void engine_wait(Client* c, int timeout_ms) {
   }
 }
 
-}  // namespace posix
-}  // namespace xwsk
+}  // namespace xwsk::posix

@@ -18,8 +18,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 #if XWSK_HAVE_POLLRDHUP
 constexpr short kPollRdHup = POLLRDHUP;
@@ -221,5 +220,4 @@ void engine_wait(Client* c, int timeout_ms) {
   }
 }
 
-}  // namespace posix
-}  // namespace xwsk
+}  // namespace xwsk::posix

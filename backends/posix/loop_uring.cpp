@@ -48,8 +48,7 @@
 #include "backend.h"
 #include "uring.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 namespace {
 
 // ---- process-wide mode ------------------------------------------------------------------------
@@ -534,5 +533,4 @@ void engine_wait(Client* c, int timeout_ms) {
   }
 }
 
-}  // namespace posix
-}  // namespace xwsk
+}  // namespace xwsk::posix

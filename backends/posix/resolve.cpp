@@ -9,8 +9,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 namespace {
 
 int native_ni_flags(uint32_t flags) {
@@ -183,9 +182,9 @@ void resolver_stop(Client* c) {
   if (started) pthread_join(c->resolver, nullptr);
 }
 
-}  // namespace posix
+}  // namespace xwsk::posix
 
-namespace backend {
+namespace xwsk::backend {
 
 using namespace posix;
 
@@ -231,5 +230,4 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
   return resolver_submit(client, req);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

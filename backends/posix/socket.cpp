@@ -34,8 +34,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 using detail::complete;
 using detail::op_state;
@@ -368,11 +367,11 @@ Status close_run(Request* req) {
 }
 
 }  // namespace
-}  // namespace posix
+}  // namespace xwsk::posix
 
 // ---- entry points (any thread) --------------------------------------------------------------
 
-namespace backend {
+namespace xwsk::backend {
 
 using namespace posix;
 
@@ -416,5 +415,4 @@ Status close_socket(Socket* s, Request* req) {
   return submit(s->client, req, &close_run);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

@@ -22,8 +22,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 using detail::complete;
 using detail::op_state;
@@ -779,11 +778,11 @@ Status socket_connect_run(Request* req) {
 }
 
 }  // namespace
-}  // namespace posix
+}  // namespace xwsk::posix
 
 // ---- entry points (any thread) --------------------------------------------------------------
 
-namespace backend {
+namespace xwsk::backend {
 
 using namespace posix;
 
@@ -867,5 +866,4 @@ Status release_data_indications(Socket* s, DataIndication* list) {
   return Status::Success;
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

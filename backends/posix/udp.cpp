@@ -10,8 +10,7 @@
 #include "backend.h"
 #include "udp_gso.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 using detail::complete;
 using detail::op_state;
@@ -370,9 +369,9 @@ Status receive_from_run(Request* req) {
 }
 
 }  // namespace
-}  // namespace posix
+}  // namespace xwsk::posix
 
-namespace backend {
+namespace xwsk::backend {
 
 using namespace posix;
 
@@ -435,5 +434,4 @@ Status release_datagram_indications(Socket* s, DatagramIndication* list) {
   return Status::Success;
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

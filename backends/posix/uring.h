@@ -7,8 +7,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace posix {
+namespace xwsk::posix {
 
 Status epoll_engine_create(Client* c);
 void epoll_engine_destroy(Client* c);
@@ -20,7 +19,6 @@ void epoll_engine_wait(Client* c, int timeout_ms);
 bool epoll_engine_level_triggered();
 const char* epoll_engine_name();
 
-}  // namespace posix
-}  // namespace xwsk
+}  // namespace xwsk::posix
 
 #endif  // XWSK_BACKENDS_POSIX_URING_H_

@@ -10,8 +10,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 namespace {
 
@@ -164,12 +163,12 @@ void kick(Socket* s, uint32_t flags) {
   uv_async_send(&c->wakeup);
 }
 
-}  // namespace uv
+}  // namespace xwsk::uv
 
 // ---------------------------------------------------------------------------------------------
 // xwsk::backend: facts, requests, segments, clients
 // ---------------------------------------------------------------------------------------------
-namespace backend {
+namespace xwsk::backend {
 
 namespace {
 void* default_allocate(size_t size, uint32_t, void*) {
@@ -268,6 +267,4 @@ void client_destroy(Client* c) {
   detail::release(c, detail::kTagClient);
 }
 
-}  // namespace backend
-
-}  // namespace xwsk
+}  // namespace xwsk::backend

@@ -10,8 +10,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 using detail::op_state;
 
@@ -276,10 +275,10 @@ Status control_client_run(Client* c, uint32_t code, size_t input_size, const voi
 }
 
 }  // namespace
-}  // namespace uv
+}  // namespace xwsk::uv
 
 // ---- xwsk::backend entry points: control ------------------------------------------------------
-namespace backend {
+namespace xwsk::backend {
 
 Status control_socket(Socket* s, ControlType type, uint32_t control_code, uint32_t level,
                       size_t input_size, const void* input, size_t output_size, void* output,
@@ -303,5 +302,4 @@ Status control_client(Client* client, uint32_t control_code, size_t input_size, 
                                 output_size_returned, req);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

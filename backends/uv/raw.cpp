@@ -13,8 +13,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 using detail::op_state;
 
@@ -266,5 +265,4 @@ Status raw_close(Request* req) {
   return Status::Pending;
 }
 
-}  // namespace uv
-}  // namespace xwsk
+}  // namespace xwsk::uv

@@ -11,8 +11,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 using detail::op_state;
 
@@ -167,10 +166,10 @@ Status get_name_info_run(Request* req) {
 }
 
 }  // namespace
-}  // namespace uv
+}  // namespace xwsk::uv
 
 // ---- xwsk::backend entry points: names ---------------------------------------------------------
-namespace backend {
+namespace xwsk::backend {
 
 using detail::op_state;
 using uv::ResolveIo;
@@ -210,5 +209,4 @@ void free_address_info(Client* client, AddrInfo* info) {
   }
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

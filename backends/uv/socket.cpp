@@ -37,8 +37,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 namespace {
 
@@ -351,10 +350,10 @@ Status release_held(Socket* s) {
   return Status::Success;
 }
 
-}  // namespace uv
+}  // namespace xwsk::uv
 
 // ---- xwsk::backend entry points: socket objects ----------------------------------------------
-namespace backend {
+namespace xwsk::backend {
 
 using detail::op_state;
 using uv::AddressIo;
@@ -410,5 +409,4 @@ Status close_socket(Socket* s, Request* req) {
                                                         : &uv::raw_close);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

@@ -10,8 +10,7 @@
 #include "backend.h"
 #include "status_map.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 namespace {
 
@@ -45,5 +44,4 @@ Status from_errno(int err) {
   return hostnet::status_from_errno(err);
 }
 
-}  // namespace uv
-}  // namespace xwsk
+}  // namespace xwsk::uv

@@ -16,8 +16,7 @@
 
 #include "backend.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 using detail::op_state;
 
@@ -913,10 +912,10 @@ Status socket_connect_run(Request* req) {
 }
 
 }  // namespace
-}  // namespace uv
+}  // namespace xwsk::uv
 
 // ---- xwsk::backend entry points: stream sockets ------------------------------------------------
-namespace backend {
+namespace xwsk::backend {
 
 using detail::op_state;
 using uv::StreamIo;
@@ -983,5 +982,4 @@ Status release_data_indications(Socket* s, DataIndication* list) {
   return uv::release_held(s);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend

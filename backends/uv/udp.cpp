@@ -16,8 +16,7 @@
 #include "backend.h"
 #include "udp_gso.h"
 
-namespace xwsk {
-namespace uv {
+namespace xwsk::uv {
 
 using detail::op_state;
 
@@ -462,10 +461,10 @@ bool datagrams_fit(Request* req, unsigned max_pieces) {
   return true;
 }
 
-}  // namespace uv
+}  // namespace xwsk::uv
 
 // ---- xwsk::backend entry points: datagram and raw sockets -------------------------------------
-namespace backend {
+namespace xwsk::backend {
 
 using detail::op_state;
 using uv::DatagramIo;
@@ -511,5 +510,4 @@ Status release_datagram_indications(Socket* s, DatagramIndication* list) {
   return uv::release_held(s);
 }
 
-}  // namespace backend
-}  // namespace xwsk
+}  // namespace xwsk::backend
