@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -840,22 +841,33 @@ const CaseDef* FindCase(const std::string& name) {
   return nullptr;
 }
 
-const char* KindName(Kind k) {
-  switch (k) {
-    case Kind::kEcho:
-      return "tcp_echo";
-    case Kind::kPump:
-      return "tcp_pump";
-    case Kind::kChurn:
-      return "tcp_churn";
-    case Kind::kChurnUnderFlood:
-      return "tcp_churn_under_flood";
-    case Kind::kUdpPingPong:
-      return "udp_pingpong";
-    case Kind::kUdpBlast:
-      return "udp_blast";
+// Each kind of case: its name in the results and the function that runs it.
+struct KindDef {
+  Kind kind;
+  const char* name;
+  json (*run)(const Options& o, const CaseDef& c, Errors& err);
+};
+
+constexpr KindDef kKinds[] = {
+    {Kind::kEcho, "tcp_echo", RunEcho},
+    {Kind::kPump, "tcp_pump", RunPump},
+    {Kind::kChurn, "tcp_churn", RunChurn},
+    {Kind::kChurnUnderFlood, "tcp_churn_under_flood", RunChurnUnderFlood},
+    {Kind::kUdpPingPong, "udp_pingpong", RunUdpPingPong},
+    {Kind::kUdpBlast, "udp_blast", RunUdpBlast},
+};
+static_assert(std::size(kKinds) == static_cast<size_t>(Kind::kUdpBlast) + 1,
+              "one kKinds row per Kind");
+
+const KindDef& KindOf(Kind k) {
+  for (const KindDef& d : kKinds) {
+    if (d.kind == k) return d;
   }
-  return "?";
+  std::abort();  // unreachable: the static_assert above keeps kKinds complete
+}
+
+const char* KindName(Kind k) {
+  return KindOf(k).name;
 }
 
 json RunCase(const Options& o, const CaseDef& c) {
@@ -875,27 +887,7 @@ json RunCase(const Options& o, const CaseDef& c) {
   Errors err;
   rusage r0{}, r1{};
   getrusage(RUSAGE_SELF, &r0);
-  json out;
-  switch (c.kind) {
-    case Kind::kEcho:
-      out = RunEcho(o, c, err);
-      break;
-    case Kind::kPump:
-      out = RunPump(o, c, err);
-      break;
-    case Kind::kChurn:
-      out = RunChurn(o, c, err);
-      break;
-    case Kind::kChurnUnderFlood:
-      out = RunChurnUnderFlood(o, c, err);
-      break;
-    case Kind::kUdpPingPong:
-      out = RunUdpPingPong(o, c, err);
-      break;
-    case Kind::kUdpBlast:
-      out = RunUdpBlast(o, c, err);
-      break;
-  }
+  json out = KindOf(c.kind).run(o, c, err);
   getrusage(RUSAGE_SELF, &r1);
   auto us = [](const timeval& t) { return t.tv_sec * 1000000LL + t.tv_usec; };
   if (!out.is_object()) out = json::object();

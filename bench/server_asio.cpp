@@ -246,10 +246,8 @@ class Server {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::ServerOptions opts = bench::ParseServerArgs(argc, argv);
-  bench::RaiseNoFileLimit();
-  signal(SIGPIPE, SIG_IGN);
-  bench::BoundPair bound = bench::BindPair(opts);
+  bench::ServerOptions opts;
+  bench::BoundPair bound = bench::StartServer(argc, argv, &opts);
   asio::io_context io(1);
   auto server = std::make_unique<Server>(io, opts, bound);
   server->Start();

@@ -48,13 +48,6 @@ class Server {
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
     conns_.resize(static_cast<size_t>(rl.rlim_cur));
-    for (int i = 0; i < bench::kUdpBatch; ++i) {
-      iov_[i].iov_base = udp_buf_.get() + static_cast<size_t>(i) * bench::kUdpMaxDatagram;
-      iov_[i].iov_len = bench::kUdpMaxDatagram;
-      msgs_[i].msg_hdr.msg_iov = &iov_[i];
-      msgs_[i].msg_hdr.msg_iovlen = 1;
-      msgs_[i].msg_hdr.msg_name = &peers_[i];
-    }
   }
 
   int Run() {
@@ -175,21 +168,9 @@ class Server {
   // single sends on the 2-vCPU VM.
   void Udp() {
     for (int round = 0; round < 16; ++round) {
-      for (int i = 0; i < bench::kUdpBatch; ++i) {
-        msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      }
-      int n = recvmmsg(udp_fd_, msgs_, bench::kUdpBatch, MSG_DONTWAIT, nullptr);
+      int n = udp_.Round(udp_fd_, opts_.mode, c_);
       if (n <= 0) return;
-      c_.udp_rx += static_cast<uint64_t>(n);
       if (opts_.mode == Mode::kSink) continue;
-      for (int i = 0; i < n; ++i)
-        iov_[i].iov_len = msgs_[i].msg_len;
-      int sent = sendmmsg(udp_fd_, msgs_, static_cast<unsigned>(n), MSG_DONTWAIT);
-      if (sent < 0) sent = 0;
-      c_.udp_tx += static_cast<uint64_t>(sent);
-      c_.udp_drops += static_cast<uint64_t>(n - sent);
-      for (int i = 0; i < n; ++i)
-        iov_[i].iov_len = bench::kUdpMaxDatagram;
       if (n < bench::kUdpBatch) return;
     }
   }
@@ -215,21 +196,11 @@ class Server {
   Counters c_;
   std::vector<Conn> conns_;
   std::unique_ptr<char[]> rbuf_ = std::make_unique<char[]>(bench::kReadSize);
-  std::unique_ptr<char[]> udp_buf_ =
-      std::make_unique<char[]>(bench::kUdpBatch * bench::kUdpMaxDatagram);
-  mmsghdr msgs_[bench::kUdpBatch]{};
-  iovec iov_[bench::kUdpBatch]{};
-  sockaddr_in peers_[bench::kUdpBatch]{};
+  bench::UdpBatch udp_;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::ServerOptions opts = bench::ParseServerArgs(argc, argv);
-  bench::RaiseNoFileLimit();
-  signal(SIGPIPE, SIG_IGN);
-  bench::BoundPair bound = bench::BindPair(opts);
-  Server server(opts, bound);
-  bench::PrintListening(opts, bound.port);
-  return server.Run();
+  return bench::ServeMain<Server>(argc, argv);
 }

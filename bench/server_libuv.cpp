@@ -159,10 +159,7 @@ void Check(int rc, const char* what) {
 int main(int argc, char** argv) {
   State state;
   g = &state;
-  state.opts = bench::ParseServerArgs(argc, argv);
-  bench::RaiseNoFileLimit();
-  signal(SIGPIPE, SIG_IGN);
-  bench::BoundPair bound = bench::BindPair(state.opts);
+  bench::BoundPair bound = bench::StartServer(argc, argv, &state.opts);
   state.loop = uv_default_loop();
 
   Check(uv_tcp_init(state.loop, &state.listener), "uv_tcp_init");

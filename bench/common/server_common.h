@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace bench {
@@ -168,5 +170,70 @@ inline void PrintStats(const char* server, const char* reason, uint64_t seq, con
 constexpr size_t kReadSize = 64 * 1024;
 constexpr int kUdpBatch = 64;
 constexpr size_t kUdpMaxDatagram = 64 * 1024;
+
+// The recvmmsg/sendmmsg batch of the epoll and io_uring servers: kUdpBatch datagram buffers
+// with their iovecs, headers and peer addresses, wired together once.
+class UdpBatch {
+ public:
+  UdpBatch() {
+    for (int i = 0; i < kUdpBatch; ++i) {
+      iov_[i].iov_base = buf_.get() + static_cast<size_t>(i) * kUdpMaxDatagram;
+      iov_[i].iov_len = kUdpMaxDatagram;
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &peers_[i];
+    }
+  }
+  UdpBatch(const UdpBatch&) = delete;
+  UdpBatch& operator=(const UdpBatch&) = delete;
+
+  // One recvmmsg on `fd` (non-blocking); in echo mode the datagrams go back to their senders
+  // with one sendmmsg (replies the socket buffer cannot take count as drops). Returns what
+  // recvmmsg returned: the datagrams received, or <= 0 when none were waiting.
+  int Round(int fd, Mode mode, Counters& c) {
+    for (int i = 0; i < kUdpBatch; ++i)
+      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    int n = recvmmsg(fd, msgs_, kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return n;
+    c.udp_rx += static_cast<uint64_t>(n);
+    if (mode == Mode::kEcho) {
+      for (int i = 0; i < n; ++i)
+        iov_[i].iov_len = msgs_[i].msg_len;
+      int sent = sendmmsg(fd, msgs_, static_cast<unsigned>(n), MSG_DONTWAIT);
+      if (sent < 0) sent = 0;
+      c.udp_tx += static_cast<uint64_t>(sent);
+      c.udp_drops += static_cast<uint64_t>(n - sent);
+      for (int i = 0; i < n; ++i)
+        iov_[i].iov_len = kUdpMaxDatagram;
+    }
+    return n;
+  }
+
+ private:
+  std::unique_ptr<char[]> buf_ = std::make_unique<char[]>(kUdpBatch * kUdpMaxDatagram);
+  mmsghdr msgs_[kUdpBatch]{};
+  iovec iov_[kUdpBatch]{};
+  sockaddr_in peers_[kUdpBatch]{};
+};
+
+// The start of every server's main(): parse the command line into *opts, raise the
+// descriptor limit, ignore SIGPIPE, bind the TCP listener and the UDP socket.
+inline BoundPair StartServer(int argc, char** argv, ServerOptions* opts) {
+  *opts = ParseServerArgs(argc, argv);
+  RaiseNoFileLimit();
+  signal(SIGPIPE, SIG_IGN);
+  return BindPair(*opts);
+}
+
+// main() of a server whose constructor takes (options, bound sockets) and whose Run() returns
+// the exit code.
+template <class Server>
+int ServeMain(int argc, char** argv) {
+  ServerOptions opts;
+  BoundPair bound = StartServer(argc, argv, &opts);
+  Server server(opts, bound);
+  PrintListening(opts, bound.port);
+  return server.Run();
+}
 
 }  // namespace bench
