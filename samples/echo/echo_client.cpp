@@ -78,6 +78,19 @@ struct Finish {
   }
 };
 
+// The close completion of a TcpConn or a UdpRun: notes that it ran (a close_socket that
+// returns without pending looks at close_ran) and gives up the socket's reference.
+template <class Conn>
+void on_closed(xwsk::Request* req, void* context) {
+  (void)req;
+  Conn* c = static_cast<Conn*>(context);
+  {
+    Guard g(c->lock);
+    c->close_ran = true;
+  }
+  c->release();
+}
+
 // =============================================================================================
 // TCP
 // =============================================================================================
@@ -138,7 +151,6 @@ struct TcpConn {
   static void on_send(xwsk::Request* req, void* context);
   static void on_recv(xwsk::Request* req, void* context);
   static void on_disconnect(xwsk::Request* req, void* context);
-  static void on_close(xwsk::Request* req, void* context);
 };
 
 bool TcpConn::init(Finish* f, uint32_t i, uint64_t s, uint64_t bytes) {
@@ -158,7 +170,7 @@ bool TcpConn::init(Finish* f, uint32_t i, uint64_t s, uint64_t bytes) {
               {&send_req, on_send},
               {&recv_req, on_recv},
               {&disc_req, on_disconnect},
-              {&close_req, on_close}};
+              {&close_req, on_closed<TcpConn>}};
   for (auto& r : reqs) {
     if (xwsk::request_init(r.req, r.routine, this) != Status::Success) return false;
     ++requests_ready;
@@ -256,16 +268,6 @@ void TcpConn::on_disconnect(xwsk::Request* req, void* context) {
     }
   }
   c->pump();
-  c->release();
-}
-
-void TcpConn::on_close(xwsk::Request* req, void* context) {
-  (void)req;
-  TcpConn* c = static_cast<TcpConn*>(context);
-  {
-    Guard g(c->lock);
-    c->close_ran = true;
-  }
   c->release();
 }
 
@@ -618,7 +620,6 @@ struct UdpRun {
   void tick();
   static void on_send(xwsk::Request* req, void* context);
   static void on_recv(xwsk::Request* req, void* context);
-  static void on_close(xwsk::Request* req, void* context);
 };
 
 uint64_t datagram_sum(uint64_t seq, uint32_t crc) {
@@ -711,16 +712,6 @@ void UdpRun::on_recv(xwsk::Request* req, void* context) {
     if (run->accounted == run->datagrams && run->finished_at == 0) run->finished_at = now_ns();
   }
   run->pump();
-  run->release();
-}
-
-void UdpRun::on_close(xwsk::Request* req, void* context) {
-  (void)req;
-  UdpRun* run = static_cast<UdpRun*>(context);
-  {
-    Guard g(run->lock);
-    run->close_ran = true;
-  }
   run->release();
 }
 
@@ -873,7 +864,7 @@ void run_udp(xwsk::Client* client, const ClientConfig& cfg, ClientReport* report
          (s->req_ready = xwsk::request_init(&s->req, UdpRun::on_recv, s) == Status::Success);
   }
   ok = ok && (run->close_ready =
-                  xwsk::request_init(&run->close_req, UdpRun::on_close, run) == Status::Success);
+                  xwsk::request_init(&run->close_req, on_closed<UdpRun>, run) == Status::Success);
   if (!ok) set_error(report, Status::InsufficientResources, "out of memory");
 
   Status st = Status::Success;
