@@ -145,6 +145,17 @@ struct TcpConn {
   void release() {
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) finish->done();
   }
+  // After issuing @p call, which returned @p r: any status but Pending means it was rejected,
+  // and unless its completion already ran, none will come: clear @p busy, fail the
+  // connection and give back the reference taken for the call.
+  void settle(const char* call, Status r, const bool& ran, bool* busy) {
+    if (r == Status::Pending) return;
+    Guard g(lock);
+    if (ran) return;
+    *busy = false;
+    fail(r, "%s rejected: %s", call, xwsk::status_name(r));
+    refs.fetch_sub(1, std::memory_order_relaxed);
+  }
   void pump();
 
   static void on_connect(xwsk::Request* req, void* context);
@@ -337,37 +348,13 @@ void TcpConn::pump() {
       // The send buffer is ours (no send in flight): fill it outside the lock.
       pattern_fill(seed, send_off, sdata, send_len);
       fnv_sent = fnv1a64(fnv_sent, sdata, send_len);
-      Status r = xwsk::send(socket, &sbuf, 0, &send_req);
-      if (r != Status::Pending) {
-        Guard g(lock);
-        if (!send_ran) {
-          send_busy = false;
-          fail(r, "send rejected: %s", xwsk::status_name(r));
-          refs.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
+      settle("send", xwsk::send(socket, &sbuf, 0, &send_req), send_ran, &send_busy);
     }
     if (do_recv) {
-      Status r = xwsk::receive(socket, &rbuf, 0, &recv_req);
-      if (r != Status::Pending) {
-        Guard g(lock);
-        if (!recv_ran) {
-          recv_busy = false;
-          fail(r, "receive rejected: %s", xwsk::status_name(r));
-          refs.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
+      settle("receive", xwsk::receive(socket, &rbuf, 0, &recv_req), recv_ran, &recv_busy);
     }
     if (do_disc) {
-      Status r = xwsk::disconnect(socket, nullptr, 0, &disc_req);
-      if (r != Status::Pending) {
-        Guard g(lock);
-        if (!disc_ran) {
-          disc_busy = false;
-          fail(r, "disconnect rejected: %s", xwsk::status_name(r));
-          refs.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
+      settle("disconnect", xwsk::disconnect(socket, nullptr, 0, &disc_req), disc_ran, &disc_busy);
     }
   }
 }

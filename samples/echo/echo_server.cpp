@@ -97,6 +97,17 @@ struct Server::Connection {
   }
   void destroy();
   void pump();
+  // After issuing a call that returned @p r: any status but Pending means it was rejected,
+  // and unless its completion already ran, none will come: clear @p busy, set @p outcome
+  // (what the pump does next) and give back the reference taken for the call.
+  void settle(Status r, const bool& ran, bool* busy, bool* outcome) {
+    if (r == Status::Pending) return;
+    Guard g(lock);
+    if (ran) return;
+    *busy = false;
+    *outcome = true;
+    refs.fetch_sub(1, std::memory_order_relaxed);
+  }
 };
 
 bool Server::Connection::init(Server* s, size_t chunk_size) {
@@ -292,37 +303,14 @@ void Server::Connection::pump() {
       continue;
     }
     if (do_recv) {
-      Status r = xwsk::receive(socket, &recv_buf, 0, &recv_req);
-      if (r != Status::Pending) {
-        Guard g(lock);
-        if (!recv_ran) {  // rejected: no completion will come
-          recv_busy = false;
-          failed = true;
-          refs.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
+      settle(xwsk::receive(socket, &recv_buf, 0, &recv_req), recv_ran, &recv_busy, &failed);
     }
     if (do_send) {
-      Status r = xwsk::send(socket, &send_buf, 0, &send_req);
-      if (r != Status::Pending) {
-        Guard g(lock);
-        if (!send_ran) {
-          send_busy = false;
-          failed = true;
-          refs.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
+      settle(xwsk::send(socket, &send_buf, 0, &send_req), send_ran, &send_busy, &failed);
     }
     if (do_disc) {
-      Status r = xwsk::disconnect(socket, nullptr, 0, &disc_req);
-      if (r != Status::Pending) {
-        Guard g(lock);
-        if (!disc_ran) {
-          disc_busy = false;
-          disconnected = true;  // close instead
-          refs.fetch_sub(1, std::memory_order_relaxed);
-        }
-      }
+      // A rejected disconnect counts as done: the pump closes instead.
+      settle(xwsk::disconnect(socket, nullptr, 0, &disc_req), disc_ran, &disc_busy, &disconnected);
     }
   }
 }
