@@ -44,7 +44,6 @@ import os
 import re
 import selectors
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -54,6 +53,10 @@ import threading
 import time
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import xwsk_child  # noqa: E402
+from xwsk_child import Failure  # noqa: E402
+
 SKIP = 77
 
 
@@ -62,10 +65,6 @@ def parse_bytes(text: str) -> int:
     if not m:
         raise argparse.ArgumentTypeError(f"bad byte count {text!r}")
     return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
-
-
-class Failure(Exception):
-    pass
 
 
 class DriverServer:
@@ -92,24 +91,13 @@ class DriverServer:
         self.port = int(m.group(2))
 
     def stop(self) -> str:
-        if self.proc.poll() is not None:
-            out, _ = self.proc.communicate()
-            raise Failure(f"driver host exited early with status {self.proc.returncode}: {out}")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = self.proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-            raise Failure(f"driver did not unload within 30 s of SIGTERM: {out}")
+        out, _ = xwsk_child.terminate(self.proc, "driver host")
         if self.proc.returncode != 0 or "unloaded clean" not in out:
             raise Failure(f"driver host exit status {self.proc.returncode} after SIGTERM: {out}")
         return "server: unloaded clean"
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+        xwsk_child.kill(self.proc)
 
 
 class EchoServer:
@@ -119,33 +107,14 @@ class EchoServer:
         """Serves on HOST:0, or on each of @p binds (one line each); self.lines: those lines."""
         binds = binds or [f"[{host}]:0" if ":" in host else f"{host}:0"]
         args = [a for b in binds for a in ("--bind", b)] + list(extra)
-        self.proc = subprocess.Popen([binary, "server"] + args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines, self.addresses = [], []
-        for _ in binds:
-            line = self.proc.stdout.readline()
-            m = re.search(r"serving TCP and UDP echo on (\S+)", line)
-            if not m:
-                self.proc.kill()
-                out, err = self.proc.communicate(timeout=10)
-                raise Failure(f"server did not start: {line}{out}{err}".strip())
-            self.lines.append(line.strip())
-            self.addresses.append(m.group(1))
+        self.proc, self.lines, self.addresses = xwsk_child.spawn_echo_server(
+            binary, args, listeners=len(binds))
         self.address = self.addresses[0]
         self.host = host
         self.port = int(self.address.rsplit(":", 1)[1])
 
     def stop(self) -> str:
-        if self.proc.poll() is not None:
-            out, err = self.proc.communicate()
-            raise Failure(f"server exited early with status {self.proc.returncode}: {out}{err}")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = self.proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            raise Failure(f"server did not stop within 30 s of SIGTERM: {out}{err}")
+        out, err = xwsk_child.terminate(self.proc, "server")
         if self.proc.returncode != 0:
             raise Failure(f"server exit status {self.proc.returncode} after SIGTERM: {out}{err}")
         summary = [l for l in out.splitlines() if l.startswith("server:")]
@@ -154,9 +123,7 @@ class EchoServer:
         return summary[0]
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+        xwsk_child.kill(self.proc)
 
 
 def family_of(host: str):

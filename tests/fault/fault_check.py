@@ -24,17 +24,16 @@ import os
 import re
 import resource
 import selectors
-import signal
 import socket
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import xwsk_child  # noqa: E402
+from xwsk_child import Failure  # noqa: E402
+
 SKIP = 77
-
-
-class Failure(Exception):
-    pass
 
 
 class Skip(Exception):
@@ -51,16 +50,9 @@ class Server:
                 want = nofile if hard == resource.RLIM_INFINITY else min(nofile, hard)
                 resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
-        self.proc = subprocess.Popen([binary, "server", "--bind", "127.0.0.1:0", *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=limit)
-        line = self.proc.stdout.readline()
-        m = re.search(r"serving TCP and UDP echo on (\S+)", line)
-        if not m:
-            self.proc.kill()
-            out, err = self.proc.communicate(timeout=10)
-            raise Failure(f"server did not start: {line}{out}{err}".strip())
-        self.port = int(m.group(1).rsplit(":", 1)[1])
+        self.proc, _, addresses = xwsk_child.spawn_echo_server(
+            binary, ["--bind", "127.0.0.1:0", *extra], preexec_fn=limit)
+        self.port = int(addresses[0].rsplit(":", 1)[1])
 
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/statm") as f:
@@ -69,25 +61,14 @@ class Server:
 
     def stop(self):
         """SIGTERM; returns (summary line, stderr)."""
-        if self.proc.poll() is not None:
-            out, err = self.proc.communicate()
-            raise Failure(f"server exited early with status {self.proc.returncode}: {out}{err}")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = self.proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            raise Failure(f"server did not stop within 30 s of SIGTERM: {err}")
+        out, err = xwsk_child.terminate(self.proc, "server")
         if self.proc.returncode != 0:
             raise Failure(f"server exit status {self.proc.returncode}: {out}{err}")
         summary = [l for l in out.splitlines() if l.startswith("server:")]
         return (summary[0] if summary else ""), err
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+        xwsk_child.kill(self.proc)
 
 
 def raise_own_limit(need):
