@@ -15,19 +15,9 @@
 #include <umwsk.h>
 // clang-format on
 
+#include "raw_client.h"
+
 namespace {
-
-int g_passed = 0;
-int g_failed = 0;
-
-void check(bool ok, const char* what) {
-  printf("%s %s\n", ok ? "ok  " : "FAIL", what);
-  if (ok) {
-    ++g_passed;
-  } else {
-    ++g_failed;
-  }
-}
 
 /// Waits (1 s at most) for a report that comes from the provider's side of an event.
 void wait_report(const char* rule) {
@@ -46,48 +36,6 @@ void reported(const char* rule) {
   check(n == 1, what);
   UmwskResetViolations();
 }
-
-USHORT swap16(USHORT v) {
-  return static_cast<USHORT>((v << 8) | (v >> 8));
-}
-
-NTSTATUS on_irp_done(PDEVICE_OBJECT device, PIRP irp, PVOID context) {
-  (void)device;
-  (void)irp;
-  KeSetEvent(static_cast<PKEVENT>(context), IO_NO_INCREMENT, FALSE);
-  return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
-/// One IRP used synchronously (5 s bound on every wait).
-class Call {
- public:
-  Call() : irp_(IoAllocateIrp(1, FALSE)) { KeInitializeEvent(&done_, NotificationEvent, FALSE); }
-  ~Call() { IoFreeIrp(irp_); }
-  Call(const Call&) = delete;
-  Call& operator=(const Call&) = delete;
-  PIRP irp() {
-    KeClearEvent(&done_);
-    IoReuseIrp(irp_, STATUS_UNSUCCESSFUL);
-    IoSetCompletionRoutine(irp_, on_irp_done, &done_, TRUE, TRUE, TRUE);
-    return irp_;
-  }
-  NTSTATUS wait(NTSTATUS returned) {
-    (void)returned;
-    LARGE_INTEGER timeout;
-    timeout.QuadPart = -5LL * 10 * 1000 * 1000;
-    if (KeWaitForSingleObject(&done_, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT) {
-      printf("FAIL an IRP did not complete within 5 s\n");
-      fflush(stdout);
-      __builtin_trap();
-    }
-    return irp_->IoStatus.Status;
-  }
-  ULONG_PTR info() const { return irp_->IoStatus.Information; }
-
- private:
-  PIRP irp_;
-  KEVENT done_;
-};
 
 WSK_PROVIDER_NPI g_npi;
 
