@@ -751,6 +751,12 @@ def fmt(x, spec=".2f") -> str:
     return "—" if x is None else format(x, spec)
 
 
+def md_table(heads, rows) -> list:
+    """The lines of a Markdown table: a "case" column, then HEADS; ROWS yields (case, cells)."""
+    lines = ["| case | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    return lines + [f"| {case} | " + " | ".join(cells) + " |" for case, cells in rows]
+
+
 def cell_text(c: dict | None, with_verdict: bool) -> str:
     """A target_cell as table text: median (min–max), rounds at or above the target."""
     if not c:
@@ -829,11 +835,8 @@ def write_markdown(result: dict, path: str) -> None:
         uring = "xwsk-posix-uring"
         cols = [f"{c}/{bar.join(b)} ≥ {t:g}" for c, b, t, _ in TARGETS_TCP if c != uring]
         keys = [target_key(c, b, t) for c, b, t, _ in TARGETS_TCP if c != uring]
-        L.append("| case | " + " | ".join(cols) + " |")
-        L.append("|---|" + "---|" * len(cols))
-        for case, row in tg["tcp"].items():
-            cells = [cell_text(row.get(k), True) for k in keys]
-            L.append(f"| {case} | " + " | ".join(cells) + " |")
+        L += md_table(cols, ((case, [cell_text(row.get(k), True) for k in keys])
+                             for case, row in tg["tcp"].items()))
         L.append("")
         ukeys = [(target_key(c, b, t), f"{c}/{bar.join(b)} ≥ {t:g}"
                   + (" (stretch)" if t > 1.2 else ""))
@@ -848,11 +851,9 @@ def write_markdown(result: dict, path: str) -> None:
                      "CPU-µs/msg ÷ the engine's, paired per round: 1.3). — where a target does "
                      "not apply to the case.")
             L.append("")
-            L.append("| case | " + " | ".join(h for _, h in ukeys) + " |")
-            L.append("|---|" + "---|" * len(ukeys))
-            for case, row in tg["tcp"].items():
-                L.append(f"| {case} | " + " | ".join(cell_text(row.get(k), True)
-                                                     for k, _ in ukeys) + " |")
+            L += md_table([h for _, h in ukeys],
+                          ((case, [cell_text(row.get(k), True) for k, _ in ukeys])
+                           for case, row in tg["tcp"].items()))
             L.append("")
         if tg.get("latency"):
             L.append(f"Latency under a UDP flood (connect + 2 B echo while 64 B datagrams flood "
@@ -862,11 +863,9 @@ def write_markdown(result: dict, path: str) -> None:
                      f"others are shown for comparison).")
             L.append("")
             conts = sorted({c for row in tg["latency"].values() for c in row})
-            L.append("| case | " + " | ".join(f"E p99 / {c} p99" for c in conts) + " |")
-            L.append("|---|" + "---|" * len(conts))
-            for case, row in tg["latency"].items():
-                L.append(f"| {case} | " + " | ".join(cell_text(row.get(c), True) for c in conts)
-                         + " |")
+            L += md_table([f"E p99 / {c} p99" for c in conts],
+                          ((case, [cell_text(row.get(c), True) for c in conts])
+                           for case, row in tg["latency"].items()))
             L.append("")
         if tg.get("null"):
             L.append("Noise floor: E run again in the same rounds as E#2 and E#3 (`--null 2`: the "
@@ -882,11 +881,8 @@ def write_markdown(result: dict, path: str) -> None:
             if any(f"{NULL_R}/R" in row for row in tg["null"].values()):
                 nkeys.append(f"{NULL_R}/R")
                 heads.append(f"{NULL_R}/R median (min–max), rounds ≥ 1")
-            L.append("| case | " + " | ".join(heads) + " |")
-            L.append("|---|" + "---|" * len(heads))
-            for case, row in tg["null"].items():
-                cells = [cell_text(row.get(k), False) for k in nkeys]
-                L.append(f"| {case} | " + " | ".join(cells) + " |")
+            L += md_table(heads, ((case, [cell_text(row.get(k), False) for k in nkeys])
+                                  for case, row in tg["null"].items()))
             L.append("")
         if any(tg["syscalls"].values()):
             nrep = max([len(x.get("reps", [None])) for x in result.get("syscalls", [])] or [1])
@@ -905,15 +901,15 @@ def write_markdown(result: dict, path: str) -> None:
                 if n in sc:
                     judged.append(n)
                     heads.append(f"{n} ≤ {share:g}× E (echo cases)")
-            L.append("| case | " + " | ".join(sc + heads) + " |")
-            L.append("|---|" + "---|" * (len(sc) + len(heads)))
+            rows = []
             for case, row in tg["syscalls"].items():
                 cells = [fmt(row.get(n)) for n in sc]
                 oks = ["—" if f"{n}_ok" not in row else
                        (("met" if row[f"{n}_ok"] else "**missed**")
                         + f" ({row[n] / row['E']:.2f}×)" if row.get("E") else "")
                        for n in judged]
-                L.append(f"| {case} | " + " | ".join(cells + oks) + " |")
+                rows.append((case, cells + oks))
+            L += md_table(sc + heads, rows)
             L.append("")
         if tg["batch"]:
             L.append("xwsk as the UDP client, E as the sink (details below), packets/s received, "
@@ -928,16 +924,15 @@ def write_markdown(result: dict, path: str) -> None:
                                   f"{TARGET_BATCH_REL:g}"),
                      ("send_messages/send_to", f"send_messages/send_to ≥ {TARGET_BATCH_GSO:g}"),
                      ("send_messages/raw_gso", f"send_messages/raw GSO ≥ {TARGET_BATCH_VS_GSO:g}")]
-            L.append("| case | " + " | ".join(h for _, h in bkeys)
-                     + " | send_messages: rounds with 0 lost (max lost) |")
-            L.append("|---|" + "---|" * (len(bkeys) + 1))
+            rows = []
             for case, row in tg["batch"].items():
                 lo = row.get("send_messages_lost")
                 lt = "—" if not lo else (f"{lo['n_zero']}/{lo['n']} ({lo['max']}) **"
                                          + ("met" if lo["n_zero"] == lo["n"] else "missed")
                                          + "**")
-                L.append(f"| {case} | " + " | ".join(cell_text(row.get(k), True)
-                                                     for k, _ in bkeys) + f" | {lt} |")
+                rows.append((case, [cell_text(row.get(k), True) for k, _ in bkeys] + [lt]))
+            L += md_table([h for _, h in bkeys]
+                          + ["send_messages: rounds with 0 lost (max lost)"], rows)
             L.append("")
     L.append("## Throughput (median, min–max over rounds)")
     L.append("")
@@ -983,40 +978,34 @@ def write_markdown(result: dict, path: str) -> None:
              "one block, one write into the sink, one connection (churn) or one received "
              "datagram (blast).")
     L.append("")
-    L.append("| case | " + " | ".join(f"{n} CPU-µs" for n in names) + " | " +
-             " | ".join(f"{n} syscalls" for n in names) + " |")
-    L.append("|---|" + "---|" * (2 * len(names)))
+    rows = []
     for case in [c for c in cfg["cases"] if c in summary]:
         cpu = [fmt(summary[case].get(n, {}).get("cpu_us_per_msg_median"), ".2f") for n in names]
         sc = [fmt(summary[case].get(n, {}).get("syscalls_per_msg"), ".2f") for n in names]
-        L.append(f"| {case} | " + " | ".join(cpu) + " | " + " | ".join(sc) + " |")
+        rows.append((case, cpu + sc))
+    L += md_table([f"{n} CPU-µs" for n in names] + [f"{n} syscalls" for n in names], rows)
     L.append("")
     lat_cases = [c for c in cfg["cases"] if c in summary and any(
         summary[c][n].get("p50_us_median") is not None for n in summary[c])]
     if lat_cases:
         L.append("## Latency (median over rounds of each run's p50 / p99, µs)")
         L.append("")
-        L.append("| case | " + " | ".join(names) + " |")
-        L.append("|---|" + "---|" * len(names))
-        for case in lat_cases:
-            cells = []
-            for n in names:
-                e = summary[case].get(n, {})
-                cells.append(f"{fmt(e.get('p50_us_median'), '.0f')} / "
-                             f"{fmt(e.get('p99_us_median'), '.0f')}")
-            L.append(f"| {case} | " + " | ".join(cells) + " |")
+
+        def p50_p99(e):
+            return f"{fmt(e.get('p50_us_median'), '.0f')} / {fmt(e.get('p99_us_median'), '.0f')}"
+        L += md_table(names, ((case, [p50_p99(summary[case].get(n, {})) for n in names])
+                              for case in lat_cases))
         L.append("")
     blast = [c for c in cfg["cases"] if c in summary and metrics[c]["kind"] == "udp_blast"]
     if blast:
         L.append("## UDP blast loss (median share of sent datagrams the server never read)")
         L.append("")
-        L.append("| case | " + " | ".join(names) + " |")
-        L.append("|---|" + "---|" * len(names))
-        for case in blast:
-            cells = [fmt(None if summary[case].get(n, {}).get("loss_median") is None
-                         else summary[case][n]["loss_median"] * 100, ".1f") + "%"
-                     for n in names]
-            L.append(f"| {case} | " + " | ".join(cells) + " |")
+
+        def loss_pct(e):
+            v = e.get("loss_median")
+            return fmt(None if v is None else v * 100, ".1f") + "%"
+        L += md_table(names, ((case, [loss_pct(summary[case].get(n, {})) for n in names])
+                              for case in blast))
         L.append("")
     ccases = [c for c in cfg.get("client_cases", []) if c in summary]
     if ccases:
@@ -1033,9 +1022,7 @@ def write_markdown(result: dict, path: str) -> None:
             L.append("The raw senders in the same rounds (median pkt/s received, min–max), and "
                      "the kernel's ratios to one send per datagram:")
             L.append("")
-            L.append("| case | " + " | ".join(f"{m} pkt/s" for m in raw)
-                     + " | raw_sendmmsg/raw_send | raw_gso/raw_send |")
-            L.append("|---|" + "---|" * (len(raw) + 2))
+            rows = []
             for case in ccases:
                 cells = []
                 for m in raw:
@@ -1047,7 +1034,9 @@ def write_markdown(result: dict, path: str) -> None:
                     r = summary[case].get(m, {}).get("ratios", {}).get("raw_send")
                     cells.append("—" if not r else
                                  f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})")
-                L.append(f"| {case} | " + " | ".join(cells) + " |")
+                rows.append((case, cells))
+            L += md_table([f"{m} pkt/s" for m in raw]
+                          + ["raw_sendmmsg/raw_send", "raw_gso/raw_send"], rows)
             L.append("")
         L.append("| case | send_to pkt/s | send_messages pkt/s | ratio median (min–max) | "
                  "client CPU-µs/dgram send_to / send_messages | loss send_to / "
