@@ -265,8 +265,9 @@ struct Latency {
   }
 };
 
-int ConnectBlocking(const sockaddr_in& sa, Errors& err) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A socket of `type` (SOCK_STREAM or SOCK_DGRAM) connected to `sa` (blocking), or -1.
+int ConnectedSocket(int type, const sockaddr_in& sa, Errors& err) {
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     err.AddErrno("socket");
     return -1;
@@ -276,6 +277,12 @@ int ConnectBlocking(const sockaddr_in& sa, Errors& err) {
     close(fd);
     return -1;
   }
+  return fd;
+}
+
+int ConnectBlocking(const sockaddr_in& sa, Errors& err) {
+  int fd = ConnectedSocket(SOCK_STREAM, sa, err);
+  if (fd < 0) return -1;
   SetNoDelay(fd);
   SetNonBlocking(fd);
   return fd;
@@ -628,18 +635,7 @@ json RunChurn(const Options& o, const CaseDef& c, Errors& err) {
 // UDP
 
 int UdpSocket(const Options& o, Errors& err) {
-  sockaddr_in sa = Target(o);
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    err.AddErrno("socket");
-    return -1;
-  }
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
-    err.AddErrno("connect");
-    close(fd);
-    return -1;
-  }
-  return fd;
+  return ConnectedSocket(SOCK_DGRAM, Target(o), err);
 }
 
 // Datagram `seq` carries seq in its first 8 bytes and pattern bytes after.

@@ -34,14 +34,7 @@ class Server {
       : opts_(opts), listen_fd_(bound.tcp_fd), udp_fd_(bound.udp_fd) {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) bench::Die("epoll_create1");
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    sig_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sig_fd_ < 0) bench::Die("signalfd");
+    sig_fd_ = bench::SignalFd(SFD_NONBLOCK | SFD_CLOEXEC);
     Add(listen_fd_, EPOLLIN);
     Add(udp_fd_, EPOLLIN);
     Add(sig_fd_, EPOLLIN);

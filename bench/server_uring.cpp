@@ -120,14 +120,7 @@ class Server {
                             io_uring_buf_ring_mask(kBufs), static_cast<int>(i));
     io_uring_buf_ring_advance(br_, kBufs);
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, nullptr);
-    sig_fd_ = signalfd(-1, &set, SFD_CLOEXEC);
-    if (sig_fd_ < 0) bench::Die("signalfd");
+    sig_fd_ = bench::SignalFd(SFD_CLOEXEC);
     bench::SetNoDelay(listen_fd_);  // inherited by every accepted socket
     ArmAccept();
     ArmSignal();

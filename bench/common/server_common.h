@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +85,19 @@ inline void RaiseNoFileLimit() {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+// Blocks SIGUSR1, SIGTERM and SIGINT and returns a signalfd (with `flags`) that reads them.
+inline int SignalFd(int flags) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  int fd = signalfd(-1, &set, flags);
+  if (fd < 0) Die("signalfd");
+  return fd;
 }
 
 inline void SetNoDelay(int fd) {
