@@ -592,13 +592,6 @@ struct UdpRun {
       snprintf(error, sizeof(error), "%s: %s", what, xwsk::status_name(st));
     }
   }
-  bool try_ref() {
-    uint32_t n = refs.load(std::memory_order_relaxed);
-    while (n != 0) {
-      if (refs.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel)) return true;
-    }
-    return false;
-  }
   void release() {
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) finish.done();
   }
