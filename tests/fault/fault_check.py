@@ -104,6 +104,19 @@ def server_connections(port):
     return n
 
 
+def expect_echo(s, msg, what):
+    """Reads the echo of MSG from the blocking socket S; raises Failure naming WHAT when the
+    connection closes first or the echo differs."""
+    got = b""
+    while len(got) < len(msg):
+        chunk = s.recv(len(msg) - len(got))
+        if not chunk:
+            raise Failure(f"{what}: closed before its echo")
+        got += chunk
+    if got != msg:
+        raise Failure(f"{what}: wrong echo")
+
+
 def serve_clients(port, count, deadline, allow_retry):
     """`count` clients connect at once; each sends its message, waits for the echo, and leaves.
     A client whose connection is closed before its echo connects again when allow_retry, else
@@ -260,14 +273,7 @@ def check_udpflood(a):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=bound)
             msg = os.urandom(1024)
             s.sendall(msg)
-            got = b""
-            while len(got) < len(msg):
-                chunk = s.recv(len(msg) - len(got))
-                if not chunk:
-                    raise Failure(f"connection {i}: closed before its echo")
-                got += chunk
-            if got != msg:
-                raise Failure(f"connection {i}: wrong echo")
+            expect_echo(s, msg, f"connection {i}")
             s.close()
         took = time.monotonic() - start
         open(stop_file, "w").close()
@@ -309,14 +315,7 @@ def check_rss(a):
             for s in socks:
                 s.sendall(payload)
             for i, s in enumerate(socks):
-                got = b""
-                while len(got) < len(payload):
-                    chunk = s.recv(len(payload) - len(got))
-                    if not chunk:
-                        raise Failure(f"round {r}: connection {i} closed before its echo")
-                    got += chunk
-                if got != payload:
-                    raise Failure(f"round {r}: connection {i}: wrong echo")
+                expect_echo(s, payload, f"round {r}: connection {i}")
             for s in socks:
                 s.close()
             # Measure once the server closed every connection of the round (none of its
