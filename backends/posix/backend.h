@@ -40,6 +40,7 @@
 #include "compat.h"
 #include "core.h"
 #include "host_sockaddr.h"
+#include "req_queue.h"
 #include "status_map.h"
 #include "xwsk/xwsk.h"
 
@@ -152,35 +153,7 @@ enum class Phase : uint8_t {
 
 // ---- intrusive request FIFO ----------------------------------------------------------------
 
-/// A FIFO of requests linked through Request::priv.next.
-struct ReqQueue {
-  Request* head;
-  Request* tail;
-  bool empty() const { return head == nullptr; }
-  void push(Request* r) {
-    r->priv.next = nullptr;
-    if (tail != nullptr) {
-      tail->priv.next = r;
-    } else {
-      head = r;
-    }
-    tail = r;
-  }
-  void push_front(Request* r) {
-    r->priv.next = head;
-    head = r;
-    if (tail == nullptr) tail = r;
-  }
-  Request* pop() {
-    Request* r = head;
-    if (r != nullptr) {
-      head = r->priv.next;
-      if (head == nullptr) tail = nullptr;
-      r->priv.next = nullptr;
-    }
-    return r;
-  }
-};
+using hostnet::ReqQueue;  // backends/common/req_queue.h
 
 // ---- readiness flags reported by engines ----------------------------------------------------
 

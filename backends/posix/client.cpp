@@ -321,26 +321,12 @@ const HostFacts& host() {
   return facts;
 }
 
-void* default_allocate(size_t size, uint32_t tag, void* context) {
-  (void)tag;
-  (void)context;
-  return malloc(size);
-}
-
-void default_release(void* memory, uint32_t tag, void* context) {
-  (void)tag;
-  (void)context;
-  free(memory);
-}
-
 }  // namespace
 }  // namespace xwsk::posix
 
 namespace xwsk::backend {
 
 using namespace posix;
-
-const Allocator kDefaultAllocator = {default_allocate, default_release, nullptr};
 
 const char* name() {
   return engine_name();
@@ -367,26 +353,6 @@ const char* capability_reason(Capability cap) {
     default:
       return "not supported by the POSIX backend";
   }
-}
-
-Status request_init(Request* req) {
-  (void)req;  // nothing to allocate in user space
-  return Status::Success;
-}
-
-void request_free(Request* req) {
-  (void)req;
-}
-
-Status segment_init(Segment* seg, void* data, size_t length) {
-  (void)seg;  // the core filled the fields; no MDL in user space
-  (void)data;
-  (void)length;
-  return Status::Success;
-}
-
-void segment_free(Segment* seg) {
-  (void)seg;
 }
 
 Status client_create(const ClientNpi* npi, Client** out) {

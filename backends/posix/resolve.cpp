@@ -207,15 +207,6 @@ Status get_address_info(Client* client, const char* node, const char* service, u
   return resolver_submit(client, req);
 }
 
-void free_address_info(Client* client, AddrInfo* info) {
-  (void)client;
-  while (info != nullptr) {
-    AddrInfo* next = info->next;
-    detail::release(info, detail::kTagAddrInfo);
-    info = next;
-  }
-}
-
 Status get_name_info(Client* client, const SockAddr* address, char* node, size_t node_size,
                      char* service, size_t service_size, uint32_t flags, Request* req) {
   ResolveIo* st = detail::op_state<ResolveIo>(req);

@@ -25,6 +25,7 @@
 #include "block_cache.h"
 #include "core.h"
 #include "host_sockaddr.h"
+#include "req_queue.h"
 #include "xwsk/xwsk.h"
 
 namespace xwsk {
@@ -213,32 +214,7 @@ struct ResolveIo {
   size_t service_size{};
 };
 
-/// A FIFO of requests linked through Request::priv.next.
-struct ReqQueue {
-  Request* head = nullptr;
-  Request* tail = nullptr;
-  bool empty() const { return head == nullptr; }
-  void push(Request* r) {
-    r->priv.next = nullptr;
-    if (tail != nullptr) {
-      tail->priv.next = r;
-    } else {
-      head = r;
-    }
-    tail = r;
-  }
-  Request* pop() {
-    Request* r = head;
-    if (r != nullptr) {
-      head = r->priv.next;
-      if (head == nullptr) tail = nullptr;
-      r->priv.next = nullptr;
-    }
-    return r;
-  }
-  /// Removes @p r wherever it is (linear; queues are short).
-  bool remove(Request* r);
-};
+using hostnet::ReqQueue;  // backends/common/req_queue.h
 
 /// What kind of libuv handle a socket owns: uv_tcp_t, uv_udp_t, or (raw sockets, which libuv
 /// has no handle for) uv_poll_t over a native fd.

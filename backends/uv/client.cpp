@@ -171,12 +171,6 @@ void kick(Socket* s, uint32_t flags) {
 namespace xwsk::backend {
 
 namespace {
-void* default_allocate(size_t size, uint32_t, void*) {
-  return malloc(size);
-}
-void default_release(void* p, uint32_t, void*) {
-  free(p);
-}
 
 constexpr uint32_t kCaps = kCapIpv6 | kCapUdp | kCapEvents | kCapStreamCategory |
                            kCapBasicCategory | kCapDisconnect | kCapAddressQueries |
@@ -185,8 +179,6 @@ constexpr uint32_t kCaps = kCapIpv6 | kCapUdp | kCapEvents | kCapStreamCategory 
                            kCapSendMessages | kCapRaw | kCapAbortiveClose;
 
 }  // namespace
-
-const Allocator kDefaultAllocator = {default_allocate, default_release, nullptr};
 
 const char* name() {
   return "uv";
@@ -197,23 +189,6 @@ uint32_t capabilities() {
 const char* capability_reason(Capability cap) {
   (void)cap;  // every capability is present
   return "not supported by the uv backend";
-}
-
-Status request_init(Request* req) {
-  (void)req;
-  return Status::Success;
-}
-void request_free(Request* req) {
-  (void)req;
-}
-Status segment_init(Segment* seg, void* data, size_t length) {
-  (void)seg;
-  (void)data;
-  (void)length;
-  return Status::Success;
-}
-void segment_free(Segment* seg) {
-  (void)seg;
 }
 
 Status client_create(const ClientNpi* npi, Client** out) {

@@ -199,14 +199,4 @@ Status get_name_info(Client* client, const SockAddr* address, char* node, size_t
   return uv::run_or_submit(client, req, &uv::get_name_info_run);
 }
 
-void free_address_info(Client* client, AddrInfo* info) {
-  (void)client;
-  while (info != nullptr) {
-    AddrInfo* next = info->next;
-    // AddrInfo is the first member of its AddrNode: the node starts at the AddrInfo.
-    detail::release(info, detail::kTagAddrInfo);
-    info = next;
-  }
-}
-
 }  // namespace xwsk::backend

@@ -97,22 +97,6 @@ void set_phase(Socket* s, Phase to) {
 
 // ---- request queues ------------------------------------------------------------------------
 
-bool ReqQueue::remove(Request* r) {
-  Request* prev = nullptr;
-  for (Request* it = head; it != nullptr; prev = it, it = it->priv.next) {
-    if (it != r) continue;
-    if (prev == nullptr) {
-      head = it->priv.next;
-    } else {
-      prev->priv.next = it->priv.next;
-    }
-    if (tail == it) tail = prev;
-    it->priv.next = nullptr;
-    return true;
-  }
-  return false;
-}
-
 void fail_queue(ReqQueue* q, Status st) {
   ReqQueue all = *q;
   *q = ReqQueue{};
