@@ -20,7 +20,11 @@ namespace {
 constexpr uint32_t kBlockMagic = 0x424b4e49;       // "INKB"
 constexpr uint32_t kFreedBlockMagic = 0x464b4e49;  // "INKF": in the quarantine
 
-enum BlockState : uint32_t { kInEvent = 0, kRetained = 1, kReleased = 2 };
+/// kInEvent: the client's event has the list; kRetained: it returned STATUS_PENDING; kSettled:
+/// it returned anything else (the block is being freed); kReleased: WskRelease came. The
+/// transitions are exchanges, so an event returning and a WskRelease from another thread agree
+/// on which of the two saw the other (and reports a release of a list that was not retained).
+enum BlockState : uint32_t { kInEvent = 0, kRetained = 1, kReleased = 2, kSettled = 3 };
 
 }  // namespace
 
@@ -164,7 +168,7 @@ xwsk::Status settle(ProviderSocket* s, IndicationBlock* b, NTSTATUS st) {
     }
     return xwsk::Status::Pending;
   }
-  if (b->state.load(std::memory_order_acquire) == kReleased) {
+  if (b->state.exchange(kSettled, std::memory_order_acq_rel) == kReleased) {
     umwsk_rule_violation_at(b->release_caller, "wsk.release_not_retained", b->head,
                             "WskRelease of an indication list the client did not retain "
                             "(its event returned 0x%08x, not STATUS_PENDING)",
@@ -564,6 +568,14 @@ NTSTATUS release_indications(ProviderSocket* s, const void* head, bool datagram,
   }
   // The event has not returned yet: it settles the list (see settle()).
   if (prev == kInEvent) return STATUS_SUCCESS;
+  // The event returned something other than STATUS_PENDING just now, and settle() frees the
+  // block: the list was not retained.
+  if (prev == kSettled) {
+    umwsk_rule_violation_at(caller, "wsk.release_not_retained", head,
+                            "WskRelease of an indication list the client did not retain "
+                            "(its event did not return STATUS_PENDING)");
+    return STATUS_INVALID_PARAMETER;
+  }
   // A chaos piece is a private copy: nothing goes back to xwsk.
   xwsk::Status st = xwsk::Status::Success;
   if (b->xlist != nullptr) {
