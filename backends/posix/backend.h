@@ -522,7 +522,7 @@ void udp_reclaim(Socket* s);
 /// Stops the resolver thread after the lookups queued (their completions go through the loop).
 void resolver_stop(Client* c);
 
-// ---- engine (loop_epoll.cpp or loop_poll.cpp) -------------------------------------------
+// ---- engine (loop_epoll.cpp, loop_poll.cpp or loop_uring.cpp) ---------------------------
 
 /// Creates the engine of @p c (c->engine). Any thread, before the loop starts.
 Status engine_create(Client* c);
@@ -541,7 +541,7 @@ void engine_update(Client* c, Socket* s);
 void engine_wait(Client* c, int timeout_ms);
 /// True when readiness is level-triggered (a socket still readable is reported again).
 bool engine_level_triggered();
-/// "posix-epoll" / "posix-poll".
+/// "posix-epoll" / "posix-poll" / "posix-uring" (or "posix-epoll" when io_uring fell back).
 const char* engine_name();
 
 }  // namespace posix
