@@ -7,6 +7,14 @@
 #             reports posix-epoll, none reports posix-uring, and the run passes (0 failed).
 #   denied:   one case with io_uring_setup failing with EPERM (strace -e inject, -DSTRACE=...):
 #             the stderr line gives the reason and the case passes on posix-epoll.
+#   small_ring: the whole suite on a receive ring of 8 buffers (XWSK_URING_RX_BUFS=8), so that
+#             receives run dry (ENOBUFS) and pause at a socket's cap: every case passes.
+#   readiness_streams: the whole suite with XWSK_URING_STREAMS=0, as on a kernel without
+#             provided buffer rings or multishot receive: streams take the readiness path on
+#             the ring's polls, and every case passes.
+#   streams:  stream echo cases under strace: on posix-uring the stream data moves through the
+#             ring (no recv/send family system call at all); the same cases on the epoll
+#             fallback make such calls (so the count is a real measure).
 if(MODE STREQUAL "engine")
   execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${BINARY}
                           --gtest_filter=conformance.tcp_echo_v4
@@ -69,6 +77,76 @@ elseif(MODE STREQUAL "denied")
     message(FATAL_ERROR "the case did not pass on posix-epoll (exit ${rc}):\n${out}\n${err}")
   endif()
   message("posix-uring denied: io_uring_setup EPERM -> posix-epoll, the case passes")
+elseif(MODE STREQUAL "small_ring" OR MODE STREQUAL "readiness_streams")
+  if(MODE STREQUAL "small_ring")
+    set(setting XWSK_URING_RX_BUFS=8)
+    set(what "a ring of 8 receive buffers")
+  else()
+    set(setting XWSK_URING_STREAMS=0)
+    set(what "readiness streams (XWSK_URING_STREAMS=0)")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${setting}
+                          ${BINARY} --gtest_brief=1
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(REGEX MATCH "xwsk: io_uring not used[^\n]*" why "${err}")
+  if(why)
+    message("XWSK-SKIP posix-uring ${MODE}: ${why}")
+    return()
+  endif()
+  if(err MATCHES "XWSK_URING_RX_BUFS=[^\n]* ignored")
+    message(FATAL_ERROR "the library ignored ${setting}:\n${err}")
+  endif()
+  string(REGEX MATCH "\n([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped" closing "${out}")
+  if(NOT rc EQUAL 0 OR NOT closing OR NOT CMAKE_MATCH_2 EQUAL 0 OR
+     NOT out MATCHES "XWSK-TRACE posix-uring ")
+    message(FATAL_ERROR "the suite failed on ${what} (exit ${rc}):\n${out}\n${err}")
+  endif()
+  string(STRIP "${closing}" closing)
+  message("posix-uring on ${what}: ${closing}")
+elseif(MODE STREQUAL "streams")
+  if(NOT STRACE)
+    message("XWSK-SKIP posix-uring streams: strace not found (scripts/bootstrap.sh full)")
+    return()
+  endif()
+  set(cases "conformance.tcp_echo_v4:conformance.events_echo_from_indication:conformance.tcp_chained_buffers")
+  foreach(engine uring epoll)
+    if(engine STREQUAL "uring")
+      set(env --unset=XWSK_URING)
+    else()
+      set(env XWSK_URING=0)
+    endif()
+    set(trace "${CMAKE_CURRENT_BINARY_DIR}/uring_streams_${engine}.strace")
+    execute_process(COMMAND ${STRACE} -f -qq -o ${trace}
+                            -e trace=recvfrom,recvmsg,readv,sendto,sendmsg,writev
+                            ${CMAKE_COMMAND} -E env ${env}
+                            "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=0"
+                            ${BINARY} --gtest_filter=${cases}
+                    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+    string(REGEX MATCH "(^|\n)strace: [^\n]*" why "${err}")
+    if(NOT rc EQUAL 0 AND why)
+      string(STRIP "${why}" why)
+      message("XWSK-SKIP posix-uring streams: strace cannot run here: ${why}")
+      return()
+    endif()
+    string(REGEX MATCH "xwsk: io_uring not used[^\n]*" why "${err}")
+    if(engine STREQUAL "uring" AND why)
+      message("XWSK-SKIP posix-uring streams: ${why}")
+      return()
+    endif()
+    if(NOT rc EQUAL 0 OR NOT out MATCHES "3 passed, 0 failed")
+      message(FATAL_ERROR "the cases failed on ${engine} (exit ${rc}):\n${out}\n${err}")
+    endif()
+    file(STRINGS ${trace} calls REGEX "(recvfrom|recvmsg|readv|sendto|sendmsg|writev)\\(")
+    list(LENGTH calls n_${engine})
+  endforeach()
+  if(NOT n_uring EQUAL 0)
+    list(GET calls 0 first)
+    message(FATAL_ERROR "posix-uring made ${n_uring} recv/send system calls for stream data")
+  endif()
+  if(n_epoll EQUAL 0)
+    message(FATAL_ERROR "the epoll fallback made no recv/send system call: the count measures nothing")
+  endif()
+  message("posix-uring streams: 0 recv/send system calls (the epoll engine: ${n_epoll})")
 else()
-  message(FATAL_ERROR "MODE must be engine, fallback or denied")
+  message(FATAL_ERROR "MODE must be engine, fallback, denied, small_ring, readiness_streams or streams")
 endif()

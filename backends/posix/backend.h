@@ -12,9 +12,12 @@
 /// Completion routines and event callbacks run on the loop thread with no backend lock held.
 ///
 /// ## Engines
-/// The readiness engine is chosen by which file is compiled (loop_epoll.cpp or loop_poll.cpp),
-/// libuv-style. Both define the engine_* functions declared below; the rest of the backend is
-/// shared.
+/// The engine is chosen by which file is compiled (loop_epoll.cpp, loop_poll.cpp or
+/// loop_uring.cpp), libuv-style. Each defines the engine_* functions declared below; the rest of
+/// the backend is shared. The readiness engines (epoll, poll) report readiness and tcp.cpp makes
+/// the system calls; the io_uring engine also moves a connected stream's data itself
+/// (engine_streams(): receives into its provided buffers, sends by submission), so the data of
+/// an echo costs no system call of its own.
 ///
 /// ## Re-entrancy
 /// Socket::busy counts the dispatch depth of a socket. An I/O operation issued on it from one of
@@ -30,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include <atomic>
@@ -258,6 +262,8 @@ struct Socket {
   bool conditional;     ///< SO_CONDITIONAL_ACCEPT (listen sockets)
   bool exclusive_addr;  ///< SO_EXCLUSIVEADDRUSE set by the client (WSK: off by default)
   bool disconnect_indicated;
+  bool send_inflight;  ///< the send queue's head is with the engine (engine_streams()->send)
+  bool ind_engine;     ///< ind_buf is an engine buffer (engine_streams()->take), not the pool's
   bool backlog_indicated;
   bool backlog_check;   ///< the ideal send backlog may have changed: re-read SO_SNDBUF
   size_t backlog_last;  ///< the ideal backlog last indicated
@@ -508,6 +514,9 @@ void tcp_process_pended(Socket* s);
 void tcp_cancel_all(Socket* s, Status status);
 /// Hands back memory and counters of indications still retained at close.
 void tcp_reclaim(Socket* s);
+/// The engine's send of the send queue's head finished with @p res (bytes sent, or -errno):
+/// the request goes on or completes (engine_streams()->send).
+void tcp_sent(Socket* s, ssize_t res);
 
 // ---- udp.cpp: datagram passes (loop thread) -------------------------------------------------
 
@@ -543,6 +552,31 @@ void engine_wait(Client* c, int timeout_ms);
 bool engine_level_triggered();
 /// "posix-epoll" / "posix-poll" / "posix-uring" (or "posix-epoll" when io_uring fell back).
 const char* engine_name();
+
+/// The data transfers of a connected stream, made by a completion engine (loop thread only).
+/// tcp.cpp uses them in place of recv / readv / send when engine_streams() returns them; the
+/// engine keeps receiving while the socket wants data (a receive request waits, or the receive
+/// event is on) and reports what came with socket_ready(kReadyRead).
+struct StreamEngine {
+  /// As readv(2), from what the engine received: bytes copied, 0 at the end of the stream, or
+  /// -1 with errno (EAGAIN: nothing received yet; else the connection's error).
+  ssize_t (*readv)(Socket* s, const iovec* iov, int cnt);
+  /// The next received buffer whole, with no copy: *data points into the engine's memory and
+  /// stays the caller's until give_back. Returns as readv.
+  ssize_t (*take)(Socket* s, uint8_t** data);
+  /// Gives back a buffer from take (any point inside it; the socket may be gone by then).
+  void (*give_back)(Client* c, uint8_t* data);
+  /// Submits a send of [data, data + len); its completion calls tcp_sent(). False when no
+  /// submission entry is free (the caller sends with a system call instead).
+  bool (*send)(Socket* s, const void* data, size_t len, int flags);
+  /// Ends the transfers in flight on @p s before its requests complete (abortive disconnect,
+  /// close): once it returns, the kernel references no buffer of the client's for @p s, and
+  /// the in-flight send's own completion is ignored (Socket::send_inflight is cleared).
+  void (*quiesce)(Socket* s);
+};
+/// The stream engine for @p s, or null: the readiness engines, sockets other than streams, and
+/// io_uring without provided buffer rings.
+const StreamEngine* engine_streams(const Socket* s);
 
 }  // namespace posix
 }  // namespace xwsk

@@ -238,12 +238,25 @@ void buffer_put(Client* c, uint8_t* buf) {
   if (!c->buffer_pool.put(buf)) detail::release(buf, detail::kTagBuffer);
 }
 
+namespace {
+/// Gives the socket's indication buffer back where it came from: the engine (io_uring's
+/// received buffers) or the client's pool.
+void drop_indication_buffer(Socket* s) {
+  if (s->ind_engine) {
+    engine_streams(s)->give_back(s->client, s->ind_buf);
+    s->ind_engine = false;
+  } else {
+    buffer_put(s->client, s->ind_buf);
+  }
+  s->ind_buf = nullptr;
+}
+}  // namespace
+
 void indication_buffer_done(Socket* s) {
   if (s->ind_buf == nullptr || s->ind_len != 0 || s->retained.load(std::memory_order_acquire)) {
     return;
   }
-  buffer_put(s->client, s->ind_buf);
-  s->ind_buf = nullptr;
+  drop_indication_buffer(s);
 }
 
 void bury(Socket* s) {
@@ -271,9 +284,9 @@ void free_zombies(Client* c) {
   while (z != nullptr) {
     Socket* next = z->zombie_next;
     udp_free_slots(z);
+    // A buffer still held at close (retained or partly left) goes back to the pool or engine.
+    if (z->ind_buf != nullptr) drop_indication_buffer(z);
     detail::fini_socket_base(&z->base);
-    // A buffer still held at close (retained or partly left) goes back to the pool.
-    if (z->ind_buf != nullptr) buffer_put(c, z->ind_buf);
     z->~Socket();
     // Kept for reuse unless the cache is full or the build is checked (quarantine).
     if (detail::kChecked || !c->socket_cache.put(z)) {

@@ -17,6 +17,18 @@
 /// - Completions name their socket through a slot table with a generation per slot: a
 ///   completion that arrives after its socket was removed (the final completion of a cancelled
 ///   poll) finds another generation and is dropped; socket memory is never referenced by it.
+/// - Connected streams move their data through the ring (engine_streams()): a multishot
+///   receive fills buffers of one provided buffer ring per client (4096 x kRxBufSize, mapped
+///   on the first stream socket, pages touched only as data lands), queued per socket in
+///   arrival order; the receive event indicates such a buffer with no copy, and a retained
+///   indication keeps it until release_data_indications; receive requests copy out of them. A
+///   socket holding kRxCap buffers stops receiving (its multishot receive is cancelled) until
+///   it is drained, so a client that does not read leaves the data in the kernel's window, as
+///   with the readiness engines. Sends are submitted from the caller's segments (one segment a
+///   submission, MSG_WAITALL so the kernel finishes a short send) and complete through
+///   tcp_sent(); an abortive disconnect or a close first cancels a send in flight synchronously
+///   (IORING_REGISTER_SYNC_CANCEL), so no request completes while the kernel may still read its
+///   buffer. Without provided buffer rings (< 5.19) streams use the readiness path.
 /// - The ring is created by engine_create on the registering thread, disabled
 ///   (IORING_SETUP_R_DISABLED), and enabled by the loop thread on its first turn, so it can be
 ///   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (completion work runs only when the
@@ -39,6 +51,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,12 +80,32 @@ bool g_cqe_skip = false;
 constexpr unsigned kSqEntries = 256;
 constexpr unsigned kCqEntries = 4096;
 
+/// Stream receive buffers: one provided buffer ring per client (64 MiB of address space).
+constexpr unsigned kRxBufsDefault = 4096;  // a power of two
+constexpr size_t kRxBufSize = 16 * 1024;
+constexpr uint16_t kRxGroup = 1;
+/// Received buffers one socket may hold before its receive pauses (see the file comment).
+constexpr uint32_t kRxCap = 4;
+/// Buffers are handed to the kernel kRxBatch at a time, as those it has run low (fewer than
+/// kRxLow): the kernel uses its buffers in ring order, so the set of pages ever touched stays
+/// the size the load needs instead of growing over the whole ring.
+constexpr uint32_t kRxBatch = 64;
+constexpr uint32_t kRxLow = 16;
+/// Buffers in a client's receive ring: kRxBufsDefault, or XWSK_URING_RX_BUFS (a power of two,
+/// 8 to 32768; the tests run the suite on a small ring so that it runs dry).
+uint32_t g_rx_bufs = kRxBufsDefault;
+/// The kernel has provided buffer rings and multishot receive (probe_streams).
+bool g_streams = false;
+void* g_probe_page = nullptr;  ///< probe_streams' page, unmapped after its ring is gone
+
 /// user_data: bits 0-7 the kind, 8-31 the slot's generation, 32-63 the slot index.
 enum Kind : uint64_t {
-  kKindIgnore = 0,  ///< poll removals: their own completion carries nothing
-  kKindWake = 1,    ///< the eventfd read
-  kKindPoll = 2,    ///< a socket's multishot poll
-  kKindPollOut = 3  ///< a datagram socket's one-shot POLLOUT poll
+  kKindIgnore = 0,   ///< poll removals: their own completion carries nothing
+  kKindWake = 1,     ///< the eventfd read
+  kKindPoll = 2,     ///< a socket's multishot poll
+  kKindPollOut = 3,  ///< a datagram socket's one-shot POLLOUT poll
+  kKindRecv = 4,     ///< a stream's multishot receive into the buffer ring
+  kKindSend = 5      ///< a stream's send (the send queue's head)
 };
 
 constexpr uint64_t tag(uint32_t index, uint32_t gen, Kind kind) {
@@ -86,6 +120,23 @@ struct Slot {
   bool poll_armed;  ///< the multishot poll is in the kernel
   bool out_armed;   ///< the one-shot POLLOUT poll is in the kernel
   bool arm_later;   ///< no submission entry was free: engine_wait arms the poll(s)
+  // Stream receive: the buffers received and not yet taken, in order, then the end of the
+  // stream or its error.
+  int32_t rx_head;  ///< buffer id, -1 when none
+  int32_t rx_tail;
+  uint32_t rx_count;
+  int32_t rx_err;       ///< errno that ended the stream after the buffers (0: none)
+  bool rx_eof;          ///< the peer's FIN, after the buffers
+  bool recv_armed;      ///< the multishot receive is in the kernel
+  bool recv_cancelled;  ///< ... and its cancellation was submitted (kRxCap reached)
+  bool recv_starved;    ///< it ended for want of buffers: armed again when one comes back
+};
+
+/// A received buffer: the bytes [off, len) not yet taken, and the next in its socket's queue.
+struct RxBuf {
+  uint32_t off;
+  uint32_t len;
+  int32_t next;
 };
 
 /// IORING_REGISTER_ENABLE_RINGS. liburing 2.3 declares io_uring_enable_rings() but Debian's
@@ -98,6 +149,64 @@ int enable_rings(io_uring* ring) {
 int env_disabled() {
   const char* v = getenv("XWSK_URING");
   return v != nullptr && strcmp(v, "0") == 0;
+}
+
+/// Whether the kernel has what the stream data paths need (engine_streams): provided buffer
+/// rings (5.19) and multishot receive (6.0), tried on a socket pair with @p ring. Without them,
+/// or with XWSK_URING_STREAMS=0 (the tests' stand-in for such a kernel), streams take the
+/// readiness path and the rest of the engine is unchanged.
+bool probe_streams(io_uring* ring) {
+  constexpr unsigned kEntries = 8;
+  constexpr unsigned kSize = 64;
+  constexpr uint16_t kGroup = 7;
+  constexpr uint64_t kData = 2;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  // The ring's entries and then the buffers, in one page.
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  bool ok = false;
+  if (page != MAP_FAILED) {
+    io_uring_buf_ring* br = static_cast<io_uring_buf_ring*>(page);
+    uint8_t* bufs = static_cast<uint8_t*>(page) + 1024;
+    io_uring_buf_ring_init(br);
+    io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.ring_addr = reinterpret_cast<uint64_t>(page);
+    reg.ring_entries = kEntries;
+    reg.bgid = kGroup;
+    if (io_uring_register_buf_ring(ring, &reg, 0) == 0) {
+      for (unsigned i = 0; i < kEntries; ++i) {
+        io_uring_buf_ring_add(br, bufs + i * kSize, kSize, static_cast<uint16_t>(i),
+                              io_uring_buf_ring_mask(kEntries), static_cast<int>(i));
+      }
+      io_uring_buf_ring_advance(br, kEntries);
+      io_uring_sqe* sqe = io_uring_get_sqe(ring);
+      if (sqe != nullptr && write(sv[1], "x", 1) == 1) {
+        io_uring_prep_recv_multishot(sqe, sv[0], nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = kGroup;
+        sqe->user_data = kData;
+        io_uring_submit(ring);
+        // The receive's completion (the eventfd's poll may post another one first).
+        for (int i = 0; i < 4; ++i) {
+          io_uring_cqe* cqe = nullptr;
+          __kernel_timespec ts{0, 200 * 1000 * 1000};
+          if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) != 0 || cqe == nullptr) break;
+          const bool mine = cqe->user_data == kData;
+          ok = mine && cqe->res == 1 && (cqe->flags & IORING_CQE_F_BUFFER) != 0 &&
+               (cqe->flags & IORING_CQE_F_MORE) != 0;
+          io_uring_cqe_seen(ring, cqe);
+          if (mine) break;
+        }
+      }
+    }
+  }
+  close(sv[0]);
+  close(sv[1]);
+  // The ring is destroyed next (io_uring_queue_exit), which cancels the receive and drops the
+  // buffer ring's registration: only then is the page unmapped.
+  g_probe_page = page;
+  return ok;
 }
 
 /// A functional probe: creates a ring with the setup flags this engine wants (dropping those the
@@ -159,17 +268,35 @@ bool probe_ring(char* why, size_t why_size) {
       snprintf(why, why_size, "the kernel has no multishot poll (< 5.13)");
     } else {
       ok = true;
+      io_uring_cqe_seen(&ring, cqe);
+      const char* v = getenv("XWSK_URING_STREAMS");  // 0: as a kernel without them
+      g_streams = (v == nullptr || strcmp(v, "0") != 0) && probe_streams(&ring);
     }
   }
   io_uring_queue_exit(&ring);
+  if (g_probe_page != nullptr && g_probe_page != MAP_FAILED) munmap(g_probe_page, 4096);
+  g_probe_page = nullptr;
   if (efd >= 0) close(efd);
   if (ok) g_setup_flags = flags;
   return ok;
 }
 
+uint32_t rx_bufs_from_env() {
+  const char* v = getenv("XWSK_URING_RX_BUFS");
+  if (v == nullptr) return kRxBufsDefault;
+  char* end = nullptr;
+  unsigned long n = strtoul(v, &end, 10);
+  if (end == v || *end != '\0' || n < 8 || n > 32768 || (n & (n - 1)) != 0) {
+    fprintf(stderr, "xwsk: XWSK_URING_RX_BUFS=%s ignored (a power of two from 8 to 32768)\n", v);
+    return kRxBufsDefault;
+  }
+  return static_cast<uint32_t>(n);
+}
+
 void probe() {
   char why[200];
   int mode = kModeUring;
+  g_rx_bufs = rx_bufs_from_env();
   if (env_disabled()) {
     snprintf(why, sizeof(why), "XWSK_URING=0 in the environment");
     mode = kModeEpoll;
@@ -208,7 +335,15 @@ struct UringEngine {
   Slot* slots;
   uint32_t slot_capacity;
   int32_t free_head;
-  bool arm_later;  ///< some slot has arm_later set
+  bool arm_later;  ///< some slot has arm_later set, or a starved receive may have buffers
+  // The provided buffer ring of stream receives (rx_setup, on the first stream socket).
+  int rx_state;  ///< 0 not tried, 1 ready, -1 unavailable (streams use the readiness path)
+  io_uring_buf_ring* br;
+  uint8_t* rx_mem;  ///< g_rx_bufs x kRxBufSize
+  RxBuf* rx;
+  uint32_t rx_starved;  ///< slots waiting for buffers
+  uint32_t rx_avail;    ///< buffers in the ring, not yet used by the kernel
+  uint32_t rx_fresh;    ///< buffers [rx_fresh, g_rx_bufs) were never handed to the kernel
 };
 
 UringEngine* engine_of(Client* c) {
@@ -245,8 +380,8 @@ bool grow_slots(UringEngine* e) {
     detail::release(e->slots, detail::kTagMisc);
   }
   for (uint32_t i = e->slot_capacity; i < cap; ++i) {
-    slots[i] = Slot{nullptr, 0,     i + 1 < cap ? static_cast<int32_t>(i + 1) : e->free_head,
-                    false,   false, false};
+    memset(&slots[i], 0, sizeof(Slot));
+    slots[i].next_free = i + 1 < cap ? static_cast<int32_t>(i + 1) : e->free_head;
   }
   e->free_head = static_cast<int32_t>(e->slot_capacity);
   e->slots = slots;
@@ -287,10 +422,11 @@ void arm_poll_out(UringEngine* e, uint32_t index) {
   sl.out_armed = true;
 }
 
-/// Cancels a poll. IORING_OP_ASYNC_CANCEL, not POLL_REMOVE: a poll whose completion work is
-/// pending (armed in this batch and already ready, say) cannot be removed (-EALREADY) and would
-/// live on, holding the file; a cancellation marks it, and its pending work ends it.
-void remove_poll(UringEngine* e, uint64_t user_data) {
+/// Cancels an operation (a poll, a receive). IORING_OP_ASYNC_CANCEL, not POLL_REMOVE: a poll whose
+/// completion work is pending (armed in this batch and already ready, say) cannot be removed
+/// (-EALREADY) and would live on, holding the file; a cancellation marks it, and its pending work
+/// ends it.
+void cancel_op(UringEngine* e, uint64_t user_data) {
   io_uring_sqe* sqe = get_sqe(e);
   if (sqe == nullptr) return;  // the kernel refuses submissions: the ring's exit cancels it
   io_uring_prep_cancel64(sqe, user_data, 0);
@@ -307,21 +443,298 @@ void arm_wake(UringEngine* e) {
   e->wake_armed = true;
 }
 
-/// Arms the polls that found no free submission entry (see get_sqe).
+// ---- stream receives: the provided buffer ring -----------------------------------------------
+
+/// Hands the kernel kRxBatch buffers it never had (while any are left).
+void rx_add_fresh(UringEngine* e) {
+  uint32_t n = g_rx_bufs - e->rx_fresh;
+  if (n > kRxBatch) n = kRxBatch;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t bid = e->rx_fresh + i;
+    io_uring_buf_ring_add(e->br, e->rx_mem + bid * kRxBufSize, kRxBufSize,
+                          static_cast<uint16_t>(bid), io_uring_buf_ring_mask(g_rx_bufs),
+                          static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(e->br, static_cast<int>(n));
+  e->rx_fresh += n;
+  e->rx_avail += n;
+}
+
+/// The kernel used a buffer of the ring (a receive completion carried it).
+void rx_used(UringEngine* e) {
+  if (e->rx_avail > 0) --e->rx_avail;
+  if (e->rx_avail < kRxLow && e->rx_fresh < g_rx_bufs) rx_add_fresh(e);
+}
+
+/// Maps and registers the buffer ring (loop thread, the first stream socket). Unavailable
+/// (an old kernel, no memory): streams use the readiness path for the client's life.
+bool rx_setup(UringEngine* e) {
+  if (e->rx_state != 0) return e->rx_state > 0;
+  e->rx_state = -1;
+  if (!g_streams) return false;
+  ensure_enabled(e);  // SINGLE_ISSUER: registration comes from the submitter, after enabling
+  const size_t ring_bytes = g_rx_bufs * sizeof(io_uring_buf);
+  const size_t mem_bytes = g_rx_bufs * kRxBufSize;
+  void* ring =
+      mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem = mmap(nullptr, mem_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* meta = detail::alloc(g_rx_bufs * sizeof(RxBuf), detail::kTagMisc);
+  int ret = -ENOMEM;
+  if (ring != MAP_FAILED && mem != MAP_FAILED && meta != nullptr) {
+    e->br = static_cast<io_uring_buf_ring*>(ring);
+    io_uring_buf_ring_init(e->br);
+    io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.ring_addr = reinterpret_cast<uint64_t>(ring);
+    reg.ring_entries = g_rx_bufs;
+    reg.bgid = kRxGroup;
+    ret = io_uring_register_buf_ring(&e->ring, &reg, 0);
+  }
+  if (ret != 0) {
+    if (ring != MAP_FAILED) munmap(ring, ring_bytes);
+    if (mem != MAP_FAILED) munmap(mem, mem_bytes);
+    if (meta != nullptr) detail::release(meta, detail::kTagMisc);
+    e->br = nullptr;
+    return false;
+  }
+  e->rx_mem = static_cast<uint8_t*>(mem);
+  e->rx = static_cast<RxBuf*>(meta);
+  e->rx_state = 1;
+  rx_add_fresh(e);
+  return true;
+}
+
+void rx_teardown(UringEngine* e) {
+  if (e->rx_state <= 0) return;  // the ring's exit unregistered the buffer ring
+  munmap(e->br, g_rx_bufs * sizeof(io_uring_buf));
+  munmap(e->rx_mem, g_rx_bufs * kRxBufSize);
+  detail::release(e->rx, detail::kTagMisc);
+}
+
+/// Hands buffer @p bid back to the kernel; receives that starved for buffers may go on.
+void rx_give_back(UringEngine* e, uint32_t bid) {
+  io_uring_buf_ring_add(e->br, e->rx_mem + bid * kRxBufSize, kRxBufSize, static_cast<uint16_t>(bid),
+                        io_uring_buf_ring_mask(g_rx_bufs), 0);
+  io_uring_buf_ring_advance(e->br, 1);
+  ++e->rx_avail;
+  if (e->rx_starved != 0) e->arm_later = true;  // arm_deferred re-arms them
+}
+
+/// Gives back every buffer a socket's queue holds (its socket is going).
+void rx_drop_queue(UringEngine* e, Slot& sl) {
+  while (sl.rx_head >= 0) {
+    uint32_t bid = static_cast<uint32_t>(sl.rx_head);
+    sl.rx_head = e->rx[bid].next;
+    rx_give_back(e, bid);
+  }
+  sl.rx_tail = -1;
+  sl.rx_count = 0;
+}
+
+/// The socket wants its stream's data: a receive waits, or the receive event is on.
+bool wants_stream_data(const Socket* s) {
+  return s->phase == Phase::Connected && !s->receive_closed && s->error == Status::Success &&
+         (!s->recv_q.empty() ||
+          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceive) != 0);
+}
+
+/// Arms the multishot receive of a stream that wants data and holds fewer than kRxCap buffers.
+void maybe_arm_recv(UringEngine* e, uint32_t index) {
+  Slot& sl = e->slots[index];
+  if (sl.recv_armed || sl.recv_starved || sl.rx_eof || sl.rx_err != 0 || sl.rx_count >= kRxCap ||
+      !wants_stream_data(sl.socket)) {
+    return;
+  }
+  io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) {
+    sl.arm_later = e->arm_later = true;
+    return;
+  }
+  io_uring_prep_recv_multishot(sqe, sl.socket->fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kRxGroup;
+  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindRecv));
+  sl.recv_armed = true;
+  sl.recv_cancelled = false;
+}
+
+/// Arms the polls and receives that found no free submission entry (see get_sqe), and the
+/// receives that starved for buffers.
 void arm_deferred(UringEngine* e) {
   if (!e->arm_later) return;
   e->arm_later = false;
   for (uint32_t i = 0; i < e->slot_capacity; ++i) {
     Slot& sl = e->slots[i];
-    if (!sl.arm_later || sl.socket == nullptr) continue;
+    if (sl.socket == nullptr) continue;
+    if (sl.recv_starved) {
+      sl.recv_starved = false;
+      --e->rx_starved;
+      maybe_arm_recv(e, i);
+    }
+    if (!sl.arm_later) continue;
     sl.arm_later = false;
     if (!sl.poll_armed) arm_poll(e, i);
     Socket* s = e->slots[i].socket;
     if (s->base.type != SocketType::Stream && !s->send_q.empty() && !e->slots[i].out_armed) {
       arm_poll_out(e, i);
     }
+    if (s->base.type == SocketType::Stream && e->rx_state > 0) maybe_arm_recv(e, i);
   }
 }
+
+/// A completion of a stream's multishot receive: a buffer joins the socket's queue, or the
+/// stream ended (FIN, error), or the receive stopped (cancelled at kRxCap, out of buffers).
+void recv_done(UringEngine* e, uint32_t index, int32_t res, uint32_t cflags) {
+  Slot& sl = e->slots[index];
+  Socket* s = sl.socket;
+  const bool more = (cflags & IORING_CQE_F_MORE) != 0;
+  const bool has_buf = (cflags & IORING_CQE_F_BUFFER) != 0;
+  const uint32_t bid = cflags >> IORING_CQE_BUFFER_SHIFT;
+  if (!more) sl.recv_armed = false;
+  if (has_buf) rx_used(e);
+  bool news = true;
+  if (res > 0 && has_buf) {
+    RxBuf& b = e->rx[bid];
+    b = RxBuf{0, static_cast<uint32_t>(res), -1};
+    if (sl.rx_tail >= 0) {
+      e->rx[sl.rx_tail].next = static_cast<int32_t>(bid);
+    } else {
+      sl.rx_head = static_cast<int32_t>(bid);
+    }
+    sl.rx_tail = static_cast<int32_t>(bid);
+    if (++sl.rx_count >= kRxCap && more && !sl.recv_cancelled) {
+      cancel_op(e, tag(index, sl.gen, kKindRecv));  // the socket holds enough: pause
+      sl.recv_cancelled = true;
+    }
+  } else {
+    if (has_buf) rx_give_back(e, bid);
+    if (res == 0) {
+      sl.rx_eof = true;
+    } else if (res == -ENOBUFS) {
+      // The ring ran dry: more of it, if any is left, and the receive goes on at the next turn
+      // (or when a buffer comes back).
+      news = false;
+      if (e->rx_avail == 0 && e->rx_fresh < g_rx_bufs) rx_add_fresh(e);
+      if (!sl.recv_starved) {
+        sl.recv_starved = true;
+        ++e->rx_starved;
+      }
+      if (e->rx_avail > 0) e->arm_later = true;
+    } else if (res == -ECANCELED || res > 0) {
+      news = false;
+    } else {
+      sl.rx_err = -res;
+    }
+  }
+  if (news) socket_ready(s, kReadyRead);
+  // The receive ended with nothing for the socket to do (a cancellation the socket has since
+  // drained past): arm it again here, as no pass will. The slot may have been freed or moved.
+  const Slot& now = e->slots[index];
+  if (!more && now.socket == s && !now.recv_armed && !is_closed(s)) maybe_arm_recv(e, index);
+}
+
+Slot* slot_of(const Socket* s) {
+  return &engine_of(s->client)->slots[s->engine_index];
+}
+
+/// The end of a socket's received data: 0 at the FIN, else -1 with the error or EAGAIN.
+ssize_t rx_end(const Slot& sl) {
+  if (sl.rx_eof) return 0;
+  errno = sl.rx_err != 0 ? sl.rx_err : EAGAIN;
+  return -1;
+}
+
+ssize_t stream_take(Socket* s, uint8_t** data) {
+  if (s->engine_index < 0) {
+    errno = EAGAIN;
+    return -1;
+  }
+  UringEngine* e = engine_of(s->client);
+  Slot& sl = *slot_of(s);
+  if (sl.rx_head < 0) return rx_end(sl);
+  uint32_t bid = static_cast<uint32_t>(sl.rx_head);
+  RxBuf& b = e->rx[bid];
+  sl.rx_head = b.next;
+  if (sl.rx_head < 0) sl.rx_tail = -1;
+  --sl.rx_count;
+  *data = e->rx_mem + bid * kRxBufSize + b.off;
+  return static_cast<ssize_t>(b.len - b.off);
+}
+
+ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
+  if (s->engine_index < 0) {
+    errno = EAGAIN;
+    return -1;
+  }
+  UringEngine* e = engine_of(s->client);
+  Slot& sl = *slot_of(s);
+  size_t copied = 0;
+  size_t at = 0;  // bytes filled in iov[i]
+  int i = 0;
+  while (i < cnt && sl.rx_head >= 0) {
+    uint32_t bid = static_cast<uint32_t>(sl.rx_head);
+    RxBuf& b = e->rx[bid];
+    size_t n = b.len - b.off;
+    if (n > iov[i].iov_len - at) n = iov[i].iov_len - at;
+    memcpy(static_cast<uint8_t*>(iov[i].iov_base) + at, e->rx_mem + bid * kRxBufSize + b.off, n);
+    b.off += static_cast<uint32_t>(n);
+    at += n;
+    copied += n;
+    if (b.off == b.len) {
+      sl.rx_head = b.next;
+      if (sl.rx_head < 0) sl.rx_tail = -1;
+      --sl.rx_count;
+      rx_give_back(e, bid);
+    }
+    if (at == iov[i].iov_len) {
+      ++i;
+      at = 0;
+    }
+  }
+  return copied > 0 ? static_cast<ssize_t>(copied) : rx_end(sl);
+}
+
+void stream_give_back(Client* c, uint8_t* data) {
+  UringEngine* e = engine_of(c);
+  rx_give_back(e, static_cast<uint32_t>(static_cast<size_t>(data - e->rx_mem) / kRxBufSize));
+}
+
+// ---- stream sends -------------------------------------------------------------------------------
+
+bool stream_send(Socket* s, const void* data, size_t len, int flags) {
+  if (s->engine_index < 0) return false;
+  UringEngine* e = engine_of(s->client);
+  io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) return false;
+  constexpr size_t kMaxSend = 1u << 30;  // a submission's length is 32 bits: the rest follows
+  io_uring_prep_send(sqe, s->fd, data, len < kMaxSend ? len : kMaxSend, flags | MSG_WAITALL);
+  uint32_t index = static_cast<uint32_t>(s->engine_index);
+  io_uring_sqe_set_data64(sqe, tag(index, e->slots[index].gen, kKindSend));
+  return true;
+}
+
+void stream_quiesce(Socket* s) {
+  if (!s->send_inflight || s->engine_index < 0) return;
+  s->send_inflight = false;  // its completion is ignored (tcp_sent)
+  UringEngine* e = engine_of(s->client);
+  uint32_t index = static_cast<uint32_t>(s->engine_index);
+  // The send may still sit in the submission queue: submit it, then cancel it and wait until
+  // the kernel let go of it (it may have completed meanwhile: -ENOENT, which is as good).
+  io_uring_submit(&e->ring);
+  io_uring_sync_cancel_reg reg;
+  memset(&reg, 0, sizeof(reg));
+  reg.addr = tag(index, e->slots[index].gen, kKindSend);
+  reg.timeout.tv_sec = -1;
+  reg.timeout.tv_nsec = -1;
+  int ret;
+  do {
+    ret = io_uring_register_sync_cancel(&e->ring, &reg);
+  } while (ret == -EINTR);
+}
+
+constexpr StreamEngine kStreams = {stream_readv, stream_take, stream_give_back, stream_send,
+                                   stream_quiesce};
 
 uint32_t ready_flags(int mask) {
   uint32_t flags = 0;
@@ -342,10 +755,25 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   }
   uint32_t index = static_cast<uint32_t>(data >> 32);
   uint32_t gen = static_cast<uint32_t>((data >> 8) & 0xffffffu);
-  if (index >= e->slot_capacity) return;
-  Slot& sl = e->slots[index];
-  if (sl.socket == nullptr || (sl.gen & 0xffffffu) != gen) return;  // removed since
+  Slot* found = index < e->slot_capacity ? &e->slots[index] : nullptr;
+  if (found == nullptr || found->socket == nullptr || (found->gen & 0xffffffu) != gen) {
+    // Removed since. A receive's buffer still goes back to the ring.
+    if (kind == kKindRecv && (cflags & IORING_CQE_F_BUFFER) != 0) {
+      rx_used(e);
+      rx_give_back(e, cflags >> IORING_CQE_BUFFER_SHIFT);
+    }
+    return;
+  }
+  Slot& sl = *found;
   Socket* s = sl.socket;
+  if (kind == kKindRecv) {
+    recv_done(e, index, res, cflags);
+    return;
+  }
+  if (kind == kKindSend) {
+    tcp_sent(s, res);
+    return;
+  }
   if (kind == kKindPollOut) {
     sl.out_armed = false;
     if (res > 0) socket_ready(s, ready_flags(res));
@@ -355,7 +783,12 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   // cancellation not ours): arm it again, so no wake-up is lost.
   bool ended = (cflags & IORING_CQE_F_MORE) == 0;
   if (ended) sl.poll_armed = false;
-  if (res > 0) socket_ready(s, ready_flags(res));
+  uint32_t flags = res > 0 ? ready_flags(res) : 0;
+  // A connected stream's data comes through its receive (recv_done), not through readability.
+  if (s->base.type == SocketType::Stream && e->rx_state > 0 && s->phase == Phase::Connected) {
+    flags &= ~kReadyRead;
+  }
+  if (flags != 0) socket_ready(s, flags);
   // The socket may have been removed by its own callbacks (engine_remove changed the slot: a
   // closed socket is never armed again), and the slot table may have grown (moved) meanwhile:
   // look the slot up again.
@@ -369,6 +802,11 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
 
 const char* engine_name() {
   return uring_mode() ? "posix-uring" : epoll_engine_name();
+}
+
+const StreamEngine* engine_streams(const Socket* s) {
+  if (s->base.type != SocketType::Stream || !uring_mode()) return nullptr;
+  return engine_of(s->client)->rx_state > 0 ? &kStreams : nullptr;
 }
 
 Status engine_create(Client* c) {
@@ -407,6 +845,7 @@ void engine_destroy(Client* c) {
   }
   UringEngine* e = engine_of(c);
   io_uring_queue_exit(&e->ring);  // cancels what is left (the wake-up read)
+  rx_teardown(e);
   close(e->wake_fd);
   if (e->slots != nullptr) detail::release(e->slots, detail::kTagMisc);
   e->~UringEngine();
@@ -434,12 +873,14 @@ Status engine_add(Client* c, Socket* s) {
   uint32_t index = static_cast<uint32_t>(e->free_head);
   Slot& sl = e->slots[index];
   e->free_head = sl.next_free;
+  uint32_t gen = sl.gen;
+  memset(&sl, 0, sizeof(sl));
   sl.socket = s;
+  sl.gen = gen;
   sl.next_free = -1;
-  sl.poll_armed = false;
-  sl.out_armed = false;
-  sl.arm_later = false;
+  sl.rx_head = sl.rx_tail = -1;
   s->engine_index = static_cast<int>(index);
+  if (s->base.type == SocketType::Stream) rx_setup(e);
   arm_poll(e, index);
   return Status::Success;
 }
@@ -452,15 +893,22 @@ void engine_remove(Client* c, Socket* s) {
   UringEngine* e = engine_of(c);
   if (s->engine_index < 0) return;
   uint32_t index = static_cast<uint32_t>(s->engine_index);
+  stream_quiesce(s);  // a send in flight ends before the descriptor closes
   Slot& sl = e->slots[index];
-  if (sl.poll_armed) remove_poll(e, tag(index, sl.gen, kKindPoll));
-  if (sl.out_armed) remove_poll(e, tag(index, sl.gen, kKindPollOut));
-  bool submit = sl.poll_armed || sl.out_armed;
+  if (sl.poll_armed) cancel_op(e, tag(index, sl.gen, kKindPoll));
+  if (sl.out_armed) cancel_op(e, tag(index, sl.gen, kKindPollOut));
+  if (sl.recv_armed && !sl.recv_cancelled) cancel_op(e, tag(index, sl.gen, kKindRecv));
+  bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed;
+  if (sl.recv_starved) --e->rx_starved;
+  if (e->rx_state > 0) rx_drop_queue(e, sl);
   ++sl.gen;  // completions still in flight for this socket are stale from now on
   sl.socket = nullptr;
   sl.poll_armed = false;
   sl.out_armed = false;
   sl.arm_later = false;
+  sl.recv_armed = sl.recv_cancelled = sl.recv_starved = false;
+  sl.rx_eof = false;
+  sl.rx_err = 0;
   sl.next_free = e->free_head;
   e->free_head = static_cast<int32_t>(index);
   s->engine_index = -1;
@@ -479,9 +927,13 @@ void engine_update(Client* c, Socket* s) {
     epoll_engine_update(c, s);
     return;
   }
-  if (s->base.type == SocketType::Stream || s->engine_index < 0) return;
+  if (s->engine_index < 0) return;
   UringEngine* e = engine_of(c);
   uint32_t index = static_cast<uint32_t>(s->engine_index);
+  if (s->base.type == SocketType::Stream) {
+    if (e->rx_state > 0) maybe_arm_recv(e, index);  // wants data now, or drained below kRxCap
+    return;
+  }
   // A one-shot POLLOUT poll while a send waits; if the queue drained meanwhile, its completion
   // only marks the socket writable.
   if (!s->send_q.empty() && !s->writable && !e->slots[index].out_armed) arm_poll_out(e, index);

@@ -85,6 +85,13 @@ ReadEnd read_ended(Socket* s, ssize_t n) {
   return ReadEnd::Stop;
 }
 
+/// Reads into @p iov: from the engine's buffers when it moves the stream's data (io_uring),
+/// else from the descriptor (one segment: recv, which skips readv's iovec import).
+ssize_t stream_read(Socket* s, const iovec* iov, int cnt) {
+  if (const StreamEngine* es = engine_streams(s)) return es->readv(s, iov, cnt);
+  return cnt == 1 ? ::recv(s->fd, iov[0].iov_base, iov[0].iov_len, 0) : ::readv(s->fd, iov, cnt);
+}
+
 Outcome receive_attempt(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const bool drain = (io->flags & kFlagDrain) != 0;
@@ -112,20 +119,16 @@ Outcome receive_attempt(Socket* s, Request* r) {
       return finished(s->error, 0);
     }
     if (!s->readable) return kWait;
-    ssize_t n;
-    size_t asked;
-    if (drain) {
-      static thread_local uint8_t scratch[16 * 1024];
-      asked = sizeof(scratch);
-      n = ::recv(s->fd, scratch, sizeof(scratch), 0);
-    } else {
-      iovec iov[kMaxIov];
-      int cnt = build_iov(io->buf, io->done, iov, kMaxIov, &asked);
-      // One segment: recv, which skips readv's iovec import.
-      n = cnt == 1 ? ::recv(s->fd, iov[0].iov_base, iov[0].iov_len, 0) : ::readv(s->fd, iov, cnt);
-    }
+    static thread_local uint8_t scratch[16 * 1024];
+    iovec iov[kMaxIov];
+    size_t asked = sizeof(scratch);
+    int cnt = 1;
+    iov[0] = iovec{scratch, sizeof(scratch)};
+    if (!drain) cnt = build_iov(io->buf, io->done, iov, kMaxIov, &asked);
+    const ssize_t n = stream_read(s, iov, cnt);
     if (n > 0) {
-      if (static_cast<size_t>(n) < asked) drained(s);
+      // (An engine's short copy says nothing of what it holds: it is asked again.)
+      if (static_cast<size_t>(n) < asked && engine_streams(s) == nullptr) drained(s);
       if (drain) continue;
       io->done += static_cast<size_t>(n);
       if (!waitall || io->done == io->buf.length) return finished(Status::Success, io->done);
@@ -166,11 +169,18 @@ Outcome send_attempt(Socket* s, Request* r) {
   const bool nodelay = is_send && (io->flags & kFlagNoDelay) != 0 && o.status == Status::Success;
   if (nodelay && !s->nodelay_on) set_nodelay(s, true);
   const size_t len = (is_send || io->has_data) ? io->buf.length : 0;
+  const StreamEngine* es = engine_streams(s);
   while (o.status == Status::Success && io->done < len) {
-    if (!s->writable) return kWait;
+    if (s->send_inflight) return kWait;  // tcp_sent() runs the queue again
     iovec iov[kMaxIov];
     size_t bytes = 0;
     int cnt = build_iov(io->buf, io->done, iov, kMaxIov, &bytes);
+    // A completion engine sends from the caller's segments, one segment a submission.
+    if (es != nullptr && es->send(s, iov[0].iov_base, iov[0].iov_len, kSendFlags)) {
+      s->send_inflight = true;
+      return kWait;
+    }
+    if (!s->writable) return kWait;
     ssize_t n;
     if (cnt == 1) {
       // One segment (the common case): send, which skips sendmsg's msghdr and iovec import.
@@ -243,21 +253,35 @@ void maybe_indicate_disconnect(Socket* s) {
 void indicate_receives(Socket* s) {
   const ConnectionDispatch* cd = conn_dispatch(s);
   if (cd == nullptr || cd->receive == nullptr) return;
+  const StreamEngine* es = engine_streams(s);
   uint32_t full_reads = 0;
   while (!is_closed(s) && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
          !s->retained.load(std::memory_order_acquire) && !s->receive_closed &&
          s->error == Status::Success && s->readable) {
-    if (s->ind_buf == nullptr) {
-      s->ind_buf = buffer_get(s->client);
-      if (s->ind_buf == nullptr) {
-        yield_read(s);  // out of memory: the data waits in the stack; try again next turn
-        break;
+    ssize_t n;
+    bool full = false;
+    if (es != nullptr) {
+      // The engine received the data into a buffer of its own: indicate that buffer.
+      indication_buffer_done(s);  // the one before, consumed: back to the engine
+      uint8_t* data = nullptr;
+      n = es->take(s, &data);
+      if (n > 0) {
+        s->ind_buf = data;
+        s->ind_engine = true;
       }
+    } else {
+      if (s->ind_buf == nullptr) {
+        s->ind_buf = buffer_get(s->client);
+        if (s->ind_buf == nullptr) {
+          yield_read(s);  // out of memory: the data waits in the stack; try again next turn
+          break;
+        }
+      }
+      n = ::recv(s->fd, s->ind_buf, kIndicationBufferSize, 0);
+      full = n == static_cast<ssize_t>(kIndicationBufferSize);
+      if (n > 0 && !full) drained(s);
     }
-    ssize_t n = ::recv(s->fd, s->ind_buf, kIndicationBufferSize, 0);
     if (n > 0) {
-      const bool full = static_cast<size_t>(n) == kIndicationBufferSize;
-      if (!full) drained(s);
       size_t len = static_cast<size_t>(n);
       s->ind_seg = Segment{nullptr, s->ind_buf, len, nullptr};
       s->ind = DataIndication{nullptr, Buf{&s->ind_seg, 0, len}};
@@ -284,6 +308,11 @@ void indicate_receives(Socket* s) {
     }
     if (read_ended(s, n) != ReadEnd::Retry) break;
   }
+}
+
+/// An engine's transfers in flight end before the requests they serve complete.
+void quiesce(Socket* s) {
+  if (const StreamEngine* es = engine_streams(s)) es->quiesce(s);
 }
 
 void cancel_queue(ReqQueue* q, Status status) {
@@ -622,6 +651,7 @@ void tcp_process_pended(Socket* conn) {
 }
 
 void tcp_cancel_all(Socket* s, Status status) {
+  quiesce(s);
   if (Request* r = s->connect_req) {
     s->connect_req = nullptr;  // the socket is Closing: its phase says the rest
     complete(r, status, 0);
@@ -637,6 +667,18 @@ void tcp_cancel_all(Socket* s, Status status) {
     s->pended = conn->conn_next;
     socket_destroy(conn, true);
   }
+}
+
+void tcp_sent(Socket* s, ssize_t res) {
+  if (!s->send_inflight) return;  // quiesced: its request completed already
+  s->send_inflight = false;
+  if (is_closed(s)) return;
+  if (res >= 0) {
+    if (Request* r = s->send_q.head) op_state<StreamIo>(r)->done += static_cast<size_t>(res);
+  } else if (res != -EAGAIN && res != -EINTR && s->error == Status::Success) {
+    s->error = status_from_errno(static_cast<int>(-res));
+  }
+  socket_process(s);  // the send goes on, or completes
 }
 
 void tcp_reclaim(Socket* s) {
@@ -718,6 +760,7 @@ Status disconnect_run(Request* req) {
     engine_add(s->client, s);
   }
   set_phase(s, Phase::Aborted);
+  quiesce(s);
   cancel_queue(&s->send_q, Status::ConnectionAborted);
   cancel_queue(&s->recv_q, Status::ConnectionAborted);
   Status r = complete(req, Status::Success, 0);

@@ -18,6 +18,7 @@ void epoll_engine_update(Client* c, Socket* s);
 void epoll_engine_wait(Client* c, int timeout_ms);
 bool epoll_engine_level_triggered();
 const char* epoll_engine_name();
+const StreamEngine* epoll_engine_streams(const Socket* s);
 
 }  // namespace xwsk::posix
 

@@ -17,5 +17,6 @@
 #define engine_wait epoll_engine_wait
 #define engine_level_triggered epoll_engine_level_triggered
 #define engine_name epoll_engine_name
+#define engine_streams epoll_engine_streams
 
 #include "loop_epoll.cpp"
