@@ -389,12 +389,17 @@ bool grow_slots(UringEngine* e) {
   return true;
 }
 
-short poll_events(const Socket* s) {
+short poll_events(const UringEngine* e, const Socket* s) {
   // Stream sockets watch writability for good (TCP raises it only after a write found the send
   // buffer full); datagram sockets raise it for every datagram sent, so they ask only while a
   // send waits (the one-shot POLLOUT poll, engine_update).
   short ev = POLLIN | POLLRDHUP;
-  if (s->base.type == SocketType::Stream) ev |= POLLOUT;
+  if (s->base.type == SocketType::Stream) {
+    ev |= POLLOUT;
+    // A connection socket never listens, and its data comes through the engine's receive: its
+    // poll is for connect, the peer's FIN and errors, not for every arrival of data.
+    if (e->rx_state > 0 && s->base.category == kConnectionSocket) ev &= ~POLLIN;
+  }
   return ev;
 }
 
@@ -405,7 +410,8 @@ void arm_poll(UringEngine* e, uint32_t index) {
     sl.arm_later = e->arm_later = true;
     return;
   }
-  io_uring_prep_poll_multishot(sqe, sl.socket->fd, static_cast<unsigned>(poll_events(sl.socket)));
+  io_uring_prep_poll_multishot(sqe, sl.socket->fd,
+                               static_cast<unsigned>(poll_events(e, sl.socket)));
   io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindPoll));
   sl.poll_armed = true;
 }
