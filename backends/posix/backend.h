@@ -12,12 +12,14 @@
 /// Completion routines and event callbacks run on the loop thread with no backend lock held.
 ///
 /// ## Engines
-/// The engine is chosen by which file is compiled (loop_epoll.cpp, loop_poll.cpp or
-/// loop_uring.cpp), libuv-style. Each defines the engine_* functions declared below; the rest of
-/// the backend is shared. The readiness engines (epoll, poll) report readiness and tcp.cpp makes
-/// the system calls; the io_uring engine also moves a connected stream's data itself
-/// (engine_streams(): receives into its provided buffers, sends by submission), so the data of
-/// an echo costs no system call of its own.
+/// Each engine is one file (loop_epoll.cpp, loop_poll.cpp, loop_uring.cpp) that defines one
+/// table of functions (EngineOps); engine.cpp is the one place that picks the table a library
+/// runs (the io_uring library has the epoll engine too, for hosts where io_uring is unusable),
+/// and each client keeps it (Client::ops). The rest of the backend calls the engine_* wrappers
+/// declared at the end of this file and is shared. The readiness engines (epoll, poll) report
+/// readiness and tcp.cpp makes the system calls; the io_uring engine also moves a connected
+/// stream's data itself (engine_streams(): receives into its provided buffers, sends by
+/// submission), so the data of an echo costs no system call of its own.
 ///
 /// ## Re-entrancy
 /// Socket::busy counts the dispatch depth of a socket. An I/O operation issued on it from one of
@@ -51,7 +53,7 @@
 namespace xwsk {
 namespace posix {
 
-struct Engine;  // defined by the engine file compiled in (loop_epoll.cpp / loop_poll.cpp)
+struct EngineOps;  // the engine's functions (declared at the end of this file)
 
 /// An operation's own function (Request::priv.run): runs the operation on the loop thread.
 /// The API entry of each operation fills its state and hands it to submit() with its run
@@ -202,7 +204,8 @@ struct DatagramSlots;  // udp.cpp
 /// The backend's client object. ClientBase first: the core casts between them.
 struct Client {
   detail::ClientBase base;
-  posix::Engine* engine;
+  const posix::EngineOps* ops;  ///< the engine this client runs (engine_select())
+  void* engine;                 ///< that engine's own state (its file's type)
   pthread_t thread;
 
   // Submission queue (any thread -> loop thread), guarded by mu.
@@ -531,27 +534,72 @@ void udp_reclaim(Socket* s);
 /// Stops the resolver thread after the lookups queued (their completions go through the loop).
 void resolver_stop(Client* c);
 
-// ---- engine (loop_epoll.cpp, loop_poll.cpp or loop_uring.cpp) ---------------------------
+// ---- engines (loop_epoll.cpp, loop_poll.cpp, loop_uring.cpp; engine.cpp selects) -------------
 
-/// Creates the engine of @p c (c->engine). Any thread, before the loop starts.
-Status engine_create(Client* c);
-/// Destroys it after the loop stopped.
-void engine_destroy(Client* c);
-/// Wakes the loop (any thread).
-void engine_wake(Client* c);
-/// Registers / unregisters a socket's fd (loop thread). engine_remove is called before the fd
-/// is closed.
-Status engine_add(Client* c, Socket* s);
-void engine_remove(Client* c, Socket* s);
-/// The socket's interest may have changed (level-triggered engines re-read socket_interest).
-void engine_update(Client* c, Socket* s);
-/// Waits for readiness or a wake-up (at most @p timeout_ms; 0 does not block, -1 waits without
-/// a bound) and dispatches socket_ready() (loop thread).
-void engine_wait(Client* c, int timeout_ms);
-/// True when readiness is level-triggered (a socket still readable is reported again).
-bool engine_level_triggered();
-/// "posix-epoll" / "posix-poll" / "posix-uring" (or "posix-epoll" when io_uring fell back).
-const char* engine_name();
+struct StreamEngine;
+
+/// An engine's functions: one table per engine file.
+struct EngineOps {
+  const char* name;      ///< "posix-epoll" / "posix-poll" / "posix-uring"
+  bool level_triggered;  ///< a socket still readable is reported again (poll)
+  /// Creates the engine state of @p c (c->engine). Any thread, before the loop starts.
+  Status (*create)(Client* c);
+  /// Destroys it after the loop stopped (c->engine may be null: create failed).
+  void (*destroy)(Client* c);
+  /// Wakes the loop (any thread).
+  void (*wake)(Client* c);
+  /// Registers / unregisters a socket's fd (loop thread). remove is called before the fd is
+  /// closed.
+  Status (*add)(Client* c, Socket* s);
+  void (*remove)(Client* c, Socket* s);
+  /// The socket's interest may have changed (level-triggered engines re-read socket_interest).
+  void (*update)(Client* c, Socket* s);
+  /// Waits for readiness or a wake-up (at most @p timeout_ms; 0 does not block, -1 waits
+  /// without a bound) and dispatches socket_ready() (loop thread).
+  void (*wait)(Client* c, int timeout_ms);
+  /// The engine's own data transfers for @p s (see StreamEngine), or null; a null member is
+  /// a readiness engine, which has none.
+  const StreamEngine* (*streams)(const Socket* s);
+};
+
+extern const EngineOps kEpollEngine;  ///< loop_epoll.cpp
+extern const EngineOps kPollEngine;   ///< loop_poll.cpp
+extern const EngineOps kUringEngine;  ///< loop_uring.cpp
+/// The io_uring library: whether this process can use io_uring, probed once (the first call
+/// says why not on stderr; XWSK_URING=0 forces no).
+bool uring_usable();
+/// The engine this library runs (engine.cpp: the backend's one selection point).
+const EngineOps* engine_select();
+
+inline Status engine_create(Client* c) {
+  c->ops = engine_select();
+  return c->ops->create(c);
+}
+inline void engine_destroy(Client* c) {
+  c->ops->destroy(c);
+}
+inline void engine_wake(Client* c) {
+  c->ops->wake(c);
+}
+inline Status engine_add(Client* c, Socket* s) {
+  return c->ops->add(c, s);
+}
+inline void engine_remove(Client* c, Socket* s) {
+  c->ops->remove(c, s);
+}
+inline void engine_update(Client* c, Socket* s) {
+  c->ops->update(c, s);
+}
+inline void engine_wait(Client* c, int timeout_ms) {
+  c->ops->wait(c, timeout_ms);
+}
+inline bool engine_level_triggered(const Client* c) {
+  return c->ops->level_triggered;
+}
+/// What backend_name() reports: the engine that runs ("posix-epoll" when io_uring fell back).
+inline const char* engine_name() {
+  return engine_select()->name;
+}
 
 /// The data transfers of a connected stream, made by a completion engine (loop thread only).
 /// tcp.cpp uses them in place of recv / readv / send when engine_streams() returns them; the
@@ -576,7 +624,10 @@ struct StreamEngine {
 };
 /// The stream engine for @p s, or null: the readiness engines, sockets other than streams, and
 /// io_uring without provided buffer rings.
-const StreamEngine* engine_streams(const Socket* s);
+inline const StreamEngine* engine_streams(const Socket* s) {
+  const StreamEngine* (*streams)(const Socket*) = s->client->ops->streams;
+  return streams != nullptr ? streams(s) : nullptr;
+}
 
 }  // namespace posix
 }  // namespace xwsk

@@ -149,7 +149,7 @@ void kick(Socket* s) {
 }
 
 void yield_read(Socket* s) {
-  if (engine_level_triggered() && !s->rdhup && !s->hup) {
+  if (engine_level_triggered(s->client) && !s->rdhup && !s->hup) {
     s->readable = false;
     return;
   }

@@ -14,24 +14,23 @@
 #include "backend.h"
 
 namespace xwsk::posix {
+namespace {
 
-struct Engine {
+struct EpollEngine {
   int epfd;
   WakeFd wake;
 };
 
-namespace {
 constexpr int kMaxEvents = 256;
-}  // namespace
 
-const char* engine_name() {
-  return "posix-epoll";
+EpollEngine* state(const Client* c) {
+  return static_cast<EpollEngine*>(c->engine);
 }
 
-Status engine_create(Client* c) {
-  void* mem = detail::alloc(sizeof(Engine), detail::kTagMisc);
+Status create_engine(Client* c) {
+  void* mem = detail::alloc(sizeof(EpollEngine), detail::kTagMisc);
   if (mem == nullptr) return Status::InsufficientResources;
-  Engine* e = new (mem) Engine{-1, WakeFd{}};
+  EpollEngine* e = new (mem) EpollEngine{-1, WakeFd{}};
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   bool woke = wake_open(&e->wake);
   epoll_event ev{};
@@ -48,8 +47,8 @@ Status engine_create(Client* c) {
   return Status::Success;
 }
 
-void engine_destroy(Client* c) {
-  Engine* e = c->engine;
+void destroy_engine(Client* c) {
+  EpollEngine* e = state(c);
   if (e == nullptr) return;
   close(e->epfd);
   wake_close(&e->wake);
@@ -57,11 +56,9 @@ void engine_destroy(Client* c) {
   c->engine = nullptr;
 }
 
-void engine_wake(Client* c) {
-  wake_signal(&c->engine->wake);
+void wake_loop(Client* c) {
+  wake_signal(&state(c)->wake);
 }
-
-namespace {
 
 /// Stream sockets are registered for writability for good: TCP raises EPOLLOUT only after a
 /// write found the send buffer full. Datagram sockets raise it every time a sent datagram's
@@ -75,17 +72,15 @@ int control(Client* c, Socket* s, int op, bool want_write) {
   ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (want_write ? EPOLLOUT : 0u);
   ev.data.ptr = s;
   s->interest = want_write ? kReadyWrite : 0;  // what is registered, for engine_update
-  return epoll_ctl(c->engine->epfd, op, s->fd, &ev);
+  return epoll_ctl(state(c)->epfd, op, s->fd, &ev);
 }
 
-}  // namespace
-
-Status engine_add(Client* c, Socket* s) {
+Status add_socket(Client* c, Socket* s) {
   if (control(c, s, EPOLL_CTL_ADD, !lazy_write(s)) != 0) return status_from_errno(errno);
   return Status::Success;
 }
 
-void engine_remove(Client* c, Socket* s) {
+void remove_socket(Client* c, Socket* s) {
   // Closing the fd removes it from the epoll set (one system call saved per close). The
   // descriptor-reuse path (abortive disconnect fallback) replaces the file with dup3, which
   // drops the old registration the same way before engine_add registers the new file.
@@ -93,7 +88,7 @@ void engine_remove(Client* c, Socket* s) {
   (void)s;
 }
 
-void engine_update(Client* c, Socket* s) {
+void update_socket(Client* c, Socket* s) {
   // Edge-triggered: stream sockets never change their registration.
   if (!lazy_write(s)) return;
   bool want = !s->send_q.empty() && !s->writable;
@@ -109,17 +104,8 @@ void engine_update(Client* c, Socket* s) {
   }
 }
 
-const StreamEngine* engine_streams(const Socket* s) {
-  (void)s;
-  return nullptr;  // a readiness engine: tcp.cpp makes the system calls
-}
-
-bool engine_level_triggered() {
-  return false;
-}
-
-void engine_wait(Client* c, int timeout_ms) {
-  Engine* e = c->engine;
+void wait_events(Client* c, int timeout_ms) {
+  EpollEngine* e = state(c);
   epoll_event events[kMaxEvents];
   int n = epoll_wait(e->epfd, events, kMaxEvents, timeout_ms);
   for (int i = 0; i < n; ++i) {
@@ -137,5 +123,12 @@ void engine_wait(Client* c, int timeout_ms) {
     socket_ready(s, flags);
   }
 }
+
+}  // namespace
+
+/// Edge-triggered; a readiness engine (no stream functions: tcp.cpp makes the system calls).
+const EngineOps kEpollEngine = {"posix-epoll", false,      create_engine, destroy_engine,
+                                wake_loop,     add_socket, remove_socket, update_socket,
+                                wait_events,   nullptr};
 
 }  // namespace xwsk::posix

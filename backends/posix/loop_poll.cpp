@@ -26,7 +26,9 @@ constexpr short kPollRdHup = POLLRDHUP;
 constexpr short kPollRdHup = 0;
 #endif
 
-struct Engine {
+namespace {
+
+struct PollEngine {
   WakeFd wake;
   // The live socket set (engine_index is the position in it).
   Socket** sockets;
@@ -40,7 +42,9 @@ struct Engine {
   bool dirty;
 };
 
-namespace {
+PollEngine* state(const Client* c) {
+  return static_cast<PollEngine*>(c->engine);
+}
 
 bool grow(void** array, size_t* capacity, size_t need, size_t elem) {
   if (need <= *capacity) return true;
@@ -59,7 +63,7 @@ bool grow(void** array, size_t* capacity, size_t need, size_t elem) {
 }
 
 /// Rebuilds the pollfd snapshot from the live set.
-bool rebuild(Engine* e) {
+bool rebuild(PollEngine* e) {
   size_t need = e->count + 1;
   size_t pcap = e->snap_capacity;
   if (need > pcap) {
@@ -98,17 +102,11 @@ bool rebuild(Engine* e) {
   return true;
 }
 
-}  // namespace
-
-const char* engine_name() {
-  return "posix-poll";
-}
-
-Status engine_create(Client* c) {
-  void* mem = detail::alloc(sizeof(Engine), detail::kTagMisc);
+Status create_engine(Client* c) {
+  void* mem = detail::alloc(sizeof(PollEngine), detail::kTagMisc);
   if (mem == nullptr) return Status::InsufficientResources;
-  memset(mem, 0, sizeof(Engine));
-  Engine* e = new (mem) Engine;
+  memset(mem, 0, sizeof(PollEngine));
+  PollEngine* e = new (mem) PollEngine;
   if (!wake_open(&e->wake)) {
     Status st = status_from_errno(errno);
     detail::release(e, detail::kTagMisc);
@@ -119,8 +117,8 @@ Status engine_create(Client* c) {
   return Status::Success;
 }
 
-void engine_destroy(Client* c) {
-  Engine* e = c->engine;
+void destroy_engine(Client* c) {
+  PollEngine* e = state(c);
   if (e == nullptr) return;
   wake_close(&e->wake);
   if (e->sockets != nullptr) detail::release(e->sockets, detail::kTagMisc);
@@ -130,12 +128,12 @@ void engine_destroy(Client* c) {
   c->engine = nullptr;
 }
 
-void engine_wake(Client* c) {
-  wake_signal(&c->engine->wake);
+void wake_loop(Client* c) {
+  wake_signal(&state(c)->wake);
 }
 
-Status engine_add(Client* c, Socket* s) {
-  Engine* e = c->engine;
+Status add_socket(Client* c, Socket* s) {
+  PollEngine* e = state(c);
   void* arr = e->sockets;
   if (!grow(&arr, &e->capacity, e->count + 1, sizeof(Socket*))) {
     return Status::InsufficientResources;
@@ -148,8 +146,8 @@ Status engine_add(Client* c, Socket* s) {
   return Status::Success;
 }
 
-void engine_remove(Client* c, Socket* s) {
-  Engine* e = c->engine;
+void remove_socket(Client* c, Socket* s) {
+  PollEngine* e = state(c);
   if (s->engine_index < 0) return;
   size_t i = static_cast<size_t>(s->engine_index);
   Socket* last = e->sockets[--e->count];
@@ -160,30 +158,21 @@ void engine_remove(Client* c, Socket* s) {
   e->dirty = true;
 }
 
-void engine_update(Client* c, Socket* s) {
+void update_socket(Client* c, Socket* s) {
   uint32_t want = socket_interest(s);
   if (s->rdhup_quiet) {
     // The socket was processed (a read may have taken the data before the FIN): peek again.
     s->rdhup_quiet = false;
-    c->engine->dirty = true;
+    state(c)->dirty = true;
   }
   if (want != s->interest) {
     s->interest = want;
-    c->engine->dirty = true;
+    state(c)->dirty = true;
   }
 }
 
-const StreamEngine* engine_streams(const Socket* s) {
-  (void)s;
-  return nullptr;  // a readiness engine: tcp.cpp makes the system calls
-}
-
-bool engine_level_triggered() {
-  return true;
-}
-
-void engine_wait(Client* c, int timeout_ms) {
-  Engine* e = c->engine;
+void wait_events(Client* c, int timeout_ms) {
+  PollEngine* e = state(c);
   if (e->dirty && !rebuild(e)) {
     // Out of memory for the snapshot: poll the wake fd only, retry on the next turn.
     pollfd wake{e->wake.read_fd, POLLIN, 0};
@@ -224,5 +213,12 @@ void engine_wait(Client* c, int timeout_ms) {
     socket_ready(s, flags);
   }
 }
+
+}  // namespace
+
+/// Level-triggered; a readiness engine (no stream functions: tcp.cpp makes the system calls).
+const EngineOps kPollEngine = {"posix-poll", true,       create_engine, destroy_engine,
+                               wake_loop,    add_socket, remove_socket, update_socket,
+                               wait_events,  nullptr};
 
 }  // namespace xwsk::posix

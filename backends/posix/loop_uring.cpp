@@ -6,7 +6,7 @@
 ///   POLLIN | POLLOUT | POLLRDHUP (datagram sockets leave POLLOUT out and arm a one-shot POLLOUT
 ///   poll only while a send waits, as the epoll engine does): every wake-up of the socket posts a
 ///   completion with the socket's current mask, which is what the rest of the backend expects of
-///   an edge-triggered engine (engine_level_triggered() is false, as for epoll).
+///   an edge-triggered engine (not level_triggered, as epoll).
 /// - Submissions are batched per loop turn: engine_add / engine_update only fill submission
 ///   entries; engine_wait submits them and waits in one io_uring_enter
 ///   (io_uring_submit_and_wait). The one exception is engine_remove: the poll holds a reference
@@ -39,7 +39,8 @@
 /// backend_name()): a small ring is created and a multishot poll is armed and completed on an
 /// eventfd. If that fails (io_uring_disabled sysctl, a seccomp filter, an old kernel, no
 /// memory), or XWSK_URING=0 is set in the environment, one line on stderr says so and why, and
-/// every client of the process runs on the epoll engine (uring_epoll.cpp); backend_name() then
+/// every client of the process runs on the epoll engine (kEpollEngine, loop_epoll.cpp, linked into
+/// the same library; engine.cpp picks it); backend_name() then
 /// reports "posix-epoll". Once io_uring was found usable, a client whose ring cannot be created
 /// fails its registration with the mapped status instead (backend_name() stays true).
 #include <errno.h>
@@ -60,7 +61,6 @@
 #include <new>
 
 #include "backend.h"
-#include "uring.h"
 
 namespace xwsk::posix {
 namespace {
@@ -311,7 +311,9 @@ void probe() {
   g_mode.store(mode, std::memory_order_release);
 }
 
-bool uring_mode() {
+}  // namespace
+
+bool uring_usable() {
   int m = g_mode.load(std::memory_order_acquire);
   if (m == kModeUnknown) {
     pthread_once(&g_probe_once, probe);
@@ -319,8 +321,6 @@ bool uring_mode() {
   }
   return m == kModeUring;
 }
-
-}  // namespace
 
 // ---- the engine ---------------------------------------------------------------------------------
 
@@ -347,7 +347,7 @@ struct UringEngine {
 };
 
 UringEngine* engine_of(Client* c) {
-  return reinterpret_cast<UringEngine*>(c->engine);
+  return static_cast<UringEngine*>(c->engine);
 }
 
 /// Enables the ring on the loop thread (its submitter task, for SINGLE_ISSUER).
@@ -804,19 +804,12 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   }
 }
 
-}  // namespace
-
-const char* engine_name() {
-  return uring_mode() ? "posix-uring" : epoll_engine_name();
-}
-
-const StreamEngine* engine_streams(const Socket* s) {
-  if (s->base.type != SocketType::Stream || !uring_mode()) return nullptr;
+const StreamEngine* streams_of(const Socket* s) {
+  if (s->base.type != SocketType::Stream) return nullptr;
   return engine_of(s->client)->rx_state > 0 ? &kStreams : nullptr;
 }
 
-Status engine_create(Client* c) {
-  if (!uring_mode()) return epoll_engine_create(c);
+Status create_engine(Client* c) {
   void* mem = detail::alloc(sizeof(UringEngine), detail::kTagMisc);
   if (mem == nullptr) return Status::InsufficientResources;
   memset(mem, 0, sizeof(UringEngine));
@@ -839,16 +832,12 @@ Status engine_create(Client* c) {
     Status st = status_from_errno(-ret);
     return st == Status::Success ? Status::InsufficientResources : st;
   }
-  c->engine = reinterpret_cast<Engine*>(e);
+  c->engine = e;
   return Status::Success;
 }
 
-void engine_destroy(Client* c) {
+void destroy_engine(Client* c) {
   if (c->engine == nullptr) return;
-  if (!uring_mode()) {
-    epoll_engine_destroy(c);
-    return;
-  }
   UringEngine* e = engine_of(c);
   io_uring_queue_exit(&e->ring);  // cancels what is left (the wake-up read)
   rx_teardown(e);
@@ -859,11 +848,7 @@ void engine_destroy(Client* c) {
   c->engine = nullptr;
 }
 
-void engine_wake(Client* c) {
-  if (!uring_mode()) {
-    epoll_engine_wake(c);
-    return;
-  }
+void wake_loop(Client* c) {
   uint64_t one = 1;
   ssize_t n;
   do {
@@ -872,8 +857,7 @@ void engine_wake(Client* c) {
   // EAGAIN: the counter is at its maximum, so a wake-up is pending anyway.
 }
 
-Status engine_add(Client* c, Socket* s) {
-  if (!uring_mode()) return epoll_engine_add(c, s);
+Status add_socket(Client* c, Socket* s) {
   UringEngine* e = engine_of(c);
   if (e->free_head < 0 && !grow_slots(e)) return Status::InsufficientResources;
   uint32_t index = static_cast<uint32_t>(e->free_head);
@@ -891,11 +875,7 @@ Status engine_add(Client* c, Socket* s) {
   return Status::Success;
 }
 
-void engine_remove(Client* c, Socket* s) {
-  if (!uring_mode()) {
-    epoll_engine_remove(c, s);
-    return;
-  }
+void remove_socket(Client* c, Socket* s) {
   UringEngine* e = engine_of(c);
   if (s->engine_index < 0) return;
   uint32_t index = static_cast<uint32_t>(s->engine_index);
@@ -928,11 +908,7 @@ void engine_remove(Client* c, Socket* s) {
   }
 }
 
-void engine_update(Client* c, Socket* s) {
-  if (!uring_mode()) {
-    epoll_engine_update(c, s);
-    return;
-  }
+void update_socket(Client* c, Socket* s) {
   if (s->engine_index < 0) return;
   UringEngine* e = engine_of(c);
   uint32_t index = static_cast<uint32_t>(s->engine_index);
@@ -945,15 +921,7 @@ void engine_update(Client* c, Socket* s) {
   if (!s->send_q.empty() && !s->writable && !e->slots[index].out_armed) arm_poll_out(e, index);
 }
 
-bool engine_level_triggered() {
-  return false;  // multishot poll: one completion per wake-up, as epoll's edge-triggered mode
-}
-
-void engine_wait(Client* c, int timeout_ms) {
-  if (!uring_mode()) {
-    epoll_engine_wait(c, timeout_ms);
-    return;
-  }
+void wait_events(Client* c, int timeout_ms) {
   UringEngine* e = engine_of(c);
   ensure_enabled(e);
   arm_deferred(e);
@@ -990,5 +958,12 @@ void engine_wait(Client* c, int timeout_ms) {
     if (n < kBatch) break;
   }
 }
+
+}  // namespace
+
+/// Edge-triggered: a multishot poll posts one completion per wake-up, as epoll's edge mode.
+const EngineOps kUringEngine = {"posix-uring", false,      create_engine, destroy_engine,
+                                wake_loop,     add_socket, remove_socket, update_socket,
+                                wait_events,   streams_of};
 
 }  // namespace xwsk::posix

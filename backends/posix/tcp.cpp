@@ -484,7 +484,7 @@ Socket* accept_one(Socket* s, bool* retry) {
         // `readable` stays set (no new edge would come for it), so the next accept request
         // retries at once; level-triggered, poll reports the listener again.
         Status st = status_from_errno(errno);
-        if (engine_level_triggered()) s->readable = false;
+        if (engine_level_triggered(s->client)) s->readable = false;
         if (Request* r = s->recv_q.pop()) complete(r, st, 0);
         return nullptr;
       }
