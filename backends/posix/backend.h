@@ -266,6 +266,7 @@ struct Socket {
   bool exclusive_addr;  ///< SO_EXCLUSIVEADDRUSE set by the client (WSK: off by default)
   bool disconnect_indicated;
   bool send_inflight;  ///< the send queue's head is with the engine (engine_streams()->send)
+  bool recv_inflight;  ///< the receive queue's head is with the engine (->receive)
   bool ind_engine;     ///< ind_buf is an engine buffer (engine_streams()->take), not the pool's
   bool backlog_indicated;
   bool backlog_check;   ///< the ideal send backlog may have changed: re-read SO_SNDBUF
@@ -520,6 +521,9 @@ void tcp_reclaim(Socket* s);
 /// The engine's send of the send queue's head finished with @p res (bytes sent, or -errno):
 /// the request goes on or completes (engine_streams()->send).
 void tcp_sent(Socket* s, ssize_t res);
+/// The engine's receive into the receive queue's head finished with @p res (bytes, 0 at the
+/// end of the stream, or -errno) (engine_streams()->receive).
+void tcp_received(Socket* s, ssize_t res);
 
 // ---- udp.cpp: datagram passes (loop thread) -------------------------------------------------
 
@@ -617,9 +621,14 @@ struct StreamEngine {
   /// Submits a send of [data, data + len); its completion calls tcp_sent(). False when no
   /// submission entry is free (the caller sends with a system call instead).
   bool (*send)(Socket* s, const void* data, size_t len, int flags);
+  /// Submits a receive straight into [data, data + len) (a receive request's segment, with no
+  /// copy); its completion calls tcp_received(). False when the engine holds received data or
+  /// is receiving into its own buffers (the caller waits for those) or no entry is free.
+  bool (*receive)(Socket* s, void* data, size_t len);
   /// Ends the transfers in flight on @p s before its requests complete (abortive disconnect,
   /// close): once it returns, the kernel references no buffer of the client's for @p s, and
-  /// the in-flight send's own completion is ignored (Socket::send_inflight is cleared).
+  /// the in-flight send's and receive's own completions are ignored (Socket::send_inflight and
+  /// recv_inflight are cleared).
   void (*quiesce)(Socket* s);
 };
 /// The stream engine for @p s, or null: the readiness engines, sockets other than streams, and

@@ -24,11 +24,14 @@
 ///   indication keeps it until release_data_indications; receive requests copy out of them. A
 ///   socket holding kRxCap buffers stops receiving (its multishot receive is cancelled) until
 ///   it is drained, so a client that does not read leaves the data in the kernel's window, as
-///   with the readiness engines. Sends are submitted from the caller's segments (one segment a
-///   submission, MSG_WAITALL so the kernel finishes a short send) and complete through
-///   tcp_sent(); an abortive disconnect or a close first cancels a send in flight synchronously
-///   (IORING_REGISTER_SYNC_CANCEL), so no request completes while the kernel may still read its
-///   buffer. Without provided buffer rings (< 5.19) streams use the readiness path.
+///   with the readiness engines. A receive request that finds nothing queued while the event
+///   is off has the kernel receive straight into its segment (kKindReceive). Sends are
+///   submitted from the caller's segments (one segment a submission, MSG_WAITALL so the kernel
+///   finishes a short send) and complete through tcp_sent(). An abortive disconnect or a close
+///   first cancels a send or direct receive in flight synchronously
+///   (IORING_REGISTER_SYNC_CANCEL), so no request completes while the kernel may still use its
+///   buffer. Without provided buffer rings and multishot receive (probe_streams: < 6.0),
+///   streams use the readiness path.
 /// - The ring is created by engine_create on the registering thread, disabled
 ///   (IORING_SETUP_R_DISABLED), and enabled by the loop thread on its first turn, so it can be
 ///   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (completion work runs only when the
@@ -105,7 +108,8 @@ enum Kind : uint64_t {
   kKindPoll = 2,     ///< a socket's multishot poll
   kKindPollOut = 3,  ///< a datagram socket's one-shot POLLOUT poll
   kKindRecv = 4,     ///< a stream's multishot receive into the buffer ring
-  kKindSend = 5      ///< a stream's send (the send queue's head)
+  kKindSend = 5,     ///< a stream's send (the send queue's head)
+  kKindReceive = 6   ///< a stream's receive into the receive queue's head
 };
 
 constexpr uint64_t tag(uint32_t index, uint32_t gen, Kind kind) {
@@ -549,7 +553,7 @@ bool wants_stream_data(const Socket* s) {
 void maybe_arm_recv(UringEngine* e, uint32_t index) {
   Slot& sl = e->slots[index];
   if (sl.recv_armed || sl.recv_starved || sl.rx_eof || sl.rx_err != 0 || sl.rx_count >= kRxCap ||
-      !wants_stream_data(sl.socket)) {
+      sl.socket->recv_inflight || !wants_stream_data(sl.socket)) {
     return;
   }
   io_uring_sqe* sqe = get_sqe(e);
@@ -720,17 +724,29 @@ bool stream_send(Socket* s, const void* data, size_t len, int flags) {
   return true;
 }
 
-void stream_quiesce(Socket* s) {
-  if (!s->send_inflight || s->engine_index < 0) return;
-  s->send_inflight = false;  // its completion is ignored (tcp_sent)
+bool stream_receive(Socket* s, void* data, size_t len) {
+  if (s->engine_index < 0) return false;
   UringEngine* e = engine_of(s->client);
   uint32_t index = static_cast<uint32_t>(s->engine_index);
-  // The send may still sit in the submission queue: submit it, then cancel it and wait until
-  // the kernel let go of it (it may have completed meanwhile: -ENOENT, which is as good).
+  const Slot& sl = e->slots[index];
+  // Data already in the engine's buffers, or more on its way there, comes first (order).
+  if (sl.recv_armed || sl.rx_head >= 0 || sl.rx_eof || sl.rx_err != 0) return false;
+  io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) return false;
+  constexpr size_t kMaxReceive = 1u << 30;  // a submission's length is 32 bits
+  io_uring_prep_recv(sqe, s->fd, data, len < kMaxReceive ? len : kMaxReceive, 0);
+  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindReceive));
+  return true;
+}
+
+/// Cancels the operation @p user_data and waits until the kernel let go of it (it may have
+/// completed meanwhile: -ENOENT, which is as good). It may still sit in the submission queue:
+/// that is submitted first.
+void cancel_sync(UringEngine* e, uint64_t user_data) {
   io_uring_submit(&e->ring);
   io_uring_sync_cancel_reg reg;
   memset(&reg, 0, sizeof(reg));
-  reg.addr = tag(index, e->slots[index].gen, kKindSend);
+  reg.addr = user_data;
   reg.timeout.tv_sec = -1;
   reg.timeout.tv_nsec = -1;
   int ret;
@@ -739,8 +755,23 @@ void stream_quiesce(Socket* s) {
   } while (ret == -EINTR);
 }
 
-constexpr StreamEngine kStreams = {stream_readv, stream_take, stream_give_back, stream_send,
-                                   stream_quiesce};
+void stream_quiesce(Socket* s) {
+  if (s->engine_index < 0) return;
+  UringEngine* e = engine_of(s->client);
+  uint32_t index = static_cast<uint32_t>(s->engine_index);
+  // Their completions are ignored from now on (tcp_sent, tcp_received).
+  if (s->send_inflight) {
+    s->send_inflight = false;
+    cancel_sync(e, tag(index, e->slots[index].gen, kKindSend));
+  }
+  if (s->recv_inflight) {
+    s->recv_inflight = false;
+    cancel_sync(e, tag(index, e->slots[index].gen, kKindReceive));
+  }
+}
+
+constexpr StreamEngine kStreams = {stream_readv, stream_take,    stream_give_back,
+                                   stream_send,  stream_receive, stream_quiesce};
 
 uint32_t ready_flags(int mask) {
   uint32_t flags = 0;
@@ -778,6 +809,10 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   }
   if (kind == kKindSend) {
     tcp_sent(s, res);
+    return;
+  }
+  if (kind == kKindReceive) {
+    tcp_received(s, res);
     return;
   }
   if (kind == kKindPollOut) {

@@ -112,13 +112,19 @@ Outcome receive_attempt(Socket* s, Request* r) {
     }
   }
   if (!drain && io->buf.length == 0) return finished(Status::Success, 0);
+  const StreamEngine* es = engine_streams(s);
   for (;;) {
+    // (An engine's receive into this request's segment may have filled it: tcp_received.)
+    if (!drain && io->done > 0 && (!waitall || io->done == io->buf.length)) {
+      return finished(Status::Success, io->done);
+    }
     if (s->receive_closed) return finished(Status::Success, drain ? 0 : io->done);
     if (s->error != Status::Success) {
       if (!drain && io->done > 0) return finished(Status::Success, io->done);
       return finished(s->error, 0);
     }
-    if (!s->readable) return kWait;
+    if (s->recv_inflight) return kWait;  // tcp_received() runs the queue again
+    if (!s->readable && es == nullptr) return kWait;
     static thread_local uint8_t scratch[16 * 1024];
     iovec iov[kMaxIov];
     size_t asked = sizeof(scratch);
@@ -126,6 +132,14 @@ Outcome receive_attempt(Socket* s, Request* r) {
     iov[0] = iovec{scratch, sizeof(scratch)};
     if (!drain) cnt = build_iov(io->buf, io->done, iov, kMaxIov, &asked);
     const ssize_t n = stream_read(s, iov, cnt);
+    if (n < 0 && es != nullptr && errno == EAGAIN) {
+      // Nothing received yet: the kernel receives straight into the caller's segment when the
+      // engine is not receiving into its own buffers (one segment a submission).
+      if (!drain && es->receive(s, iov[0].iov_base, iov[0].iov_len)) {
+        s->recv_inflight = true;
+        return kWait;
+      }
+    }
     if (n > 0) {
       // (An engine's short copy says nothing of what it holds: it is asked again.)
       if (static_cast<size_t>(n) < asked && engine_streams(s) == nullptr) drained(s);
@@ -679,6 +693,20 @@ void tcp_sent(Socket* s, ssize_t res) {
     s->error = status_from_errno(static_cast<int>(-res));
   }
   socket_process(s);  // the send goes on, or completes
+}
+
+void tcp_received(Socket* s, ssize_t res) {
+  if (!s->recv_inflight) return;  // quiesced: its request completed already
+  s->recv_inflight = false;
+  if (is_closed(s)) return;
+  if (res > 0) {
+    if (Request* r = s->recv_q.head) op_state<StreamIo>(r)->done += static_cast<size_t>(res);
+  } else if (res == 0) {
+    s->receive_closed = true;
+  } else if (res != -EAGAIN && res != -EINTR && s->error == Status::Success) {
+    s->error = status_from_errno(static_cast<int>(-res));
+  }
+  socket_process(s);  // the receive completes, or goes on (kFlagWaitAll)
 }
 
 void tcp_reclaim(Socket* s) {
