@@ -216,18 +216,23 @@ Status acc_accept(void* ctx, uint32_t flags, const xwsk::SockAddr* local,
   (void)flags;
   AcceptState* s = static_cast<AcceptState*>(ctx);
   CallbackScope scope(&s->log);
-  s->log.accept_calls.fetch_add(1, std::memory_order_acq_rel);
+  // accept_calls is counted last: a body that waits for it then reads what the call stored
+  // (counted first, event_accepted could read `accepted` still null, fail, and leave the
+  // accepted socket open, so the client's deregistration waited for ever).
+  Status answer = Status::Success;
   if (accept_socket == nullptr) {
     s->null_socket_calls.fetch_add(1, std::memory_order_acq_rel);
-    return Status::Success;
+  } else if (s->answer != Status::Success) {
+    answer = s->answer;
+  } else {
+    if (local != nullptr) s->local = *local;
+    if (remote != nullptr) s->remote = *remote;
+    *accept_socket_context = s->child_context;
+    *accept_dispatch = s->child_dispatch;
+    s->accepted.store(accept_socket, std::memory_order_release);
   }
-  if (s->answer != Status::Success) return s->answer;
-  if (local != nullptr) s->local = *local;
-  if (remote != nullptr) s->remote = *remote;
-  *accept_socket_context = s->child_context;
-  *accept_dispatch = s->child_dispatch;
-  s->accepted.store(accept_socket, std::memory_order_release);
-  return Status::Success;
+  s->log.accept_calls.fetch_add(1, std::memory_order_acq_rel);
+  return answer;
 }
 
 const xwsk::ListenDispatch kAcceptDispatch = {acc_accept, nullptr, nullptr};
