@@ -512,6 +512,16 @@ bool ensure_event_buffers(Socket* s, uint32_t mask);
 void tcp_process(Socket* s);
 /// One pass over a listener: hands out waiting connections, accepts new ones.
 void tcp_process_accepts(Socket* s);
+/// The listener @p s wants connections accepted at the OS level now: an accept request
+/// waits, the accept event is on, or conditional accept inspects them (and no accepted one
+/// waits for a taker).
+bool tcp_wants_connections(const Socket* s);
+/// An engine accepted @p fd (peer @p ra) for the listener @p s: it is handed out, inspected
+/// or parked as the readiness path would (closed when @p s is closing).
+void tcp_accepted(Socket* s, int fd, const sockaddr* ra, socklen_t rl);
+/// An engine's accept for @p s failed with @p err: starve on EMFILE and the like, fail the
+/// oldest accept request on other errors. True when accepting again at once makes sense.
+bool tcp_accept_failed(Socket* s, int err);
 /// A connection held by conditional accept (inspect returned Pend): the peer left?
 void tcp_process_pended(Socket* s);
 /// Completes every request of @p s with @p status and resets the connections it holds.

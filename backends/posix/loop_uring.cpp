@@ -32,6 +32,9 @@
 ///   (IORING_REGISTER_SYNC_CANCEL), so no request completes while the kernel may still use its
 ///   buffer. Without provided buffer rings and multishot receive (probe_streams: < 6.0),
 ///   streams use the readiness path.
+/// - A listener that wants connections keeps kAccepts accepts on the ring, each with its own
+///   peer address buffer, and cancels them when it no longer wants any (accept_done hands the
+///   descriptor to tcp_accepted, the same path as accept4's).
 /// - The ring is created by engine_create on the registering thread, disabled
 ///   (IORING_SETUP_R_DISABLED), and enabled by the loop thread on its first turn, so it can be
 ///   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (completion work runs only when the
@@ -109,7 +112,18 @@ enum Kind : uint64_t {
   kKindPollOut = 3,  ///< a datagram socket's one-shot POLLOUT poll
   kKindRecv = 4,     ///< a stream's multishot receive into the buffer ring
   kKindSend = 5,     ///< a stream's send (the send queue's head)
-  kKindReceive = 6   ///< a stream's receive into the receive queue's head
+  kKindReceive = 6,  ///< a stream's receive into the receive queue's head
+  kKindAccept = 8    ///< a listener's accepts: kKindAccept + 0 .. kAccepts - 1
+};
+
+/// Accepts a listener keeps on the ring while it wants connections, each with its own peer
+/// address buffer (AcceptAddrs).
+constexpr uint32_t kAccepts = 4;
+
+/// Where the kernel writes the peer address of each of a listener's accepts.
+struct AcceptAddrs {
+  sockaddr_storage addr[kAccepts];
+  socklen_t len[kAccepts];
 };
 
 constexpr uint64_t tag(uint32_t index, uint32_t gen, Kind kind) {
@@ -134,6 +148,10 @@ struct Slot {
   bool recv_armed;      ///< the multishot receive is in the kernel
   bool recv_cancelled;  ///< ... and its cancellation was submitted (kRxCap reached)
   bool recv_starved;    ///< it ended for want of buffers: armed again when one comes back
+  // Listener: the accepts on the ring.
+  uint8_t accept_mask;    ///< bit k: accept k is in the kernel
+  bool accept_cancelled;  ///< their cancellation was submitted: none armed until all ended
+  AcceptAddrs* acc;       ///< allocated on the first accept armed
 };
 
 /// A received buffer: the bytes [off, len) not yet taken, and the next in its socket's queue.
@@ -569,6 +587,62 @@ void maybe_arm_recv(UringEngine* e, uint32_t index) {
   sl.recv_cancelled = false;
 }
 
+/// Keeps kAccepts accepts on the ring while the listener wants connections, and cancels them
+/// when it no longer does (the backlog then stays in the kernel, as with the readiness
+/// engines; a connection accepted meanwhile waits on the listener's ready list).
+void maybe_arm_accepts(UringEngine* e, uint32_t index) {
+  Slot& sl = e->slots[index];
+  Socket* s = sl.socket;
+  if (sl.accept_cancelled) return;  // armed again once the cancelled ones ended
+  if (s->starved || is_closed(s) || !tcp_wants_connections(s)) {
+    if (sl.accept_mask == 0) return;
+    for (uint32_t k = 0; k < kAccepts; ++k) {
+      if ((sl.accept_mask & (1u << k)) != 0) {
+        cancel_op(e, tag(index, sl.gen, static_cast<Kind>(kKindAccept + k)));
+      }
+    }
+    sl.accept_cancelled = true;
+    return;
+  }
+  if (sl.acc == nullptr) {
+    sl.acc = static_cast<AcceptAddrs*>(detail::alloc(sizeof(AcceptAddrs), detail::kTagMisc));
+    if (sl.acc == nullptr) return;  // the listener's poll and accept4 serve it meanwhile
+  }
+  for (uint32_t k = 0; k < kAccepts; ++k) {
+    if ((sl.accept_mask & (1u << k)) != 0) continue;
+    io_uring_sqe* sqe = get_sqe(e);
+    if (sqe == nullptr) {
+      sl.arm_later = e->arm_later = true;
+      return;
+    }
+    sl.acc->len[k] = sizeof(sl.acc->addr[k]);
+    io_uring_prep_accept(sqe, s->fd, reinterpret_cast<sockaddr*>(&sl.acc->addr[k]), &sl.acc->len[k],
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, tag(index, sl.gen, static_cast<Kind>(kKindAccept + k)));
+    sl.accept_mask = static_cast<uint8_t>(sl.accept_mask | (1u << k));
+  }
+}
+
+/// A completion of accept @p k of the listener in slot @p index.
+void accept_done(UringEngine* e, uint32_t index, uint32_t k, int32_t res) {
+  Slot& sl = e->slots[index];
+  Socket* s = sl.socket;
+  const uint32_t gen = sl.gen;
+  sl.accept_mask = static_cast<uint8_t>(sl.accept_mask & ~(1u << k));
+  if (sl.accept_mask == 0) sl.accept_cancelled = false;
+  if (res >= 0) {
+    // Copied out first: the client's callbacks may close the listener (freeing sl.acc) or add
+    // sockets (moving the slot table).
+    sockaddr_storage ra = sl.acc->addr[k];
+    socklen_t rl = sl.acc->len[k];
+    tcp_accepted(s, res, reinterpret_cast<sockaddr*>(&ra), rl);
+  } else if (res != -ECANCELED) {
+    tcp_accept_failed(s, -res);
+  }
+  const Slot& now = e->slots[index];
+  if (now.socket == s && now.gen == gen) maybe_arm_accepts(e, index);
+}
+
 /// Arms the polls and receives that found no free submission entry (see get_sqe), and the
 /// receives that starved for buffers.
 void arm_deferred(UringEngine* e) {
@@ -589,7 +663,11 @@ void arm_deferred(UringEngine* e) {
     if (s->base.type != SocketType::Stream && !s->send_q.empty() && !e->slots[i].out_armed) {
       arm_poll_out(e, i);
     }
-    if (s->base.type == SocketType::Stream && e->rx_state > 0) maybe_arm_recv(e, i);
+    if (s->base.type == SocketType::Stream && s->base.listening) {
+      maybe_arm_accepts(e, i);
+    } else if (s->base.type == SocketType::Stream && e->rx_state > 0) {
+      maybe_arm_recv(e, i);
+    }
   }
 }
 
@@ -799,6 +877,8 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
       rx_used(e);
       rx_give_back(e, cflags >> IORING_CQE_BUFFER_SHIFT);
     }
+    // An accept that completed as its listener went: nobody takes the connection.
+    if (kind >= kKindAccept && kind < kKindAccept + kAccepts && res >= 0) close(res);
     return;
   }
   Slot& sl = *found;
@@ -815,6 +895,10 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
     tcp_received(s, res);
     return;
   }
+  if (kind >= kKindAccept && kind < kKindAccept + kAccepts) {
+    accept_done(e, index, static_cast<uint32_t>(kind - kKindAccept), res);
+    return;
+  }
   if (kind == kKindPollOut) {
     sl.out_armed = false;
     if (res > 0) socket_ready(s, ready_flags(res));
@@ -825,8 +909,10 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   bool ended = (cflags & IORING_CQE_F_MORE) == 0;
   if (ended) sl.poll_armed = false;
   uint32_t flags = res > 0 ? ready_flags(res) : 0;
-  // A connected stream's data comes through its receive (recv_done), not through readability.
-  if (s->base.type == SocketType::Stream && e->rx_state > 0 && s->phase == Phase::Connected) {
+  // A connected stream's data comes through its receive (recv_done), and a listener's
+  // connections through its accepts on the ring (accept_done), not through readability.
+  if (s->base.type == SocketType::Stream &&
+      ((e->rx_state > 0 && s->phase == Phase::Connected) || sl.accept_mask != 0)) {
     flags &= ~kReadyRead;
   }
   if (flags != 0) socket_ready(s, flags);
@@ -919,6 +1005,16 @@ void remove_socket(Client* c, Socket* s) {
   if (sl.poll_armed) cancel_op(e, tag(index, sl.gen, kKindPoll));
   if (sl.out_armed) cancel_op(e, tag(index, sl.gen, kKindPollOut));
   if (sl.recv_armed && !sl.recv_cancelled) cancel_op(e, tag(index, sl.gen, kKindRecv));
+  // The kernel writes an accept's peer address into sl.acc: each accept is over before it goes.
+  for (uint32_t k = 0; k < kAccepts; ++k) {
+    if ((sl.accept_mask & (1u << k)) != 0) {
+      cancel_sync(e, tag(index, sl.gen, static_cast<Kind>(kKindAccept + k)));
+    }
+  }
+  if (sl.acc != nullptr) detail::release(sl.acc, detail::kTagMisc);
+  sl.acc = nullptr;
+  sl.accept_mask = 0;
+  sl.accept_cancelled = false;
   bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed;
   if (sl.recv_starved) --e->rx_starved;
   if (e->rx_state > 0) rx_drop_queue(e, sl);
@@ -948,7 +1044,11 @@ void update_socket(Client* c, Socket* s) {
   UringEngine* e = engine_of(c);
   uint32_t index = static_cast<uint32_t>(s->engine_index);
   if (s->base.type == SocketType::Stream) {
-    if (e->rx_state > 0) maybe_arm_recv(e, index);  // wants data now, or drained below kRxCap
+    if (s->base.listening) {
+      maybe_arm_accepts(e, index);  // wants connections now, or no longer
+    } else if (e->rx_state > 0) {
+      maybe_arm_recv(e, index);  // wants data now, or drained below kRxCap
+    }
     return;
   }
   // A one-shot POLLOUT poll while a send waits; if the queue drained meanwhile, its completion

@@ -467,43 +467,41 @@ bool wants_connections(const Socket* s) {
   return !s->recv_q.empty() || event_on(s, kEventAccept) || s->conditional;
 }
 
-/// Accepts one connection at the OS level. Returns null when none (readable cleared) or on a
-/// transient error (*retry set).
-Socket* accept_one(Socket* s, bool* retry) {
-  *retry = false;
-  sockaddr_storage ra;
-  socklen_t rl = sizeof(ra);
-  int fd = accept_nb(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl);
-  if (fd < 0) {
-    switch (errno) {
-      case EINTR:
-      case ECONNABORTED:
-      case EPROTO:
-        *retry = true;
-        return nullptr;
-      case EAGAIN:
-        s->readable = false;
-        return nullptr;
-      case EMFILE:
-      case ENFILE:
-      case ENOBUFS:
-      case ENOMEM:
-        // Out of descriptors or memory: the accept requests stay pending and the connection
-        // waits in the listen queue. The listener retries after a bounded backoff, or at once
-        // when this client closes a descriptor (starve), instead of spinning or failing.
-        starve(s);
-        return nullptr;
-      default: {
-        // Any other error: fail the oldest accept request rather than spin. Edge-triggered,
-        // `readable` stays set (no new edge would come for it), so the next accept request
-        // retries at once; level-triggered, poll reports the listener again.
-        Status st = status_from_errno(errno);
-        if (engine_level_triggered(s->client)) s->readable = false;
-        if (Request* r = s->recv_q.pop()) complete(r, st, 0);
-        return nullptr;
-      }
+/// An accept of the listener @p s failed with @p err. Returns true when trying again at once
+/// makes sense (a connection that went away meanwhile, a signal).
+bool accept_failed(Socket* s, int err) {
+  switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+      return true;
+    case EAGAIN:
+      s->readable = false;
+      return false;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+      // Out of descriptors or memory: the accept requests stay pending and the connection
+      // waits in the listen queue. The listener retries after a bounded backoff, or at once
+      // when this client closes a descriptor (starve), instead of spinning or failing.
+      starve(s);
+      return false;
+    default: {
+      // Any other error: fail the oldest accept request rather than spin. Edge-triggered,
+      // `readable` stays set (no new edge would come for it), so the next accept request
+      // retries at once; level-triggered, poll reports the listener again.
+      Status st = status_from_errno(err);
+      if (engine_level_triggered(s->client)) s->readable = false;
+      if (Request* r = s->recv_q.pop()) complete(r, st, 0);
+      return false;
     }
   }
+}
+
+/// Makes the connection @p fd that the listener @p s accepted at the OS level (peer @p ra) a
+/// socket object. Null when out of memory (the connection is reset, the listener starves).
+Socket* adopt(Socket* s, int fd, const sockaddr* ra, socklen_t rl) {
   Socket* conn = socket_new(s->client, fd, s->base.family, SocketType::Stream, Protocol::Tcp,
                             kConnectionSocket, nullptr, nullptr);
   if (conn == nullptr) {
@@ -519,8 +517,22 @@ Socket* accept_one(Socket* s, bool* retry) {
   set_phase(conn, Phase::Connected);  // accepted: bound and connected at once
   conn->nodelay_client = conn->nodelay_on = s->nodelay_client;  // Linux copies TCP_NODELAY
   conn->writable = true;
-  from_native(reinterpret_cast<sockaddr*>(&ra), rl, &conn->remote_addr);
+  from_native(ra, rl, &conn->remote_addr);
   return conn;
+}
+
+/// Accepts one connection at the OS level. Returns null when none (readable cleared) or on a
+/// transient error (*retry set).
+Socket* accept_one(Socket* s, bool* retry) {
+  sockaddr_storage ra;
+  socklen_t rl = sizeof(ra);
+  int fd = accept_nb(s->fd, reinterpret_cast<sockaddr*>(&ra), &rl);
+  if (fd < 0) {
+    *retry = accept_failed(s, errno);
+    return nullptr;
+  }
+  *retry = false;
+  return adopt(s, fd, reinterpret_cast<sockaddr*>(&ra), rl);
 }
 
 void unlink_pended(Socket* s, Socket* conn) {
@@ -588,6 +600,35 @@ void deliver_backlog(Socket* s) {
   cd->send_backlog(s->base.context, ideal);
 }
 
+/// A connection the listener @p s accepted at the OS level: the inspect event decides first
+/// (conditional accept), then it goes to a taker (deliver).
+void admit(Socket* s, Socket* conn) {
+  const ListenDispatch* ld = lsn_dispatch(s);
+  if (s->conditional && ld != nullptr && ld->inspect != nullptr) {
+    conn->listener = s;
+    conn->inspect_id = InspectId{reinterpret_cast<uintptr_t>(conn), ++s->inspect_serial};
+    InspectAction a =
+        ld->inspect(s->base.context, local_of(conn), &conn->remote_addr, &conn->inspect_id);
+    if (is_closed(s)) {
+      socket_destroy(conn, true);
+      return;
+    }
+    if (a == InspectAction::Accept) {
+      conn->listener = nullptr;
+      deliver(s, conn);
+    } else if (a == InspectAction::Pend) {
+      conn->pending_inspect = true;
+      conn->conn_next = s->pended;
+      s->pended = conn;
+      engine_update(conn->client, conn);  // watch it for the peer going away
+    } else {
+      socket_destroy(conn, true);
+    }
+    return;
+  }
+  deliver(s, conn);
+}
+
 }  // namespace
 
 // ---- the stream passes (loop thread) --------------------------------------------------------
@@ -617,41 +658,36 @@ void tcp_process_accepts(Socket* s) {
     conn->conn_next = nullptr;
     deliver(s, conn);
   }
-  while (!is_closed(s) && s->readable && wants_connections(s)) {
-    if (s->conditional && s->ready_head != nullptr && s->recv_q.empty() &&
-        !event_on(s, kEventAccept)) {
-      break;  // keep the backlog in the kernel until someone takes the waiting ones
-    }
+  while (!is_closed(s) && s->readable && tcp_wants_connections(s)) {
     bool retry = false;
     Socket* conn = accept_one(s, &retry);
     if (conn == nullptr) {
       if (retry) continue;
       break;
     }
-    if (s->conditional && ld != nullptr && ld->inspect != nullptr) {
-      conn->listener = s;
-      conn->inspect_id = InspectId{reinterpret_cast<uintptr_t>(conn), ++s->inspect_serial};
-      InspectAction a =
-          ld->inspect(s->base.context, local_of(conn), &conn->remote_addr, &conn->inspect_id);
-      if (is_closed(s)) {
-        socket_destroy(conn, true);
-        return;
-      }
-      if (a == InspectAction::Accept) {
-        conn->listener = nullptr;
-        deliver(s, conn);
-      } else if (a == InspectAction::Pend) {
-        conn->pending_inspect = true;
-        conn->conn_next = s->pended;
-        s->pended = conn;
-        engine_update(conn->client, conn);  // watch it for the peer going away
-      } else {
-        socket_destroy(conn, true);
-      }
-      continue;
-    }
-    deliver(s, conn);
+    admit(s, conn);
   }
+}
+
+void tcp_accepted(Socket* s, int fd, const sockaddr* ra, socklen_t rl) {
+  if (is_closed(s)) {
+    ::close(fd);
+    return;
+  }
+  socket_enter(s);
+  if (Socket* conn = adopt(s, fd, ra, rl)) admit(s, conn);
+  socket_leave(s);
+}
+
+bool tcp_accept_failed(Socket* s, int err) {
+  return accept_failed(s, err);
+}
+
+bool tcp_wants_connections(const Socket* s) {
+  // With conditional accept, the backlog stays in the kernel while accepted connections wait
+  // for a taker (see tcp_process_accepts).
+  return wants_connections(s) && !(s->conditional && s->ready_head != nullptr &&
+                                   s->recv_q.empty() && !event_on(s, kEventAccept));
 }
 
 void tcp_process_pended(Socket* conn) {
