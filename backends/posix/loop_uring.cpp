@@ -113,6 +113,7 @@ enum Kind : uint64_t {
   kKindRecv = 4,     ///< a stream's multishot receive into the buffer ring
   kKindSend = 5,     ///< a stream's send (the send queue's head)
   kKindReceive = 6,  ///< a stream's receive into the receive queue's head
+  kKindPollIn = 7,   ///< a starved stream's one-shot POLLIN poll (rx_fallback)
   kKindAccept = 8    ///< a listener's accepts: kKindAccept + 0 .. kAccepts - 1
 };
 
@@ -148,6 +149,7 @@ struct Slot {
   bool recv_armed;      ///< the multishot receive is in the kernel
   bool recv_cancelled;  ///< ... and its cancellation was submitted (kRxCap reached)
   bool recv_starved;    ///< it ended for want of buffers: armed again when one comes back
+  bool in_armed;        ///< the one-shot POLLIN poll of a starved stream is in the kernel
   // Listener: the accepts on the ring.
   uint8_t accept_mask;    ///< bit k: accept k is in the kernel
   bool accept_cancelled;  ///< their cancellation was submitted: none armed until all ended
@@ -292,7 +294,14 @@ bool probe_ring(char* why, size_t why_size) {
       ok = true;
       io_uring_cqe_seen(&ring, cqe);
       const char* v = getenv("XWSK_URING_STREAMS");  // 0: as a kernel without them
-      g_streams = (v == nullptr || strcmp(v, "0") != 0) && probe_streams(&ring);
+      const bool off = v != nullptr && strcmp(v, "0") == 0;
+      g_streams = !off && probe_streams(&ring);
+      if (!g_streams) {
+        fprintf(stderr, "xwsk: io_uring streams on the readiness path (%s)\n",
+                off ? "XWSK_URING_STREAMS=0 in the environment"
+                    : "no provided buffer rings or multishot receive: kernel < 6.0");
+        fflush(stderr);
+      }
     }
   }
   io_uring_queue_exit(&ring);
@@ -454,12 +463,15 @@ void arm_poll_out(UringEngine* e, uint32_t index) {
 /// completion work is pending (armed in this batch and already ready, say) cannot be removed
 /// (-EALREADY) and would live on, holding the file; a cancellation marks it, and its pending work
 /// ends it.
-void cancel_op(UringEngine* e, uint64_t user_data) {
+/// False when no submission entry was free (the kernel refuses submissions): the caller tries
+/// again later, or the ring's exit cancels it.
+bool cancel_op(UringEngine* e, uint64_t user_data) {
   io_uring_sqe* sqe = get_sqe(e);
-  if (sqe == nullptr) return;  // the kernel refuses submissions: the ring's exit cancels it
+  if (sqe == nullptr) return false;
   io_uring_prep_cancel64(sqe, user_data, 0);
   io_uring_sqe_set_data64(sqe, tag(0, 0, kKindIgnore));
   if (g_cqe_skip) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  return true;
 }
 
 void arm_wake(UringEngine* e) {
@@ -596,12 +608,13 @@ void maybe_arm_accepts(UringEngine* e, uint32_t index) {
   if (sl.accept_cancelled) return;  // armed again once the cancelled ones ended
   if (s->starved || is_closed(s) || !tcp_wants_connections(s)) {
     if (sl.accept_mask == 0) return;
+    bool all = true;
     for (uint32_t k = 0; k < kAccepts; ++k) {
       if ((sl.accept_mask & (1u << k)) != 0) {
-        cancel_op(e, tag(index, sl.gen, static_cast<Kind>(kKindAccept + k)));
+        all = cancel_op(e, tag(index, sl.gen, static_cast<Kind>(kKindAccept + k))) && all;
       }
     }
-    sl.accept_cancelled = true;
+    sl.accept_cancelled = all;  // else tried again at the next update
     return;
   }
   if (sl.acc == nullptr) {
@@ -692,8 +705,8 @@ void recv_done(UringEngine* e, uint32_t index, int32_t res, uint32_t cflags) {
     }
     sl.rx_tail = static_cast<int32_t>(bid);
     if (++sl.rx_count >= kRxCap && more && !sl.recv_cancelled) {
-      cancel_op(e, tag(index, sl.gen, kKindRecv));  // the socket holds enough: pause
-      sl.recv_cancelled = true;
+      // The socket holds enough: pause (tried again at the next buffer if no entry was free).
+      sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, kKindRecv));
     }
   } else {
     if (has_buf) rx_give_back(e, bid);
@@ -701,16 +714,16 @@ void recv_done(UringEngine* e, uint32_t index, int32_t res, uint32_t cflags) {
       sl.rx_eof = true;
     } else if (res == -ENOBUFS) {
       // The ring ran dry: more of it, if any is left, and the receive goes on at the next turn
-      // (or when a buffer comes back).
-      news = false;
+      // (or when a buffer comes back); meanwhile the socket reads for itself (rx_fallback),
+      // so the data that arrived is taken now.
       if (e->rx_avail == 0 && e->rx_fresh < g_rx_bufs) rx_add_fresh(e);
       if (!sl.recv_starved) {
         sl.recv_starved = true;
         ++e->rx_starved;
       }
       if (e->rx_avail > 0) e->arm_later = true;
-    } else if (res == -ECANCELED || res > 0) {
-      news = false;
+    } else if (res == -ECANCELED || res == -EINTR || res == -EAGAIN || res > 0) {
+      news = false;  // nothing ended: it is armed again below (or when the socket drained)
     } else {
       sl.rx_err = -res;
     }
@@ -733,6 +746,45 @@ ssize_t rx_end(const Slot& sl) {
   return -1;
 }
 
+void arm_poll_in(UringEngine* e, uint32_t index) {
+  Slot& sl = e->slots[index];
+  if (sl.in_armed) return;
+  io_uring_sqe* sqe = get_sqe(e);
+  if (sqe == nullptr) return;  // the next pass of the socket tries again
+  io_uring_prep_poll_add(sqe, sl.socket->fd, POLLIN | POLLRDHUP);
+  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindPollIn));
+  sl.in_armed = true;
+}
+
+/// A socket whose receive ran out of ring buffers (the client holds them on other
+/// connections, say) does not wait for them: with nothing queued, it reads the descriptor
+/// itself, into @p iov, and a one-shot POLLIN poll says when to read again; its multishot
+/// receive comes back when buffers do (arm_deferred). So no connection depends on another.
+ssize_t rx_fallback(UringEngine* e, uint32_t index, Socket* s, const iovec* iov, int cnt) {
+  Slot& sl = e->slots[index];
+  ssize_t n;
+  do {
+    n = cnt == 1 ? ::recv(s->fd, iov[0].iov_base, iov[0].iov_len, 0) : ::readv(s->fd, iov, cnt);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) return n;
+  if (n == 0) {
+    sl.rx_eof = true;
+    return 0;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    arm_poll_in(e, index);
+    errno = EAGAIN;
+    return -1;
+  }
+  sl.rx_err = errno;
+  return -1;
+}
+
+/// The fallback applies: nothing queued or on its way, and the ring ran dry for this socket.
+bool rx_fallback_due(const Slot& sl) {
+  return sl.rx_head < 0 && sl.recv_starved && !sl.recv_armed && !sl.rx_eof && sl.rx_err == 0;
+}
+
 ssize_t stream_take(Socket* s, uint8_t** data) {
   if (s->engine_index < 0) {
     errno = EAGAIN;
@@ -740,6 +792,23 @@ ssize_t stream_take(Socket* s, uint8_t** data) {
   }
   UringEngine* e = engine_of(s->client);
   Slot& sl = *slot_of(s);
+  if (rx_fallback_due(sl)) {
+    uint8_t* buf = buffer_get(s->client);  // the client's pool: stream_give_back returns it
+    if (buf == nullptr) {
+      errno = EAGAIN;  // out of memory: the data waits in the kernel, tried at the next pass
+      return -1;
+    }
+    iovec one{buf, kIndicationBufferSize};
+    ssize_t n = rx_fallback(e, static_cast<uint32_t>(s->engine_index), s, &one, 1);
+    if (n > 0) {
+      *data = buf;
+      return n;
+    }
+    int err = errno;
+    buffer_put(s->client, buf);
+    errno = err;
+    return n;
+  }
   if (sl.rx_head < 0) return rx_end(sl);
   uint32_t bid = static_cast<uint32_t>(sl.rx_head);
   RxBuf& b = e->rx[bid];
@@ -757,6 +826,8 @@ ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
   }
   UringEngine* e = engine_of(s->client);
   Slot& sl = *slot_of(s);
+  if (rx_fallback_due(sl))
+    return rx_fallback(e, static_cast<uint32_t>(s->engine_index), s, iov, cnt);
   size_t copied = 0;
   size_t at = 0;  // bytes filled in iov[i]
   int i = 0;
@@ -785,6 +856,10 @@ ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
 
 void stream_give_back(Client* c, uint8_t* data) {
   UringEngine* e = engine_of(c);
+  if (data < e->rx_mem || data >= e->rx_mem + g_rx_bufs * kRxBufSize) {
+    buffer_put(c, data);  // a pool buffer of rx_fallback
+    return;
+  }
   rx_give_back(e, static_cast<uint32_t>(static_cast<size_t>(data - e->rx_mem) / kRxBufSize));
 }
 
@@ -821,7 +896,20 @@ bool stream_receive(Socket* s, void* data, size_t len) {
 /// completed meanwhile: -ENOENT, which is as good). It may still sit in the submission queue:
 /// that is submitted first.
 void cancel_sync(UringEngine* e, uint64_t user_data) {
-  io_uring_submit(&e->ring);
+  for (int tries = 0; io_uring_sq_ready(&e->ring) > 0 && tries < 64; ++tries) {
+    int ret = io_uring_submit(&e->ring);
+    if (ret == -EBUSY) io_uring_get_events(&e->ring);  // overflowed completions first
+    if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) break;
+  }
+  // Still not taken by the kernel (it keeps refusing submissions): it becomes a no-op there,
+  // so it never starts on the caller's buffer.
+  io_uring_sq& sq = e->ring.sq;
+  for (unsigned i = io_uring_smp_load_acquire(sq.khead); i != sq.sqe_tail; ++i) {
+    io_uring_sqe* sqe = &sq.sqes[i & sq.ring_mask];
+    if (sqe->user_data != user_data) continue;
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, tag(0, 0, kKindIgnore));
+  }
   io_uring_sync_cancel_reg reg;
   memset(&reg, 0, sizeof(reg));
   reg.addr = user_data;
@@ -846,6 +934,14 @@ void stream_quiesce(Socket* s) {
     s->recv_inflight = false;
     cancel_sync(e, tag(index, e->slots[index].gen, kKindReceive));
   }
+  // The connection is being reset or closed: what it received and nobody took is dropped, and
+  // it receives no more (on the readiness engines the reset empties the kernel's queue).
+  Slot& sl = e->slots[index];
+  if (sl.recv_armed && !sl.recv_cancelled) {
+    sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, kKindRecv));
+  }
+  rx_drop_queue(e, sl);
+  sl.rx_eof = true;  // nothing more comes: a read finds the end
 }
 
 constexpr StreamEngine kStreams = {stream_readv, stream_take,    stream_give_back,
@@ -897,6 +993,11 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   }
   if (kind >= kKindAccept && kind < kKindAccept + kAccepts) {
     accept_done(e, index, static_cast<uint32_t>(kind - kKindAccept), res);
+    return;
+  }
+  if (kind == kKindPollIn) {
+    sl.in_armed = false;
+    if (res > 0) socket_ready(s, ready_flags(res));
     return;
   }
   if (kind == kKindPollOut) {
@@ -1005,6 +1106,7 @@ void remove_socket(Client* c, Socket* s) {
   if (sl.poll_armed) cancel_op(e, tag(index, sl.gen, kKindPoll));
   if (sl.out_armed) cancel_op(e, tag(index, sl.gen, kKindPollOut));
   if (sl.recv_armed && !sl.recv_cancelled) cancel_op(e, tag(index, sl.gen, kKindRecv));
+  if (sl.in_armed) cancel_op(e, tag(index, sl.gen, kKindPollIn));
   // The kernel writes an accept's peer address into sl.acc: each accept is over before it goes.
   for (uint32_t k = 0; k < kAccepts; ++k) {
     if ((sl.accept_mask & (1u << k)) != 0) {
@@ -1015,7 +1117,7 @@ void remove_socket(Client* c, Socket* s) {
   sl.acc = nullptr;
   sl.accept_mask = 0;
   sl.accept_cancelled = false;
-  bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed;
+  bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed || sl.in_armed;
   if (sl.recv_starved) --e->rx_starved;
   if (e->rx_state > 0) rx_drop_queue(e, sl);
   ++sl.gen;  // completions still in flight for this socket are stale from now on
@@ -1023,7 +1125,7 @@ void remove_socket(Client* c, Socket* s) {
   sl.poll_armed = false;
   sl.out_armed = false;
   sl.arm_later = false;
-  sl.recv_armed = sl.recv_cancelled = sl.recv_starved = false;
+  sl.recv_armed = sl.recv_cancelled = sl.recv_starved = sl.in_armed = false;
   sl.rx_eof = false;
   sl.rx_err = 0;
   sl.next_free = e->free_head;

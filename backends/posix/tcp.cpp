@@ -96,6 +96,9 @@ Outcome receive_attempt(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const bool drain = (io->flags & kFlagDrain) != 0;
   const bool waitall = (io->flags & kFlagWaitAll) != 0;
+  // The kernel may be writing into this request's segment: only tcp_received() (or quiesce,
+  // at abort and close) ends that, whatever happened to the connection meanwhile.
+  if (s->recv_inflight) return kWait;
   if (s->phase == Phase::Aborted) return finished(Status::ConnectionAborted, 0);
   // Data an event left behind comes first.
   if (s->ind_len > 0) {
@@ -172,6 +175,9 @@ Outcome send_attempt(Socket* s, Request* r) {
   StreamIo* io = op_state<StreamIo>(r);
   const bool is_send = r->priv.run == &send_run;
   const bool is_disconnect = r->priv.run == &disconnect_run;
+  // The kernel may be reading this request's segment: only tcp_sent() (or quiesce, at abort
+  // and close) ends that, whatever happened to the connection meanwhile.
+  if (s->send_inflight) return kWait;
   Outcome o = finished(Status::Success, 0);
   if (s->phase == Phase::Aborted) {
     o = finished(Status::ConnectionAborted, 0);
@@ -269,8 +275,8 @@ void indicate_receives(Socket* s) {
   if (cd == nullptr || cd->receive == nullptr) return;
   const StreamEngine* es = engine_streams(s);
   uint32_t full_reads = 0;
-  while (!is_closed(s) && s->recv_q.empty() && event_on(s, kEventReceive) && s->ind_len == 0 &&
-         !s->retained.load(std::memory_order_acquire) && !s->receive_closed &&
+  while (s->phase == Phase::Connected && s->recv_q.empty() && event_on(s, kEventReceive) &&
+         s->ind_len == 0 && !s->retained.load(std::memory_order_acquire) && !s->receive_closed &&
          s->error == Status::Success && s->readable) {
     ssize_t n;
     bool full = false;
