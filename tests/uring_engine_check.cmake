@@ -17,15 +17,51 @@
 #   streams:  stream echo cases under strace: on posix-uring the stream data moves through the
 #             ring (no recv/send family system call at all); the same cases on the epoll
 #             fallback make such calls (so the count is a real measure).
-if(MODE STREQUAL "engine")
-  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${BINARY}
-                          --gtest_filter=conformance.tcp_echo_v4
+# Checks a whole-suite run's closing line ("N passed, 0 failed, M skipped") and exit code; a
+# fatal error naming @what otherwise. Sets `closing` in the caller.
+function(require_suite_passed out err rc what)
+  string(REGEX MATCH "\n([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped" line "${out}")
+  if(NOT rc EQUAL 0 OR NOT line OR NOT CMAKE_MATCH_2 EQUAL 0)
+    message(FATAL_ERROR "the suite failed on ${what} (exit ${rc}):\n${out}\n${err}")
+  endif()
+  string(STRIP "${line}" line)
+  set(closing "${line}" PARENT_SCOPE)
+endfunction()
+
+# Runs BINARY with the remaining arguments under strace (the strace options in the list variable
+# named by @strace_args, the environment settings in the one named by @env_args); the script ends
+# with a skip when strace cannot run here. Sets out, err and rc.
+macro(run_traced mode strace_args env_args)
+  execute_process(COMMAND ${STRACE} -f -qq ${${strace_args}} ${CMAKE_COMMAND} -E env ${${env_args}}
+                          # LeakSanitizer cannot run under ptrace (the asan preset); the other
+                          # tests check for leaks.
+                          "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=0" ${BINARY} ${ARGN}
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  string(REGEX MATCH "xwsk: io_uring not used[^\n]*" why "${err}")
-  if(why)
-    message("XWSK-SKIP posix-uring engine: ${why}")
+  string(REGEX MATCH "(^|\n)strace: [^\n]*" strace_why "${err}")
+  if(NOT rc EQUAL 0 AND strace_why)
+    string(STRIP "${strace_why}" strace_why)
+    message("XWSK-SKIP posix-uring ${mode}: strace cannot run here: ${strace_why}")
     return()
   endif()
+endmacro()
+
+# Runs BINARY on io_uring (XWSK_URING unset) with the environment settings in the list
+# variable named by @env_args and the remaining arguments; the script ends with a skip when the
+# library says this host cannot use io_uring. Sets out, err and rc.
+macro(run_on_uring mode env_args)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${${env_args}} ${BINARY}
+                          ${ARGN}
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(REGEX MATCH "xwsk: io_uring not used[^\n]*" uring_why "${err}")
+  if(uring_why)
+    message("XWSK-SKIP posix-uring ${mode}: ${uring_why}")
+    return()
+  endif()
+endmacro()
+
+if(MODE STREQUAL "engine")
+  set(no_settings "")
+  run_on_uring(engine no_settings --gtest_filter=conformance.tcp_echo_v4)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "the case failed (exit ${rc}):\n${out}\n${err}")
   endif()
@@ -45,11 +81,7 @@ elseif(MODE STREQUAL "fallback")
   if(NOT out MATCHES "XWSK-TRACE posix-epoll ")
     message(FATAL_ERROR "no case reported posix-epoll:\n${out}")
   endif()
-  string(REGEX MATCH "\n([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped" closing "${out}")
-  if(NOT rc EQUAL 0 OR NOT closing OR NOT CMAKE_MATCH_2 EQUAL 0)
-    message(FATAL_ERROR "the suite failed on the fallback (exit ${rc}):\n${out}\n${err}")
-  endif()
-  string(STRIP "${closing}" closing)
+  require_suite_passed("${out}" "${err}" "${rc}" "the fallback")
   message("posix-uring fallback: backend_name() posix-epoll, ${closing}")
 elseif(MODE STREQUAL "denied")
   # io_uring_setup fails with EPERM (as under kernel.io_uring_disabled=2 or a seccomp filter;
@@ -58,20 +90,10 @@ elseif(MODE STREQUAL "denied")
     message("XWSK-SKIP posix-uring denied: strace not found (scripts/bootstrap.sh full)")
     return()
   endif()
-  execute_process(COMMAND ${STRACE} -f -qq --seccomp-bpf -o /dev/null -e trace=io_uring_setup
-                          -e inject=io_uring_setup:error=EPERM
-                          ${CMAKE_COMMAND} -E env --unset=XWSK_URING
-                          # LeakSanitizer cannot run under ptrace (the asan preset); the other
-                          # tests check for leaks.
-                          "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=0"
-                          ${BINARY} --gtest_filter=conformance.tcp_echo_v4
-                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  string(REGEX MATCH "(^|\n)strace: [^\n]*" why "${err}")
-  if(NOT rc EQUAL 0 AND why)
-    string(STRIP "${why}" why)
-    message("XWSK-SKIP posix-uring denied: strace cannot run here: ${why}")
-    return()
-  endif()
+  set(strace_args --seccomp-bpf -o /dev/null -e trace=io_uring_setup
+                  -e inject=io_uring_setup:error=EPERM)
+  set(env_args --unset=XWSK_URING)
+  run_traced(denied strace_args env_args --gtest_filter=conformance.tcp_echo_v4)
   if(NOT err MATCHES "xwsk: io_uring not used \\(io_uring_queue_init: Operation not permitted[^\n]*posix-epoll")
     message(FATAL_ERROR "no fallback line naming EPERM on stderr (exit ${rc}):\n${err}")
   endif()
@@ -87,14 +109,7 @@ elseif(MODE STREQUAL "small_ring" OR MODE STREQUAL "readiness_streams")
     set(setting XWSK_URING_STREAMS=0)
     set(what "readiness streams (XWSK_URING_STREAMS=0)")
   endif()
-  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=XWSK_URING ${setting}
-                          ${BINARY} --gtest_brief=1
-                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  string(REGEX MATCH "xwsk: io_uring not used[^\n]*" why "${err}")
-  if(why)
-    message("XWSK-SKIP posix-uring ${MODE}: ${why}")
-    return()
-  endif()
+  run_on_uring(${MODE} setting --gtest_brief=1)
   string(REGEX MATCH "xwsk: io_uring streams on the readiness path[^\n]*" streams "${err}")
   if(MODE STREQUAL "small_ring" AND streams)
     message("XWSK-SKIP posix-uring small_ring: ${streams}")
@@ -106,12 +121,10 @@ elseif(MODE STREQUAL "small_ring" OR MODE STREQUAL "readiness_streams")
   if(err MATCHES "XWSK_URING_RX_BUFS=[^\n]* ignored")
     message(FATAL_ERROR "the library ignored ${setting}:\n${err}")
   endif()
-  string(REGEX MATCH "\n([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped" closing "${out}")
-  if(NOT rc EQUAL 0 OR NOT closing OR NOT CMAKE_MATCH_2 EQUAL 0 OR
-     NOT out MATCHES "XWSK-TRACE posix-uring ")
-    message(FATAL_ERROR "the suite failed on ${what} (exit ${rc}):\n${out}\n${err}")
+  require_suite_passed("${out}" "${err}" "${rc}" "${what}")
+  if(NOT out MATCHES "XWSK-TRACE posix-uring ")
+    message(FATAL_ERROR "no case ran on posix-uring with ${setting}:\n${out}")
   endif()
-  string(STRIP "${closing}" closing)
   message("posix-uring on ${what}: ${closing}")
 elseif(MODE STREQUAL "streams")
   if(NOT STRACE)
@@ -126,18 +139,8 @@ elseif(MODE STREQUAL "streams")
       set(env XWSK_URING=0)
     endif()
     set(trace "${CMAKE_CURRENT_BINARY_DIR}/uring_streams_${engine}.strace")
-    execute_process(COMMAND ${STRACE} -f -qq -o ${trace}
-                            -e trace=recvfrom,recvmsg,readv,sendto,sendmsg,writev
-                            ${CMAKE_COMMAND} -E env ${env}
-                            "ASAN_OPTIONS=$ENV{ASAN_OPTIONS}:detect_leaks=0"
-                            ${BINARY} --gtest_filter=${cases}
-                    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-    string(REGEX MATCH "(^|\n)strace: [^\n]*" why "${err}")
-    if(NOT rc EQUAL 0 AND why)
-      string(STRIP "${why}" why)
-      message("XWSK-SKIP posix-uring streams: strace cannot run here: ${why}")
-      return()
-    endif()
+    set(strace_args -o ${trace} -e trace=recvfrom,recvmsg,readv,sendto,sendmsg,writev)
+    run_traced(streams strace_args env --gtest_filter=${cases})
     string(REGEX MATCH "xwsk: io_uring (not used|streams on the readiness path)[^\n]*" why
            "${err}")
     if(engine STREQUAL "uring" AND why)
