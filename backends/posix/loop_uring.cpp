@@ -649,8 +649,10 @@ void accept_done(UringEngine* e, uint32_t index, uint32_t k, int32_t res) {
     sockaddr_storage ra = sl.acc->addr[k];
     socklen_t rl = sl.acc->len[k];
     tcp_accepted(s, res, reinterpret_cast<sockaddr*>(&ra), rl);
-  } else if (res != -ECANCELED) {
-    tcp_accept_failed(s, -res);
+  } else if (res != -ECANCELED && !tcp_accept_failed(s, -res) && !s->starved && !is_closed(s)) {
+    // A failure not worth an immediate retry waits for the listener's backoff, as running out
+    // of descriptors does (starve), so an error that persists does not spin the ring.
+    starve(s);
   }
   const Slot& now = e->slots[index];
   if (now.socket == s && now.gen == gen) maybe_arm_accepts(e, index);
