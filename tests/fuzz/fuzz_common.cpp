@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "fuzz_common.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,12 @@ void Input::bytes(void* out, size_t n) {
 
 void die(const char* what) {
   fprintf(stderr, "fuzz: %s\n", what);
+  abort();
+}
+
+void die_errno(const char* what) {
+  int err = errno;
+  fprintf(stderr, "fuzz: %s: %s (errno %d)\n", what, strerror(err), err);
   abort();
 }
 

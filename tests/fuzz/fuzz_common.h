@@ -37,6 +37,8 @@ class Input {
 /// Prints "fuzz: <what>" and aborts (libFuzzer records the input as a crash).
 [[noreturn]] void die(const char* what);
 [[noreturn]] void die_status(const char* what, xwsk::Status st);
+/// Dies naming @p what and errno's text (a host call that failed).
+[[noreturn]] void die_errno(const char* what);
 
 /// A request with an exactly-once completion check: the routine counts its calls and dies on
 /// the second one. Track accepted() after each call: Pending, or a routine already run.
