@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite against the peers (bench/README.md): builds what it needs, then runs
 # bench/run.py on the default build tree (build/).
-#   scripts/bench.sh                   full run, ~10 min on 2 CPUs: 7 interleaved rounds, writes
+#   scripts/bench.sh                   full run, ~15 min on 2 CPUs: 7 interleaved rounds, writes
 #                                      bench/results/full-<time>.json (one record a line),
 #                                      docs/benchmarks.md and docs/benchmarks.svg; commit the
 #                                      new result in place of the previous one (git keeps that)
