@@ -30,8 +30,12 @@ endfunction()
 
 # Runs BINARY with the remaining arguments under strace (the strace options in the list variable
 # named by @strace_args, the environment settings in the one named by @env_args); the script ends
-# with a skip when strace cannot run here. Sets out, err and rc.
+# with a skip when strace is missing or cannot run here. Sets out, err and rc.
 macro(run_traced mode strace_args env_args)
+  if(NOT STRACE)
+    message("XWSK-SKIP posix-uring ${mode}: strace not found (scripts/bootstrap.sh full)")
+    return()
+  endif()
   execute_process(COMMAND ${STRACE} -f -qq ${${strace_args}} ${CMAKE_COMMAND} -E env ${${env_args}}
                           # LeakSanitizer cannot run under ptrace (the asan preset); the other
                           # tests check for leaks.
@@ -86,10 +90,6 @@ elseif(MODE STREQUAL "fallback")
 elseif(MODE STREQUAL "denied")
   # io_uring_setup fails with EPERM (as under kernel.io_uring_disabled=2 or a seccomp filter;
   # strace injects the error): the library must say why and run one case on epoll.
-  if(NOT STRACE)
-    message("XWSK-SKIP posix-uring denied: strace not found (scripts/bootstrap.sh full)")
-    return()
-  endif()
   set(strace_args --seccomp-bpf -o /dev/null -e trace=io_uring_setup
                   -e inject=io_uring_setup:error=EPERM)
   set(env_args --unset=XWSK_URING)
@@ -127,10 +127,6 @@ elseif(MODE STREQUAL "small_ring" OR MODE STREQUAL "readiness_streams")
   endif()
   message("posix-uring on ${what}: ${closing}")
 elseif(MODE STREQUAL "streams")
-  if(NOT STRACE)
-    message("XWSK-SKIP posix-uring streams: strace not found (scripts/bootstrap.sh full)")
-    return()
-  endif()
   set(cases "conformance.tcp_echo_v4:conformance.events_echo_from_indication:conformance.tcp_chained_buffers")
   foreach(engine uring epoll)
     if(engine STREQUAL "uring")

@@ -561,15 +561,19 @@ void rx_give_back(UringEngine* e, uint32_t bid) {
   if (e->rx_starved != 0) e->arm_later = true;  // arm_deferred re-arms them
 }
 
+/// Takes the first buffer off a socket's queue (not empty); returns its id.
+uint32_t rx_pop(UringEngine* e, Slot& sl) {
+  uint32_t bid = static_cast<uint32_t>(sl.rx_head);
+  sl.rx_head = e->rx[bid].next;
+  if (sl.rx_head < 0) sl.rx_tail = -1;
+  --sl.rx_count;
+  return bid;
+}
+
 /// Gives back every buffer a socket's queue holds (its socket is going).
 void rx_drop_queue(UringEngine* e, Slot& sl) {
-  while (sl.rx_head >= 0) {
-    uint32_t bid = static_cast<uint32_t>(sl.rx_head);
-    sl.rx_head = e->rx[bid].next;
-    rx_give_back(e, bid);
-  }
-  sl.rx_tail = -1;
-  sl.rx_count = 0;
+  while (sl.rx_head >= 0)
+    rx_give_back(e, rx_pop(e, sl));
 }
 
 /// The socket wants its stream's data: a receive waits, or the receive event is on.
@@ -812,11 +816,8 @@ ssize_t stream_take(Socket* s, uint8_t** data) {
     return n;
   }
   if (sl.rx_head < 0) return rx_end(sl);
-  uint32_t bid = static_cast<uint32_t>(sl.rx_head);
-  RxBuf& b = e->rx[bid];
-  sl.rx_head = b.next;
-  if (sl.rx_head < 0) sl.rx_tail = -1;
-  --sl.rx_count;
+  uint32_t bid = rx_pop(e, sl);
+  const RxBuf& b = e->rx[bid];
   *data = e->rx_mem + bid * kRxBufSize + b.off;
   return static_cast<ssize_t>(b.len - b.off);
 }
@@ -842,12 +843,7 @@ ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
     b.off += static_cast<uint32_t>(n);
     at += n;
     copied += n;
-    if (b.off == b.len) {
-      sl.rx_head = b.next;
-      if (sl.rx_head < 0) sl.rx_tail = -1;
-      --sl.rx_count;
-      rx_give_back(e, bid);
-    }
+    if (b.off == b.len) rx_give_back(e, rx_pop(e, sl));
     if (at == iov[i].iov_len) {
       ++i;
       at = 0;
@@ -865,15 +861,19 @@ void stream_give_back(Client* c, uint8_t* data) {
   rx_give_back(e, static_cast<uint32_t>(static_cast<size_t>(data - e->rx_mem) / kRxBufSize));
 }
 
-// ---- stream sends -------------------------------------------------------------------------------
+// ---- stream sends and direct receives -----------------------------------------------------------
+
+/// A submission's length is 32 bits: a longer send or receive moves this much, and the request
+/// goes on with the rest (send_attempt / receive_attempt).
+constexpr size_t kMaxTransfer = size_t{1} << 30;
 
 bool stream_send(Socket* s, const void* data, size_t len, int flags) {
   if (s->engine_index < 0) return false;
   UringEngine* e = engine_of(s->client);
   io_uring_sqe* sqe = get_sqe(e);
   if (sqe == nullptr) return false;
-  constexpr size_t kMaxSend = 1u << 30;  // a submission's length is 32 bits: the rest follows
-  io_uring_prep_send(sqe, s->fd, data, len < kMaxSend ? len : kMaxSend, flags | MSG_WAITALL);
+  io_uring_prep_send(sqe, s->fd, data, len < kMaxTransfer ? len : kMaxTransfer,
+                     flags | MSG_WAITALL);
   uint32_t index = static_cast<uint32_t>(s->engine_index);
   io_uring_sqe_set_data64(sqe, tag(index, e->slots[index].gen, kKindSend));
   return true;
@@ -888,8 +888,7 @@ bool stream_receive(Socket* s, void* data, size_t len) {
   if (sl.recv_armed || sl.rx_head >= 0 || sl.rx_eof || sl.rx_err != 0) return false;
   io_uring_sqe* sqe = get_sqe(e);
   if (sqe == nullptr) return false;
-  constexpr size_t kMaxReceive = 1u << 30;  // a submission's length is 32 bits
-  io_uring_prep_recv(sqe, s->fd, data, len < kMaxReceive ? len : kMaxReceive, 0);
+  io_uring_prep_recv(sqe, s->fd, data, len < kMaxTransfer ? len : kMaxTransfer, 0);
   io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindReceive));
   return true;
 }

@@ -145,7 +145,7 @@ Outcome receive_attempt(Socket* s, Request* r) {
     }
     if (n > 0) {
       // (An engine's short copy says nothing of what it holds: it is asked again.)
-      if (static_cast<size_t>(n) < asked && engine_streams(s) == nullptr) drained(s);
+      if (static_cast<size_t>(n) < asked && es == nullptr) drained(s);
       if (drain) continue;
       io->done += static_cast<size_t>(n);
       if (!waitall || io->done == io->buf.length) return finished(Status::Success, io->done);
