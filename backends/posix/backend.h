@@ -551,6 +551,7 @@ void resolver_stop(Client* c);
 // ---- engines (loop_epoll.cpp, loop_poll.cpp, loop_uring.cpp; engine.cpp selects) -------------
 
 struct StreamEngine;
+struct DatagramEngine;
 
 /// An engine's functions: one table per engine file.
 struct EngineOps {
@@ -574,6 +575,8 @@ struct EngineOps {
   /// The engine's own data transfers for @p s (see StreamEngine), or null; a null member is
   /// a readiness engine, which has none.
   const StreamEngine* (*streams)(const Socket* s);
+  /// The engine's own datagram receives for @p s (see DatagramEngine), or null.
+  const DatagramEngine* (*datagrams)(const Socket* s);
 };
 
 extern const EngineOps kEpollEngine;  ///< loop_epoll.cpp
@@ -646,6 +649,39 @@ struct StreamEngine {
 inline const StreamEngine* engine_streams(const Socket* s) {
   const StreamEngine* (*streams)(const Socket*) = s->client->ops->streams;
   return streams != nullptr ? streams(s) : nullptr;
+}
+
+/// One datagram a completion engine received: its payload in the engine's memory (the
+/// caller's until DatagramEngine::give_back) and how it came.
+struct DatagramView {
+  uint8_t* data;
+  size_t len;
+  socklen_t namelen;  ///< of the sender's address, copied to the caller's storage
+  bool truncated;     ///< the datagram was longer than the engine's buffer (MSG_TRUNC)
+};
+
+/// The receives of a datagram socket, made by a completion engine (loop thread only). udp.cpp
+/// uses them in place of recvmmsg / recvmsg when engine_datagrams() returns them; the engine
+/// keeps receiving while the socket wants datagrams (a receive_from request waits, or the
+/// receive_from event is on) and reports what came with socket_ready(kReadyRead).
+struct DatagramEngine {
+  /// Up to @p max received datagrams, in order and with no copy; the senders' addresses go to
+  /// names[i]. Returns how many, or -1 with errno (EAGAIN: none yet). An error the socket
+  /// received in their place (an ICMP error, say) is dropped here: the event has no place
+  /// for it.
+  int (*take)(Socket* s, DatagramView* out, sockaddr_storage* names, int max);
+  /// As recvmsg(2) with no flags, from what the engine received: copies the next datagram
+  /// (MSG_TRUNC in msg_flags when it did not fit) and gives its buffer back; -1 with errno
+  /// (EAGAIN: none yet; else the error the socket received, in arrival order).
+  ssize_t (*recvmsg)(Socket* s, msghdr* m);
+  /// Gives back a datagram from take (its data pointer; the socket may be gone by then).
+  void (*give_back)(Client* c, uint8_t* data);
+};
+/// The datagram engine for @p s, or null: the readiness engines, sockets other than datagram
+/// ones, and io_uring without provided buffer rings.
+inline const DatagramEngine* engine_datagrams(const Socket* s) {
+  const DatagramEngine* (*datagrams)(const Socket*) = s->client->ops->datagrams;
+  return datagrams != nullptr ? datagrams(s) : nullptr;
 }
 
 }  // namespace posix

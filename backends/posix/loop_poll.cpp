@@ -219,6 +219,6 @@ void wait_events(Client* c, int timeout_ms) {
 /// Level-triggered; a readiness engine (no stream functions: tcp.cpp makes the system calls).
 const EngineOps kPollEngine = {"posix-poll", true,       create_engine, destroy_engine,
                                wake_loop,    add_socket, remove_socket, update_socket,
-                               wait_events,  nullptr};
+                               wait_events,  nullptr,    nullptr};
 
 }  // namespace xwsk::posix

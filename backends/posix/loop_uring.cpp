@@ -90,16 +90,26 @@ constexpr unsigned kCqEntries = 4096;
 constexpr unsigned kRxBufsDefault = 4096;  // a power of two
 constexpr size_t kRxBufSize = 16 * 1024;
 constexpr uint16_t kRxGroup = 1;
-/// Received buffers one socket may hold before its receive pauses (see the file comment).
+/// Received buffers one stream may hold before its receive pauses (see the file comment).
 constexpr uint32_t kRxCap = 4;
+/// Datagram receive buffers: a second provided buffer ring per client (68 MiB of address
+/// space), each buffer large enough for the largest datagram behind its recvmsg header
+/// (io_uring_recvmsg_out, then room for a sockaddr_storage), so none is truncated.
+constexpr unsigned kDgBufsDefault = 1024;  // a power of two
+constexpr size_t kDgBufSize = 68 * 1024;
+constexpr uint16_t kDgGroup = 2;
+/// Datagrams one socket may hold before its receive pauses: one receive_from event's batch.
+constexpr uint32_t kDgCap = kDatagramSlots;
 /// Buffers are handed to the kernel kRxBatch at a time, as those it has run low (fewer than
 /// kRxLow): the kernel uses its buffers in ring order, so the set of pages ever touched stays
 /// the size the load needs instead of growing over the whole ring.
 constexpr uint32_t kRxBatch = 64;
 constexpr uint32_t kRxLow = 16;
-/// Buffers in a client's receive ring: kRxBufsDefault, or XWSK_URING_RX_BUFS (a power of two,
-/// 8 to 32768; the tests run the suite on a small ring so that it runs dry).
+/// Buffers in a client's receive rings: kRxBufsDefault and kDgBufsDefault, or
+/// XWSK_URING_RX_BUFS for both (a power of two, 8 to 32768; the tests run the suite on small
+/// rings so that they run dry).
 uint32_t g_rx_bufs = kRxBufsDefault;
+uint32_t g_dg_bufs = kDgBufsDefault;
 /// The kernel has provided buffer rings and multishot receive (probe_streams).
 bool g_streams = false;
 void* g_probe_page = nullptr;  ///< probe_streams' page, unmapped after its ring is gone
@@ -113,8 +123,9 @@ enum Kind : uint64_t {
   kKindRecv = 4,     ///< a stream's multishot receive into the buffer ring
   kKindSend = 5,     ///< a stream's send (the send queue's head)
   kKindReceive = 6,  ///< a stream's receive into the receive queue's head
-  kKindPollIn = 7,   ///< a starved stream's one-shot POLLIN poll (rx_fallback)
-  kKindAccept = 8    ///< a listener's accepts: kKindAccept + 0 .. kAccepts - 1
+  kKindPollIn = 7,   ///< a starved socket's one-shot POLLIN poll (rx_fallback, dg_fallback)
+  kKindRecvMsg = 8,  ///< a datagram socket's multishot recvmsg into the datagram ring
+  kKindAccept = 9    ///< a listener's accepts: kKindAccept + 0 .. kAccepts - 1
 };
 
 /// Accepts a listener keeps on the ring while it wants connections, each with its own peer
@@ -139,28 +150,49 @@ struct Slot {
   bool poll_armed;  ///< the multishot poll is in the kernel
   bool out_armed;   ///< the one-shot POLLOUT poll is in the kernel
   bool arm_later;   ///< no submission entry was free: engine_wait arms the poll(s)
-  // Stream receive: the buffers received and not yet taken, in order, then the end of the
-  // stream or its error.
+  // Receive (streams from the stream ring, datagram sockets from the datagram ring): the
+  // buffers received and not yet taken, in order, then the end of the stream or an error.
   int32_t rx_head;  ///< buffer id, -1 when none
   int32_t rx_tail;
   uint32_t rx_count;
-  int32_t rx_err;       ///< errno that ended the stream after the buffers (0: none)
-  bool rx_eof;          ///< the peer's FIN, after the buffers
+  int32_t rx_err;       ///< errno that ended the stream, or a datagram socket's error, after
+                        ///< the buffers (0: none)
+  bool rx_eof;          ///< the peer's FIN, after the buffers (streams)
   bool recv_armed;      ///< the multishot receive is in the kernel
-  bool recv_cancelled;  ///< ... and its cancellation was submitted (kRxCap reached)
+  bool recv_cancelled;  ///< ... and its cancellation was submitted (its cap reached)
   bool recv_starved;    ///< it ended for want of buffers: armed again when one comes back
-  bool in_armed;        ///< the one-shot POLLIN poll of a starved stream is in the kernel
+  bool in_armed;        ///< the one-shot POLLIN poll of a starved socket is in the kernel
   // Listener: the accepts on the ring.
   uint8_t accept_mask;    ///< bit k: accept k is in the kernel
   bool accept_cancelled;  ///< their cancellation was submitted: none armed until all ended
   AcceptAddrs* acc;       ///< allocated on the first accept armed
 };
 
-/// A received buffer: the bytes [off, len) not yet taken, and the next in its socket's queue.
+/// A received buffer: the bytes [off, len) not yet taken (a datagram's payload), and the next
+/// in its socket's queue.
 struct RxBuf {
   uint32_t off;
   uint32_t len;
   int32_t next;
+};
+
+/// A provided buffer ring: buffers the kernel picks for a multishot receive (rx_setup maps and
+/// registers it on the first socket that needs it).
+struct BufRing {
+  int state;       ///< 0 not tried, 1 ready, -1 unavailable (the readiness path serves)
+  uint16_t group;  ///< its buffer group id
+  uint32_t count;  ///< buffers (a power of two)
+  size_t size;     ///< bytes a buffer
+  uint32_t cap;    ///< buffers one socket may hold before its receive pauses
+  io_uring_buf_ring* br;
+  uint8_t* mem;         ///< count x size
+  RxBuf* meta;          ///< one per buffer
+  uint32_t starved;     ///< slots waiting for its buffers
+  uint32_t avail;       ///< buffers in the ring, not yet used by the kernel
+  uint32_t fresh;       ///< buffers [fresh, count) were never handed to the kernel
+
+  bool owns(const uint8_t* p) const { return state > 0 && p >= mem && p < mem + count * size; }
+  uint8_t* buffer(uint32_t bid) const { return mem + bid * size; }
 };
 
 /// IORING_REGISTER_ENABLE_RINGS. liburing 2.3 declares io_uring_enable_rings() but Debian's
@@ -328,6 +360,7 @@ void probe() {
   char why[200];
   int mode = kModeUring;
   g_rx_bufs = rx_bufs_from_env();
+  if (g_rx_bufs != kRxBufsDefault) g_dg_bufs = g_rx_bufs;
   if (env_disabled()) {
     snprintf(why, sizeof(why), "XWSK_URING=0 in the environment");
     mode = kModeEpoll;
@@ -367,18 +400,20 @@ struct UringEngine {
   uint32_t slot_capacity;
   int32_t free_head;
   bool arm_later;  ///< some slot has arm_later set, or a starved receive may have buffers
-  // The provided buffer ring of stream receives (rx_setup, on the first stream socket).
-  int rx_state;  ///< 0 not tried, 1 ready, -1 unavailable (streams use the readiness path)
-  io_uring_buf_ring* br;
-  uint8_t* rx_mem;  ///< g_rx_bufs x kRxBufSize
-  RxBuf* rx;
-  uint32_t rx_starved;  ///< slots waiting for buffers
-  uint32_t rx_avail;    ///< buffers in the ring, not yet used by the kernel
-  uint32_t rx_fresh;    ///< buffers [rx_fresh, g_rx_bufs) were never handed to the kernel
+  BufRing rx;      ///< stream receives (set up on the first stream socket)
+  BufRing dg;      ///< datagram receives (set up on the first datagram socket)
+  /// What a datagram receive asks for besides the payload: room for the sender's address
+  /// (msg_namelen) and no ancillary data. The kernel reads it at submission.
+  msghdr dg_msg;
 };
 
 UringEngine* engine_of(Client* c) {
   return static_cast<UringEngine*>(c->engine);
+}
+
+/// A datagram socket (its receives come from the datagram ring).
+bool is_dgram(const Socket* s) {
+  return s->base.category == kDatagramSocket;
 }
 
 /// Enables the ring on the loop thread (its submitter task, for SINGLE_ISSUER).
@@ -429,7 +464,9 @@ short poll_events(const UringEngine* e, const Socket* s) {
     ev |= POLLOUT;
     // A connection socket never listens, and its data comes through the engine's receive: its
     // poll is for connect, the peer's FIN and errors, not for every arrival of data.
-    if (e->rx_state > 0 && s->base.category == kConnectionSocket) ev &= ~POLLIN;
+    if (e->rx.state > 0 && s->base.category == kConnectionSocket) ev &= ~POLLIN;
+  } else if (is_dgram(s) && e->dg.state > 0) {
+    ev &= ~POLLIN;  // its datagrams come through the engine's recvmsg
   }
   return ev;
 }
@@ -483,111 +520,147 @@ void arm_wake(UringEngine* e) {
   e->wake_armed = true;
 }
 
-// ---- stream receives: the provided buffer ring -----------------------------------------------
+// ---- receives: the provided buffer rings ----------------------------------------------------
 
 /// Hands the kernel kRxBatch buffers it never had (while any are left).
-void rx_add_fresh(UringEngine* e) {
-  uint32_t n = g_rx_bufs - e->rx_fresh;
+void rx_add_fresh(BufRing& r) {
+  uint32_t n = r.count - r.fresh;
   if (n > kRxBatch) n = kRxBatch;
   for (uint32_t i = 0; i < n; ++i) {
-    uint32_t bid = e->rx_fresh + i;
-    io_uring_buf_ring_add(e->br, e->rx_mem + bid * kRxBufSize, kRxBufSize,
-                          static_cast<uint16_t>(bid), io_uring_buf_ring_mask(g_rx_bufs),
+    uint32_t bid = r.fresh + i;
+    io_uring_buf_ring_add(r.br, r.buffer(bid), static_cast<unsigned>(r.size),
+                          static_cast<uint16_t>(bid), io_uring_buf_ring_mask(r.count),
                           static_cast<int>(i));
   }
-  io_uring_buf_ring_advance(e->br, static_cast<int>(n));
-  e->rx_fresh += n;
-  e->rx_avail += n;
+  io_uring_buf_ring_advance(r.br, static_cast<int>(n));
+  r.fresh += n;
+  r.avail += n;
 }
 
 /// The kernel used a buffer of the ring (a receive completion carried it).
-void rx_used(UringEngine* e) {
-  if (e->rx_avail > 0) --e->rx_avail;
-  if (e->rx_avail < kRxLow && e->rx_fresh < g_rx_bufs) rx_add_fresh(e);
+void rx_used(BufRing& r) {
+  if (r.avail > 0) --r.avail;
+  if (r.avail < kRxLow && r.fresh < r.count) rx_add_fresh(r);
 }
 
-/// Maps and registers the buffer ring (loop thread, the first stream socket). Unavailable
-/// (an old kernel, no memory): streams use the readiness path for the client's life.
-bool rx_setup(UringEngine* e) {
-  if (e->rx_state != 0) return e->rx_state > 0;
-  e->rx_state = -1;
+/// Maps and registers a buffer ring (loop thread, the first socket that receives into it).
+/// Unavailable (an old kernel, no memory): its sockets use the readiness path for the
+/// client's life.
+bool rx_setup(UringEngine* e, BufRing& r) {
+  if (r.state != 0) return r.state > 0;
+  r.state = -1;
   if (!g_streams) return false;
   ensure_enabled(e);  // SINGLE_ISSUER: registration comes from the submitter, after enabling
-  const size_t ring_bytes = g_rx_bufs * sizeof(io_uring_buf);
-  const size_t mem_bytes = g_rx_bufs * kRxBufSize;
+  const size_t ring_bytes = r.count * sizeof(io_uring_buf);
+  const size_t mem_bytes = r.count * r.size;
   void* ring =
       mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   void* mem = mmap(nullptr, mem_bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  void* meta = detail::alloc(g_rx_bufs * sizeof(RxBuf), detail::kTagMisc);
+  void* meta = detail::alloc(r.count * sizeof(RxBuf), detail::kTagMisc);
   int ret = -ENOMEM;
   if (ring != MAP_FAILED && mem != MAP_FAILED && meta != nullptr) {
-    e->br = static_cast<io_uring_buf_ring*>(ring);
-    io_uring_buf_ring_init(e->br);
+    r.br = static_cast<io_uring_buf_ring*>(ring);
+    io_uring_buf_ring_init(r.br);
     io_uring_buf_reg reg;
     memset(&reg, 0, sizeof(reg));
     reg.ring_addr = reinterpret_cast<uint64_t>(ring);
-    reg.ring_entries = g_rx_bufs;
-    reg.bgid = kRxGroup;
+    reg.ring_entries = r.count;
+    reg.bgid = r.group;
     ret = io_uring_register_buf_ring(&e->ring, &reg, 0);
   }
   if (ret != 0) {
     if (ring != MAP_FAILED) munmap(ring, ring_bytes);
     if (mem != MAP_FAILED) munmap(mem, mem_bytes);
     if (meta != nullptr) detail::release(meta, detail::kTagMisc);
-    e->br = nullptr;
+    r.br = nullptr;
     return false;
   }
-  e->rx_mem = static_cast<uint8_t*>(mem);
-  e->rx = static_cast<RxBuf*>(meta);
-  e->rx_state = 1;
-  rx_add_fresh(e);
+  r.mem = static_cast<uint8_t*>(mem);
+  r.meta = static_cast<RxBuf*>(meta);
+  r.state = 1;
+  rx_add_fresh(r);
   return true;
 }
 
-void rx_teardown(UringEngine* e) {
-  if (e->rx_state <= 0) return;  // the ring's exit unregistered the buffer ring
-  munmap(e->br, g_rx_bufs * sizeof(io_uring_buf));
-  munmap(e->rx_mem, g_rx_bufs * kRxBufSize);
-  detail::release(e->rx, detail::kTagMisc);
+void rx_teardown(BufRing& r) {
+  if (r.state <= 0) return;  // the ring's exit unregistered the buffer ring
+  munmap(r.br, r.count * sizeof(io_uring_buf));
+  munmap(r.mem, r.count * r.size);
+  detail::release(r.meta, detail::kTagMisc);
 }
 
 /// Hands buffer @p bid back to the kernel; receives that starved for buffers may go on.
-void rx_give_back(UringEngine* e, uint32_t bid) {
-  io_uring_buf_ring_add(e->br, e->rx_mem + bid * kRxBufSize, kRxBufSize, static_cast<uint16_t>(bid),
-                        io_uring_buf_ring_mask(g_rx_bufs), 0);
-  io_uring_buf_ring_advance(e->br, 1);
-  ++e->rx_avail;
-  if (e->rx_starved != 0) e->arm_later = true;  // arm_deferred re-arms them
+void rx_give_back(UringEngine* e, BufRing& r, uint32_t bid) {
+  io_uring_buf_ring_add(r.br, r.buffer(bid), static_cast<unsigned>(r.size),
+                        static_cast<uint16_t>(bid), io_uring_buf_ring_mask(r.count), 0);
+  io_uring_buf_ring_advance(r.br, 1);
+  ++r.avail;
+  if (r.starved != 0) e->arm_later = true;  // arm_deferred re-arms them
+}
+
+/// Gives back a buffer of either ring, or a pool buffer of a fallback read.
+void give_back_any(Client* c, uint8_t* data) {
+  UringEngine* e = static_cast<UringEngine*>(c->engine);
+  BufRing* r = e->rx.owns(data) ? &e->rx : e->dg.owns(data) ? &e->dg : nullptr;
+  if (r == nullptr) {
+    buffer_put(c, data);  // a pool buffer of rx_fallback / dg_fallback
+    return;
+  }
+  rx_give_back(e, *r, static_cast<uint32_t>(static_cast<size_t>(data - r->mem) / r->size));
 }
 
 /// Takes the first buffer off a socket's queue (not empty); returns its id.
-uint32_t rx_pop(UringEngine* e, Slot& sl) {
+uint32_t rx_pop(BufRing& r, Slot& sl) {
   uint32_t bid = static_cast<uint32_t>(sl.rx_head);
-  sl.rx_head = e->rx[bid].next;
+  sl.rx_head = r.meta[bid].next;
   if (sl.rx_head < 0) sl.rx_tail = -1;
   --sl.rx_count;
   return bid;
 }
 
+/// Appends buffer @p bid, holding the bytes [off, len), to a socket's queue.
+void rx_push(BufRing& r, Slot& sl, uint32_t bid, uint32_t off, uint32_t len) {
+  r.meta[bid] = RxBuf{off, len, -1};
+  if (sl.rx_tail >= 0) {
+    r.meta[sl.rx_tail].next = static_cast<int32_t>(bid);
+  } else {
+    sl.rx_head = static_cast<int32_t>(bid);
+  }
+  sl.rx_tail = static_cast<int32_t>(bid);
+  ++sl.rx_count;
+}
+
 /// Gives back every buffer a socket's queue holds (its socket is going).
-void rx_drop_queue(UringEngine* e, Slot& sl) {
+void rx_drop_queue(UringEngine* e, BufRing& r, Slot& sl) {
   while (sl.rx_head >= 0)
-    rx_give_back(e, rx_pop(e, sl));
+    rx_give_back(e, r, rx_pop(r, sl));
 }
 
-/// The socket wants its stream's data: a receive waits, or the receive event is on.
-bool wants_stream_data(const Socket* s) {
+/// The ring a socket receives into.
+BufRing& ring_of(UringEngine* e, const Socket* s) {
+  return is_dgram(s) ? e->dg : e->rx;
+}
+
+/// The socket wants its stream's data (a receive waits, or the receive event is on), or its
+/// datagrams (a receive_from waits, or the receive_from event is on).
+bool wants_data(const Socket* s) {
+  const uint32_t mask = s->base.event_mask.load(std::memory_order_acquire);
+  if (is_dgram(s)) return !s->recv_q.empty() || (mask & kEventReceiveFrom) != 0;
   return s->phase == Phase::Connected && !s->receive_closed && s->error == Status::Success &&
-         (!s->recv_q.empty() ||
-          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceive) != 0);
+         (!s->recv_q.empty() || (mask & kEventReceive) != 0);
 }
 
-/// Arms the multishot receive of a stream that wants data and holds fewer than kRxCap buffers.
+/// Arms the multishot receive of a socket that wants data and holds fewer buffers than its
+/// ring's cap. A datagram socket's error waits until it was taken (it comes after the
+/// datagrams before it), and one that may persist also for the socket's POLLIN poll.
 void maybe_arm_recv(UringEngine* e, uint32_t index) {
   Slot& sl = e->slots[index];
-  if (sl.recv_armed || sl.recv_starved || sl.rx_eof || sl.rx_err != 0 || sl.rx_count >= kRxCap ||
-      sl.socket->recv_inflight || !wants_stream_data(sl.socket)) {
+  Socket* s = sl.socket;
+  const bool dgram = is_dgram(s);
+  BufRing& r = ring_of(e, s);
+  if (sl.recv_armed || sl.recv_starved || sl.rx_eof || sl.rx_err != 0 || sl.rx_count >= r.cap ||
+      s->recv_inflight || (dgram && sl.in_armed) || !wants_data(s)) {
     return;
   }
   io_uring_sqe* sqe = get_sqe(e);
@@ -595,10 +668,14 @@ void maybe_arm_recv(UringEngine* e, uint32_t index) {
     sl.arm_later = e->arm_later = true;
     return;
   }
-  io_uring_prep_recv_multishot(sqe, sl.socket->fd, nullptr, 0, 0);
+  if (dgram) {
+    io_uring_prep_recvmsg_multishot(sqe, s->fd, &e->dg_msg, 0);
+  } else {
+    io_uring_prep_recv_multishot(sqe, s->fd, nullptr, 0, 0);
+  }
   sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = kRxGroup;
-  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindRecv));
+  sqe->buf_group = r.group;
+  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, dgram ? kKindRecvMsg : kKindRecv));
   sl.recv_armed = true;
   sl.recv_cancelled = false;
 }
@@ -672,7 +749,7 @@ void arm_deferred(UringEngine* e) {
     if (sl.socket == nullptr) continue;
     if (sl.recv_starved) {
       sl.recv_starved = false;
-      --e->rx_starved;
+      --ring_of(e, sl.socket).starved;
       maybe_arm_recv(e, i);
     }
     if (!sl.arm_later) continue;
@@ -684,54 +761,71 @@ void arm_deferred(UringEngine* e) {
     }
     if (s->base.type == SocketType::Stream && s->base.listening) {
       maybe_arm_accepts(e, i);
-    } else if (s->base.type == SocketType::Stream && e->rx_state > 0) {
+    } else if (ring_of(e, s).state > 0) {
       maybe_arm_recv(e, i);
     }
   }
 }
 
-/// A completion of a stream's multishot receive: a buffer joins the socket's queue, or the
-/// stream ended (FIN, error), or the receive stopped (cancelled at kRxCap, out of buffers).
+void arm_poll_in(UringEngine* e, uint32_t index);
+
+/// A datagram socket's receive ended on @p err: ICMP errors and resets are consumed by the
+/// call that returned them; another may persist, so the receive also waits for the socket's
+/// POLLIN poll before it is armed again.
+bool consumed_error(int err) {
+  return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == ECONNRESET;
+}
+
+/// A completion of a multishot receive (kKindRecv, a stream's; kKindRecvMsg, a datagram
+/// socket's recvmsg): a buffer joins the socket's queue, or the stream ended (FIN, error), or
+/// the receive stopped (cancelled at its cap, out of buffers, a datagram socket's error).
 void recv_done(UringEngine* e, uint32_t index, int32_t res, uint32_t cflags) {
   Slot& sl = e->slots[index];
   Socket* s = sl.socket;
+  const bool dgram = is_dgram(s);
+  BufRing& r = ring_of(e, s);
   const bool more = (cflags & IORING_CQE_F_MORE) != 0;
   const bool has_buf = (cflags & IORING_CQE_F_BUFFER) != 0;
   const uint32_t bid = cflags >> IORING_CQE_BUFFER_SHIFT;
   if (!more) sl.recv_armed = false;
-  if (has_buf) rx_used(e);
+  if (has_buf) rx_used(r);
+  // A datagram's buffer: its recvmsg header, the sender's address, then the payload.
+  io_uring_recvmsg_out* out = nullptr;
+  if (dgram && res > 0 && has_buf) {
+    out = io_uring_recvmsg_validate(r.buffer(bid), res, &e->dg_msg);
+    if (out == nullptr) res = -EAGAIN;  // no whole header: nothing to deliver
+  }
   bool news = true;
   if (res > 0 && has_buf) {
-    RxBuf& b = e->rx[bid];
-    b = RxBuf{0, static_cast<uint32_t>(res), -1};
-    if (sl.rx_tail >= 0) {
-      e->rx[sl.rx_tail].next = static_cast<int32_t>(bid);
-    } else {
-      sl.rx_head = static_cast<int32_t>(bid);
+    uint32_t off = 0;
+    if (out != nullptr) {
+      off = static_cast<uint32_t>(static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &e->dg_msg)) -
+                                  r.buffer(bid));
     }
-    sl.rx_tail = static_cast<int32_t>(bid);
-    if (++sl.rx_count >= kRxCap && more && !sl.recv_cancelled) {
+    rx_push(r, sl, bid, off, static_cast<uint32_t>(res));
+    if (sl.rx_count >= r.cap && more && !sl.recv_cancelled) {
       // The socket holds enough: pause (tried again at the next buffer if no entry was free).
-      sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, kKindRecv));
+      sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, dgram ? kKindRecvMsg : kKindRecv));
     }
   } else {
-    if (has_buf) rx_give_back(e, bid);
-    if (res == 0) {
+    if (has_buf) rx_give_back(e, r, bid);
+    if (res == 0 && !dgram) {
       sl.rx_eof = true;
     } else if (res == -ENOBUFS) {
       // The ring ran dry: more of it, if any is left, and the receive goes on at the next turn
-      // (or when a buffer comes back); meanwhile the socket reads for itself (rx_fallback),
-      // so the data that arrived is taken now.
-      if (e->rx_avail == 0 && e->rx_fresh < g_rx_bufs) rx_add_fresh(e);
+      // (or when a buffer comes back); meanwhile the socket reads for itself (rx_fallback,
+      // dg_fallback), so the data that arrived is taken now.
+      if (r.avail == 0 && r.fresh < r.count) rx_add_fresh(r);
       if (!sl.recv_starved) {
         sl.recv_starved = true;
-        ++e->rx_starved;
+        ++r.starved;
       }
-      if (e->rx_avail > 0) e->arm_later = true;
-    } else if (res == -ECANCELED || res == -EINTR || res == -EAGAIN || res > 0) {
+      if (r.avail > 0) e->arm_later = true;
+    } else if (res == -ECANCELED || res == -EINTR || res == -EAGAIN || res >= 0) {
       news = false;  // nothing ended: it is armed again below (or when the socket drained)
     } else {
       sl.rx_err = -res;
+      if (dgram && !consumed_error(-res)) arm_poll_in(e, index);
     }
   }
   if (news) socket_ready(s, kReadyRead);
@@ -816,9 +910,9 @@ ssize_t stream_take(Socket* s, uint8_t** data) {
     return n;
   }
   if (sl.rx_head < 0) return rx_end(sl);
-  uint32_t bid = rx_pop(e, sl);
-  const RxBuf& b = e->rx[bid];
-  *data = e->rx_mem + bid * kRxBufSize + b.off;
+  uint32_t bid = rx_pop(e->rx, sl);
+  const RxBuf& b = e->rx.meta[bid];
+  *data = e->rx.buffer(bid) + b.off;
   return static_cast<ssize_t>(b.len - b.off);
 }
 
@@ -836,14 +930,14 @@ ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
   int i = 0;
   while (i < cnt && sl.rx_head >= 0) {
     uint32_t bid = static_cast<uint32_t>(sl.rx_head);
-    RxBuf& b = e->rx[bid];
+    RxBuf& b = e->rx.meta[bid];
     size_t n = b.len - b.off;
     if (n > iov[i].iov_len - at) n = iov[i].iov_len - at;
-    memcpy(static_cast<uint8_t*>(iov[i].iov_base) + at, e->rx_mem + bid * kRxBufSize + b.off, n);
+    memcpy(static_cast<uint8_t*>(iov[i].iov_base) + at, e->rx.buffer(bid) + b.off, n);
     b.off += static_cast<uint32_t>(n);
     at += n;
     copied += n;
-    if (b.off == b.len) rx_give_back(e, rx_pop(e, sl));
+    if (b.off == b.len) rx_give_back(e, e->rx, rx_pop(e->rx, sl));
     if (at == iov[i].iov_len) {
       ++i;
       at = 0;
@@ -852,13 +946,109 @@ ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
   return copied > 0 ? static_cast<ssize_t>(copied) : rx_end(sl);
 }
 
-void stream_give_back(Client* c, uint8_t* data) {
-  UringEngine* e = engine_of(c);
-  if (data < e->rx_mem || data >= e->rx_mem + g_rx_bufs * kRxBufSize) {
-    buffer_put(c, data);  // a pool buffer of rx_fallback
-    return;
+// ---- datagram receives -----------------------------------------------------------------------
+
+/// dg_take / dg_recvmsg of a datagram socket whose ring ran dry (as rx_fallback): recvmsg on
+/// the descriptor, and a one-shot POLLIN poll says when to read again.
+ssize_t dg_fallback(UringEngine* e, uint32_t index, Socket* s, msghdr* m) {
+  ssize_t n;
+  do {
+    n = ::recvmsg(s->fd, m, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    arm_poll_in(e, index);
+    errno = EAGAIN;
   }
-  rx_give_back(e, static_cast<uint32_t>(static_cast<size_t>(data - e->rx_mem) / kRxBufSize));
+  return n;
+}
+
+/// Nothing queued: the socket's error in arrival order (taken once), else EAGAIN.
+int dg_end(Slot& sl) {
+  errno = sl.rx_err != 0 ? sl.rx_err : EAGAIN;
+  sl.rx_err = 0;
+  return -1;
+}
+
+/// The recvmsg header at the start of a datagram's buffer.
+io_uring_recvmsg_out* dg_header(const BufRing& r, uint32_t bid) {
+  return reinterpret_cast<io_uring_recvmsg_out*>(r.buffer(bid));
+}
+
+/// Copies a datagram's sender address out of its buffer: the length the kernel reported.
+socklen_t dg_name(io_uring_recvmsg_out* o, void* to, socklen_t room) {
+  memcpy(to, io_uring_recvmsg_name(o), o->namelen < room ? o->namelen : room);
+  return o->namelen;
+}
+
+int dg_take(Socket* s, DatagramView* out, sockaddr_storage* names, int max) {
+  if (s->engine_index < 0) {
+    errno = EAGAIN;
+    return -1;
+  }
+  UringEngine* e = engine_of(s->client);
+  Slot& sl = *slot_of(s);
+  if (rx_fallback_due(sl)) {
+    uint8_t* buf = buffer_get(s->client);  // the client's pool: dg_give_back returns it
+    if (buf == nullptr) {
+      errno = EAGAIN;  // out of memory: the datagrams wait in the kernel, tried next pass
+      return -1;
+    }
+    iovec one{buf, kIndicationBufferSize};
+    msghdr m{};
+    m.msg_name = &names[0];
+    m.msg_namelen = sizeof(names[0]);
+    m.msg_iov = &one;
+    m.msg_iovlen = 1;
+    ssize_t n = dg_fallback(e, static_cast<uint32_t>(s->engine_index), s, &m);
+    if (n >= 0) {
+      out[0] = DatagramView{buf, static_cast<size_t>(n), m.msg_namelen,
+                            (m.msg_flags & MSG_TRUNC) != 0};
+      return 1;
+    }
+    int err = errno;
+    buffer_put(s->client, buf);
+    errno = err;
+    return -1;
+  }
+  BufRing& r = e->dg;
+  int n = 0;
+  for (; n < max && sl.rx_head >= 0; ++n) {
+    uint32_t bid = rx_pop(r, sl);
+    const RxBuf& b = r.meta[bid];
+    io_uring_recvmsg_out* o = dg_header(r, bid);
+    socklen_t nl = dg_name(o, &names[n], sizeof(names[n]));
+    out[n] = DatagramView{r.buffer(bid) + b.off, b.len - b.off, nl, (o->flags & MSG_TRUNC) != 0};
+  }
+  return n > 0 ? n : dg_end(sl);
+}
+
+ssize_t dg_recvmsg(Socket* s, msghdr* m) {
+  if (s->engine_index < 0) {
+    errno = EAGAIN;
+    return -1;
+  }
+  UringEngine* e = engine_of(s->client);
+  Slot& sl = *slot_of(s);
+  if (rx_fallback_due(sl)) return dg_fallback(e, static_cast<uint32_t>(s->engine_index), s, m);
+  if (sl.rx_head < 0) return dg_end(sl);
+  BufRing& r = e->dg;
+  uint32_t bid = rx_pop(r, sl);
+  const RxBuf& b = r.meta[bid];
+  io_uring_recvmsg_out* o = dg_header(r, bid);
+  if (m->msg_name != nullptr) m->msg_namelen = dg_name(o, m->msg_name, m->msg_namelen);
+  const uint8_t* from = r.buffer(bid) + b.off;
+  size_t left = b.len - b.off;
+  size_t copied = 0;
+  for (size_t i = 0; i < m->msg_iovlen && left > 0; ++i) {
+    size_t n = m->msg_iov[i].iov_len < left ? m->msg_iov[i].iov_len : left;
+    memcpy(m->msg_iov[i].iov_base, from + copied, n);
+    copied += n;
+    left -= n;
+  }
+  m->msg_controllen = 0;
+  m->msg_flags = (left > 0 || (o->flags & MSG_TRUNC) != 0) ? MSG_TRUNC : 0;
+  rx_give_back(e, r, bid);
+  return static_cast<ssize_t>(copied);
 }
 
 // ---- stream sends and direct receives -----------------------------------------------------------
@@ -939,14 +1129,16 @@ void stream_quiesce(Socket* s) {
   // it receives no more (on the readiness engines the reset empties the kernel's queue).
   Slot& sl = e->slots[index];
   if (sl.recv_armed && !sl.recv_cancelled) {
-    sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, kKindRecv));
+    sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, is_dgram(s) ? kKindRecvMsg : kKindRecv));
   }
-  rx_drop_queue(e, sl);
+  BufRing& r = ring_of(e, s);
+  if (r.state > 0) rx_drop_queue(e, r, sl);
   sl.rx_eof = true;  // nothing more comes: a read finds the end
 }
 
-constexpr StreamEngine kStreams = {stream_readv, stream_take,    stream_give_back,
+constexpr StreamEngine kStreams = {stream_readv, stream_take,    give_back_any,
                                    stream_send,  stream_receive, stream_quiesce};
+constexpr DatagramEngine kDatagrams = {dg_take, dg_recvmsg, give_back_any};
 
 uint32_t ready_flags(int mask) {
   uint32_t flags = 0;
@@ -969,10 +1161,11 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   uint32_t gen = static_cast<uint32_t>((data >> 8) & 0xffffffu);
   Slot* found = index < e->slot_capacity ? &e->slots[index] : nullptr;
   if (found == nullptr || found->socket == nullptr || (found->gen & 0xffffffu) != gen) {
-    // Removed since. A receive's buffer still goes back to the ring.
-    if (kind == kKindRecv && (cflags & IORING_CQE_F_BUFFER) != 0) {
-      rx_used(e);
-      rx_give_back(e, cflags >> IORING_CQE_BUFFER_SHIFT);
+    // Removed since. A receive's buffer still goes back to its ring.
+    if ((kind == kKindRecv || kind == kKindRecvMsg) && (cflags & IORING_CQE_F_BUFFER) != 0) {
+      BufRing& r = kind == kKindRecv ? e->rx : e->dg;
+      rx_used(r);
+      rx_give_back(e, r, cflags >> IORING_CQE_BUFFER_SHIFT);
     }
     // An accept that completed as its listener went: nobody takes the connection.
     if (kind >= kKindAccept && kind < kKindAccept + kAccepts && res >= 0) close(res);
@@ -980,7 +1173,7 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   }
   Slot& sl = *found;
   Socket* s = sl.socket;
-  if (kind == kKindRecv) {
+  if (kind == kKindRecv || kind == kKindRecvMsg) {
     recv_done(e, index, res, cflags);
     return;
   }
@@ -1014,7 +1207,7 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
   // A connected stream's data comes through its receive (recv_done), and a listener's
   // connections through its accepts on the ring (accept_done), not through readability.
   if (s->base.type == SocketType::Stream &&
-      ((e->rx_state > 0 && s->phase == Phase::Connected) || sl.accept_mask != 0)) {
+      ((e->rx.state > 0 && s->phase == Phase::Connected) || sl.accept_mask != 0)) {
     flags &= ~kReadyRead;
   }
   if (flags != 0) socket_ready(s, flags);
@@ -1029,7 +1222,12 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
 
 const StreamEngine* streams_of(const Socket* s) {
   if (s->base.type != SocketType::Stream) return nullptr;
-  return engine_of(s->client)->rx_state > 0 ? &kStreams : nullptr;
+  return engine_of(s->client)->rx.state > 0 ? &kStreams : nullptr;
+}
+
+const DatagramEngine* datagrams_of(const Socket* s) {
+  if (!is_dgram(s)) return nullptr;
+  return engine_of(s->client)->dg.state > 0 ? &kDatagrams : nullptr;
 }
 
 Status create_engine(Client* c) {
@@ -1055,6 +1253,9 @@ Status create_engine(Client* c) {
     Status st = status_from_errno(-ret);
     return st == Status::Success ? Status::InsufficientResources : st;
   }
+  e->rx = BufRing{0, kRxGroup, g_rx_bufs, kRxBufSize, kRxCap, nullptr, nullptr, nullptr, 0, 0, 0};
+  e->dg = BufRing{0, kDgGroup, g_dg_bufs, kDgBufSize, kDgCap, nullptr, nullptr, nullptr, 0, 0, 0};
+  e->dg_msg.msg_namelen = sizeof(sockaddr_storage);
   c->engine = e;
   return Status::Success;
 }
@@ -1063,7 +1264,8 @@ void destroy_engine(Client* c) {
   if (c->engine == nullptr) return;
   UringEngine* e = engine_of(c);
   io_uring_queue_exit(&e->ring);  // cancels what is left (the wake-up read)
-  rx_teardown(e);
+  rx_teardown(e->rx);
+  rx_teardown(e->dg);
   close(e->wake_fd);
   if (e->slots != nullptr) detail::release(e->slots, detail::kTagMisc);
   e->~UringEngine();
@@ -1093,8 +1295,10 @@ Status add_socket(Client* c, Socket* s) {
   sl.next_free = -1;
   sl.rx_head = sl.rx_tail = -1;
   s->engine_index = static_cast<int>(index);
-  if (s->base.type == SocketType::Stream) rx_setup(e);
+  if (s->base.type == SocketType::Stream || is_dgram(s)) rx_setup(e, ring_of(e, s));
   arm_poll(e, index);
+  // A static receive_from event is on from the start: no later update may come before data.
+  if (is_dgram(s) && e->dg.state > 0) maybe_arm_recv(e, index);
   return Status::Success;
 }
 
@@ -1106,7 +1310,9 @@ void remove_socket(Client* c, Socket* s) {
   Slot& sl = e->slots[index];
   if (sl.poll_armed) cancel_op(e, tag(index, sl.gen, kKindPoll));
   if (sl.out_armed) cancel_op(e, tag(index, sl.gen, kKindPollOut));
-  if (sl.recv_armed && !sl.recv_cancelled) cancel_op(e, tag(index, sl.gen, kKindRecv));
+  if (sl.recv_armed && !sl.recv_cancelled) {
+    cancel_op(e, tag(index, sl.gen, is_dgram(s) ? kKindRecvMsg : kKindRecv));
+  }
   if (sl.in_armed) cancel_op(e, tag(index, sl.gen, kKindPollIn));
   // The kernel writes an accept's peer address into sl.acc: each accept is over before it goes.
   for (uint32_t k = 0; k < kAccepts; ++k) {
@@ -1119,8 +1325,9 @@ void remove_socket(Client* c, Socket* s) {
   sl.accept_mask = 0;
   sl.accept_cancelled = false;
   bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed || sl.in_armed;
-  if (sl.recv_starved) --e->rx_starved;
-  if (e->rx_state > 0) rx_drop_queue(e, sl);
+  BufRing& r = ring_of(e, s);
+  if (sl.recv_starved) --r.starved;
+  if (r.state > 0) rx_drop_queue(e, r, sl);
   ++sl.gen;  // completions still in flight for this socket are stale from now on
   sl.socket = nullptr;
   sl.poll_armed = false;
@@ -1149,11 +1356,12 @@ void update_socket(Client* c, Socket* s) {
   if (s->base.type == SocketType::Stream) {
     if (s->base.listening) {
       maybe_arm_accepts(e, index);  // wants connections now, or no longer
-    } else if (e->rx_state > 0) {
+    } else if (e->rx.state > 0) {
       maybe_arm_recv(e, index);  // wants data now, or drained below kRxCap
     }
     return;
   }
+  if (is_dgram(s) && e->dg.state > 0) maybe_arm_recv(e, index);  // as for streams
   // A one-shot POLLOUT poll while a send waits; if the queue drained meanwhile, its completion
   // only marks the socket writable.
   if (!s->send_q.empty() && !s->writable && !e->slots[index].out_armed) arm_poll_out(e, index);
@@ -1202,6 +1410,6 @@ void wait_events(Client* c, int timeout_ms) {
 /// Edge-triggered: a multishot poll posts one completion per wake-up, as epoll's edge mode.
 const EngineOps kUringEngine = {"posix-uring", false,      create_engine, destroy_engine,
                                 wake_loop,     add_socket, remove_socket, update_socket,
-                                wait_events,   streams_of};
+                                wait_events,   streams_of,    datagrams_of};
 
 }  // namespace xwsk::posix

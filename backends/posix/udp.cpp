@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file udp.cpp
 /// @brief Datagram sockets: send_to, receive_from, send_messages (UDP GSO, else sendmmsg) and the
-/// receive_from event (recvmmsg into per-socket slots, retained until released).
+/// receive_from event (recvmmsg into per-socket slots, or the datagrams a completion engine
+/// received into its buffers, retained until released).
 #include <errno.h>
 #include <string.h>
 
@@ -15,7 +16,9 @@ namespace xwsk::posix {
 using detail::complete;
 using detail::op_state;
 
-/// Storage for the receive_from event: one datagram per slot, indicated as a chain.
+/// Storage for the receive_from event: one datagram per slot, indicated as a chain. On a
+/// completion engine (engine_datagrams) the payloads stay in the engine's buffers (view), and
+/// the batch's buffers go back to it (held) once the client no longer holds the batch.
 struct DatagramSlots {
   uint8_t data[kDatagramSlots][kDatagramSlotSize];
   Segment seg[kDatagramSlots];
@@ -24,10 +27,13 @@ struct DatagramSlots {
   sockaddr_storage native[kDatagramSlots];
   iovec iov[kDatagramSlots];
   MMsgHdr msgs[kDatagramSlots];
+  DatagramView view[kDatagramSlots];
+  uint32_t held;  ///< view[0, held) are engine buffers of the last batch, not yet given back
 
   /// Points every header at its slot once; recvmmsg then only changes msg_len, msg_flags and
   /// msg_namelen, which reset_names restores for the headers a call used.
   void init() {
+    held = 0;
     for (uint32_t i = 0; i < kDatagramSlots; ++i) {
       iov[i] = iovec{data[i], kDatagramSlotSize};
       memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -211,8 +217,10 @@ bool datagram_budget_spent(Socket* s) {
 
 Outcome receive_from_attempt(Socket* s, Request* r) {
   DatagramIo* io = op_state<DatagramIo>(r);
+  const DatagramEngine* de = engine_datagrams(s);
   for (;;) {
-    if (!s->readable || datagram_budget_spent(s)) return kWait;
+    // A completion engine says itself whether it holds a datagram (EAGAIN when not).
+    if ((de == nullptr && !s->readable) || datagram_budget_spent(s)) return kWait;
     iovec iov[kMaxIov];
     size_t bytes = 0;
     msghdr m{};
@@ -221,7 +229,7 @@ Outcome receive_from_attempt(Socket* s, Request* r) {
     m.msg_namelen = sizeof(ss);
     m.msg_iov = iov;
     m.msg_iovlen = static_cast<size_t>(build_iov(io->buf, 0, iov, kMaxIov, &bytes));
-    ssize_t n = ::recvmsg(s->fd, &m, 0);
+    ssize_t n = de != nullptr ? de->recvmsg(s, &m) : ::recvmsg(s->fd, &m, 0);
     if (n >= 0) {
       ++s->dgram_reads;
       if (io->remote_out != nullptr)
@@ -247,15 +255,39 @@ Outcome send_attempt(Socket* s, Request* r) {
   return r->priv.run == &send_messages_run ? send_messages_attempt(s, r) : send_to_attempt(s, r);
 }
 
+/// Reads a batch with recvmmsg into the slots: how many, or -1 with errno.
+int read_batch(Socket* s, DatagramSlots* d) {
+  int n = recv_mmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT);
+  for (int i = 0; i < n; ++i) {
+    d->view[i] = DatagramView{d->data[i], d->msgs[i].msg_len, d->msgs[i].msg_hdr.msg_namelen,
+                              (d->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0};
+  }
+  // The kernel shrank msg_namelen of the headers it filled; restore it for the next call
+  // (view[i] keeps the lengths; the client holds the datagrams, not the headers).
+  if (n > 0) d->reset_names(n);
+  return n;
+}
+
+/// Gives the engine buffers of the last batch back, once the client holds none of it.
+void give_back_batch(Socket* s, DatagramSlots* d) {
+  if (d->held == 0 || s->dgram_retained.load(std::memory_order_acquire) != 0) return;
+  const DatagramEngine* de = engine_datagrams(s);
+  for (uint32_t i = 0; i < d->held; ++i)
+    de->give_back(s->client, d->view[i].data);
+  d->held = 0;
+}
+
 /// Reads a batch of datagrams and offers them to the receive_from event.
 void indicate_datagrams(Socket* s) {
   const DatagramDispatch* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
   if (dd == nullptr || dd->receive_from == nullptr || s->dgram == nullptr) return;
   DatagramSlots* d = s->dgram;
+  give_back_batch(s, d);
+  const DatagramEngine* de = engine_datagrams(s);
   while (!is_closed(s) && s->recv_q.empty() &&
          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceiveFrom) != 0 &&
-         s->dgram_retained.load(std::memory_order_acquire) == 0 && s->readable) {
-    int n = recv_mmsg(s->fd, d->msgs, kDatagramSlots, MSG_DONTWAIT);
+         s->dgram_retained.load(std::memory_order_acquire) == 0 && (de != nullptr || s->readable)) {
+    int n = de != nullptr ? de->take(s, d->view, d->native, kDatagramSlots) : read_batch(s, d);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -270,20 +302,17 @@ void indicate_datagrams(Socket* s) {
       break;
     }
     if (n == 0) break;
+    if (de != nullptr) d->held = static_cast<uint32_t>(n);
     // Fewer than asked: the queue was empty at that moment; new datagrams raise a new event.
     const bool full = static_cast<uint32_t>(n) == kDatagramSlots;
     if (!full) s->readable = false;
     for (int i = 0; i < n; ++i) {
-      size_t len = d->msgs[i].msg_len;
-      d->seg[i] = Segment{nullptr, d->data[i], len, nullptr};
-      from_native(reinterpret_cast<sockaddr*>(&d->native[i]), d->msgs[i].msg_hdr.msg_namelen,
-                  &d->addr[i]);
-      d->ind[i] = DatagramIndication{i + 1 < n ? &d->ind[i + 1] : nullptr, Buf{&d->seg[i], 0, len},
-                                     nullptr, 0, &d->addr[i]};
+      const DatagramView& v = d->view[i];
+      d->seg[i] = Segment{nullptr, v.data, v.len, nullptr};
+      from_native(reinterpret_cast<sockaddr*>(&d->native[i]), v.namelen, &d->addr[i]);
+      d->ind[i] = DatagramIndication{i + 1 < n ? &d->ind[i + 1] : nullptr,
+                                     Buf{&d->seg[i], 0, v.len}, nullptr, 0, &d->addr[i]};
     }
-    // The kernel shrank msg_namelen of the headers it filled; restore it for the next call
-    // (the addresses were converted above; the client holds the datagrams, not the headers).
-    d->reset_names(n);
     Status r = dd->receive_from(s->base.context, 0, &d->ind[0]);
     if (is_closed(s)) return;
     if (r == Status::DataNotAccepted) {
@@ -298,6 +327,7 @@ void indicate_datagrams(Socket* s) {
       detail::g_counters.retained_indications.fetch_add(static_cast<uint32_t>(n),
                                                         std::memory_order_relaxed);
     }
+    give_back_batch(s, d);  // not retained: the engine's buffers go back now
     if (full) {
       yield_read(s);  // a full batch: more may be waiting, read it in the next turn
       break;
@@ -347,6 +377,7 @@ void udp_free_slots(Socket* s) {
 void udp_reclaim(Socket* s) {
   uint32_t n = s->dgram_retained.exchange(0, std::memory_order_acq_rel);
   if (n != 0) detail::g_counters.retained_indications.fetch_sub(n, std::memory_order_relaxed);
+  if (s->dgram != nullptr) give_back_batch(s, s->dgram);  // the engine's buffers, if any
 }
 
 // ---- operations (run functions, loop thread) ------------------------------------------------
