@@ -98,6 +98,11 @@ struct DatagramIo {
   Buf buf;
   BufList* list;  ///< send_messages: next element to send
   size_t done;    ///< send_messages: bytes sent so far
+  // A send with the engine (engine_datagrams()->send): what it carries and how it ended.
+  size_t ring_bytes;    ///< send_messages: bytes of the GSO send in flight
+  uint32_t ring_count;  ///< send_messages: its datagrams
+  int32_t ring_res;     ///< its result (bytes, or -errno) once ring_done
+  bool ring_done;
   SockAddr addr;  ///< send_to / send_messages target
   bool has_addr;
   SockAddr* remote_out;
@@ -265,7 +270,8 @@ struct Socket {
   bool conditional;     ///< SO_CONDITIONAL_ACCEPT (listen sockets)
   bool exclusive_addr;  ///< SO_EXCLUSIVEADDRUSE set by the client (WSK: off by default)
   bool disconnect_indicated;
-  bool send_inflight;  ///< the send queue's head is with the engine (engine_streams()->send)
+  bool send_inflight;  ///< the send queue's head is with the engine (engine_streams()->send,
+                       ///< engine_datagrams()->send)
   bool recv_inflight;  ///< the receive queue's head is with the engine (->receive)
   bool ind_engine;     ///< ind_buf is an engine buffer (engine_streams()->take), not the pool's
   bool backlog_indicated;
@@ -537,6 +543,11 @@ void tcp_received(Socket* s, ssize_t res);
 
 // ---- udp.cpp: datagram passes (loop thread) -------------------------------------------------
 
+/// The engine's send of the send queue's head (a send_to, or a GSO send of send_messages)
+/// finished with @p res (bytes sent, or -errno): the request goes on or completes
+/// (engine_datagrams()->send).
+void udp_sent(Socket* s, ssize_t res);
+
 /// One pass over a datagram socket: queued sends, queued receives, the receive_from event.
 void udp_process(Socket* s);
 void udp_free_slots(Socket* s);
@@ -631,9 +642,10 @@ struct StreamEngine {
   ssize_t (*take)(Socket* s, uint8_t** data);
   /// Gives back a buffer from take (any point inside it; the socket may be gone by then).
   void (*give_back)(Client* c, uint8_t* data);
-  /// Submits a send of [data, data + len); its completion calls tcp_sent(). False when no
-  /// submission entry is free (the caller sends with a system call instead).
-  bool (*send)(Socket* s, const void* data, size_t len, int flags);
+  /// Submits a send of the segments @p iov[0, cnt) (at most kMaxIov; the kernel finishes a
+  /// short send); its completion calls tcp_sent(). False when no submission entry or memory is
+  /// free (the caller sends with a system call instead).
+  bool (*send)(Socket* s, const iovec* iov, int cnt, int flags);
   /// Submits a receive straight into [data, data + len) (a receive request's segment, with no
   /// copy); its completion calls tcp_received(). False when the engine holds received data or
   /// is receiving into its own buffers (the caller waits for those) or no entry is free.
@@ -676,6 +688,13 @@ struct DatagramEngine {
   ssize_t (*recvmsg)(Socket* s, msghdr* m);
   /// Gives back a datagram from take (its data pointer; the socket may be gone by then).
   void (*give_back)(Client* c, uint8_t* data);
+  /// Submits @p m as one sendmsg (its address, segments and control data are copied; the
+  /// segments' bytes are not); its completion calls udp_sent(). False when no submission
+  /// entry or memory is free, or @p m is larger than the engine takes (the caller sends with
+  /// a system call instead).
+  bool (*send)(Socket* s, const msghdr* m, int flags);
+  /// As StreamEngine::quiesce, for the send in flight.
+  void (*quiesce)(Socket* s);
 };
 /// The datagram engine for @p s, or null: the readiness engines, sockets other than datagram
 /// ones, and io_uring without provided buffer rings.

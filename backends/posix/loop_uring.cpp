@@ -26,12 +26,18 @@
 ///   it is drained, so a client that does not read leaves the data in the kernel's window, as
 ///   with the readiness engines. A receive request that finds nothing queued while the event
 ///   is off has the kernel receive straight into its segment (kKindReceive). Sends are
-///   submitted from the caller's segments (one segment a submission, MSG_WAITALL so the kernel
-///   finishes a short send) and complete through tcp_sent(). An abortive disconnect or a close
-///   first cancels a send or direct receive in flight synchronously
+///   submitted from the caller's segments (a send, or a sendmsg for a chain; MSG_WAITALL so the
+///   kernel finishes a short send) and complete through tcp_sent(). An abortive disconnect or a
+///   close first cancels a send or direct receive in flight synchronously
 ///   (IORING_REGISTER_SYNC_CANCEL), so no request completes while the kernel may still use its
 ///   buffer. Without provided buffer rings and multishot receive (probe_streams: < 6.0),
 ///   streams use the readiness path.
+/// - Datagram sockets too (engine_datagrams()): a multishot recvmsg fills a second buffer ring
+///   (kDgBufSize buffers, large enough for any datagram behind its recvmsg header), queued per
+///   socket up to kDgCap; the receive_from event indicates them with no copy (udp.cpp gives a
+///   batch back once the client holds none of it), receive_from requests copy them out. A
+///   send_to, and a send_messages batch sent as UDP GSO, is one sendmsg submission
+///   (submit_send), completing through udp_sent().
 /// - A listener that wants connections keeps kAccepts accepts on the ring, each with its own
 ///   peer address buffer, and cancels them when it no longer wants any (accept_done hands the
 ///   descriptor to tcp_accepted, the same path as accept4's).
@@ -138,6 +144,16 @@ struct AcceptAddrs {
   socklen_t len[kAccepts];
 };
 
+/// What a sendmsg on the ring reads: copied from the caller's msghdr (submit_send). The
+/// segments' bytes stay in the caller's buffers.
+constexpr size_t kStageIov = 256;  // udp.cpp's GSO batch
+struct SendStage {
+  msghdr msg;
+  sockaddr_storage name;
+  alignas(cmsghdr) uint8_t control[64];  // a UDP_SEGMENT control message
+  iovec iov[kStageIov];
+};
+
 constexpr uint64_t tag(uint32_t index, uint32_t gen, Kind kind) {
   return (static_cast<uint64_t>(index) << 32) | (static_cast<uint64_t>(gen & 0xffffffu) << 8) |
          static_cast<uint64_t>(kind);
@@ -166,6 +182,7 @@ struct Slot {
   uint8_t accept_mask;    ///< bit k: accept k is in the kernel
   bool accept_cancelled;  ///< their cancellation was submitted: none armed until all ended
   AcceptAddrs* acc;       ///< allocated on the first accept armed
+  SendStage* stage;       ///< allocated on the first send that needs a msghdr (submit_send)
 };
 
 /// A received buffer: the bytes [off, len) not yet taken (a datagram's payload), and the next
@@ -185,11 +202,11 @@ struct BufRing {
   size_t size;     ///< bytes a buffer
   uint32_t cap;    ///< buffers one socket may hold before its receive pauses
   io_uring_buf_ring* br;
-  uint8_t* mem;         ///< count x size
-  RxBuf* meta;          ///< one per buffer
-  uint32_t starved;     ///< slots waiting for its buffers
-  uint32_t avail;       ///< buffers in the ring, not yet used by the kernel
-  uint32_t fresh;       ///< buffers [fresh, count) were never handed to the kernel
+  uint8_t* mem;      ///< count x size
+  RxBuf* meta;       ///< one per buffer
+  uint32_t starved;  ///< slots waiting for its buffers
+  uint32_t avail;    ///< buffers in the ring, not yet used by the kernel
+  uint32_t fresh;    ///< buffers [fresh, count) were never handed to the kernel
 
   bool owns(const uint8_t* p) const { return state > 0 && p >= mem && p < mem + count * size; }
   uint8_t* buffer(uint32_t bid) const { return mem + bid * size; }
@@ -1001,8 +1018,8 @@ int dg_take(Socket* s, DatagramView* out, sockaddr_storage* names, int max) {
     m.msg_iovlen = 1;
     ssize_t n = dg_fallback(e, static_cast<uint32_t>(s->engine_index), s, &m);
     if (n >= 0) {
-      out[0] = DatagramView{buf, static_cast<size_t>(n), m.msg_namelen,
-                            (m.msg_flags & MSG_TRUNC) != 0};
+      out[0] =
+          DatagramView{buf, static_cast<size_t>(n), m.msg_namelen, (m.msg_flags & MSG_TRUNC) != 0};
       return 1;
     }
     int err = errno;
@@ -1057,16 +1074,67 @@ ssize_t dg_recvmsg(Socket* s, msghdr* m) {
 /// goes on with the rest (send_attempt / receive_attempt).
 constexpr size_t kMaxTransfer = size_t{1} << 30;
 
-bool stream_send(Socket* s, const void* data, size_t len, int flags) {
-  if (s->engine_index < 0) return false;
+/// Submits the send of @p m (kKindSend): one segment with no address or control data as a
+/// plain send, anything else as a sendmsg whose header, segments, address and control data
+/// are copied to the slot's SendStage, which lives until the socket goes (so the kernel may
+/// read it up to the completion). MSG_DONTWAIT is dropped: the ring waits for room itself.
+bool submit_send(Socket* s, const msghdr* m, int flags) {
+  if (s->engine_index < 0 || m->msg_iovlen > kStageIov ||
+      m->msg_namelen > sizeof(sockaddr_storage) || m->msg_controllen > sizeof(SendStage::control)) {
+    return false;
+  }
   UringEngine* e = engine_of(s->client);
+  uint32_t index = static_cast<uint32_t>(s->engine_index);
+  Slot& sl = e->slots[index];
+  flags &= ~MSG_DONTWAIT;
+  const bool plain = m->msg_iovlen == 1 && m->msg_name == nullptr && m->msg_controllen == 0;
+  if (!plain && sl.stage == nullptr) {
+    sl.stage = static_cast<SendStage*>(detail::alloc(sizeof(SendStage), detail::kTagMisc));
+    if (sl.stage == nullptr) return false;
+  }
   io_uring_sqe* sqe = get_sqe(e);
   if (sqe == nullptr) return false;
-  io_uring_prep_send(sqe, s->fd, data, len < kMaxTransfer ? len : kMaxTransfer,
-                     flags | MSG_WAITALL);
-  uint32_t index = static_cast<uint32_t>(s->engine_index);
-  io_uring_sqe_set_data64(sqe, tag(index, e->slots[index].gen, kKindSend));
+  if (plain) {
+    size_t len = m->msg_iov[0].iov_len;
+    io_uring_prep_send(sqe, s->fd, m->msg_iov[0].iov_base, len < kMaxTransfer ? len : kMaxTransfer,
+                       flags);
+  } else {
+    // A submission moves at most kMaxTransfer bytes (its result is 32 bits): the segments are
+    // cut there, and the request goes on with the rest.
+    SendStage* st = e->slots[index].stage;
+    st->msg = *m;
+    size_t total = 0;
+    size_t n = 0;
+    for (; n < m->msg_iovlen && total < kMaxTransfer; ++n) {
+      st->iov[n] = m->msg_iov[n];
+      if (st->iov[n].iov_len > kMaxTransfer - total) st->iov[n].iov_len = kMaxTransfer - total;
+      total += st->iov[n].iov_len;
+    }
+    st->msg.msg_iov = st->iov;
+    st->msg.msg_iovlen = n;
+    if (m->msg_name != nullptr) {
+      memcpy(&st->name, m->msg_name, m->msg_namelen);
+      st->msg.msg_name = &st->name;
+    }
+    if (m->msg_controllen != 0) {
+      memcpy(st->control, m->msg_control, m->msg_controllen);
+      st->msg.msg_control = st->control;
+    }
+    io_uring_prep_sendmsg(sqe, s->fd, &st->msg, static_cast<unsigned>(flags));
+  }
+  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, kKindSend));
   return true;
+}
+
+bool stream_send(Socket* s, const iovec* iov, int cnt, int flags) {
+  msghdr m{};
+  m.msg_iov = const_cast<iovec*>(iov);
+  m.msg_iovlen = static_cast<size_t>(cnt);
+  return submit_send(s, &m, flags | MSG_WAITALL);
+}
+
+bool dg_send(Socket* s, const msghdr* m, int flags) {
+  return submit_send(s, m, flags);
 }
 
 bool stream_receive(Socket* s, void* data, size_t len) {
@@ -1112,11 +1180,12 @@ void cancel_sync(UringEngine* e, uint64_t user_data) {
   } while (ret == -EINTR);
 }
 
-void stream_quiesce(Socket* s) {
+/// StreamEngine::quiesce and DatagramEngine::quiesce, and the first step of remove_socket.
+void quiesce(Socket* s) {
   if (s->engine_index < 0) return;
   UringEngine* e = engine_of(s->client);
   uint32_t index = static_cast<uint32_t>(s->engine_index);
-  // Their completions are ignored from now on (tcp_sent, tcp_received).
+  // Their completions are ignored from now on (tcp_sent, tcp_received, udp_sent).
   if (s->send_inflight) {
     s->send_inflight = false;
     cancel_sync(e, tag(index, e->slots[index].gen, kKindSend));
@@ -1137,8 +1206,8 @@ void stream_quiesce(Socket* s) {
 }
 
 constexpr StreamEngine kStreams = {stream_readv, stream_take,    give_back_any,
-                                   stream_send,  stream_receive, stream_quiesce};
-constexpr DatagramEngine kDatagrams = {dg_take, dg_recvmsg, give_back_any};
+                                   stream_send,  stream_receive, quiesce};
+constexpr DatagramEngine kDatagrams = {dg_take, dg_recvmsg, give_back_any, dg_send, quiesce};
 
 uint32_t ready_flags(int mask) {
   uint32_t flags = 0;
@@ -1178,7 +1247,11 @@ void dispatch(UringEngine* e, uint64_t data, int32_t res, uint32_t cflags) {
     return;
   }
   if (kind == kKindSend) {
-    tcp_sent(s, res);
+    if (is_dgram(s)) {
+      udp_sent(s, res);
+    } else {
+      tcp_sent(s, res);
+    }
     return;
   }
   if (kind == kKindReceive) {
@@ -1306,7 +1379,7 @@ void remove_socket(Client* c, Socket* s) {
   UringEngine* e = engine_of(c);
   if (s->engine_index < 0) return;
   uint32_t index = static_cast<uint32_t>(s->engine_index);
-  stream_quiesce(s);  // a send in flight ends before the descriptor closes
+  quiesce(s);  // a send in flight ends before the descriptor closes
   Slot& sl = e->slots[index];
   if (sl.poll_armed) cancel_op(e, tag(index, sl.gen, kKindPoll));
   if (sl.out_armed) cancel_op(e, tag(index, sl.gen, kKindPollOut));
@@ -1322,6 +1395,9 @@ void remove_socket(Client* c, Socket* s) {
   }
   if (sl.acc != nullptr) detail::release(sl.acc, detail::kTagMisc);
   sl.acc = nullptr;
+  // quiesce ended the send in flight: the kernel no longer reads the stage.
+  if (sl.stage != nullptr) detail::release(sl.stage, detail::kTagMisc);
+  sl.stage = nullptr;
   sl.accept_mask = 0;
   sl.accept_cancelled = false;
   bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed || sl.in_armed;
@@ -1410,6 +1486,6 @@ void wait_events(Client* c, int timeout_ms) {
 /// Edge-triggered: a multishot poll posts one completion per wake-up, as epoll's edge mode.
 const EngineOps kUringEngine = {"posix-uring", false,      create_engine, destroy_engine,
                                 wake_loop,     add_socket, remove_socket, update_socket,
-                                wait_events,   streams_of,    datagrams_of};
+                                wait_events,   streams_of, datagrams_of};
 
 }  // namespace xwsk::posix

@@ -195,8 +195,8 @@ Outcome send_attempt(Socket* s, Request* r) {
     iovec iov[kMaxIov];
     size_t bytes = 0;
     int cnt = build_iov(io->buf, io->done, iov, kMaxIov, &bytes);
-    // A completion engine sends from the caller's segments, one segment a submission.
-    if (es != nullptr && es->send(s, iov[0].iov_base, iov[0].iov_len, kSendFlags)) {
+    // A completion engine sends from the caller's segments, all of them in one submission.
+    if (es != nullptr && es->send(s, iov, cnt, kSendFlags)) {
       s->send_inflight = true;
       return kWait;
     }
@@ -330,9 +330,14 @@ void indicate_receives(Socket* s) {
   }
 }
 
-/// An engine's transfers in flight end before the requests they serve complete.
+/// An engine's transfers in flight end before the requests they serve complete (streams and
+/// datagram sockets: tcp_cancel_all runs at every close).
 void quiesce(Socket* s) {
-  if (const StreamEngine* es = engine_streams(s)) es->quiesce(s);
+  if (const StreamEngine* es = engine_streams(s)) {
+    es->quiesce(s);
+  } else if (const DatagramEngine* de = engine_datagrams(s)) {
+    de->quiesce(s);
+  }
 }
 
 void cancel_queue(ReqQueue* q, Status status) {

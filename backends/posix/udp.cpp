@@ -55,10 +55,26 @@ namespace {
 constexpr int kBatch = 64;
 constexpr int kBatchIov = 256;
 
+/// The send with the engine is over (udp_sent): kFinished-style outcome in *out, or false when
+/// it is to be made again (a signal, or the kernel asked to retry).
+bool ring_send_result(DatagramIo* io, Outcome* out) {
+  io->ring_done = false;
+  const int32_t res = io->ring_res;
+  if (res == -EINTR || res == -EAGAIN) return false;
+  *out = res >= 0 ? finished(Status::Success, static_cast<uintptr_t>(res))
+                  : finished(status_from_errno(-res), 0);
+  return true;
+}
+
 Outcome send_to_attempt(Socket* s, Request* r) {
   DatagramIo* io = op_state<DatagramIo>(r);
+  const DatagramEngine* de = engine_datagrams(s);
   for (;;) {
-    if (!s->writable) return kWait;
+    // The kernel may be reading this request's segments: only udp_sent() (or quiesce, at
+    // close) ends that.
+    if (s->send_inflight) return kWait;
+    Outcome out = kWait;
+    if (io->ring_done && ring_send_result(io, &out)) return out;
     iovec iov[kMaxIov];
     size_t bytes = 0;
     msghdr m{};
@@ -69,14 +85,20 @@ Outcome send_to_attempt(Socket* s, Request* r) {
     }
     int cnt = build_iov(io->buf, 0, iov, kMaxIov, &bytes);
     if (bytes < io->buf.length) return finished(Status::InvalidParameter, 0);  // > kMaxIov
+    m.msg_iov = iov;
+    m.msg_iovlen = static_cast<size_t>(cnt);
+    // A completion engine sends it from the caller's segments, and waits for room itself.
+    if (de != nullptr && de->send(s, &m, kSendFlags)) {
+      s->send_inflight = true;
+      return kWait;
+    }
+    if (!s->writable) return kWait;
     ssize_t n;
     if (cnt == 1) {
       // One segment: sendto, which skips sendmsg's msghdr and iovec import.
       n = ::sendto(s->fd, iov[0].iov_base, iov[0].iov_len, kSendFlags,
                    static_cast<sockaddr*>(m.msg_name), m.msg_namelen);
     } else {
-      m.msg_iov = iov;
-      m.msg_iovlen = static_cast<size_t>(cnt);
       n = ::sendmsg(s->fd, &m, kSendFlags);
     }
     if (n >= 0) return finished(Status::Success, static_cast<uintptr_t>(n));
@@ -104,6 +126,24 @@ enum class GsoResult { kDone, kWait, kRetry, kFinished };
 
 GsoResult send_messages_gso(Socket* s, DatagramIo* io, sockaddr_storage* ss, socklen_t sl,
                             Outcome* out) {
+  if (io->ring_done) {
+    // The engine's GSO send of the head ended (udp_sent).
+    io->ring_done = false;
+    const int32_t res = io->ring_res;
+    if (res >= 0) {
+      io->done += io->ring_bytes;
+      for (uint32_t i = 0; i < io->ring_count; ++i)
+        io->list = io->list->next;
+      return GsoResult::kDone;
+    }
+    if (res == -EINTR || res == -EAGAIN) return GsoResult::kDone;  // made again
+    if (hostnet::gso_refused(-res)) {
+      s->no_gso = true;
+      return GsoResult::kRetry;
+    }
+    *out = finished(status_from_errno(-res), io->done);
+    return GsoResult::kFinished;
+  }
   size_t seg = 0;
   uint32_t k = hostnet::gso_plan(io->list, &seg);
   if (k < 2) return GsoResult::kRetry;
@@ -128,6 +168,15 @@ GsoResult send_messages_gso(Socket* s, DatagramIo* io, sockaddr_storage* ss, soc
   m.msg_iovlen = static_cast<size_t>(used);
   hostnet::GsoControl ctl;
   hostnet::gso_set_segment(&m, &ctl, seg);
+  // A completion engine sends the whole batch as one submission, from the caller's segments.
+  if (const DatagramEngine* de = engine_datagrams(s);
+      de != nullptr && de->send(s, &m, kSendFlags)) {
+    io->ring_bytes = total;
+    io->ring_count = taken;
+    s->send_inflight = true;
+    return GsoResult::kWait;
+  }
+  if (!s->writable) return GsoResult::kWait;
   for (;;) {
     ssize_t n = ::sendmsg(s->fd, &m, kSendFlags);
     if (n >= 0) {
@@ -155,14 +204,17 @@ Outcome send_messages_attempt(Socket* s, Request* r) {
   sockaddr_storage ss;
   socklen_t sl = io->has_addr ? to_native(io->addr, &ss) : 0;
   while (io->list != nullptr) {
-    if (!s->writable) return kWait;
-    if (gso_allowed(s)) {
+    // The kernel may be reading this request's segments: only udp_sent() (or quiesce) ends
+    // that; the result is taken by send_messages_gso.
+    if (s->send_inflight) return kWait;
+    if (gso_allowed(s) || io->ring_done) {
       Outcome out = kWait;
       GsoResult g = send_messages_gso(s, io, &ss, sl, &out);
       if (g == GsoResult::kDone) continue;
       if (g == GsoResult::kWait) return kWait;
       if (g == GsoResult::kFinished) return out;
     }
+    if (!s->writable) return kWait;
     MMsgHdr msgs[kBatch];
     iovec iov[kBatchIov];
     int count = 0;
@@ -372,6 +424,18 @@ void udp_free_slots(Socket* s) {
   s->dgram->~DatagramSlots();
   detail::release(s->dgram, detail::kTagBuffer);
   s->dgram = nullptr;
+}
+
+void udp_sent(Socket* s, ssize_t res) {
+  if (!s->send_inflight) return;  // quiesced: its request completed already
+  s->send_inflight = false;
+  if (is_closed(s)) return;
+  if (Request* r = s->send_q.head) {
+    DatagramIo* io = op_state<DatagramIo>(r);
+    io->ring_res = static_cast<int32_t>(res);
+    io->ring_done = true;
+  }
+  socket_process(s);  // the request completes, or goes on
 }
 
 void udp_reclaim(Socket* s) {
