@@ -218,7 +218,9 @@ struct Client {
   pthread_cond_t cv;  ///< signalled when a socket is freed (client_destroy waits on it)
   posix::ReqQueue submissions;
   Socket* kicks;      ///< sockets with pending cross-thread notifications
-  bool wake_pending;  ///< a wake-up is in flight; no need to signal again
+  /// No need to signal the loop: a wake-up is in flight, or the loop is awake and looks at
+  /// the queues before it sleeps (drain sets it, may_sleep clears it).
+  bool wake_pending;
   bool stop;
 
   // Loop-thread state.

@@ -26,7 +26,9 @@ bool drain(Client* c) {
   c->submissions = ReqQueue{};
   Socket* kicks = c->kicks;
   c->kicks = nullptr;
-  c->wake_pending = false;
+  // The loop is awake until it commits to sleep (may_sleep): what other threads queue meanwhile
+  // is seen there, so they need not signal it.
+  c->wake_pending = true;
   bool stop = c->stop;
   pthread_mutex_unlock(&c->mu);
   while (list != nullptr) {
@@ -89,6 +91,17 @@ void run_starved(Client* c) {
   }
 }
 
+/// Before the loop blocks in the engine: false when something was queued since drain (it runs
+/// in the next turn, without a wait); else other threads must signal from now on. So a thread
+/// that submits while the loop is awake makes no system call to wake it.
+bool may_sleep(Client* c) {
+  pthread_mutex_lock(&c->mu);
+  bool idle = c->submissions.head == nullptr && c->kicks == nullptr && !c->stop;
+  if (idle) c->wake_pending = false;
+  pthread_mutex_unlock(&c->mu);
+  return idle;
+}
+
 void* loop_main(void* arg) {
   Client* c = static_cast<Client*>(arg);
   t_loop = c;
@@ -98,7 +111,9 @@ void* loop_main(void* arg) {
     bool stop = drain(c);
     free_zombies(c);
     if (stop) break;
-    engine_wait(c, wait_timeout(c));
+    int timeout = wait_timeout(c);
+    if (timeout != 0 && !may_sleep(c)) timeout = 0;
+    engine_wait(c, timeout);
     run_yielded(c);
     run_starved(c);
     free_zombies(c);
