@@ -16,7 +16,7 @@
 #      io_uring engine included (label uring);
 #   4. the conformance suite on posix-epoll and posix-poll built with the portable fallback of
 #      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
-#   5. the conformance suite and the echo tests under ThreadSanitizer (preset tsan);
+#   5. the conformance suite, the echo tests and the unit tests under ThreadSanitizer (preset tsan);
 #   6. the fuzz targets (preset fuzz, label fuzz): the committed seeds and regression inputs
 #      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 14 targets, 2 at a time);
 #   7. a clang-format check of the tree;
@@ -81,7 +81,7 @@ run_ctest default "default build (all but soak)" -LE soak
 run_ctest default "soak (1,000 connections/backend)" -L soak
 run_ctest asan "asan+ubsan (conformance, echo, unit, umwsk)" -L "conformance|echo|unit|umwsk|^uring$"
 run_ctest portable "posix, every portable fallback" -L conformance
-run_ctest tsan "tsan (conformance, echo)" -L "conformance|echo"
+run_ctest tsan "tsan (conformance, echo, unit)" -L "conformance|echo|unit"
 run_ctest fuzz "fuzz (replay, then 20 s/target)" -L fuzz
 
 echo

@@ -49,6 +49,14 @@ struct Op {
     ++op->completions;
     op->cv.notify_all();
   }
+  /// As done, without reading the request: for a test whose other thread may hand the request
+  /// to a new call while this routine still runs (the request is idle once it was completed).
+  static void count_only(xwsk::Request*, void* ctx) {
+    Op* op = static_cast<Op*>(ctx);
+    std::lock_guard<std::mutex> g(op->mu);
+    ++op->completions;
+    op->cv.notify_all();
+  }
   /// Waits until @p n completions were counted (10 s at most).
   bool wait_for(uint32_t n) {
     std::unique_lock<std::mutex> g(mu);
@@ -210,6 +218,9 @@ TEST(fault, acceptance_race_send_to) {
     ASSERT_EQ(Status::Success, xwsk::segment_init(&seg, data, sizeof data));
     xwsk::Buf buf{&seg, 0, sizeof data};
     Op op;
+    // The losing thread may take the request as soon as the winner's call completed, while the
+    // completion routine still runs: the routine must not read the request then.
+    ASSERT_EQ(Status::Success, xwsk::request_set_completion(&op.req, &Op::count_only, &op));
     uint32_t accepted = 0, busy = 0;
     for (uint32_t i = 0; i < 500; ++i) {
       Status r1 = Status::Success, r2 = Status::Success;
