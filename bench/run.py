@@ -107,6 +107,7 @@ BLAST_SERVER = "E"
 BLAST_BACKENDS = [  # (case suffix, binary alternatives, in the default full run)
     ("posix_epoll", ("bench-blast-xwsk-posix_epoll",), True),
     ("posix_poll", ("bench-blast-xwsk-posix_poll",), False),
+    ("posix_uring", ("bench-blast-xwsk-posix_uring",), False),
     ("uv", ("bench-blast-xwsk-uv",), True),
 ]
 BLAST_SIZES = [64, 1200]

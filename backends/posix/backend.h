@@ -217,7 +217,7 @@ struct Client {
   pthread_mutex_t mu;
   pthread_cond_t cv;  ///< signalled when a socket is freed (client_destroy waits on it)
   posix::ReqQueue submissions;
-  Socket* kicks;      ///< sockets with pending cross-thread notifications
+  Socket* kicks;  ///< sockets with pending cross-thread notifications
   /// No need to signal the loop: a wake-up is in flight, or the loop is awake and looks at
   /// the queues before it sleeps (drain sets it, may_sleep clears it).
   bool wake_pending;

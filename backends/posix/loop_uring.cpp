@@ -112,8 +112,8 @@ constexpr uint32_t kDgCap = kDatagramSlots;
 constexpr uint32_t kRxBatch = 64;
 constexpr uint32_t kRxLow = 16;
 /// Buffers in a client's receive rings: kRxBufsDefault and kDgBufsDefault, or
-/// XWSK_URING_RX_BUFS for both (a power of two, 8 to 32768; the tests run the suite on small
-/// rings so that they run dry).
+/// XWSK_URING_RX_BUFS (a power of two, 8 to 32768; the datagram ring takes it when it is
+/// smaller than its default; the tests run the suite on small rings so that they run dry).
 uint32_t g_rx_bufs = kRxBufsDefault;
 uint32_t g_dg_bufs = kDgBufsDefault;
 /// The kernel has provided buffer rings and multishot receive (probe_streams).
@@ -377,7 +377,7 @@ void probe() {
   char why[200];
   int mode = kModeUring;
   g_rx_bufs = rx_bufs_from_env();
-  if (g_rx_bufs != kRxBufsDefault) g_dg_bufs = g_rx_bufs;
+  if (g_rx_bufs < kDgBufsDefault) g_dg_bufs = g_rx_bufs;  // smaller only: 68 KiB a buffer
   if (env_disabled()) {
     snprintf(why, sizeof(why), "XWSK_URING=0 in the environment");
     mode = kModeEpoll;

@@ -87,8 +87,13 @@ Outcome send_to_attempt(Socket* s, Request* r) {
     if (bytes < io->buf.length) return finished(Status::InvalidParameter, 0);  // > kMaxIov
     m.msg_iov = iov;
     m.msg_iovlen = static_cast<size_t>(cnt);
-    // A completion engine sends it from the caller's segments, and waits for room itself.
-    if (de != nullptr && de->send(s, &m, kSendFlags)) {
+    // A completion engine sends it from the caller's segments, and waits for room itself, when
+    // nothing waits behind it (a request and its reply: the send rides the loop's next
+    // io_uring_enter). A queue behind it goes out with system calls in this pass: the engine
+    // sends one request of a socket at a time, so it would send one datagram a loop turn.
+    const bool alone =
+        s->send_q.head == nullptr || (s->send_q.head == r && r->priv.next == nullptr);
+    if (de != nullptr && alone && de->send(s, &m, kSendFlags)) {
       s->send_inflight = true;
       return kWait;
     }
@@ -334,7 +339,6 @@ void indicate_datagrams(Socket* s) {
   const DatagramDispatch* dd = static_cast<const DatagramDispatch*>(s->base.dispatch);
   if (dd == nullptr || dd->receive_from == nullptr || s->dgram == nullptr) return;
   DatagramSlots* d = s->dgram;
-  give_back_batch(s, d);
   const DatagramEngine* de = engine_datagrams(s);
   while (!is_closed(s) && s->recv_q.empty() &&
          (s->base.event_mask.load(std::memory_order_acquire) & kEventReceiveFrom) != 0 &&
@@ -390,6 +394,9 @@ void indicate_datagrams(Socket* s) {
 }  // namespace
 
 void udp_process(Socket* s) {
+  // A batch the client released goes back to the engine even while receive_from requests
+  // keep the event from running.
+  if (s->dgram != nullptr) give_back_batch(s, s->dgram);
   run_queue(s, &s->send_q, send_attempt);
   if (!is_closed(s)) run_queue(s, &s->recv_q, receive_from_attempt);
   if (!is_closed(s) && s->recv_q.empty()) indicate_datagrams(s);
