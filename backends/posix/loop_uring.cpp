@@ -902,19 +902,29 @@ bool rx_fallback_due(const Slot& sl) {
   return sl.rx_head < 0 && sl.recv_starved && !sl.recv_armed && !sl.rx_eof && sl.rx_err == 0;
 }
 
+/// The slot of a socket the engine holds, or null with errno EAGAIN (it was removed).
+Slot* held_slot(Socket* s) {
+  if (s->engine_index >= 0) return slot_of(s);
+  errno = EAGAIN;
+  return nullptr;
+}
+
+/// A buffer of the client's pool for a fallback read (give_back_any returns it), or null with
+/// errno EAGAIN when memory is short (the data waits in the kernel, tried at the next pass).
+uint8_t* fallback_buffer(Client* c) {
+  uint8_t* buf = buffer_get(c);
+  if (buf == nullptr) errno = EAGAIN;
+  return buf;
+}
+
 ssize_t stream_take(Socket* s, uint8_t** data) {
-  if (s->engine_index < 0) {
-    errno = EAGAIN;
-    return -1;
-  }
+  Slot* slot = held_slot(s);
+  if (slot == nullptr) return -1;
   UringEngine* e = engine_of(s->client);
-  Slot& sl = *slot_of(s);
+  Slot& sl = *slot;
   if (rx_fallback_due(sl)) {
-    uint8_t* buf = buffer_get(s->client);  // the client's pool: stream_give_back returns it
-    if (buf == nullptr) {
-      errno = EAGAIN;  // out of memory: the data waits in the kernel, tried at the next pass
-      return -1;
-    }
+    uint8_t* buf = fallback_buffer(s->client);
+    if (buf == nullptr) return -1;
     iovec one{buf, kIndicationBufferSize};
     ssize_t n = rx_fallback(e, static_cast<uint32_t>(s->engine_index), s, &one, 1);
     if (n > 0) {
@@ -934,12 +944,10 @@ ssize_t stream_take(Socket* s, uint8_t** data) {
 }
 
 ssize_t stream_readv(Socket* s, const iovec* iov, int cnt) {
-  if (s->engine_index < 0) {
-    errno = EAGAIN;
-    return -1;
-  }
+  Slot* slot = held_slot(s);
+  if (slot == nullptr) return -1;
   UringEngine* e = engine_of(s->client);
-  Slot& sl = *slot_of(s);
+  Slot& sl = *slot;
   if (rx_fallback_due(sl))
     return rx_fallback(e, static_cast<uint32_t>(s->engine_index), s, iov, cnt);
   size_t copied = 0;
@@ -998,18 +1006,13 @@ socklen_t dg_name(io_uring_recvmsg_out* o, void* to, socklen_t room) {
 }
 
 int dg_take(Socket* s, DatagramView* out, sockaddr_storage* names, int max) {
-  if (s->engine_index < 0) {
-    errno = EAGAIN;
-    return -1;
-  }
+  Slot* slot = held_slot(s);
+  if (slot == nullptr) return -1;
   UringEngine* e = engine_of(s->client);
-  Slot& sl = *slot_of(s);
+  Slot& sl = *slot;
   if (rx_fallback_due(sl)) {
-    uint8_t* buf = buffer_get(s->client);  // the client's pool: dg_give_back returns it
-    if (buf == nullptr) {
-      errno = EAGAIN;  // out of memory: the datagrams wait in the kernel, tried next pass
-      return -1;
-    }
+    uint8_t* buf = fallback_buffer(s->client);
+    if (buf == nullptr) return -1;
     iovec one{buf, kIndicationBufferSize};
     msghdr m{};
     m.msg_name = &names[0];
@@ -1040,12 +1043,10 @@ int dg_take(Socket* s, DatagramView* out, sockaddr_storage* names, int max) {
 }
 
 ssize_t dg_recvmsg(Socket* s, msghdr* m) {
-  if (s->engine_index < 0) {
-    errno = EAGAIN;
-    return -1;
-  }
+  Slot* slot = held_slot(s);
+  if (slot == nullptr) return -1;
   UringEngine* e = engine_of(s->client);
-  Slot& sl = *slot_of(s);
+  Slot& sl = *slot;
   if (rx_fallback_due(sl)) return dg_fallback(e, static_cast<uint32_t>(s->engine_index), s, m);
   if (sl.rx_head < 0) return dg_end(sl);
   BufRing& r = e->dg;
