@@ -1208,6 +1208,65 @@ void events_receive_from_retained(Context& t) {
   XT_CHECK(t, wait_until(retained_back, &arg));
 }
 
+// Datagrams a client retains on some sockets never stop another socket's datagrams (the
+// provider may hold their buffers; it must not run out for everyone), and each holder gets the
+// rest of its datagrams, in order, once it released what it held.
+void events_receive_from_retained_elsewhere(Context& t) {
+  XT_REQUIRE_CAP(t, xwsk::kCapEvents);
+  XT_REQUIRE_CAP(t, xwsk::kCapUdp);
+  constexpr int kHolders = 4;
+  constexpr uint32_t kEach = 12;  // DgramState records up to 16
+  DgramState* held[kHolders] = {};
+  Owned<DgramState> h0(held[0] = new_dgram_state(t, Status::Pending));
+  Owned<DgramState> h1(held[1] = new_dgram_state(t, Status::Pending));
+  Owned<DgramState> h2(held[2] = new_dgram_state(t, Status::Pending));
+  Owned<DgramState> h3(held[3] = new_dgram_state(t, Status::Pending));
+  Owned<DgramState> other(new_dgram_state(t));
+  XT_CHECK(t, h0 && h1 && h2 && h3 && other);
+  Env env;
+  XT_DO(t, env.open(t));
+  UdpPair hp[kHolders];
+  Buffer* out = env.buffer(t, 100 + kEach);
+  XT_CHECK(t, out != nullptr);
+  out->fill(59);
+  Op* send = env.op(t);  // one request for every datagram (the fixture's are few)
+  XT_CHECK(t, send != nullptr);
+  for (int i = 0; i < kHolders; ++i) {
+    XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &hp[i], held[i], &kDgramDispatch));
+    XT_DO(t, env.enable_events(t, hp[i].b, xwsk::kEventReceiveFrom));
+    // Datagram k is 100 + k bytes long: the order shows in the lengths.
+    for (uint32_t k = 0; k < kEach; ++k) {
+      xwsk::Buf sb = out->buf(0, 100 + k);
+      send->rearm();
+      XT_DO(t, send->expect(t, xwsk::send_to(hp[i].a, &sb, 0, &hp[i].ba, 0, nullptr, &send->req),
+                            Status::Success));
+    }
+    XT_CHECK(t, wait_count(&held[i]->count, 1));
+    XT_CHECK(t, held[i]->retained.load() != nullptr);
+  }
+  UdpPair op;
+  XT_DO(t, env.udp_pair(t, AddressFamily::Inet, &op, other.p, &kDgramDispatch));
+  XT_DO(t, env.enable_events(t, op.b, xwsk::kEventReceiveFrom));
+  for (uint32_t k = 0; k < 3; ++k) {
+    xwsk::Buf sb = out->buf(0, 10 + k);
+    send->rearm();
+    XT_DO(t, send->expect(t, xwsk::send_to(op.a, &sb, 0, &op.ba, 0, nullptr, &send->req),
+                          Status::Success));
+  }
+  XT_CHECK(t, wait_count(&other->count, 3));
+  for (uint32_t k = 0; k < 3; ++k)
+    XT_CHECK_EQ(t, 10 + k, other->len[k]);
+  for (int i = 0; i < kHolders; ++i) {
+    XT_CHECK_STATUS(t, Status::Success,
+                    xwsk::release_datagram_indications(hp[i].b, held[i]->retained.load()));
+    XT_CHECK(t, wait_count(&held[i]->count, kEach));
+    for (uint32_t k = 0; k < kEach; ++k) {
+      XT_CHECK_EQ(t, 100 + k, held[i]->len[k]);
+      XT_CHECK_EQ(t, pattern_byte(59, 100 + k - 1), held[i]->data[k][100 + k - 1]);
+    }
+  }
+}
+
 void events_receive_from_not_accepted(Context& t) {
   XT_REQUIRE_CAP(t, xwsk::kCapEvents);
   XT_REQUIRE_CAP(t, xwsk::kCapUdp);
