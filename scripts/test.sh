@@ -18,7 +18,8 @@
 #      every Linux-only call (the "portable" preset, XWSK_POSIX_FALLBACKS=ON);
 #   5. the conformance suite, the echo tests and the unit tests under ThreadSanitizer (preset tsan);
 #   6. the fuzz targets (preset fuzz, label fuzz): the committed seeds and regression inputs
-#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 14 targets, 2 at a time);
+#      replayed, then each target fuzzed for XWSK_FUZZ_SECONDS (20 s; 14 targets, 2 at a time),
+#      and the two umwsk peers' inputs replayed under a storm of SIGALRM (fuzz.*.signals, ~3 s);
 #   7. a clang-format check of the tree;
 # and prints one summary: counts per step, every skip with its reason, and a closing line
 # "N passed, N failed, N skipped".

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuzz_connect.h"
 #include "fuzz_umwsk.h"
 
 namespace fuzz {
@@ -245,38 +246,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t kind = in.u8();
   p->salt = in.u8();
   bool v6 = (kind & 1) != 0;
-  // A fresh client socket per attempt: thousands of inputs a second use up loopback's ephemeral
-  // ports (TIME_WAIT) on a machine that ran other network tests just before, and a connect can
-  // then fail for a while with EADDRNOTAVAIL (or EAGAIN). That is the host's limit, not the
-  // driver's: retry for up to 2 s; anything else, or still failing, is a failure.
-  int rc = -1;
-  for (int attempt = 0; attempt < 200 && rc != 0; ++attempt) {
-    if (attempt > 0) {
-      int saved = errno;
-      if (saved != EADDRNOTAVAIL && saved != EAGAIN) break;
-      ::close(p->fd);
-      timespec pause{0, 10 * 1000 * 1000};
-      nanosleep(&pause, nullptr);
-    }
-    p->fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
-    if (p->fd < 0) die("peer socket");
-    int one = 1;
-    setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (v6) {
-      sockaddr_in6 a{};
-      a.sin6_family = AF_INET6;
-      a.sin6_port = htons(d.port);
-      a.sin6_addr = in6addr_loopback;
-      rc = ::connect(p->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    } else {
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(d.port);
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      rc = ::connect(p->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    }
-  }
-  if (rc != 0) die("connect to wsk_echo");
+  // fuzz_connect.h: a connect that a signal (libFuzzer's timer) interrupts is waited for, not
+  // given up; EADDRNOTAVAIL/EAGAIN (loopback's ephemeral ports in TIME_WAIT) are retried.
+  p->fd = fuzz::connect_loopback(v6, d.port, kWaitMs);
+  if (p->fd < 0) die("connect to wsk_echo");
 
   bool fin = false, reset = false;
   for (int step = 0; step < 48 && !in.empty() && !fin && !reset; ++step) {

@@ -21,7 +21,8 @@
 // datagram a byte (bit 7: a u16 size follows, else size = byte % 64; bit 6: pause). Receives
 // smaller than 4096 bytes are capped at 512 per input (each is a round trip), a WAITALL receive
 // without a FIN in the script gets one at the end.
-// Checks: every byte the peer sent arrives in order, exactly once, and before the disconnect
+// Checks: the accepted connection is the peer's (its remote port); every byte the peer sent
+// arrives in order, exactly once, and before the disconnect
 // event / the 0-byte receive (after a FIN: all of it; after a RST: a prefix, and the end is
 // reported); every datagram arrives whole, in order, from the peer's address; every accepted
 // request completes exactly once; after the input's sockets are closed, xwsk::counters() and
@@ -40,6 +41,7 @@
 #include <mutex>
 
 #include "fuzz_common.h"
+#include "fuzz_connect.h"
 #include "fuzz_umwsk.h"
 
 namespace {
@@ -433,44 +435,30 @@ void run_stream(World& w, fuzz::Input& in, int f) {
   fuzz::Tracked t;
   t.init();
 
-  // Accept the peer's connection.
+  // Accept the peer's connection: the accept request waits, then the peer connects
+  // (fuzz_connect.h: a connect that a signal interrupted must not leave a second connection in
+  // the listener's queue). The accepted socket's remote address must be the peer's own: one
+  // connection too many in the queue would hand every later accept another input's connection.
+  xwsk::SockAddr remote{};
   arm(t);
-  Status r = xwsk::accept(w.listener[f], 0, &st->c, &kConnection, nullptr, nullptr, &t.req);
+  Status r = xwsk::accept(w.listener[f], 0, &st->c, &kConnection, nullptr, &remote, &t.req);
   if (!t.settle(r)) die_status("accept rejected", r);
-  // A fresh client socket per attempt: thousands of inputs use up loopback's ephemeral ports
-  // (TIME_WAIT) on a machine that ran other network tests just before, and a connect can then
-  // fail for a while with EADDRNOTAVAIL (or EAGAIN): the host's limit, not the provider's. A CI
-  // run at the end of the whole test command also saw a connect fail with another error (not
-  // recorded then) that did not recur with the same input. So any failure is tried again for up
-  // to 2 s; one still failing then is a failure, reported with its errno.
-  int rc = -1;
-  for (int attempt = 0; attempt < 200 && rc != 0; ++attempt) {
-    if (attempt > 0) {
-      ::close(st->fd);
-      timespec pause{0, 10 * 1000 * 1000};
-      nanosleep(&pause, nullptr);
-    }
-    st->fd = ::socket(f == 0 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
-    if (st->fd < 0) die("peer socket");
-    int one = 1;
-    setsockopt(st->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (f == 0) {
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(w.port[0]);
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      rc = ::connect(st->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    } else {
-      sockaddr_in6 a{};
-      a.sin6_family = AF_INET6;
-      a.sin6_port = htons(w.port[1]);
-      a.sin6_addr = in6addr_loopback;
-      rc = ::connect(st->fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    }
-  }
-  if (rc != 0) die_errno("peer connect");
+  st->fd = fuzz::connect_loopback(f == 1, w.port[f], kWaitMs);
+  if (st->fd < 0) die_errno("peer connect");
   t.wait(kWaitMs);
   if (t.status != Status::Success || t.information == 0) die_status("accept", t.status);
+  sockaddr_storage me{};
+  socklen_t me_len = sizeof me;
+  if (::getsockname(st->fd, reinterpret_cast<sockaddr*>(&me), &me_len) != 0) {
+    die_errno("peer getsockname");
+  }
+  const uint16_t my_port = f == 0 ? ntohs(reinterpret_cast<sockaddr_in*>(&me)->sin_port)
+                                  : ntohs(reinterpret_cast<sockaddr_in6*>(&me)->sin6_port);
+  if (remote.port() != my_port) {
+    fprintf(stderr, "fuzz: the peer's port is %u, the accepted connection's remote port %u\n",
+            my_port, remote.port());
+    die("the accepted connection is not the peer's");
+  }
   st->c.s = reinterpret_cast<xwsk::Socket*>(t.information);
 
   // Events, or receive requests over a buffer of an input-chosen size.
