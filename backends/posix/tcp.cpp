@@ -306,13 +306,23 @@ void indicate_receives(Socket* s) {
       s->ind_seg = Segment{nullptr, s->ind_buf, len, nullptr};
       s->ind = DataIndication{nullptr, Buf{&s->ind_seg, 0, len}};
       size_t accepted = len;
+      // The indication counts as retained from before the event runs, so that a release from
+      // another thread that comes before this thread is back from the event finds it: the
+      // client may hand the list to another thread inside the event, and a client that is
+      // itself a provider (umwsk's) releases as soon as its own client did, while its event is
+      // still returning Pending here. Not Pending: the hold is taken back (a release already
+      // took it if it came first).
+      s->retained.store(true, std::memory_order_release);
+      detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
       s->in_indication = true;
       Status r = cd->receive(s->base.context, 0, &s->ind, len, &accepted);
       s->in_indication = false;
+      if (r != Status::Pending && s->retained.exchange(false, std::memory_order_acq_rel)) {
+        detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
+      }
       if (is_closed(s)) return;
       if (r == Status::Pending) {
-        s->retained.store(true, std::memory_order_release);
-        detail::g_counters.retained_indications.fetch_add(1, std::memory_order_relaxed);
+        // Kept (or released meanwhile: then the loop goes on with the next data).
       } else if (r == Status::DataNotAccepted) {
         s->ind_off = 0;
         s->ind_len = len;
@@ -976,7 +986,10 @@ Status inspect_complete(Socket* s, const InspectId* inspect_id, InspectAction ac
 }
 
 Status release_data_indications(Socket* s, DataIndication* list) {
-  (void)list;  // one indication per socket is ever outstanding: the socket's own
+  // One indication per socket is ever outstanding: the socket's own. It is marked retained from
+  // before its event runs (indicate_receives), so a release that overtakes the event's return
+  // is not lost.
+  (void)list;
   if (s->retained.exchange(false, std::memory_order_acq_rel)) {
     detail::g_counters.retained_indications.fetch_sub(1, std::memory_order_relaxed);
     kick(s);

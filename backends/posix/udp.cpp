@@ -369,7 +369,24 @@ void indicate_datagrams(Socket* s) {
       d->ind[i] = DatagramIndication{i + 1 < n ? &d->ind[i + 1] : nullptr,
                                      Buf{&d->seg[i], 0, v.len}, nullptr, 0, &d->addr[i]};
     }
+    // Held from before the event runs, as a stream's indication is (indicate_receives): a
+    // release from another thread that overtakes the event's return Pending is not lost. Not
+    // Pending: the hold is taken back (what a release already took stays taken).
+    s->dgram_retained.fetch_add(static_cast<uint32_t>(n), std::memory_order_acq_rel);
+    detail::g_counters.retained_indications.fetch_add(static_cast<uint32_t>(n),
+                                                      std::memory_order_relaxed);
     Status r = dd->receive_from(s->base.context, 0, &d->ind[0]);
+    if (r != Status::Pending) {
+      uint32_t cur = s->dgram_retained.load(std::memory_order_acquire);
+      uint32_t take = 0;
+      do {
+        take = cur < static_cast<uint32_t>(n) ? cur : static_cast<uint32_t>(n);
+      } while (
+          !s->dgram_retained.compare_exchange_weak(cur, cur - take, std::memory_order_acq_rel));
+      if (take != 0) {
+        detail::g_counters.retained_indications.fetch_sub(take, std::memory_order_relaxed);
+      }
+    }
     if (is_closed(s)) return;
     if (r == Status::DataNotAccepted) {
       // WSK: an event enabled with SO_WSK_EVENT_CALLBACK is disabled until re-enabled; a
@@ -378,12 +395,8 @@ void indicate_datagrams(Socket* s) {
       if ((statics & kEventReceiveFrom) == 0) {
         s->base.event_mask.fetch_and(~kEventReceiveFrom, std::memory_order_acq_rel);
       }
-    } else if (r == Status::Pending) {
-      s->dgram_retained.fetch_add(static_cast<uint32_t>(n), std::memory_order_acq_rel);
-      detail::g_counters.retained_indications.fetch_add(static_cast<uint32_t>(n),
-                                                        std::memory_order_relaxed);
     }
-    give_back_batch(s, d);  // not retained: the engine's buffers go back now
+    give_back_batch(s, d);  // not retained (or released meanwhile): the buffers go back now
     if (full) {
       yield_read(s);  // a full batch: more may be waiting, read it in the next turn
       break;

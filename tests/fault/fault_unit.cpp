@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Fault tests that need threads or the checked build (ctest label `fault`, one binary per
-// user-space backend): two threads racing one idle request into a call, a stale handle after
-// close (checked build: InvalidHandle, never another socket), and a sweep of bad input over
-// every API entry with the live counters back to zero at the end.
+// user-space backend): two threads racing one idle request into a call, a release from
+// another thread before the receive event has returned Pending, a stale handle after close
+// (checked build: InvalidHandle, never another socket), and a sweep of bad input over every API
+// entry with the live counters back to zero at the end.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -244,6 +245,140 @@ TEST(fault, acceptance_race_send_to) {
     ::close(sink);
     cl.close(s);
     xwsk::segment_free(&seg);
+  }
+  expect_counters_zero();
+}
+
+// A receive event that hands its list to another thread, which releases it before the event
+// has returned Pending (the event waits for that release to return), as a client that is itself
+// a provider does: umwsk's provider, over posix-epoll, releases a list as soon as its own client
+// did, while its event is still on its way back. The release must not be lost: the next data is
+// indicated, and no indication stays counted. Streams and datagrams, 20 rounds each.
+struct EarlyRelease {
+  xwsk::Socket* s = nullptr;
+  bool datagram = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t units = 0;  // bytes (stream) or datagrams
+  /// Releases @p list on another thread and waits for that release to return.
+  void release_elsewhere(void* list) {
+    Status st = Status::Unsuccessful;
+    std::thread t([&] {
+      st = datagram
+               ? xwsk::release_datagram_indications(s, static_cast<xwsk::DatagramIndication*>(list))
+               : xwsk::release_data_indications(s, static_cast<xwsk::DataIndication*>(list));
+    });
+    t.join();
+    EXPECT_EQ(Status::Success, st);
+  }
+  void add(size_t n) {
+    std::lock_guard<std::mutex> g(mu);
+    units += n;
+    cv.notify_all();
+  }
+  bool wait_units(size_t n) {
+    std::unique_lock<std::mutex> g(mu);
+    return cv.wait_for(g, std::chrono::seconds(5), [&] { return units >= n; });
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> g(mu);
+    return units;
+  }
+};
+
+Status early_receive(void* ctx, uint32_t, xwsk::DataIndication* data, size_t bytes, size_t*) {
+  auto* e = static_cast<EarlyRelease*>(ctx);
+  if (data == nullptr) return Status::Success;
+  e->release_elsewhere(data);
+  e->add(bytes);
+  return Status::Pending;
+}
+
+Status early_receive_from(void* ctx, uint32_t, xwsk::DatagramIndication* list) {
+  auto* e = static_cast<EarlyRelease*>(ctx);
+  if (list == nullptr) return Status::Success;
+  size_t n = 0;
+  for (xwsk::DatagramIndication* d = list; d != nullptr; d = d->next)
+    ++n;
+  e->release_elsewhere(list);
+  e->add(n);
+  return Status::Pending;
+}
+
+void enable_event(xwsk::Socket* s, uint32_t event) {
+  xwsk::EventCallbackControl ec{nullptr, event};
+  EXPECT_EQ(Status::Success,
+            xwsk::control_socket(s, xwsk::ControlType::SetOption, xwsk::kSoWskEventCallback,
+                                 xwsk::kSolSocket, sizeof ec, &ec, 0, nullptr, nullptr, nullptr));
+}
+
+TEST(fault, release_before_event_returned) {
+  constexpr int kRounds = 20;
+  {
+    Client cl;
+    // A stream: an accepted connection with the receive event, a plain TCP peer.
+    static const xwsk::ConnectionDispatch kConn = {early_receive, nullptr, nullptr};
+    EarlyRelease st;
+    xwsk::Socket* lsn = cl.socket(xwsk::kListenSocket, SocketType::Stream);
+    ASSERT_NE(nullptr, lsn);
+    xwsk::SockAddr la = cl.bind(lsn);
+    Op acc;
+    Status r = xwsk::accept(lsn, 0, &st, &kConn, nullptr, nullptr, &acc.req);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port_of(la));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(tcp, 0);
+    ASSERT_EQ(0, ::connect(tcp, reinterpret_cast<sockaddr*>(&to), sizeof to));
+    ASSERT_EQ(Status::Success, acc.finish(r));
+    st.s = reinterpret_cast<xwsk::Socket*>(acc.req.information);
+    enable_event(st.s, xwsk::kEventReceive);
+    // A failure ends the rounds but still closes everything (else deregistering would wait).
+    for (int i = 0; i < kRounds; ++i) {
+      if (::send(tcp, "0123456789", 10, MSG_NOSIGNAL) != 10) {
+        ADD_FAILURE() << "stream round " << i << ": the peer's send failed";
+        break;
+      }
+      if (!st.wait_units(10 * static_cast<size_t>(i + 1))) {
+        ADD_FAILURE() << "stream round " << i
+                      << ": the data after an early release was never indicated (" << st.count()
+                      << " bytes)";
+        break;
+      }
+    }
+    ::close(tcp);
+    cl.close(st.s);
+    cl.close(lsn);
+
+    // Datagrams: a socket with the receive-from event, a plain UDP peer.
+    static const xwsk::DatagramDispatch kDgram = {early_receive_from};
+    EarlyRelease dg;
+    dg.datagram = true;
+    Op so;
+    ASSERT_EQ(Status::Success,
+              so.finish(xwsk::socket(cl.client, AddressFamily::Inet, SocketType::Datagram,
+                                     Protocol::Udp, xwsk::kDatagramSocket, &dg, &kDgram, &so.req)));
+    dg.s = reinterpret_cast<xwsk::Socket*>(so.req.information);
+    xwsk::SockAddr da = cl.bind(dg.s);
+    enable_event(dg.s, xwsk::kEventReceiveFrom);
+    int udp = plain_udp_to(port_of(da), &to);
+    ASSERT_GE(udp, 0);
+    for (int i = 0; i < kRounds; ++i) {
+      if (sendto(udp, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != 1) {
+        ADD_FAILURE() << "datagram round " << i << ": the peer's send failed";
+        break;
+      }
+      if (!dg.wait_units(static_cast<size_t>(i + 1))) {
+        ADD_FAILURE() << "datagram round " << i
+                      << ": the datagram after an early release was never indicated (" << dg.count()
+                      << " datagrams)";
+        break;
+      }
+    }
+    EXPECT_EQ(0u, xwsk::counters().retained_indications);
+    ::close(udp);
+    cl.close(dg.s);
   }
   expect_counters_zero();
 }

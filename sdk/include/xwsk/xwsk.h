@@ -310,10 +310,12 @@ Status get_local_address(Socket* s, SockAddr* local, Request* req);
 Status get_remote_address(Socket* s, SockAddr* remote, Request* req);
 
 /// WskRelease for connection/stream sockets: returns data kept by a receive event that
-/// returned Pending. Synchronous, as in WSK.
+/// returned Pending. Synchronous, as in WSK. Another thread the event handed the list to may
+/// call it before the event has returned Pending (docs/threading.md).
 Status release_data_indications(Socket* s, DataIndication* list);
 
-/// WskRelease for datagram sockets: returns datagrams kept by a receive_from event.
+/// WskRelease for datagram sockets: returns datagrams kept by a receive_from event (from
+/// another thread, possibly before the event has returned Pending, as above).
 Status release_datagram_indications(Socket* s, DatagramIndication* list);
 
 /// WskInspectComplete (listen with SO_CONDITIONAL_ACCEPT): settles a Pend decision.
