@@ -659,6 +659,11 @@ BufRing& ring_of(UringEngine* e, const Socket* s) {
   return is_dgram(s) ? e->dg : e->rx;
 }
 
+/// The kind of a socket's multishot receive.
+Kind recv_kind(const Socket* s) {
+  return is_dgram(s) ? kKindRecvMsg : kKindRecv;
+}
+
 /// The socket wants its stream's data (a receive waits, or the receive event is on), or its
 /// datagrams (a receive_from waits, or the receive_from event is on).
 bool wants_data(const Socket* s) {
@@ -692,7 +697,7 @@ void maybe_arm_recv(UringEngine* e, uint32_t index) {
   }
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = r.group;
-  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, dgram ? kKindRecvMsg : kKindRecv));
+  io_uring_sqe_set_data64(sqe, tag(index, sl.gen, recv_kind(s)));
   sl.recv_armed = true;
   sl.recv_cancelled = false;
 }
@@ -822,7 +827,7 @@ void recv_done(UringEngine* e, uint32_t index, int32_t res, uint32_t cflags) {
     rx_push(r, sl, bid, off, static_cast<uint32_t>(res));
     if (sl.rx_count >= r.cap && more && !sl.recv_cancelled) {
       // The socket holds enough: pause (tried again at the next buffer if no entry was free).
-      sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, dgram ? kKindRecvMsg : kKindRecv));
+      sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, recv_kind(s)));
     }
   } else {
     if (has_buf) rx_give_back(e, r, bid);
@@ -917,6 +922,13 @@ uint8_t* fallback_buffer(Client* c) {
   return buf;
 }
 
+/// Returns the buffer of a fallback read that brought nothing; errno stays the read's.
+void fallback_unused(Client* c, uint8_t* buf) {
+  int err = errno;
+  buffer_put(c, buf);
+  errno = err;
+}
+
 ssize_t stream_take(Socket* s, uint8_t** data) {
   Slot* slot = held_slot(s);
   if (slot == nullptr) return -1;
@@ -931,9 +943,7 @@ ssize_t stream_take(Socket* s, uint8_t** data) {
       *data = buf;
       return n;
     }
-    int err = errno;
-    buffer_put(s->client, buf);
-    errno = err;
+    fallback_unused(s->client, buf);
     return n;
   }
   if (sl.rx_head < 0) return rx_end(sl);
@@ -1025,9 +1035,7 @@ int dg_take(Socket* s, DatagramView* out, sockaddr_storage* names, int max) {
           DatagramView{buf, static_cast<size_t>(n), m.msg_namelen, (m.msg_flags & MSG_TRUNC) != 0};
       return 1;
     }
-    int err = errno;
-    buffer_put(s->client, buf);
-    errno = err;
+    fallback_unused(s->client, buf);
     return -1;
   }
   BufRing& r = e->dg;
@@ -1134,10 +1142,6 @@ bool stream_send(Socket* s, const iovec* iov, int cnt, int flags) {
   return submit_send(s, &m, flags | MSG_WAITALL);
 }
 
-bool dg_send(Socket* s, const msghdr* m, int flags) {
-  return submit_send(s, m, flags);
-}
-
 bool stream_receive(Socket* s, void* data, size_t len) {
   if (s->engine_index < 0) return false;
   UringEngine* e = engine_of(s->client);
@@ -1199,7 +1203,7 @@ void quiesce(Socket* s) {
   // it receives no more (on the readiness engines the reset empties the kernel's queue).
   Slot& sl = e->slots[index];
   if (sl.recv_armed && !sl.recv_cancelled) {
-    sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, is_dgram(s) ? kKindRecvMsg : kKindRecv));
+    sl.recv_cancelled = cancel_op(e, tag(index, sl.gen, recv_kind(s)));
   }
   BufRing& r = ring_of(e, s);
   if (r.state > 0) rx_drop_queue(e, r, sl);
@@ -1208,7 +1212,7 @@ void quiesce(Socket* s) {
 
 constexpr StreamEngine kStreams = {stream_readv, stream_take,    give_back_any,
                                    stream_send,  stream_receive, quiesce};
-constexpr DatagramEngine kDatagrams = {dg_take, dg_recvmsg, give_back_any, dg_send, quiesce};
+constexpr DatagramEngine kDatagrams = {dg_take, dg_recvmsg, give_back_any, submit_send, quiesce};
 
 uint32_t ready_flags(int mask) {
   uint32_t flags = 0;
@@ -1380,13 +1384,12 @@ void remove_socket(Client* c, Socket* s) {
   UringEngine* e = engine_of(c);
   if (s->engine_index < 0) return;
   uint32_t index = static_cast<uint32_t>(s->engine_index);
-  quiesce(s);  // a send in flight ends before the descriptor closes
+  // A send or receive in flight ends before the descriptor closes; the multishot receive is
+  // cancelled and what it queued goes back to the ring.
+  quiesce(s);
   Slot& sl = e->slots[index];
   if (sl.poll_armed) cancel_op(e, tag(index, sl.gen, kKindPoll));
   if (sl.out_armed) cancel_op(e, tag(index, sl.gen, kKindPollOut));
-  if (sl.recv_armed && !sl.recv_cancelled) {
-    cancel_op(e, tag(index, sl.gen, is_dgram(s) ? kKindRecvMsg : kKindRecv));
-  }
   if (sl.in_armed) cancel_op(e, tag(index, sl.gen, kKindPollIn));
   // The kernel writes an accept's peer address into sl.acc: each accept is over before it goes.
   for (uint32_t k = 0; k < kAccepts; ++k) {
@@ -1402,9 +1405,7 @@ void remove_socket(Client* c, Socket* s) {
   sl.accept_mask = 0;
   sl.accept_cancelled = false;
   bool submit = sl.poll_armed || sl.out_armed || sl.recv_armed || sl.in_armed;
-  BufRing& r = ring_of(e, s);
-  if (sl.recv_starved) --r.starved;
-  if (r.state > 0) rx_drop_queue(e, r, sl);
+  if (sl.recv_starved) --ring_of(e, s).starved;
   ++sl.gen;  // completions still in flight for this socket are stale from now on
   sl.socket = nullptr;
   sl.poll_armed = false;
